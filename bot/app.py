@@ -1,0 +1,65 @@
+"""The composition root: ``create_app`` builds the whole bot. Nothing imports
+this module but the CLI, the demo and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+import handlers
+from bot.clock import Clock
+from bot.config import Settings, load_routing, resolve_emails, routing_emails
+from bot.core.routing import Routing
+from bot.core.workcal import WorkCalendar
+from bot.gateway import SlackGateway
+from bot.i18n import Catalog
+from bot.services import Services
+from bot.services.deps import Deps
+from storage.db import SessionFactory
+
+
+@dataclass
+class Bot:
+    app: App
+    services: Services
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient,
+    session_factory: SessionFactory,
+    clock: Clock,
+    routing: Routing | None = None,
+    process_before_response: bool = False,
+) -> Bot:
+    """The Bolt app with every listener registered, and the services behind it.
+
+    ``process_before_response=True`` (tests, the demo) runs listeners to the
+    end before the request returns. Request signatures are verified whenever
+    a signing secret is configured (HTTP mode); Socket Mode needs none.
+    """
+    gateway = SlackGateway(client)
+    routing = routing or load_routing(settings.routing_file)
+    if routing_emails(routing):
+        routing = resolve_emails(routing, gateway.lookup_user_by_email)
+    deps = Deps(
+        routing=routing,
+        session_factory=session_factory,
+        notifier=gateway,
+        clock=clock,
+        calendar=WorkCalendar(routing.calendar),
+        catalog=Catalog(settings.locale),
+        timezone=settings.timezone,
+    )
+    services = Services(deps)
+    app = App(
+        client=client,
+        signing_secret=settings.signing_secret,
+        request_verification_enabled=settings.signing_secret is not None,
+        process_before_response=process_before_response,
+    )
+    handlers.register(app, services)
+    return Bot(app=app, services=services)

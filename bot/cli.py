@@ -1,0 +1,196 @@
+"""The ``rejectbot`` command line; the only place that loads ``.env``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bot.clock import Clock, FixedClock, SystemClock
+from bot.config import ConfigError, Settings, load_routing, routing_emails
+from bot.i18n import Catalog
+
+log = logging.getLogger("rejectbot")
+
+
+def _parse_at(value: str, settings: Settings) -> datetime:
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=settings.timezone)
+
+
+def _database(settings: Settings):
+    from storage.db import make_engine, make_session_factory, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine, make_session_factory(engine)
+
+
+def _bot(settings: Settings, clock: Clock):
+    from bot.app import create_app
+    from bot.gateway import make_client
+
+    engine, session_factory = _database(settings)
+    client = make_client(settings.bot_token, settings.api_url)
+    return create_app(settings, client=client, session_factory=session_factory, clock=clock), session_factory
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from bot.scheduler import start_ticker
+
+    clock = SystemClock()
+    if args.http and not settings.signing_secret:
+        raise ConfigError(["rejectbot run --http needs SLACK_SIGNING_SECRET (Basic Information → App Credentials)."])
+    if not args.http and not settings.app_token:
+        raise ConfigError(["Socket Mode needs SLACK_APP_TOKEN (xapp-…); or run with --http and SLACK_SIGNING_SECRET."])
+    bot, session_factory = _bot(settings, clock)
+    scheduler = start_ticker(bot.services, timezone=settings.timezone)
+    try:
+        if args.http:
+            from bot.server import serve
+
+            serve(bot.app, session_factory, port=args.port)
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(bot.app, settings.app_token).start()
+    finally:
+        scheduler.shutdown(wait=False)
+    return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from bot.core.importing import ExportError
+    from bot.services.importing import import_export, render_import_report
+
+    catalog = Catalog(settings.locale)
+    routing = load_routing(settings.routing_file)
+    path = Path(args.file)
+    if not path.is_file():
+        print(catalog.t("cli.file_not_found", path=str(path)), file=sys.stderr)
+        return 2
+    _, session_factory = _database(settings)
+    try:
+        report = import_export(
+            session_factory=session_factory, now=SystemClock().now(), timezone=settings.timezone,
+            routing=routing, data=path.read_bytes(), filename=path.name,
+            actor=os.environ.get("USER", "cli"), dry_run=args.dry_run,
+        )
+    except ExportError as exc:
+        print(catalog.t(exc.key, **exc.params), file=sys.stderr)
+        return 1
+    print(render_import_report(report, catalog))
+    return 1 if report.problems else 0
+
+
+def cmd_digest(args, settings: Settings) -> int:
+    clock: Clock = FixedClock(_parse_at(args.at, settings)) if args.at else SystemClock()
+    bot, _ = _bot(settings, clock)
+    outcome = bot.services.post_daily_digest()
+    catalog = Catalog(settings.locale)
+    print(catalog.t(f"cli.digest_{outcome.state}", day=outcome.day.isoformat(), messages=outcome.messages, items=outcome.items, unrouted=outcome.unrouted))
+    return 0
+
+
+def cmd_check_config(args, settings_error: ConfigError | None) -> int:
+    problems: list[str] = list(settings_error.problems) if settings_error else []
+    settings = None
+    if settings_error is None:
+        settings = Settings.from_env(os.environ)
+    routing_path = Path(os.environ.get("ROUTING_FILE") or "routing.toml")
+    try:
+        routing = load_routing(routing_path)
+    except ConfigError as exc:
+        problems += exc.problems
+        routing = None
+    if settings is not None and routing is not None and routing_emails(routing):
+        from bot.config import resolve_emails
+        from bot.gateway import SlackGateway, UserNotFound, make_client
+
+        gateway = SlackGateway(make_client(settings.bot_token, settings.api_url))
+
+        def lookup(email: str) -> str:
+            try:
+                return gateway.lookup_user_by_email(email)
+            except UserNotFound as exc:
+                problems.append(f"{routing_path}: {exc}.")
+                return email
+
+        resolve_emails(routing, lookup)
+    if problems:
+        print(f"{len(problems)} problem(s) found:")
+        for p in problems:
+            print(f"  ✗ {p}")
+        return 1
+    print(f"Configuration OK: {len(routing.owners)} owner(s), channel {routing.channel}, time zone {settings.timezone}.")
+    return 0
+
+
+def cmd_db(args, settings: Settings) -> int:
+    _database(settings)
+    print(Catalog(settings.locale).t("cli.db_upgraded", url=settings.database_url.split("@")[-1]))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(locale=args.locale)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rejectbot", description="Mistaken-rejection follow-up bot for Slack.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot (Socket Mode, or --http)")
+    run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz")
+    run.add_argument("--port", type=int, default=3000)
+    demo = sub.add_parser("demo", help="the whole workflow offline, against a built-in fake Slack")
+    demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: BOT_LOCALE or en)")
+    imp = sub.add_parser("import", help="import a callback export (CSV or XLSX)")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")
+    dig = sub.add_parser("digest", help="post the daily digest if it is due (idempotent)")
+    dig.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
+    sub.add_parser("check-config", help="validate the environment and the routing file")
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dotenv()
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "demo":
+        return cmd_demo(args)
+    needs_slack = args.command in ("run", "digest")
+    try:
+        settings = Settings.from_env(os.environ, require_slack=needs_slack or args.command == "check-config")
+    except ConfigError as exc:
+        if args.command == "check-config":
+            return cmd_check_config(args, exc)
+        for p in exc.problems:
+            print(f"✗ {p}", file=sys.stderr)
+        return 2
+    handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "db": cmd_db}
+    if args.command == "check-config":
+        return cmd_check_config(args, None)
+    try:
+        return handlers[args.command](args, settings)
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(f"✗ {p}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Use cases. ``Services`` is what handlers, the scheduler and the CLI call;
+each method opens its own transactions and notifies through the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.core.answers import ItemResult
+from bot.core.lifecycle import Action, Surface
+from bot.gateway import ReplyTo
+from bot.services import answers, digest
+from bot.services.deps import Deps
+
+
+class Services:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    @property
+    def catalog(self):
+        return self.deps.catalog
+
+    def post_daily_digest(self, *, now: datetime | None = None) -> digest.DigestOutcome:
+        return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
+
+    def tick(self) -> None:
+        """What the scheduler runs every minute: everything that is due."""
+        self.post_daily_digest()
+
+    def confirm_items(self, *, actor: str, surface: Surface, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = (), every_open: bool = False) -> answers.Answer:
+        return answers.act_on_items(self.deps, actor=actor, action=Action.CONFIRM, surface=surface, reply_to=reply_to, orders=orders, item_ids=item_ids, every_open=every_open)
+
+    def dispute_items(self, *, actor: str, surface: Surface, reason: str, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = ()) -> answers.Answer:
+        return answers.act_on_items(self.deps, actor=actor, action=Action.DISPUTE, surface=surface, reply_to=reply_to, orders=orders, item_ids=item_ids, note=reason)
+
+    def check_dispute(self, *, actor: str, item_id: int) -> ItemResult:
+        return answers.check_item_action(self.deps, actor=actor, item_id=item_id, action=Action.DISPUTE)
+
+    def explain(self, action: Action, result: ItemResult, reply_to: ReplyTo) -> None:
+        answers.explain(self.deps, action, result, reply_to)
+
+    def handle_reaction(self, *, event_id: str, user: str, reaction: str, channel: str, ts: str, added: bool) -> answers.Answer | None:
+        return answers.handle_reaction(self.deps, event_id=event_id, user=user, reaction=reaction, channel=channel, ts=ts, added=added)
+
+    def status_report(self, *, actor: str, orders: Sequence[str], reply_to: ReplyTo) -> str:
+        return answers.status_report(self.deps, actor=actor, orders=orders, reply_to=reply_to)
+
+    def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
+        """A catalog message to one person, privately."""
+        self.deps.notifier.reply(reply_to, self.deps.catalog.t(key, **params))
+
+    def open_view(self, trigger_id: str, view: dict) -> None:
+        self.deps.notifier.open_view(trigger_id, view)

@@ -1,0 +1,236 @@
+"""Owners answering: confirm, dispute, ✅ reactions and their undo, status.
+
+Each use case: one transaction that decides every item through the lifecycle
+table and compare-and-sets it with its audit row; then the digest messages
+that show those items are updated in place, then the actor gets a private
+answer saying what happened to each item.
+
+Errors: none of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.answers import ItemResult, Outcome, answer_summary, outcome_of
+from bot.core.lifecycle import Action, Status, Surface, Verdict, decide
+from bot.core.masking import mask_customer
+from bot.core.routing import Owner
+from bot.gateway import ReplyTo
+from bot.ids import CONFIRM_REACTION
+from bot.services.deps import Deps
+from bot.services.digest import refresh_digest_messages
+from storage import queries as q
+from storage.db import transaction
+from storage.models import Item, ReactionEffect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answer:
+    """What a use case did: per-item results and the text sent to the actor."""
+
+    results: list[ItemResult]
+    text: str
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+
+def _owner_of(deps: Deps, item: Item) -> Owner | None:
+    if item.owner:
+        return deps.routing.owner_named(item.owner)
+    return deps.routing.owner_for(item.category, item.branch)
+
+
+def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface: Surface, note: str, now: datetime) -> ItemResult:
+    """Decide and apply ``action`` on one item; a lost race is decided again
+    on the state that won."""
+    owner = _owner_of(deps, item)
+    role = deps.routing.role_for(actor, owner)
+    for _ in range(2):
+        past = item.deadline is not None and now > item.deadline
+        decision = decide(Status(item.status), action, role, past_deadline=past)
+        if decision.verdict is not Verdict.APPLY:
+            break
+        change = q.Change(action, decision.new_status, actor, role, surface, note)
+        if q.transition_item(session=session, item=item, change=change, now=now):
+            break
+    return ItemResult(
+        order_no=item.order_no, outcome=outcome_of(decision), status=Status(item.status),
+        owner=owner.name if owner else None, deadline=item.deadline,
+    )
+
+
+def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[int], reply_to: ReplyTo | None) -> Answer:
+    refresh_digest_messages(deps, touched)
+    text = answer_summary(action, results, deps.catalog, deps.timezone)
+    if reply_to is not None:
+        deps.notifier.reply(reply_to, text)
+    return Answer(results, text)
+
+
+def act_on_items(
+    deps: Deps, *, actor: str, action: Action, surface: Surface, reply_to: ReplyTo | None,
+    orders: Sequence[str] = (), item_ids: Sequence[int] = (), every_open: bool = False, note: str = "",
+) -> Answer:
+    """Apply ``action`` to the items named by order number or id, or to every
+    awaiting item the actor answers for."""
+    now = deps.clock.now()
+    results: list[ItemResult] = []
+    touched: set[int] = set()
+    with transaction(deps.session_factory) as session:
+        if every_open:
+            owners = [o.name for o in deps.routing.owners_acting_for(actor)]
+            items = q.list_items_for_owners(session=session, owners=owners, status=Status.AWAITING)
+            if not owners:
+                text = deps.catalog.t("answers.no_owner_role")
+                if reply_to:
+                    deps.notifier.reply(reply_to, text)
+                return Answer([], text)
+        else:
+            items = list(q.list_items_by_orders(session=session, orders=orders))
+            items += [i for i in q.list_items_by_ids(session=session, item_ids=item_ids) if i not in items]
+            found = {i.order_no for i in items}
+            results += [ItemResult(o, Outcome.UNKNOWN) for o in orders if o not in found]
+        for item in items:
+            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now)
+            results.append(result)
+            if result.outcome is Outcome.APPLIED and item.digest_message_id:
+                touched.add(item.digest_message_id)
+    if every_open and not items:
+        text = deps.catalog.t("answers.nothing_awaiting")
+        if reply_to:
+            deps.notifier.reply(reply_to, text)
+        return Answer([], text)
+    return _finish(deps, action, results, touched, reply_to)
+
+
+def check_item_action(deps: Deps, *, actor: str, item_id: int, action: Action) -> ItemResult:
+    """Would ``action`` on the item be allowed now? (Before opening a modal.)"""
+    now = deps.clock.now()
+    with transaction(deps.session_factory) as session:
+        item = q.find_item(session=session, item_id=item_id)
+        if item is None:
+            return ItemResult(str(item_id), Outcome.UNKNOWN)
+        owner = _owner_of(deps, item)
+        role = deps.routing.role_for(actor, owner)
+        decision = decide(Status(item.status), action, role, past_deadline=item.deadline is not None and now > item.deadline)
+        return ItemResult(item.order_no, outcome_of(decision), Status(item.status), owner.name if owner else None, item.deadline)
+
+
+def explain(deps: Deps, action: Action, result: ItemResult, reply_to: ReplyTo) -> None:
+    deps.notifier.reply(reply_to, answer_summary(action, [result], deps.catalog, deps.timezone))
+
+
+# --- reactions -------------------------------------------------------------------
+
+
+def handle_reaction(
+    deps: Deps, *, event_id: str, user: str, reaction: str, channel: str, ts: str, added: bool
+) -> Answer | None:
+    """✅ on a digest message confirms its awaiting items; removing it within
+    the undo window puts back exactly what it confirmed. Redelivered events
+    (same ``event_id``) do nothing."""
+    if reaction != CONFIRM_REACTION:
+        return None
+    now = deps.clock.now()
+    results: list[ItemResult] = []
+    reply_to = ReplyTo(user=user, channel=channel)
+    with transaction(deps.session_factory) as session:
+        message = q.find_digest_message(session=session, channel=channel, ts=ts)
+        if message is None:
+            return None
+        if not q.record_once(session=session, key=f"event:{event_id}", now=now):
+            log.info("event %s already handled", event_id)
+            return None
+        owner = deps.routing.owner_named(message.owner)
+        if added:
+            items = [i for i in q.list_items_on_message(session=session, message_id=message.id) if i.status == Status.AWAITING]
+            for item in items:
+                results.append(_act(deps, session, item, action=Action.CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now))
+            changed = [i.id for i, r in zip(items, results, strict=True) if r.outcome is Outcome.APPLIED]
+            if changed:
+                q.add_reaction_effect(
+                    session=session,
+                    effect=ReactionEffect(channel=channel, message_ts=ts, user=user, reaction=reaction, at=now, item_ids=",".join(map(str, changed))),
+                )
+            action = Action.CONFIRM
+        else:
+            effect = q.find_reaction_effect(session=session, channel=channel, ts=ts, user=user, reaction=reaction)
+            if effect is None:
+                return None
+            window = timedelta(minutes=deps.routing.timings.reaction_undo_minutes)
+            if now - effect.at > window:
+                text = deps.catalog.t("answers.undo_too_late", minutes=deps.routing.timings.reaction_undo_minutes)
+                deps.notifier.reply(reply_to, text)
+                return Answer([], text)
+            q.mark_reaction_undone(session=session, effect_id=effect.id, now=now)
+            ids = [int(i) for i in effect.item_ids.split(",") if i]
+            for item in q.list_items_by_ids(session=session, item_ids=ids):
+                results.append(_act(deps, session, item, action=Action.UNDO_CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now))
+            action = Action.UNDO_CONFIRM
+    if added and not results:
+        text = deps.catalog.t("answers.nothing_on_message", owner=owner.name if owner else message.owner)
+        deps.notifier.reply(reply_to, text)
+        return Answer([], text)
+    touched = {message.id} if any(r.outcome is Outcome.APPLIED for r in results) else set()
+    return _finish(deps, action, results, touched, reply_to)
+
+
+# --- status ------------------------------------------------------------------------
+
+
+def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: ReplyTo) -> str:
+    """The state of the named orders (full customer data only for CS and the
+    owner's side), or a summary of what waits on the actor."""
+    cat = deps.catalog
+    lines: list[str] = []
+    with transaction(deps.session_factory) as session:
+        if orders:
+            items = q.list_items_by_orders(session=session, orders=orders)
+            found = {i.order_no for i in items}
+            for item in items:
+                owner = _owner_of(deps, item)
+                privileged = deps.routing.is_cs(actor) or (owner is not None and owner.role_of(actor) is not None)
+                customer = item.customer if privileged else mask_customer(item.customer)
+                lines.append(
+                    cat.t(
+                        "answers.status_item", order=item.order_no, rejected_on=item.rejected_on.isoformat(),
+                        status=cat.t(f"status.{item.status}"), owner=owner.name if owner else cat.t("answers.no_owner"),
+                        branch=item.branch, customer=customer or "—", note=item.note or "—",
+                    )
+                )
+                for entry in q.list_audit(session=session, item_id=item.id):
+                    lines.append(
+                        cat.t(
+                            "answers.status_history", at=entry.at.astimezone(deps.timezone).strftime("%m-%d %H:%M"),
+                            actor=f"<@{entry.actor}>" if entry.actor[:1] in "UW" else entry.actor,
+                            status=cat.t(f"status.{entry.to_status}"), surface=cat.t(f"surface.{entry.surface}"),
+                            note=f" — {entry.note}" if entry.note else "",
+                        )
+                    )
+            missing = [o for o in orders if o not in found]
+            if missing:
+                lines.append(cat.t("answers.unknown", orders=", ".join(missing)))
+        else:
+            owners = deps.routing.owners_acting_for(actor)
+            if not owners and not deps.routing.is_cs(actor):
+                lines.append(cat.t("answers.no_owner_role"))
+            for owner in owners:
+                waiting = q.list_items_for_owners(session=session, owners=[owner.name], status=Status.AWAITING)
+                lines.append(cat.t("answers.status_owner", owner=owner.name, count=len(waiting)))
+                for item in waiting[:20]:
+                    lines.append(f"• {item.order_no} · {item.branch}")
+                if len(waiting) > 20:
+                    lines.append(cat.t("answers.status_more", count=len(waiting) - 20))
+            if deps.routing.is_cs(actor):
+                disputed = q.list_items_by_status(session=session, status=Status.DISPUTED)
+                lines.append(cat.t("answers.status_cs", count=len(disputed)))
+    text = "\n".join(lines)
+    deps.notifier.reply(reply_to, text)
+    return text

@@ -1,0 +1,185 @@
+"""Posting the daily digest, exactly once per working day.
+
+The ledger key ``digest:<day>`` is claimed in the same transaction that plans
+the day's messages (one ``digest_message`` row per message, items assigned
+and moved to *awaiting*). Messages are then posted one by one, each ``ts``
+stored as soon as Slack returns it, and the claim's lease renewed. A second
+process finds the claim and stops; a process that crashed is resumed by the
+next run once its lease has run out, posting only the messages that have no
+``ts`` yet.
+
+Errors: ``CalendarDataMissing`` (from the calendar) propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from bot.core.digest import PageContext, build_digest, digest_message, paginate, unrouted_message
+from bot.core.lifecycle import Action, Role, Status, Surface, decide
+from bot.core.routing import Owner
+from bot.core.workcal import dispute_deadline, local_datetime
+from bot.services.deps import Deps
+from storage import queries as q
+from storage.db import transaction
+from storage.models import DigestMessage
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+LATE_AFTER = timedelta(minutes=15)
+
+
+class DigestState(StrEnum):
+    POSTED = "posted"
+    NOT_WORKING_DAY = "not_working_day"
+    TOO_EARLY = "too_early"
+    ALREADY_POSTED = "already_posted"
+    IN_PROGRESS = "in_progress"
+
+
+@dataclass
+class DigestOutcome:
+    state: DigestState
+    day: date
+    messages: int = 0
+    items: int = 0
+    unrouted: int = 0
+    late: bool = False
+    owners: dict[str, int] = field(default_factory=dict)
+
+
+def digest_key(day: date) -> str:
+    return f"digest:{day.isoformat()}"
+
+
+def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
+    """Post today's digest if it is due and not yet posted; safe to call any
+    number of times, from any number of processes."""
+    tz = deps.timezone
+    local = now.astimezone(tz)
+    day = local.date()
+    timings = deps.routing.timings
+    if not deps.calendar.is_working_day(day):
+        return DigestOutcome(DigestState.NOT_WORKING_DAY, day)
+    due_at = local_datetime(day, timings.digest_at, tz)
+    if local < due_at:
+        return DigestOutcome(DigestState.TOO_EARLY, day)
+    key = digest_key(day)
+
+    with transaction(deps.session_factory) as session:
+        claim = q.claim_effect(session=session, key=key, now=now, lease=LEASE)
+        if claim is q.Claim.DONE:
+            return DigestOutcome(DigestState.ALREADY_POSTED, day)
+        if claim is q.Claim.BUSY:
+            return DigestOutcome(DigestState.IN_PROGRESS, day)
+        if claim is q.Claim.NEW:
+            outcome = _plan(deps, session=session, day=day, now=now, late=now - due_at > LATE_AFTER)
+        else:
+            log.warning("resuming the digest of %s left unfinished by an earlier run", day)
+            outcome = DigestOutcome(DigestState.POSTED, day)
+
+    outcome.messages = _post_pending(deps, day=day, key=key)
+    outcome.unrouted = _notify_unrouted(deps, day=day, now=now)
+    with transaction(deps.session_factory) as session:
+        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{outcome.messages} messages")
+    log.info("digest %s: %d items in %d messages, %d unrouted", day, outcome.items, outcome.messages, outcome.unrouted)
+    return outcome
+
+
+def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> DigestOutcome:
+    new_items = q.list_items_by_status(session=session, status=Status.NEW)
+    plan = build_digest(new_items, deps.routing)
+    deadline = dispute_deadline(now, calendar=deps.calendar, work_end=deps.routing.timings.work_end, tz=deps.timezone)
+    outcome = DigestOutcome(DigestState.POSTED, day, late=late)
+    decision = decide(Status.NEW, Action.POST, Role.SYSTEM)
+    for owner_name, items in plan.by_owner.items():
+        pages = paginate(items)
+        for page_no, page_items in enumerate(pages):
+            message = q.create_digest_message(
+                session=session,
+                message=DigestMessage(
+                    digest_day=day, owner=owner_name, page=page_no, pages=len(pages),
+                    channel=deps.routing.channel, late=late, deadline=deadline, created_at=now,
+                ),
+            )
+            q.assign_to_message(
+                session=session, item_ids=[i.id for i in page_items], owner=owner_name,
+                message_id=message.id, deadline=deadline,
+            )
+            q.transition_many(
+                session=session, item_ids=[i.id for i in page_items], expected=Status.NEW,
+                change=q.Change(Action.POST, decision.new_status, "system", Role.SYSTEM, Surface.SCHEDULER),
+                now=now,
+            )
+        outcome.owners[owner_name] = len(items)
+        outcome.items += len(items)
+    return outcome
+
+
+def _post_pending(deps: Deps, *, day: date, key: str) -> int:
+    """Post every planned message of ``day`` that has no ``ts`` yet."""
+    with transaction(deps.session_factory) as session:
+        messages = q.list_digest_messages(session=session, digest_day=day)
+    first_ts = {m.owner: m.ts for m in messages if m.page == 0}
+    posted = 0
+    for message in messages:
+        if message.ts:
+            continue
+        thread_ts = None if message.page == 0 else first_ts.get(message.owner)
+        text, blocks = render_digest_message(deps, message)
+        ts = deps.notifier.post_message(message.channel, text=text, blocks=blocks, thread_ts=thread_ts)
+        now = deps.clock.now()
+        with transaction(deps.session_factory) as session:
+            q.set_message_posted(session=session, message_id=message.id, ts=ts, thread_ts=thread_ts, now=now)
+            q.renew_effect(session=session, key=key, until=now + LEASE)
+        if message.page == 0:
+            first_ts[message.owner] = ts
+        posted += 1
+    return posted
+
+
+def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> int:
+    """DM the CS lead, once a day, the records no owner covers; they stay new
+    and are posted to their owner once the routing file covers them."""
+    with transaction(deps.session_factory) as session:
+        items = build_digest(q.list_items_by_status(session=session, status=Status.NEW), deps.routing).unrouted
+        if not items or not q.record_once(session=session, key=f"unrouted:{day.isoformat()}", now=now):
+            return 0
+        deps.notifier.send_dm(deps.routing.cs_lead, text=unrouted_message(items, day, deps.catalog))
+    return len(items)
+
+
+def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list[dict]]:
+    """The current text and blocks of a digest message, from the database."""
+    with transaction(deps.session_factory) as session:
+        items = q.list_items_on_message(session=session, message_id=message.id)
+        total = len(items)
+        if message.page == 0 and message.pages > 1:
+            total = sum(
+                len(q.list_items_on_message(session=session, message_id=m.id))
+                for m in q.list_digest_messages(session=session, digest_day=message.digest_day)
+                if m.owner == message.owner
+            )
+    owner = deps.routing.owner_named(message.owner)
+    if owner is None:  # the routing file dropped this owner since: keep the name
+        owner = Owner(name=message.owner, user="", categories=())
+    ctx = PageContext(
+        owner=owner, digest_day=message.digest_day, deadline=message.deadline, page=message.page,
+        pages=message.pages, late=message.late, total_items=total,
+    )
+    return digest_message(ctx, items, deps.catalog, deps.timezone)
+
+
+def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> None:
+    """Show the items' current state on their digest messages (``chat.update``)."""
+    for message_id in sorted(message_ids):
+        with transaction(deps.session_factory) as session:
+            message = q.get_digest_message(session=session, message_id=message_id)
+        if not message.ts:
+            continue
+        text, blocks = render_digest_message(deps, message)
+        deps.notifier.update_message(message.channel, message.ts, text=text, blocks=blocks)

@@ -1,0 +1,30 @@
+"""``/reject`` and its subcommands."""
+
+from functools import partial
+
+from slack_bolt import Ack, App
+
+from bot.core.commands import Verb, parse_command
+from bot.core.lifecycle import Surface
+from bot.ids import COMMAND
+from bot.services import Services
+from handlers.context import reply_to_from
+
+
+def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> None:
+    ack()
+    reply_to = reply_to_from(command)
+    parsed = parse_command(command.get("text", ""))  # CommandError -> errors.handle_error
+    actor = command["user_id"]
+    if parsed.verb is Verb.CONFIRM:
+        services.confirm_items(actor=actor, surface=Surface.COMMAND, reply_to=reply_to, orders=parsed.orders, every_open=parsed.all)
+    elif parsed.verb is Verb.DISPUTE:
+        services.dispute_items(actor=actor, surface=Surface.COMMAND, reason=parsed.reason, reply_to=reply_to, orders=parsed.orders)
+    elif parsed.verb is Verb.STATUS:
+        services.status_report(actor=actor, orders=parsed.orders, reply_to=reply_to)
+    else:
+        services.reply(reply_to, "commands.help")
+
+
+def register(app: App, services: Services) -> None:
+    app.command(COMMAND)(partial(handle_reject_command, services=services))

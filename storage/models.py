@@ -1,0 +1,132 @@
+"""The tables. Alembic migrations in ``storage/migrations`` create them.
+
+Statuses and other enums are stored as plain strings (the core's ``StrEnum``
+values), so the schema does not change when an enum grows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class ImportBatch(SQLModel, table=True):
+    __tablename__ = "import_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(sa_type=String(255))
+    sha256: str = Field(sa_type=String(64), index=True)
+    imported_at: datetime = Field(sa_column=_utc())
+    actor: str = Field(sa_type=String(64))
+    added: int = 0
+    skipped: int = 0
+    rejected: int = 0
+
+
+class Item(SQLModel, table=True):
+    """One mistaken-rejection record: one (order number, rejection date)."""
+
+    __tablename__ = "item"
+    __table_args__ = (
+        UniqueConstraint("order_no", "rejected_on", name="uq_item_order_day"),
+        Index("ix_item_status_owner", "status", "owner"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(sa_type=String(64), index=True)
+    rejected_on: date
+    branch: str = Field(sa_type=String(128))
+    category: str = Field(sa_type=String(16))
+    scenario: str | None = Field(default=None, sa_type=String(32))
+    customer: str = Field(default="", sa_type=Text)
+    callback_agent: str = Field(default="", sa_type=String(64))
+    callback_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    note: str = Field(default="", sa_type=Text)
+    status: str = Field(sa_type=String(20))
+    owner: str | None = Field(default=None, sa_type=String(128))
+    digest_message_id: int | None = Field(default=None, foreign_key="digest_message.id", index=True)
+    deadline: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+    imported_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+    last_actor: str | None = Field(default=None, sa_type=String(64))
+    last_surface: str | None = Field(default=None, sa_type=String(16))
+
+
+class DigestMessage(SQLModel, table=True):
+    """One Slack message of a daily digest: page 0 is the owner's message,
+    later pages are continuations in its thread. ``ts`` is empty until posted."""
+
+    __tablename__ = "digest_message"
+    __table_args__ = (
+        UniqueConstraint("digest_day", "owner", "page", name="uq_digest_page"),
+        Index("ix_digest_channel_ts", "channel", "ts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_day: date
+    owner: str = Field(sa_type=String(128))
+    page: int = 0
+    pages: int = 1
+    channel: str = Field(sa_type=String(32))
+    ts: str | None = Field(default=None, sa_type=String(32))
+    thread_ts: str | None = Field(default=None, sa_type=String(32))
+    late: bool = False
+    deadline: datetime = Field(sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc())
+    posted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every state change: who, when, what, through which surface, note."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(sa_type=String(64))
+    role: str = Field(sa_type=String(16))
+    surface: str = Field(sa_type=String(16))
+    action: str = Field(sa_type=String(20))
+    from_status: str = Field(sa_type=String(20))
+    to_status: str = Field(sa_type=String(20))
+    note: str = Field(default="", sa_type=Text)
+
+
+class SideEffect(SQLModel, table=True):
+    """The ledger of side effects. A unique key per effect
+    (``digest:2026-11-27``, ``event:Ev123``) makes repeating it harmless;
+    ``lease_until`` lets a crashed claimant's work be resumed, never doubled."""
+
+    __tablename__ = "side_effect"
+
+    key: str = Field(sa_type=String(200), primary_key=True)
+    claimed_at: datetime = Field(sa_column=_utc())
+    lease_until: datetime = Field(sa_column=_utc())
+    done_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    detail: str = Field(default="", sa_type=Text)
+
+
+class ReactionEffect(SQLModel, table=True):
+    """What a reaction did, so that removing it soon after can undo exactly that."""
+
+    __tablename__ = "reaction_effect"
+    __table_args__ = (Index("ix_reaction_lookup", "channel", "message_ts", "user", "reaction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(32))
+    message_ts: str = Field(sa_type=String(32))
+    user: str = Field(sa_type=String(32))
+    reaction: str = Field(sa_type=String(64))
+    at: datetime = Field(sa_column=_utc())
+    item_ids: str = Field(default="", sa_type=Text)  # comma-separated ids it changed
+    undone_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

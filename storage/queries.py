@@ -1,0 +1,279 @@
+"""Every query the services run (imports live in ``storage.imports``).
+
+``get_*`` returns one row or raises, ``find_*`` returns a row or ``None``,
+``list_*`` a sequence. All functions are keyword-only and run inside the
+caller's session and transaction.
+
+Errors: ``NotFound``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from bot.core.lifecycle import Action, Role, Status, Surface
+from storage.models import AuditEntry, DigestMessage, Item, ReactionEffect, SideEffect
+
+
+class NotFound(LookupError):
+    pass
+
+
+def dialect_insert(session: Session, table):
+    """INSERT with ON CONFLICT support for the session's database."""
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+# --- side-effect ledger ----------------------------------------------------------
+
+
+class Claim(StrEnum):
+    NEW = "new"  # first claim: do the work
+    RESUMED = "resumed"  # an earlier claimant's lease ran out unfinished: finish its work
+    BUSY = "busy"  # someone else holds a live lease
+    DONE = "done"  # already done
+
+
+def claim_effect(*, session: Session, key: str, now: datetime, lease: timedelta) -> Claim:
+    stmt = (
+        dialect_insert(session, SideEffect.__table__)
+        .values(key=key, claimed_at=now, lease_until=now + lease, done_at=None, detail="")
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    if session.exec(stmt).rowcount == 1:
+        return Claim.NEW
+    row = session.exec(select(SideEffect).where(SideEffect.key == key)).one()
+    session.refresh(row)
+    if row.done_at is not None:
+        return Claim.DONE
+    if row.lease_until > now:
+        return Claim.BUSY
+    taken = session.exec(
+        update(SideEffect)
+        .where(col(SideEffect.key) == key, col(SideEffect.lease_until) == row.lease_until, col(SideEffect.done_at).is_(None))
+        .values(lease_until=now + lease, claimed_at=now)
+    ).rowcount
+    return Claim.RESUMED if taken == 1 else Claim.BUSY
+
+
+def renew_effect(*, session: Session, key: str, until: datetime) -> None:
+    session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(lease_until=until))
+
+
+def finish_effect(*, session: Session, key: str, now: datetime, detail: str = "") -> None:
+    session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(done_at=now, detail=detail))
+
+
+def find_effect(*, session: Session, key: str) -> SideEffect | None:
+    return session.get(SideEffect, key)
+
+
+def record_once(*, session: Session, key: str, now: datetime) -> bool:
+    """Mark a one-shot effect (e.g. handling a Slack event) as done; False if it
+    already was."""
+    stmt = (
+        dialect_insert(session, SideEffect.__table__)
+        .values(key=key, claimed_at=now, lease_until=now, done_at=now, detail="")
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return session.exec(stmt).rowcount == 1
+
+
+# --- items ---------------------------------------------------------------------------
+
+
+def get_item(*, session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no item {item_id}")
+    return item
+
+
+def find_item(*, session: Session, item_id: int) -> Item | None:
+    return session.get(Item, item_id)
+
+
+def list_items_by_status(*, session: Session, status: Status) -> Sequence[Item]:
+    return session.exec(select(Item).where(Item.status == status).order_by(Item.id)).all()
+
+
+def list_items_by_orders(*, session: Session, orders: Iterable[str]) -> Sequence[Item]:
+    orders = list(orders)
+    if not orders:
+        return []
+    return session.exec(
+        select(Item).where(col(Item.order_no).in_(orders)).order_by(Item.order_no, col(Item.rejected_on).desc())
+    ).all()
+
+
+def list_items_for_owners(*, session: Session, owners: Iterable[str], status: Status) -> Sequence[Item]:
+    owners = list(owners)
+    if not owners:
+        return []
+    return session.exec(
+        select(Item).where(col(Item.owner).in_(owners), Item.status == status).order_by(Item.id)
+    ).all()
+
+
+def list_items_on_message(*, session: Session, message_id: int) -> Sequence[Item]:
+    return session.exec(
+        select(Item).where(Item.digest_message_id == message_id).order_by(Item.rejected_on, Item.branch, Item.order_no)
+    ).all()
+
+
+def list_items_by_ids(*, session: Session, item_ids: Iterable[int]) -> Sequence[Item]:
+    ids = list(item_ids)
+    if not ids:
+        return []
+    return session.exec(select(Item).where(col(Item.id).in_(ids)).order_by(Item.id)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One state change, for ``transition_item``."""
+
+    action: Action
+    new_status: Status
+    actor: str
+    role: Role
+    surface: Surface
+    note: str = ""
+
+
+def transition_item(*, session: Session, item: Item, change: Change, now: datetime) -> bool:
+    """Compare-and-set the item's status and write the audit row; False when
+    someone else changed the item first (nothing is written then)."""
+    expected = item.status
+    changed = session.exec(
+        update(Item)
+        .where(col(Item.id) == item.id, col(Item.status) == expected)
+        .values(
+            status=change.new_status, updated_at=now, last_actor=change.actor, last_surface=change.surface
+        )
+    ).rowcount
+    if changed != 1:
+        session.refresh(item)
+        return False
+    session.add(
+        AuditEntry(
+            item_id=item.id, at=now, actor=change.actor, role=change.role, surface=change.surface,
+            action=change.action, from_status=expected, to_status=change.new_status, note=change.note,
+        )
+    )
+    session.flush()
+    session.refresh(item)
+    return True
+
+
+def transition_many(*, session: Session, item_ids: Sequence[int], expected: Status, change: Change, now: datetime) -> list[int]:
+    """``transition_item`` for many items in one statement; returns the ids
+    that were still in ``expected`` and so changed (each with its audit row)."""
+    if not item_ids:
+        return []
+    changed = session.exec(
+        update(Item)
+        .where(col(Item.id).in_(list(item_ids)), col(Item.status) == expected)
+        .values(status=change.new_status, updated_at=now, last_actor=change.actor, last_surface=change.surface)
+        .returning(Item.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    if changed:
+        session.exec(
+            dialect_insert(session, AuditEntry.__table__),
+            params=[
+                dict(item_id=i, at=now, actor=change.actor, role=change.role, surface=change.surface,
+                     action=change.action, from_status=expected, to_status=change.new_status, note=change.note)
+                for i in changed
+            ],
+        )
+    return list(changed)
+
+
+def assign_to_message(*, session: Session, item_ids: Sequence[int], owner: str, message_id: int, deadline: datetime) -> None:
+    session.exec(
+        update(Item)
+        .where(col(Item.id).in_(list(item_ids)))
+        .values(owner=owner, digest_message_id=message_id, deadline=deadline)
+    )
+
+
+def list_audit(*, session: Session, item_id: int) -> Sequence[AuditEntry]:
+    return session.exec(select(AuditEntry).where(AuditEntry.item_id == item_id).order_by(AuditEntry.id)).all()
+
+
+# --- digest messages ------------------------------------------------------------
+
+
+def create_digest_message(*, session: Session, message: DigestMessage) -> DigestMessage:
+    session.add(message)
+    session.flush()
+    return message
+
+
+def list_digest_messages(*, session: Session, digest_day: date) -> Sequence[DigestMessage]:
+    return session.exec(
+        select(DigestMessage).where(DigestMessage.digest_day == digest_day).order_by(DigestMessage.id)
+    ).all()
+
+
+def get_digest_message(*, session: Session, message_id: int) -> DigestMessage:
+    message = session.get(DigestMessage, message_id)
+    if message is None:
+        raise NotFound(f"no digest message {message_id}")
+    return message
+
+
+def find_digest_message(*, session: Session, channel: str, ts: str) -> DigestMessage | None:
+    return session.exec(
+        select(DigestMessage).where(DigestMessage.channel == channel, DigestMessage.ts == ts)
+    ).first()
+
+
+def find_first_page(*, session: Session, digest_day: date, owner: str) -> DigestMessage | None:
+    return session.exec(
+        select(DigestMessage).where(
+            DigestMessage.digest_day == digest_day, DigestMessage.owner == owner, DigestMessage.page == 0
+        )
+    ).first()
+
+
+def set_message_posted(*, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime) -> None:
+    session.exec(
+        update(DigestMessage).where(col(DigestMessage.id) == message_id).values(ts=ts, thread_ts=thread_ts, posted_at=now)
+    )
+
+
+# --- reactions -------------------------------------------------------------------
+
+
+def add_reaction_effect(*, session: Session, effect: ReactionEffect) -> None:
+    session.add(effect)
+    session.flush()
+
+
+def find_reaction_effect(*, session: Session, channel: str, ts: str, user: str, reaction: str) -> ReactionEffect | None:
+    """The newest not-yet-undone effect of this user's reaction on this message."""
+    return session.exec(
+        select(ReactionEffect)
+        .where(
+            ReactionEffect.channel == channel, ReactionEffect.message_ts == ts, ReactionEffect.user == user,
+            ReactionEffect.reaction == reaction, col(ReactionEffect.undone_at).is_(None),
+        )
+        .order_by(col(ReactionEffect.id).desc())
+    ).first()
+
+
+def mark_reaction_undone(*, session: Session, effect_id: int, now: datetime) -> bool:
+    return session.exec(
+        update(ReactionEffect)
+        .where(col(ReactionEffect.id) == effect_id, col(ReactionEffect.undone_at).is_(None))
+        .values(undone_at=now)
+    ).rowcount == 1

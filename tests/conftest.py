@@ -1,0 +1,111 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when
+``TEST_DATABASE_URL`` is set), a fake Slack, and the whole app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bot.app import Bot, create_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.core.routing import Owner, Routing
+from bot.fakeslack import FakeSlack, SlackSigner
+from bot.gateway import make_client
+from storage.db import SessionFactory, make_engine, make_session_factory, upgrade
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SAMPLES = SHARED / "samples"
+PAYLOADS = SHARED / "slack-payloads"
+SIGNING_SECRET = "test-signing-secret"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+PG_SKIP = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+
+
+def reset_postgres(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path) -> Iterator[Engine]:
+    """A migrated, empty database: a SQLite file, and PostgreSQL when available."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        if not PG_URL:
+            pytest.skip(PG_SKIP)
+        engine = reset_postgres(PG_URL)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine) -> SessionFactory:
+    return make_session_factory(engine)
+
+
+def at(text_: str) -> datetime:
+    """A Shanghai wall-clock time as an aware datetime."""
+    return datetime.fromisoformat(text_).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(at("2026-11-27 08:30"))  # a Friday, a working day
+
+
+ROUTING = Routing(
+    channel="C0LOGISTICS",
+    cs_lead="U0CSLEAD",
+    cs_agents={"王丽": "U0CS0001", "陈静": "U0CS0002"},
+    owners=(
+        Owner(name="大件配送", user="U0OWNERY", categories=("large",), delegates=("U0DELEGY",), escalation=("U0OPSHEAD", "U0LOGIBOSS")),
+        Owner(name="小件配送", user="U0OWNERZ", categories=("small",), branches=("杭州分公司", "南京分公司", "苏州分公司", "无锡分公司"), escalation=("U0OPSHEAD", "U0LOGIBOSS")),
+    ),
+)
+
+
+@pytest.fixture
+def routing() -> Routing:
+    return ROUTING
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        bot_token="xoxb-test", app_token=None, signing_secret=SIGNING_SECRET, api_url="unused",
+        database_url="unused", routing_file=tmp_path / "routing.toml", timezone=SHANGHAI, locale="en",
+    )
+
+
+@pytest.fixture
+def bot(settings, fake_slack, session_factory, clock, routing) -> Bot:
+    client = make_client("xoxb-test", fake_slack.api_url)
+    return create_app(
+        settings, client=client, session_factory=session_factory, clock=clock, routing=routing,
+        process_before_response=True,
+    )
+
+
+@pytest.fixture
+def signer() -> SlackSigner:
+    return SlackSigner(SIGNING_SECRET)  # Bolt checks freshness against the real time
