@@ -1,0 +1,47 @@
+"""Our own fake Slack: a Web API server on port 0 and signed-request builders.
+
+Used by the tests, the offline demo (``rejectbot demo``) and benchmarks.
+
+Errors raised: none of its own (see `bot.fakeslack.server` and
+`bot.fakeslack.requests`).
+"""
+
+from bot.fakeslack.requests import (
+    SignedRequest,
+    SlackSigner,
+    block_actions,
+    event_callback,
+    reaction_event,
+    slash_command,
+    view_submission,
+)
+from bot.fakeslack.server import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    Call,
+    FakeSlack,
+    check_blocks,
+    check_view,
+)
+
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_USER_ID",
+    "TEAM_DOMAIN",
+    "TEAM_ID",
+    "Call",
+    "FakeSlack",
+    "SignedRequest",
+    "SlackSigner",
+    "block_actions",
+    "check_blocks",
+    "check_view",
+    "event_callback",
+    "reaction_event",
+    "slash_command",
+    "view_submission",
+]

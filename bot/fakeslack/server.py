@@ -1,0 +1,873 @@
+"""A fake Slack Web API on 127.0.0.1 for tests, benchmarks and the offline demo.
+
+`FakeSlack` serves ``/api/<method>`` like ``https://slack.com/api/`` and
+``/hooks/<name>`` like Slack's ``response_url`` webhooks, records every call,
+keeps the current state of posted messages and views, and rejects what Slack
+rejects (Block Kit limits, missing tokens, unknown methods) with Slack's own
+error bodies, so the real ``slack_sdk.WebClient`` raises the real errors.
+
+Errors raised: none of its own to callers. Slack errors travel over HTTP as
+Slack sends them (``{"ok": false, "error": ...}``), so ``WebClient`` raises
+``slack_sdk.errors.SlackApiError``. ``_ApiError`` is internal: a method raises
+it to answer an error and the dispatcher turns it into that body. Binding the
+port can raise ``OSError``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T0001"
+APP_ID = "A0001"
+TEAM_DOMAIN = "rejectbot-test"
+
+_TS_BASE_MICROS = 1_764_200_000_000_000
+_MAX_TEXT = 40_000
+_MAX_MESSAGE_BLOCKS = 50
+_MAX_VIEW_BLOCKS = 100
+_JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
+
+Params = dict[str, Any]
+_Answer = tuple[int, dict[str, Any] | str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received, in arrival order.
+
+    ``params`` excludes the token; ``error`` is the Slack error answered
+    (``None`` when the call succeeded); ``hook`` is the response_url name for
+    calls with method ``"response_url"``.
+    """
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    error: str | None = None
+    hook: str | None = None
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+    retry_after: int
+    extra: dict[str, Any]
+    remaining: int
+
+
+class _ApiError(Exception):
+    """Internal: answer ``{"ok": false, "error": error, **extra}``."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+# --- Block Kit checks -------------------------------------------------------
+# (block or element type, path, limit). A path names a string (length limit) or
+# a list (item limit); "key[]" walks every item of a list; "*" matches any type.
+_LIMITS: tuple[tuple[str, str, int], ...] = (
+    ("*", "block_id", 255),
+    ("*", "action_id", 255),
+    ("section", "text.text", 3000),
+    ("section", "fields", 10),
+    ("section", "fields[].text", 2000),
+    ("header", "text.text", 150),
+    ("context", "elements", 10),
+    ("actions", "elements", 25),
+    ("markdown", "text", 12_000),
+    ("image", "alt_text", 2000),
+    ("input", "label.text", 2000),
+    ("input", "hint.text", 2000),
+    ("button", "text.text", 75),
+    ("button", "value", 2000),
+    ("button", "url", 3000),
+    ("plain_text_input", "placeholder.text", 150),
+    ("plain_text_input", "initial_value", 3000),
+)
+# type -> groups of keys; each group needs at least one present key.
+_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "section": (("text", "fields"),),
+    "header": (("text",),),
+    "context": (("elements",),),
+    "actions": (("elements",),),
+    "image": (("alt_text",), ("image_url", "slack_file")),
+    "input": (("label",), ("element",)),
+    "button": (("text",),),
+}
+_PLAIN_TEXT_ONLY: tuple[tuple[str, str], ...] = (("header", "text"), ("button", "text"), ("input", "label"))
+_BLOCK_TYPES = frozenset(
+    {
+        "actions", "context", "context_actions", "divider", "file", "header", "image",
+        "input", "markdown", "rich_text", "section", "table", "video",
+    }
+)  # fmt: skip
+_VIEW_LIMITS: tuple[tuple[str, int], ...] = (
+    ("title.text", 24),
+    ("submit.text", 24),
+    ("close.text", 24),
+    ("private_metadata", 3000),
+    ("callback_id", 255),
+    ("external_id", 255),
+)
+
+
+def _walk(node: Any, parts: list[str], pointer: str) -> Iterator[tuple[str, Any]]:
+    """Yield ``(json-pointer, value)`` for every value ``parts`` leads to."""
+    if not parts:
+        yield pointer, node
+        return
+    head, rest = parts[0], parts[1:]
+    key = head.removesuffix("[]")
+    if not isinstance(node, dict) or key not in node:
+        return
+    if head.endswith("[]"):
+        if isinstance(node[key], list):
+            for i, item in enumerate(node[key]):
+                yield from _walk(item, rest, f"{pointer}/{key}/{i}")
+    else:
+        yield from _walk(node[key], rest, f"{pointer}/{key}")
+
+
+def _too_big(value: Any, limit: int, pointer: str) -> str | None:
+    if isinstance(value, list) and len(value) > limit:
+        return f"no more than {limit} items allowed [json-pointer:{pointer}]"
+    if isinstance(value, str) and len(value) > limit:
+        return f"must be less than {limit + 1} characters [json-pointer:{pointer}]"
+    return None
+
+
+def _check_node(node: dict[str, Any], pointer: str) -> list[str]:
+    """Limits, required keys and plain_text-only fields of one block or element."""
+    kind = node.get("type")
+    errors = [
+        error
+        for rule_type, path, limit in _LIMITS
+        if rule_type in ("*", kind)
+        for where, value in _walk(node, path.split("."), pointer)
+        if (error := _too_big(value, limit, where))
+    ]
+    for group in _REQUIRED.get(str(kind), ()):
+        if not any(node.get(key) for key in group):
+            errors.append(f"missing required field: {' or '.join(group)} [json-pointer:{pointer}]")
+    for rule_type, key in _PLAIN_TEXT_ONLY:
+        text = node.get(key)
+        if kind == rule_type and isinstance(text, dict) and text.get("type") != "plain_text":
+            errors.append(f"must be a plain_text text object [json-pointer:{pointer}/{key}]")
+    return errors
+
+
+def _elements(block: dict[str, Any], pointer: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Interactive elements of a block: accessory, actions' elements, input's element."""
+    if isinstance(block.get("accessory"), dict):
+        yield f"{pointer}/accessory", block["accessory"]
+    if isinstance(block.get("element"), dict):
+        yield f"{pointer}/element", block["element"]
+    if block.get("type") in ("actions", "context_actions") and isinstance(block.get("elements"), list):
+        for i, element in enumerate(block["elements"]):
+            if isinstance(element, dict):
+                yield f"{pointer}/elements/{i}", element
+
+
+def check_blocks(blocks: Any, *, max_blocks: int, pointer: str = "/blocks") -> list[str]:
+    """Slack's reasons for rejecting ``blocks`` (empty when they are valid)."""
+    if not isinstance(blocks, list):
+        return [f"must be an array [json-pointer:{pointer}]"]
+    errors = [error for error in [_too_big(blocks, max_blocks, pointer)] if error]
+    block_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        where = f"{pointer}/{i}"
+        if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+            errors.append(f"unsupported block type [json-pointer:{where}/type]")
+            continue
+        errors += _check_node(block, where)
+        if (block_id := block.get("block_id")) is not None:
+            if block_id in block_ids:
+                errors.append(f"duplicate block_id {block_id!r} [json-pointer:{where}/block_id]")
+            block_ids.add(block_id)
+        action_ids: set[str] = set()
+        for element_where, element in _elements(block, where):
+            errors += _check_node(element, element_where)
+            if (action_id := element.get("action_id")) is not None:
+                if action_id in action_ids:
+                    errors.append(f"duplicate action_id {action_id!r} [json-pointer:{element_where}/action_id]")
+                action_ids.add(action_id)
+    return errors
+
+
+def check_view(view: Any) -> list[str]:
+    """Slack's reasons for rejecting a modal or Home tab ``view``."""
+    if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
+        return ["must be a modal or home view [json-pointer:/view/type]"]
+    errors = [
+        error
+        for path, limit in _VIEW_LIMITS
+        for where, value in _walk(view, path.split("."), "/view")
+        if (error := _too_big(value, limit, where))
+    ]
+    blocks = view.get("blocks")
+    errors += check_blocks(blocks, max_blocks=_MAX_VIEW_BLOCKS, pointer="/view/blocks")
+    if view["type"] == "modal":
+        if not isinstance(view.get("title"), dict):
+            errors.append("missing required field: title [json-pointer:/view]")
+        has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+        if has_input and not view.get("submit"):
+            errors.append("must provide submit property when using input blocks [json-pointer:/view]")
+    return errors
+
+
+def _message_errors(params: Mapping[str, Any], *, require_content: bool = True) -> _ApiError | None:
+    """The error Slack answers for a message's text and blocks, if any."""
+    text, blocks = params.get("text"), params.get("blocks")
+    if isinstance(text, str) and len(text) > _MAX_TEXT:
+        return _ApiError("msg_too_long")
+    if require_content and not text and not blocks and not params.get("attachments"):
+        return _ApiError("no_text")
+    if blocks is not None and (errors := check_blocks(blocks, max_blocks=_MAX_MESSAGE_BLOCKS)):
+        return _ApiError(
+            "invalid_blocks",
+            errors=errors,
+            response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
+        )
+    return None
+
+
+def _decode_json_fields(params: Params) -> None:
+    """Decode blocks/view/attachments/metadata sent as JSON strings (form bodies)."""
+    for key in _JSON_FIELDS & params.keys():
+        if isinstance(params[key], str):
+            try:
+                params[key] = json.loads(params[key])
+            except json.JSONDecodeError:
+                raise _ApiError(f"invalid_{key}_format" if key == "blocks" else "invalid_arguments") from None
+
+
+def _flag(value: Any) -> bool:
+    """Slack booleans arrive as true/"true"/"1"."""
+    return value is True or value in ("true", "1", 1)
+
+
+# --- The server -------------------------------------------------------------
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeSlack
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8") if length else ""
+        request_headers = {name.lower(): value for name, value in self.headers.items()}
+        status, body, headers = self.server.fake._dispatch(self.path, raw, request_headers)
+        if isinstance(body, str):
+            payload, content_type = body.encode(), "text/plain; charset=utf-8"
+        else:
+            payload, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Keep test output quiet."""
+
+
+class FakeSlack:
+    """A fake Slack Web API server on 127.0.0.1, on a free port, in a daemon thread.
+
+    Use as a context manager (or call `close`). Point clients at it with
+    ``WebClient(token="xoxb-...", base_url=fake.api_url)``.
+
+    Args:
+        users: the workspace directory by user id (``name``, ``real_name``,
+            ``email``, ``tz``, ``locale``; other keys go to the top level of
+            the user object). The bot user ``UBOT`` is always there.
+        latency: seconds to wait before answering each request.
+        socket_mode_url: what ``apps.connections.open`` answers (nothing
+            serves WebSockets here; point it at your own server).
+    """
+
+    def __init__(
+        self,
+        *,
+        users: Mapping[str, Mapping[str, Any]] | None = None,
+        latency: float = 0.0,
+        socket_mode_url: str | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._latency = latency
+        self._users: dict[str, dict[str, Any]] = {
+            BOT_USER_ID: {"name": "rejectbot", "real_name": "RejectBot", "is_bot": True},
+            **{user_id: dict(info) for user_id, info in (users or {}).items()},
+        }
+        self._calls: list[Call] = []
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._views: dict[str, dict[str, Any]] = {}
+        self._home_view_ids: dict[str, str] = {}
+        self._hooks: dict[str, tuple[str | None, str | None]] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._opened_ims: set[str] = set()
+        self._bot_reactions: set[tuple[str, str, str]] = set()
+        self._serial = 0
+        self._methods: dict[str, Callable[[Params, str], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.open": self._conversations_open,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "reactions.add": self._reactions_add,
+        }
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._port: int = self._server.server_address[1]
+        self._socket_mode_url = socket_mode_url or f"ws://127.0.0.1:{self._port}/link/"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fakeslack", daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+
+    # --- lifecycle and URLs --------------------------------------------------
+    def __enter__(self) -> FakeSlack:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``WebClient(base_url=...)``, with the trailing slash."""
+        return f"http://127.0.0.1:{self._port}/api/"
+
+    def response_url(self, name: str = "r1", *, channel: str | None = None, ts: str | None = None) -> str:
+        """A response_url webhook on this server, recorded as method ``"response_url"``.
+
+        Bind ``channel`` (and the message ``ts`` for a button's message) to make
+        ``replace_original``/``delete_original``/``in_channel`` posts change
+        the message state like Slack does.
+        """
+        with self._lock:
+            self._hooks[name] = (channel, ts)
+        return f"http://127.0.0.1:{self._port}/hooks/{quote(name, safe='')}"
+
+    # --- recorded calls and state -------------------------------------------
+    @property
+    def calls(self) -> list[Call]:
+        """Every request received, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Recorded calls of one Web API method (or ``"response_url"``)."""
+        return [call for call in self.calls if call.method == method]
+
+    def clear(self) -> None:
+        """Forget recorded calls (message and view state stay)."""
+        with self._lock:
+            self._calls.clear()
+
+    @property
+    def messages(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Current state of every live message by ``(channel, ts)`` (a copy).
+
+        Each is Slack's message object plus ``thread_ts`` (``None`` at top level).
+        """
+        with self._lock:
+            return copy.deepcopy(self._messages)
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """Replies under the message ``ts``, oldest first (the parent excluded)."""
+        with self._lock:
+            return [
+                copy.deepcopy(m)
+                for (ch, m_ts), m in self._messages.items()
+                if ch == channel and m["thread_ts"] == ts and m_ts != ts
+            ]
+
+    def channel_history(self, channel: str) -> list[dict[str, Any]]:
+        """Top-level messages of a channel (and broadcast replies), oldest first."""
+        with self._lock:
+            return [
+                copy.deepcopy(m)
+                for (ch, _), m in self._messages.items()
+                if ch == channel and (m["thread_ts"] is None or m.get("subtype") == "thread_broadcast")
+            ]
+
+    @property
+    def views(self) -> dict[str, dict[str, Any]]:
+        """Current state of every opened, pushed or published view by id (a copy)."""
+        with self._lock:
+            return copy.deepcopy(self._views)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab last published for ``user_id``, if any."""
+        with self._lock:
+            view_id = self._home_view_ids.get(user_id)
+            return copy.deepcopy(self._views[view_id]) if view_id else None
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        *,
+        status: int | None = None,
+        retry_after: int = 1,
+        times: int = 1,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``error``.
+
+        ``status`` defaults to 429 for ``ratelimited`` (with a ``Retry-After``
+        header) and to 200 otherwise; ``extra`` adds fields such as ``needed``.
+        """
+        failure = _Failure(
+            error=error,
+            status=status if status is not None else (429 if error == "ratelimited" else 200),
+            retry_after=retry_after,
+            extra=dict(extra or {}),
+            remaining=times,
+        )
+        with self._lock:
+            self._failures.setdefault(method, []).append(failure)
+
+    # --- dispatch -----------------------------------------------------------
+    def _dispatch(self, path: str, raw: str, headers: Mapping[str, str]) -> _Answer:
+        """Answer one request; ``headers`` have lower-case names."""
+        if self._latency:
+            time.sleep(self._latency)
+        url = urlsplit(path)
+        if url.path.startswith("/api/"):
+            return self._api(url.path.removeprefix("/api/"), url.query, raw, headers)
+        if url.path.startswith("/hooks/"):
+            return self._hook(unquote(url.path.removeprefix("/hooks/")), raw)
+        return 404, "Not Found", {}
+
+    def _api(self, method: str, query: str, raw: str, headers: Mapping[str, str]) -> _Answer:
+        params: Params = dict(parse_qsl(query, keep_blank_values=True))
+        with self._lock:
+            token: str | None = None
+            try:
+                if raw and (headers.get("content-type") or "").startswith("application/json"):
+                    try:
+                        body = json.loads(raw)
+                    except json.JSONDecodeError:
+                        body = None
+                    if not isinstance(body, dict):
+                        raise _ApiError("invalid_json")
+                    params.update(body)
+                elif raw:
+                    params.update(parse_qsl(raw, keep_blank_values=True))
+                form_token = params.pop("token", None)
+                token = (headers.get("authorization") or "").removeprefix("Bearer ").strip() or form_token or None
+                _decode_json_fields(params)
+                answer = self._answer_api(method, params, token)
+            except _ApiError as e:
+                answer = 200, {"ok": False, "error": e.error, **e.extra}, {}
+            body = answer[1]
+            error = None if not isinstance(body, dict) or body.get("ok") else body.get("error")
+            self._calls.append(Call(method=method, params=params, token=token, error=error))
+            return answer
+
+    def _answer_api(self, method: str, params: Params, token: str | None) -> _Answer:
+        handler = self._methods.get(method)
+        if handler is None:
+            raise _ApiError("unknown_method")
+        if not token:
+            raise _ApiError("not_authed")
+        if not token.startswith(("xox", "xapp-")):
+            raise _ApiError("invalid_auth")
+        if token.startswith("xapp-") != (method == "apps.connections.open") and method != "auth.test":
+            raise _ApiError("not_allowed_token_type")
+        if failure := self._take_failure(method):
+            extra = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
+            return failure.status, {"ok": False, "error": failure.error, **failure.extra}, extra
+        return 200, {"ok": True, **handler(params, token)}, {}
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            queue.pop(0)
+        return failure
+
+    def _hook(self, name: str, raw: str) -> _Answer:
+        with self._lock:
+            body, answer = self._answer_hook(name, raw)
+            error = None if answer[0] == 200 else str(answer[1])
+            self._calls.append(Call(method="response_url", params=body, token=None, error=error, hook=name))
+            return answer
+
+    def _answer_hook(self, name: str, raw: str) -> tuple[Params, _Answer]:
+        """Slack's webhooks answer plain text: ``ok`` or the error with HTTP 400."""
+        try:
+            body = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            return {"payload": raw}, (400, "invalid_payload", {})
+        if failure := self._take_failure("response_url"):
+            return body, (failure.status, failure.error, {})
+        try:
+            _decode_json_fields(body)
+            self._apply_hook(name, body)
+        except _ApiError as e:
+            return body, (400, e.error, {})
+        return body, (200, "ok", {})
+
+    def _apply_hook(self, name: str, body: Params) -> None:
+        channel, ts = self._hooks.get(name, (None, None))
+        if _flag(body.get("delete_original")):
+            if channel and ts:
+                self._messages.pop((channel, ts), None)
+            return
+        if error := _message_errors(body):
+            raise error
+        if _flag(body.get("replace_original")):
+            if channel and ts and (channel, ts) in self._messages:
+                self._replace_content(self._messages[(channel, ts)], body)
+        elif body.get("response_type") == "in_channel" and channel:
+            self._store_message(channel, body, thread_ts=body.get("thread_ts"))
+
+    # --- message state helpers ----------------------------------------------
+    def _next_ts(self) -> str:
+        self._serial += 1
+        micros = _TS_BASE_MICROS + self._serial * 100
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        self._serial += 1
+        return f"{prefix}{self._serial:08d}"
+
+    @staticmethod
+    def _with_block_ids(blocks: Any, seed: str) -> Any:
+        """Give blocks without a block_id one, as Slack does."""
+        if not isinstance(blocks, list):
+            return []
+        auto_ids = [hashlib.sha1(f"{seed}/{i}".encode()).hexdigest()[:5] for i in range(len(blocks))]
+        return [{"block_id": auto_id, **copy.deepcopy(b)} for b, auto_id in zip(blocks, auto_ids, strict=True)]
+
+    def _store_message(self, channel: str, params: Params, *, thread_ts: str | None) -> dict[str, Any]:
+        ts = self._next_ts()
+        parent = self._messages.get((channel, thread_ts)) if thread_ts else None
+        if parent is not None:
+            thread_ts = parent["thread_ts"] or parent["ts"]  # a reply to a reply joins the thread
+            root = self._messages.get((channel, thread_ts), parent)
+            root["reply_count"] = root.get("reply_count", 0) + 1
+            root["latest_reply"] = ts
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "ts": ts,
+            "text": params.get("text") or "",
+            "blocks": self._with_block_ids(params.get("blocks"), ts),
+            "thread_ts": thread_ts,
+        }
+        for key in ("attachments", "metadata"):
+            if params.get(key):
+                message[key] = params[key]
+        if parent is not None:
+            message["parent_user_id"] = parent["user"]
+        if thread_ts and _flag(params.get("reply_broadcast")):
+            message["subtype"] = "thread_broadcast"
+        self._messages[(channel, ts)] = message
+        return message
+
+    def _replace_content(self, message: dict[str, Any], params: Params) -> None:
+        """chat.update semantics: given text/blocks replace; omitted ones are kept."""
+        if "text" in params:
+            message["text"] = params.get("text") or ""
+        if "blocks" in params:
+            message["blocks"] = self._with_block_ids(params["blocks"], f"{message['ts']}/{self._next_ts()}")
+        if "attachments" in params:
+            message["attachments"] = params["attachments"]
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+
+    @staticmethod
+    def _wire(message: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored message as Slack returns it (no ``None`` fields)."""
+        return {k: copy.deepcopy(v) for k, v in message.items() if v is not None}
+
+    @staticmethod
+    def _dm_channel(channel: str) -> str:
+        """Posting to a user id lands in the app's DM with them."""
+        return f"D{channel}" if channel[:1] in ("U", "W") else channel
+
+    # --- Web API methods ----------------------------------------------------
+    def _auth_test(self, params: Params, token: str) -> dict[str, Any]:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "RejectBot Test",
+            "user": "rejectbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _apps_connections_open(self, params: Params, token: str) -> dict[str, Any]:
+        return {"url": self._socket_mode_url}
+
+    def _chat_post_message(self, params: Params, token: str) -> dict[str, Any]:
+        if not params.get("channel"):
+            raise _ApiError("channel_not_found")
+        if error := _message_errors(params):
+            raise error
+        channel = self._dm_channel(params["channel"])
+        message = self._store_message(channel, params, thread_ts=params.get("thread_ts") or None)
+        return {"channel": channel, "ts": message["ts"], "message": self._wire(message)}
+
+    def _chat_update(self, params: Params, token: str) -> dict[str, Any]:
+        channel, ts = params.get("channel"), params.get("ts")
+        if not channel:
+            raise _ApiError("channel_not_found")
+        message = self._messages.get((channel, str(ts)))
+        if message is None:
+            raise _ApiError("message_not_found")
+        if error := _message_errors(params, require_content=False):
+            raise error
+        if not any(params.get(key) is not None for key in ("text", "blocks", "attachments")):
+            raise _ApiError("no_text")
+        self._replace_content(message, params)
+        return {"channel": channel, "ts": message["ts"], "text": message["text"], "message": self._wire(message)}
+
+    def _chat_delete(self, params: Params, token: str) -> dict[str, Any]:
+        key = (str(params.get("channel")), str(params.get("ts")))
+        if self._messages.pop(key, None) is None:
+            raise _ApiError("message_not_found")
+        return {"channel": key[0], "ts": key[1]}
+
+    def _chat_post_ephemeral(self, params: Params, token: str) -> dict[str, Any]:
+        if not params.get("channel"):
+            raise _ApiError("channel_not_found")
+        if not params.get("user"):
+            raise _ApiError("user_not_found")
+        if error := _message_errors(params):
+            raise error
+        return {"message_ts": self._next_ts()}
+
+    def _chat_get_permalink(self, params: Params, token: str) -> dict[str, Any]:
+        channel, ts = params.get("channel"), params.get("message_ts")
+        if not channel:
+            raise _ApiError("channel_not_found")
+        if not ts:
+            raise _ApiError("message_not_found")
+        link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{str(ts).replace('.', '')}"
+        message = self._messages.get((channel, ts))
+        if message is not None and message["thread_ts"]:
+            link += f"?thread_ts={message['thread_ts']}&cid={channel}"
+        return {"channel": channel, "permalink": link}
+
+    def _conversations_open(self, params: Params, token: str) -> dict[str, Any]:
+        if params.get("channel"):
+            return {"no_op": True, "already_open": True, "channel": {"id": params["channel"]}}
+        users = params.get("users")
+        user_ids = users if isinstance(users, list) else [u for u in str(users or "").split(",") if u]
+        if not user_ids:
+            raise _ApiError("users_list_not_supplied")
+        if len(user_ids) == 1:
+            channel_id = self._dm_channel(user_ids[0])
+        else:
+            channel_id = "G" + hashlib.sha1(",".join(sorted(user_ids)).encode()).hexdigest()[:10].upper()
+        already_open = channel_id in self._opened_ims
+        self._opened_ims.add(channel_id)
+        return {"no_op": already_open, "already_open": already_open, "channel": {"id": channel_id}}
+
+    def _checked_view(self, params: Params, *, kind: str) -> dict[str, Any]:
+        view: dict[str, Any] = params.get("view") or {}
+        errors = check_view(view)
+        if not errors and view["type"] != kind:
+            errors = [f"must be a {kind} view [json-pointer:/view/type]"]
+        if errors:
+            raise _ApiError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+        return view
+
+    def _store_view(self, view_id: str, view: Mapping[str, Any], *, root_view_id: str | None = None) -> dict[str, Any]:
+        stored = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": view["type"],
+            "blocks": self._with_block_ids(view.get("blocks"), view_id),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{self._next_ts()}.{view_id[-4:]}",
+            "title": view.get("title"),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "previous_view_id": None,
+            "root_view_id": root_view_id or view_id,
+            "app_id": APP_ID,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+        self._views[view_id] = stored
+        return {"view": copy.deepcopy(stored)}
+
+    def _views_open(self, params: Params, token: str) -> dict[str, Any]:
+        if not params.get("trigger_id") and not params.get("interactivity_pointer"):
+            raise _ApiError("invalid_arguments")
+        return self._store_view(self._next_id("V"), self._checked_view(params, kind="modal"))
+
+    def _views_push(self, params: Params, token: str) -> dict[str, Any]:
+        return self._views_open(params, token)
+
+    def _views_update(self, params: Params, token: str) -> dict[str, Any]:
+        view_id = params.get("view_id") or next(
+            (
+                v["id"]
+                for v in self._views.values()
+                if params.get("external_id") and v["external_id"] == params["external_id"]
+            ),
+            None,
+        )
+        current = self._views.get(str(view_id))
+        if current is None:
+            raise _ApiError("not_found")
+        if params.get("hash") and params["hash"] != current["hash"]:
+            raise _ApiError("hash_conflict")
+        view = self._checked_view(params, kind=current["type"])
+        return self._store_view(current["id"], view, root_view_id=current["root_view_id"])
+
+    def _views_publish(self, params: Params, token: str) -> dict[str, Any]:
+        user_id = params.get("user_id")
+        if not user_id:
+            raise _ApiError("invalid_arguments")
+        view = self._checked_view(params, kind="home")
+        view_id = self._home_view_ids.get(user_id) or self._next_id("V")
+        if params.get("hash") and view_id in self._views and params["hash"] != self._views[view_id]["hash"]:
+            raise _ApiError("hash_conflict")
+        self._home_view_ids[user_id] = view_id
+        return self._store_view(view_id, view)
+
+    def _user_object(self, user_id: str, *, include_locale: bool) -> dict[str, Any]:
+        info = self._users[user_id]
+        tz = info.get("tz", "UTC")
+        try:
+            now = datetime.now(ZoneInfo(tz))
+            offset = now.utcoffset()
+            tz_label, tz_offset = now.tzname() or tz, int(offset.total_seconds()) if offset else 0
+        except ZoneInfoNotFoundError:
+            tz_label, tz_offset = tz, 0
+        name = info.get("name", user_id.lower())
+        real_name = info.get("real_name", name)
+        profile = {
+            "real_name": real_name,
+            "real_name_normalized": real_name,
+            "display_name": info.get("display_name", name),
+            "display_name_normalized": info.get("display_name", name),
+            "team": TEAM_ID,
+            **({"email": info["email"]} if info.get("email") else {}),
+            **({"bot_id": BOT_ID} if user_id == BOT_USER_ID else {}),
+        }
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "deleted": False,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": tz_label,
+            "tz_offset": tz_offset,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": False,
+            "is_app_user": False,
+            "updated": _TS_BASE_MICROS // 1_000_000,
+        }
+        user.update(
+            {k: v for k, v in info.items() if k not in ("name", "real_name", "display_name", "email", "tz", "locale")}
+        )
+        if include_locale:
+            user["locale"] = info.get("locale", "en-US")
+        return user
+
+    def _users_info(self, params: Params, token: str) -> dict[str, Any]:
+        user_id = params.get("user")
+        if not user_id or user_id not in self._users:
+            raise _ApiError("user_not_found")
+        return {"user": self._user_object(user_id, include_locale=_flag(params.get("include_locale")))}
+
+    def _users_lookup_by_email(self, params: Params, token: str) -> dict[str, Any]:
+        email = str(params.get("email") or "").lower()
+        for user_id, info in self._users.items():
+            if email and str(info.get("email", "")).lower() == email:
+                return {"user": self._user_object(user_id, include_locale=_flag(params.get("include_locale")))}
+        raise _ApiError("users_not_found")
+
+    def _reactions_add(self, params: Params, token: str) -> dict[str, Any]:
+        channel, ts, name = params.get("channel"), params.get("timestamp"), params.get("name")
+        if not channel or not ts:
+            raise _ApiError("no_item_specified")
+        if not name:
+            raise _ApiError("invalid_name")
+        key = (str(channel), str(ts), str(name))
+        if key in self._bot_reactions:
+            raise _ApiError("already_reacted")
+        self._bot_reactions.add(key)
+        message = self._messages.get((key[0], key[1]))
+        if message is not None:
+            reactions = message.setdefault("reactions", [])
+            entry = next((r for r in reactions if r["name"] == name), None)
+            if entry is None:
+                reactions.append({"name": name, "users": [BOT_USER_ID], "count": 1})
+            else:
+                entry["users"].append(BOT_USER_ID)
+                entry["count"] += 1
+        return {}
