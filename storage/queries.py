@@ -129,6 +129,15 @@ def list_items_on_message(*, session: Session, message_id: int) -> Sequence[Item
     ).all()
 
 
+def list_items_of_digest(*, session: Session, digest_day: date, owner: str) -> Sequence[Item]:
+    """Every item on one owner's digest messages of one day."""
+    return session.exec(
+        select(Item)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner)
+    ).all()
+
+
 def list_items_by_ids(*, session: Session, item_ids: Iterable[int]) -> Sequence[Item]:
     ids = list(item_ids)
     if not ids:

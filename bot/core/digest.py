@@ -200,12 +200,12 @@ class PageContext:
     pages: int
     late: bool = False
     total_items: int = 0
+    open_items: int = 0
     copied: tuple[str, ...] = ()  # escalated managers to mention
 
 
 def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of one digest message."""
-    open_count = sum(1 for i in items if Status(i.status) is Status.AWAITING)
     deadline = fmt_time(ctx.deadline, tz)
     if ctx.page == 0:
         title = catalog.t(
@@ -224,7 +224,7 @@ def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalo
         ]
         fallback = catalog.t(
             "digest.fallback", day=ctx.digest_day.isoformat(), owner=ctx.owner.name,
-            count=ctx.total_items, open=open_count, deadline=deadline,
+            count=ctx.total_items, open=ctx.open_items, deadline=deadline,
         )
     else:
         head = [

@@ -83,15 +83,12 @@ def act_on_items(
     now = deps.clock.now()
     results: list[ItemResult] = []
     touched: set[int] = set()
+    owners = [o.name for o in deps.routing.owners_acting_for(actor)]
+    if every_open and not owners:
+        return _tell(deps, reply_to, "answers.no_owner_role")
     with transaction(deps.session_factory) as session:
         if every_open:
-            owners = [o.name for o in deps.routing.owners_acting_for(actor)]
-            items = q.list_items_for_owners(session=session, owners=owners, status=Status.AWAITING)
-            if not owners:
-                text = deps.catalog.t("answers.no_owner_role")
-                if reply_to:
-                    deps.notifier.reply(reply_to, text)
-                return Answer([], text)
+            items = list(q.list_items_for_owners(session=session, owners=owners, status=Status.AWAITING))
         else:
             items = list(q.list_items_by_orders(session=session, orders=orders))
             items += [i for i in q.list_items_by_ids(session=session, item_ids=item_ids) if i not in items]
@@ -103,11 +100,15 @@ def act_on_items(
             if result.outcome is Outcome.APPLIED and item.digest_message_id:
                 touched.add(item.digest_message_id)
     if every_open and not items:
-        text = deps.catalog.t("answers.nothing_awaiting")
-        if reply_to:
-            deps.notifier.reply(reply_to, text)
-        return Answer([], text)
+        return _tell(deps, reply_to, "answers.nothing_awaiting")
     return _finish(deps, action, results, touched, reply_to)
+
+
+def _tell(deps: Deps, reply_to: ReplyTo | None, key: str, **params: object) -> Answer:
+    text = deps.catalog.t(key, **params)
+    if reply_to is not None:
+        deps.notifier.reply(reply_to, text)
+    return Answer([], text)
 
 
 def check_item_action(deps: Deps, *, actor: str, item_id: int, action: Action) -> ItemResult:
@@ -140,6 +141,7 @@ def handle_reaction(
         return None
     now = deps.clock.now()
     results: list[ItemResult] = []
+    too_late = False
     reply_to = ReplyTo(user=user, channel=channel)
     with transaction(deps.session_factory) as session:
         message = q.find_digest_message(session=session, channel=channel, ts=ts)
@@ -166,18 +168,17 @@ def handle_reaction(
                 return None
             window = timedelta(minutes=deps.routing.timings.reaction_undo_minutes)
             if now - effect.at > window:
-                text = deps.catalog.t("answers.undo_too_late", minutes=deps.routing.timings.reaction_undo_minutes)
-                deps.notifier.reply(reply_to, text)
-                return Answer([], text)
-            q.mark_reaction_undone(session=session, effect_id=effect.id, now=now)
-            ids = [int(i) for i in effect.item_ids.split(",") if i]
-            for item in q.list_items_by_ids(session=session, item_ids=ids):
-                results.append(_act(deps, session, item, action=Action.UNDO_CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now))
+                too_late = True
+            else:
+                q.mark_reaction_undone(session=session, effect_id=effect.id, now=now)
+                ids = [int(i) for i in effect.item_ids.split(",") if i]
+                for item in q.list_items_by_ids(session=session, item_ids=ids):
+                    results.append(_act(deps, session, item, action=Action.UNDO_CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now))
             action = Action.UNDO_CONFIRM
+    if too_late:
+        return _tell(deps, reply_to, "answers.undo_too_late", minutes=deps.routing.timings.reaction_undo_minutes)
     if added and not results:
-        text = deps.catalog.t("answers.nothing_on_message", owner=owner.name if owner else message.owner)
-        deps.notifier.reply(reply_to, text)
-        return Answer([], text)
+        return _tell(deps, reply_to, "answers.nothing_on_message", owner=owner.name if owner else message.owner)
     touched = {message.id} if any(r.outcome is Outcome.APPLIED for r in results) else set()
     return _finish(deps, action, results, touched, reply_to)
 

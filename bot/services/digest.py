@@ -157,19 +157,16 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
     """The current text and blocks of a digest message, from the database."""
     with transaction(deps.session_factory) as session:
         items = q.list_items_on_message(session=session, message_id=message.id)
-        total = len(items)
+        everything = items
         if message.page == 0 and message.pages > 1:
-            total = sum(
-                len(q.list_items_on_message(session=session, message_id=m.id))
-                for m in q.list_digest_messages(session=session, digest_day=message.digest_day)
-                if m.owner == message.owner
-            )
+            everything = q.list_items_of_digest(session=session, digest_day=message.digest_day, owner=message.owner)
     owner = deps.routing.owner_named(message.owner)
     if owner is None:  # the routing file dropped this owner since: keep the name
         owner = Owner(name=message.owner, user="", categories=())
     ctx = PageContext(
         owner=owner, digest_day=message.digest_day, deadline=message.deadline, page=message.page,
-        pages=message.pages, late=message.late, total_items=total,
+        pages=message.pages, late=message.late, total_items=len(everything),
+        open_items=sum(1 for i in everything if i.status == Status.AWAITING),
     )
     return digest_message(ctx, items, deps.catalog, deps.timezone)
 
