@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz")
     run.add_argument("--port", type=int, default=3000)
     demo = sub.add_parser("demo", help="the whole workflow offline, against a built-in fake Slack")
-    demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: BOT_LOCALE or en)")
+    demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: en)")
     imp = sub.add_parser("import", help="import a callback export (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")

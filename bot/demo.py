@@ -60,7 +60,7 @@ def _indent(text: str, prefix: str = "    │ ") -> str:
     return "\n".join(prefix + line for line in lines)
 
 
-def render_blocks(blocks: list[dict], *, max_items: int | None = None) -> str:
+def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None = None) -> str:
     """Block Kit as terminal text: sections, context lines and [buttons]."""
     out: list[str] = []
     items_shown = 0
@@ -82,15 +82,17 @@ def render_blocks(blocks: list[dict], *, max_items: int | None = None) -> str:
         elif kind == "input":
             out.append(f"    │ {block['label']['text']}: [______________]")
     if hidden:
-        out.append(f"    │ … {hidden} more item(s)")
+        out.append(catalog.t("demo.more_items", count=hidden))
     return "\n".join(out)
 
 
 class Transcript:
     """Prints what the fake Slack received since the last call."""
 
-    def __init__(self, fake: FakeSlack) -> None:
+    def __init__(self, fake: FakeSlack, catalog: Catalog) -> None:
         self.fake = fake
+        self.t = catalog.t
+        self.catalog = catalog
         self.seen = 0
 
     def show(self, *, max_items: int | None = 3) -> None:
@@ -98,23 +100,23 @@ class Transcript:
         for call in calls[self.seen:]:
             p = call.params
             if call.method == "chat.postMessage":
-                where = f"#{p['channel']}" if p["channel"].startswith("C") else f"DM {p['channel']}"
+                where = f"#{p['channel']}" if p["channel"].startswith("C") else self.t("demo.dm", channel=p["channel"])
                 if p.get("thread_ts"):
-                    where += " (in thread)"
-                print(f"  💬 rejectbot → {where}")
-                print(render_blocks(p["blocks"], max_items=max_items) if p.get("blocks") else _indent(p["text"]))
+                    where += self.t("demo.in_thread")
+                print(self.t("demo.post", where=where))
+                print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"]))
             elif call.method == "chat.update":
-                print(f"  ✏️  rejectbot updated its message {p['ts']} in #{p['channel']}:")
+                print(self.t("demo.updated", ts=p["ts"], channel=p["channel"]))
                 changed = [b for b in p.get("blocks", []) if b.get("block_id", "").startswith("state-")]
                 for block in changed:
                     print(_indent(" ".join(e.get("text", "") for e in block["elements"]), "    │ "))
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
-                print("  🔒 only visible to you:")
+                print(self.t("demo.ephemeral"))
                 print(_indent(p.get("text", "")))
             elif call.method == "views.open":
                 view = p["view"]
-                print(f"  🪟 modal \"{view['title']['text']}\" opens:")
-                print(render_blocks(view["blocks"]))
+                print(self.t("demo.modal", title=view["title"]["text"]))
+                print(render_blocks(view["blocks"], self.catalog))
             print()
         self.seen = len(calls)
 
@@ -142,24 +144,25 @@ def run_demo(*, locale: str | None = None) -> int:
             clock=clock, routing=DEMO_ROUTING, process_before_response=True,
         )
         signer = SlackSigner(SECRET)
-        transcript = Transcript(fake)
+        transcript = Transcript(fake, catalog)
+        t = catalog.t
         transcript.seen = len(fake.calls)  # skip auth.test
 
-        _say(f"1. CS imports yesterday's callback export: rejectbot import {SAMPLE.name}")
+        _say(t("demo.step_import", file=SAMPLE.name))
         report = import_export(
             session_factory=session_factory, now=clock.now(), timezone=TZ, routing=DEMO_ROUTING,
             data=SAMPLE.read_bytes(), filename=SAMPLE.name, actor="demo",
         )
         print(render_import_report(report, catalog))
 
-        _say("2. Friday 2026-11-27 08:30 Asia/Shanghai: the daily digest is due")
+        _say(t("demo.step_digest"))
         outcome = bot.services.post_daily_digest()
         transcript.show()
-        print(f"   ({outcome.items} items in {outcome.messages} messages; the rest of each list is in the message's thread)")
+        print(t("demo.digest_summary", items=outcome.items, messages=outcome.messages))
 
-        messages = {(m["channel"], m["ts"]): m for m in fake.channel_history(CHANNEL)}
-        first_y = next(m for m in messages.values() if "U0OWNERY" in m["blocks"][0]["text"]["text"])
-        first_z = next(m for m in messages.values() if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
+        firsts = [m for m in fake.channel_history(CHANNEL) if m["blocks"][0]["type"] == "section"]
+        first_y = next(m for m in firsts if "U0OWNERY" in m["blocks"][0]["text"]["text"])
+        first_z = next(m for m in firsts if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
         y_items = [b["block_id"][5:] for b in first_y["blocks"] if b.get("block_id", "").startswith("item-")]
         z_items = [b["block_id"][5:] for b in first_z["blocks"] if b.get("block_id", "").startswith("item-")]
         order_of = {b["block_id"][5:]: re.search(r"\*(\S+)\*", b["text"]["text"]).group(1)
@@ -167,16 +170,16 @@ def run_demo(*, locale: str | None = None) -> int:
 
         clock.advance(timedelta(minutes=40))
         orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
-        _say(f"3. 09:10 — Y confirms two items by command: /reject confirm {orders}")
+        _say(t("demo.step_confirm", orders=orders))
         bot.app.dispatch(slash_command(signer, text=f"confirm {orders}", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake.response_url("y1")).to_bolt())
         transcript.show()
 
-        _say(f"4. 09:12 — Z tries to confirm one of Y's items: /reject confirm {order_of[y_items[2]]}")
+        _say(t("demo.step_not_yours", order=order_of[y_items[2]]))
         clock.advance(timedelta(minutes=2))
         bot.app.dispatch(slash_command(signer, text=f"confirm {order_of[y_items[2]]}", user_id="U0OWNERZ", channel_id=CHANNEL, response_url=fake.response_url("z1")).to_bolt())
         transcript.show()
 
-        _say(f"5. 09:15 — Z clicks [Dispute] on {order_of[z_items[0]]} and gives a reason")
+        _say(t("demo.step_dispute", order=order_of[z_items[0]]))
         clock.advance(timedelta(minutes=3))
         item = z_items[0]
         bot.app.dispatch(block_actions(
@@ -185,32 +188,32 @@ def run_demo(*, locale: str | None = None) -> int:
         ).to_bolt())
         transcript.show()
         modal = fake.calls_to("views.open")[-1].params["view"]
-        reason = "配送员已联系客户，客户当场拒收，有通话录音" if locale == "zh_CN" else "The driver called the customer, who refused the goods at the door; the call is recorded."
+        reason = t("demo.reason")
         bot.app.dispatch(view_submission(
             signer, user_id="U0OWNERZ", callback_id=ViewId.DISPUTE, private_metadata=modal["private_metadata"],
             values={BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: reason}},
         ).to_bolt())
-        print(f"  (Z typed: {reason})\n")
+        print(t("demo.typed", reason=reason) + "\n")
         transcript.show()
 
-        _say("6. 09:20 — Z puts ✅ on the rest of the small-item digest: all its awaiting items are confirmed")
+        _say(t("demo.step_reaction"))
         clock.advance(timedelta(minutes=5))
         bot.app.dispatch(event_callback(
             signer, event=reaction_event(kind="reaction_added", user="U0OWNERZ", reaction=CONFIRM_REACTION, channel=CHANNEL, ts=first_z["ts"]),
             event_id="Ev0DEMO1",
         ).to_bolt())
         transcript.show()
-        _say("7. Slack redelivers the same reaction event (X-Slack-Retry-Num: 1): nothing happens twice")
+        _say(t("demo.step_retry"))
         response = bot.app.dispatch(event_callback(
             signer, event=reaction_event(kind="reaction_added", user="U0OWNERZ", reaction=CONFIRM_REACTION, channel=CHANNEL, ts=first_z["ts"]),
             event_id="Ev0DEMO1", retry_num=1, retry_reason="http_timeout",
         ).to_bolt())
         before = len(fake.calls)
         transcript.show()
-        print(f"  HTTP {response.status}; new Slack calls: {len(fake.calls) - before}\n")
+        print(t("demo.retry_result", status=response.status, calls=len(fake.calls) - before) + "\n")
 
-        _say("8. Where things stand: /reject status (as Y)")
+        _say(t("demo.step_status"))
         bot.app.dispatch(slash_command(signer, text="status", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake.response_url("y2")).to_bolt())
         transcript.show()
-        print("Demo finished: the same app runs against Slack with `rejectbot run` (see README).")
+        print(t("demo.done"))
     return 0

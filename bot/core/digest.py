@@ -202,6 +202,7 @@ class PageContext:
     total_items: int = 0
     open_items: int = 0
     copied: tuple[str, ...] = ()  # escalated managers to mention
+    undo_minutes: int = 5
 
 
 def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
@@ -220,7 +221,7 @@ def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalo
             title += "\n" + catalog.t("digest.copied", managers=" ".join(map(_mention, ctx.copied)))
         head = [
             {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": title}},
-            {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline)}]},
+            {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}]},
         ]
         fallback = catalog.t(
             "digest.fallback", day=ctx.digest_day.isoformat(), owner=ctx.owner.name,

@@ -167,6 +167,7 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
         owner=owner, digest_day=message.digest_day, deadline=message.deadline, page=message.page,
         pages=message.pages, late=message.late, total_items=len(everything),
         open_items=sum(1 for i in everything if i.status == Status.AWAITING),
+        undo_minutes=deps.routing.timings.reaction_undo_minutes,
     )
     return digest_message(ctx, items, deps.catalog, deps.timezone)
 
