@@ -78,7 +78,7 @@ class Settings:
         timezone = ZoneInfo("Asia/Shanghai")
         try:
             timezone = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a tzdata folder
             problems.append(f"BOT_TIMEZONE {tz_name!r} is not an IANA time zone (e.g. Asia/Shanghai).")
 
         locale = get("BOT_LOCALE") or "zh_CN"
@@ -125,6 +125,17 @@ def _time(value: object, where: str, default: time, problems: list[str]) -> time
     except ValueError:
         problems.append(f"{where}: {value!r} is not a time of day like \"08:30\".")
         return default
+
+
+def _minutes(value: object, where: str, default: int, problems: list[str]) -> int:
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    problems.append(f"{where}: {value!r} is not a whole number of minutes like 5.")
+    return default
 
 
 def _dates(value: object, where: str, problems: list[str]) -> frozenset[date]:
@@ -219,7 +230,9 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
         digest_at=_time(timings_raw.get("digest_at"), "timings.digest_at", defaults.digest_at, problems),
         work_start=_time(timings_raw.get("work_start"), "timings.work_start", defaults.work_start, problems),
         work_end=_time(timings_raw.get("work_end"), "timings.work_end", defaults.work_end, problems),
-        reaction_undo_minutes=int(timings_raw.get("reaction_undo_minutes", defaults.reaction_undo_minutes)),
+        reaction_undo_minutes=_minutes(
+            timings_raw.get("reaction_undo_minutes"), "timings.reaction_undo_minutes", defaults.reaction_undo_minutes, problems
+        ),
     )
     if timings.work_start >= timings.work_end:
         problems.append("timings.work_start must be before timings.work_end.")

@@ -76,9 +76,8 @@ def parse_command(text: str) -> Command:
         if not orders:
             raise CommandError("commands.confirm_needs_orders")
         return Command(Verb.CONFIRM, orders=orders)
-    # dispute: one order, then the reason
-    order, reason = (rest.split(maxsplit=1) + ["", ""])[:2]
-    order = order.strip(",，、;；")
+    # dispute: one order, then the reason (after a space or a comma: 申诉 SO1，理由)
+    order, reason = (SEPARATORS.split(rest.lstrip(",，、;；"), maxsplit=1) + ["", ""])[:2]
     if not order:
         raise CommandError("commands.dispute_needs_order")
     reason = reason.strip()
