@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -146,6 +146,9 @@ def _dates(value: object, where: str, problems: list[str]) -> frozenset[date]:
         return frozenset()
     days = set()
     for i, v in enumerate(value):
+        if isinstance(v, datetime):
+            problems.append(f"{where}[{i}]: {v!r} has a time of day; give a plain date like 2026-12-31.")
+            continue
         if isinstance(v, date):
             days.add(v)
             continue

@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     WRONG_STATE = "wrong_state"
     EXPIRED = "expired"
     UNKNOWN = "unknown"  # no such order
+    STALE = "stale"  # a button or form pointing at an item that no longer exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ def answer_summary(action: Action, results: Sequence[ItemResult], catalog: Catal
             lines.append(catalog.t("answers.not_yours", orders=orders, owners=owners))
         elif outcome is Outcome.REPEATED:
             lines.append(catalog.t(f"answers.repeated_{action}", orders=orders))
-        else:
+        elif outcome is Outcome.UNKNOWN:
             lines.append(catalog.t("answers.unknown", orders=orders))
+        else:
+            lines.append(catalog.t("answers.stale_button"))
     return "\n".join(lines) or catalog.t("answers.nothing")

@@ -18,7 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.lifecycle import Status
-from bot.core.masking import mask_customer
+from bot.core.masking import mask_customer, mask_phone
 from bot.core.routing import Owner, Routing
 from bot.i18n import Catalog
 from bot.ids import ActionId
@@ -108,6 +108,27 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _esc_cut(text: str, limit: int) -> str:
+    """Escape ``text`` and cut it to ``limit`` characters *after* escaping,
+    never inside an escape sequence."""
+    text = (text or "").strip()
+    escaped = _esc(text)
+    if len(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        piece = _ESCAPED.get(ch, ch)
+        if size + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out) + "…"
+
+
 def fmt_time(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%m-%d %H:%M")
 
@@ -118,7 +139,7 @@ def item_text(item: ItemFacts, catalog: Catalog) -> str:
         p
         for p in (
             f"*{_esc(item.order_no)}*",
-            _esc(_cut(item.branch, FIELD_LIMIT)),
+            _esc_cut(item.branch, FIELD_LIMIT),
             catalog.t(f"digest.category_{item.category}"),
             scenario,
         )
@@ -126,12 +147,13 @@ def item_text(item: ItemFacts, catalog: Catalog) -> str:
     )
     lines = [head]
     if item.note:
-        lines.append("> " + _esc(_cut(item.note, NOTE_LIMIT)).replace("\n", "\n> "))
+        note = " ".join(item.note.split())  # one quoted line, whatever the export held
+        lines.append("> " + _esc_cut(mask_phone(note), NOTE_LIMIT))
     lines.append(
         catalog.t(
             "digest.item_facts",
-            customer=_esc(_cut(mask_customer(item.customer), FIELD_LIMIT)) or "—",
-            agent=_esc(_cut(item.callback_agent, FIELD_LIMIT)) or "—",
+            customer=_esc_cut(mask_customer(item.customer), FIELD_LIMIT) or "—",
+            agent=_esc_cut(item.callback_agent, FIELD_LIMIT) or "—",
             rejected_on=item.rejected_on.isoformat(),
         )
     )
@@ -224,14 +246,14 @@ def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalo
             {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}]},
         ]
         fallback = catalog.t(
-            "digest.fallback", day=ctx.digest_day.isoformat(), owner=ctx.owner.name,
+            "digest.fallback", day=ctx.digest_day.isoformat(), owner=_esc(ctx.owner.name),
             count=ctx.total_items, open=ctx.open_items, deadline=deadline,
         )
     else:
         head = [
             {"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.continuation", owner=_esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)}]},
         ]
-        fallback = catalog.t("digest.continuation", owner=ctx.owner.name, page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
+        fallback = catalog.t("digest.continuation", owner=_esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
     blocks = head + [b for item in items for b in item_blocks(item, catalog, tz)]
     return fallback, blocks
 
@@ -243,8 +265,8 @@ def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Cata
     for item in shown:
         lines.append(
             catalog.t(
-                "digest.unrouted_line", order=item.order_no,
-                category=catalog.t(f"digest.category_{item.category}"), branch=item.branch,
+                "digest.unrouted_line", order=_esc_cut(item.order_no, FIELD_LIMIT),
+                category=catalog.t(f"digest.category_{item.category}"), branch=_esc_cut(item.branch, FIELD_LIMIT),
             )
         )
     if len(items) > len(shown):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-PHONE = re.compile(r"(?<!\d)(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-OTHER_NUMBER = re.compile(r"(?<!\d)(?:\d{2,4}-)?\d{7,}(?!\d)")
+PHONE = re.compile(r"(?<![\dA-Za-z])(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+OTHER_NUMBER = re.compile(r"(?<![\dA-Za-z])(?:\d{2,4}-)?\d{7,}(?!\d)")
 HONORIFICS = ("先生", "女士", "小姐", "太太", "老师")
 COMPOUND_SURNAMES = (
     "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "轩辕", "令狐", "端木",

@@ -91,9 +91,12 @@ def act_on_items(
             items = list(q.list_items_for_owners(session=session, owners=owners, status=Status.AWAITING))
         else:
             items = list(q.list_items_by_orders(session=session, orders=orders))
-            items += [i for i in q.list_items_by_ids(session=session, item_ids=item_ids) if i not in items]
+            by_id = q.list_items_by_ids(session=session, item_ids=item_ids)
+            items += [i for i in by_id if i not in items]
             found = {i.order_no for i in items}
             results += [ItemResult(o, Outcome.UNKNOWN) for o in orders if o not in found]
+            known_ids = {i.id for i in by_id}
+            results += [ItemResult(f"#{i}", Outcome.STALE) for i in item_ids if i not in known_ids]
         for item in items:
             result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now)
             results.append(result)

@@ -173,10 +173,18 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
 
 
 def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> None:
-    """Show the items' current state on their digest messages (``chat.update``)."""
-    for message_id in sorted(message_ids):
-        with transaction(deps.session_factory) as session:
+    """Show the items' current state on their digest messages (``chat.update``),
+    and the owner's first message too, whose head counts every page."""
+    messages: dict[int, DigestMessage] = {}
+    with transaction(deps.session_factory) as session:
+        for message_id in message_ids:
             message = q.get_digest_message(session=session, message_id=message_id)
+            messages[message.id] = message
+            if message.page > 0:
+                first = q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
+                if first is not None:
+                    messages[first.id] = first
+    for message in sorted(messages.values(), key=lambda m: (m.digest_day, m.owner, m.page)):
         if not message.ts:
             continue
         text, blocks = render_digest_message(deps, message)

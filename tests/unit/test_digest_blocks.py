@@ -217,7 +217,7 @@ NASTY = dict(
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize(
-    "n", [1, ITEMS_FIRST_PAGE, ITEMS_FIRST_PAGE + 1, ITEMS_FIRST_PAGE + ITEMS_PER_PAGE + 1, 10_000]
+    "n", [1, ITEMS_FIRST_PAGE, ITEMS_FIRST_PAGE + 1, ITEMS_FIRST_PAGE + ITEMS_PER_PAGE + 1, 1_000]
 )
 def test_every_message_is_within_slacks_limits(locale: str, n: int) -> None:
     statuses = list(Status)
@@ -355,7 +355,7 @@ def test_an_item_shows_its_facts(locale: str) -> None:
     assert "南京分公司" in text
     assert catalog.t("digest.category_small") in text
     assert catalog.t("digest.scenario_reschedule") in text
-    assert "> line one\n> line two" in text  # the note as a quote, every line
+    assert "> line one line two" in text  # the note as one quoted line
     assert "王丽" in text and "2026-11-26" in text
 
 
