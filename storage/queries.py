@@ -47,8 +47,9 @@ def claim_effect(*, session: Session, key: str, now: datetime, lease: timedelta)
         dialect_insert(session, SideEffect.__table__)
         .values(key=key, claimed_at=now, lease_until=now + lease, done_at=None, detail="")
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(SideEffect.key)  # rowcount is not reliable for this on psycopg
     )
-    if session.exec(stmt).rowcount == 1:
+    if session.exec(stmt).first() is not None:
         return Claim.NEW
     row = session.exec(select(SideEffect).where(SideEffect.key == key)).one()
     session.refresh(row)
@@ -83,8 +84,9 @@ def record_once(*, session: Session, key: str, now: datetime) -> bool:
         dialect_insert(session, SideEffect.__table__)
         .values(key=key, claimed_at=now, lease_until=now, done_at=now, detail="")
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(SideEffect.key)
     )
-    return session.exec(stmt).rowcount == 1
+    return session.exec(stmt).first() is not None
 
 
 # --- items ---------------------------------------------------------------------------
