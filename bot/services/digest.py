@@ -145,11 +145,14 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> int:
 def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> int:
     """DM the CS lead, once a day, the records no owner covers; they stay new
     and are posted to their owner once the routing file covers them."""
+    key = f"unrouted:{day.isoformat()}"
     with transaction(deps.session_factory) as session:
         items = build_digest(q.list_items_by_status(session=session, status=Status.NEW), deps.routing).unrouted
-        if not items or not q.record_once(session=session, key=f"unrouted:{day.isoformat()}", now=now):
+        if not items or q.claim_effect(session=session, key=key, now=now, lease=LEASE) not in (q.Claim.NEW, q.Claim.RESUMED):
             return 0
-        deps.notifier.send_dm(deps.routing.cs_lead, text=unrouted_message(items, day, deps.catalog))
+    deps.notifier.send_dm(deps.routing.cs_lead, text=unrouted_message(items, day, deps.catalog))
+    with transaction(deps.session_factory) as session:
+        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{len(items)} records")
     return len(items)
 
 
