@@ -97,6 +97,42 @@ def cmd_digest(args, settings: Settings) -> int:
     return 0
 
 
+def _check_services(settings: Settings, routing, routing_path: Path) -> list[str]:
+    """Problems only a live check finds: the database, the token, e-mail addresses."""
+    from slack_sdk.errors import SlackApiError
+    from sqlalchemy import text
+
+    from bot.config import resolve_emails
+    from bot.gateway import SlackGateway, UserNotFound, make_client
+    from storage.db import make_engine
+
+    problems: list[str] = []
+    try:
+        with make_engine(settings.database_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error: report it, the operator fixes DATABASE_URL
+        problems.append(f"DATABASE_URL: cannot connect ({type(exc).__name__}: {str(exc).splitlines()[0]}).")
+    gateway = SlackGateway(make_client(settings.bot_token, settings.api_url))
+    try:
+        gateway.client.auth_test()
+    except SlackApiError as exc:
+        problems.append(f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): copy it again from OAuth & Permissions.")
+        return problems
+    except OSError as exc:
+        problems.append(f"SLACK_API_URL {settings.api_url}: cannot reach Slack ({exc}).")
+        return problems
+    if routing is not None and routing_emails(routing):
+        def lookup(email: str) -> str:
+            try:
+                return gateway.lookup_user_by_email(email)
+            except UserNotFound as exc:
+                problems.append(f"{routing_path}: {exc}.")
+                return email
+
+        resolve_emails(routing, lookup)
+    return problems
+
+
 def cmd_check_config(args, settings_error: ConfigError | None) -> int:
     problems: list[str] = list(settings_error.problems) if settings_error else []
     settings = None
@@ -108,20 +144,8 @@ def cmd_check_config(args, settings_error: ConfigError | None) -> int:
     except ConfigError as exc:
         problems += exc.problems
         routing = None
-    if settings is not None and routing is not None and routing_emails(routing):
-        from bot.config import resolve_emails
-        from bot.gateway import SlackGateway, UserNotFound, make_client
-
-        gateway = SlackGateway(make_client(settings.bot_token, settings.api_url))
-
-        def lookup(email: str) -> str:
-            try:
-                return gateway.lookup_user_by_email(email)
-            except UserNotFound as exc:
-                problems.append(f"{routing_path}: {exc}.")
-                return email
-
-        resolve_emails(routing, lookup)
+    if settings is not None:
+        problems += _check_services(settings, routing, routing_path)
     if problems:
         print(f"{len(problems)} problem(s) found:")
         for p in problems:

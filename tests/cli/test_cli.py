@@ -1,0 +1,107 @@
+"""The ``rejectbot`` command line as an operator runs it: environment
+variables, a routing file, a SQLite database, and our fake Slack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from bot.cli import main
+from bot.fakeslack import FakeSlack
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Item
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+EXAMPLE_ROUTING = Path(__file__).resolve().parents[2] / "routing.example.toml"
+
+
+@pytest.fixture
+def operator(tmp_path, monkeypatch):
+    """A working directory with a routing file and a fresh environment."""
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "DATABASE_URL", "ROUTING_FILE", "BOT_TIMEZONE", "BOT_LOCALE"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "routing.toml").write_text(EXAMPLE_ROUTING.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("BOT_LOCALE", "en")
+    return tmp_path
+
+
+def item_count(tmp_path: Path) -> int:
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    with transaction(make_session_factory(engine)) as session:
+        return session.exec(select(func.count()).select_from(Item)).one()
+
+
+def test_import_dry_run_reports_and_writes_nothing(operator, capsys):
+    assert main(["import", str(SAMPLE), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "40" in out and "dry run" in out.lower()
+    assert item_count(operator) == 0
+
+
+def test_import_twice_adds_once(operator, capsys):
+    assert main(["import", str(SAMPLE)]) == 0
+    assert main(["import", str(SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert item_count(operator) == 40
+    assert "skipped: 40" in out.lower() or "40 already" in out.lower()
+
+
+def test_import_of_a_missing_file_says_so(operator, capsys):
+    assert main(["import", "nope.csv"]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_digest_at_a_time_posts_once(operator, monkeypatch, capsys):
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        assert main(["import", str(SAMPLE)]) == 0
+        assert main(["digest", "--at", "2026-11-27T08:29"]) == 0
+        assert "not due yet" in capsys.readouterr().out
+        assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
+        assert main(["digest", "--at", "2026-11-27T08:31"]) == 0
+        out = capsys.readouterr().out
+        assert "posted" in out and "already posted" in out
+        channel_posts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C0LOGISTICS" and not c.params.get("thread_ts")]
+        assert len(channel_posts) == 2  # one per owner, once
+        assert main(["digest", "--at", "2026-11-28T09:00"]) == 0  # a Saturday
+        assert "not a working day" in capsys.readouterr().out
+
+
+def test_check_config_names_every_problem(operator, monkeypatch, capsys):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
+    monkeypatch.setenv("BOT_TIMEZONE", "Mars/Olympus")
+    (operator / "routing.toml").write_text('channel = "general"\n[cs]\nlead = "nobody"\n[[owners]]\nname = "A"\nuser = "U1X"\ncategories = ["huge"]\n', encoding="utf-8")
+    assert main(["check-config"]) == 1
+    out = capsys.readouterr().out
+    for fragment in ("xoxb-", "SLACK_APP_TOKEN", "Mars/Olympus", "channel", "cs.lead", "'huge'"):
+        assert fragment in out, fragment
+
+
+def test_check_config_passes_on_a_good_setup(operator, monkeypatch, capsys):
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        assert main(["check-config"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_db_upgrade(operator, capsys):
+    assert main(["db", "upgrade"]) == 0
+    assert item_count(operator) == 0
+
+
+def test_check_config_reports_a_token_slack_refuses(operator, monkeypatch, capsys):
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        fake.fail_next("auth.test", error="invalid_auth")
+        assert main(["check-config"]) == 1
+    assert "invalid_auth" in capsys.readouterr().out
