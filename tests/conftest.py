@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,12 +32,22 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server (e.g. postgresql://postgres@127.0.0.1:5432/test)"
 
 
-def reset_postgres(url: str) -> Engine:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return engine
+@contextmanager
+def postgres_schema(url: str) -> Iterator[Engine]:
+    """An engine on a fresh schema of its own, dropped afterwards, so test
+    runs sharing one PostgreSQL server cannot disturb each other."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,13 +55,15 @@ def engine(request, tmp_path) -> Iterator[Engine]:
     """A migrated, empty database: a SQLite file, and PostgreSQL when available."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    else:
-        if not PG_URL:
-            pytest.skip(PG_SKIP)
-        engine = reset_postgres(PG_URL)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    with postgres_schema(PG_URL) as engine:
+        upgrade(engine)
+        yield engine
 
 
 @pytest.fixture
