@@ -59,6 +59,9 @@ class Item(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc())
     last_actor: str | None = Field(default=None, sa_type=String(64))
     last_surface: str | None = Field(default=None, sa_type=String(16))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # confirmed or deemed: the fix window runs from here
+    review_channel: str | None = Field(default=None, sa_type=String(32))  # CS's re-verification DM, updated when resolved
+    review_ts: str | None = Field(default=None, sa_type=String(32))
 
 
 class DigestMessage(SQLModel, table=True):
@@ -83,6 +86,12 @@ class DigestMessage(SQLModel, table=True):
     deadline: datetime = Field(sa_column=_utc())
     created_at: datetime = Field(sa_column=_utc())
     posted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Follow-up state of the owner's thread (kept on page 0):
+    policy: str = Field(default="", sa_type=Text)  # JSON of the follow-up policy in force when posted
+    copied: str = Field(default="", sa_type=Text)  # escalated managers mentioned on this message, comma-separated
+    last_activity_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # owner side
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # 👀
+    acknowledged_by: str | None = Field(default=None, sa_type=String(32))
 
 
 class AuditEntry(SQLModel, table=True):
@@ -130,3 +139,38 @@ class ReactionEffect(SQLModel, table=True):
     at: datetime = Field(sa_column=_utc())
     item_ids: str = Field(default="", sa_type=Text)  # comma-separated ids it changed
     undone_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Penalty(SQLModel, table=True):
+    """A penalty booked by a lifecycle event; one of each kind per item."""
+
+    __tablename__ = "penalty"
+    __table_args__ = (UniqueConstraint("item_id", "kind", name="uq_penalty_item_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    kind: str = Field(sa_type=String(32))  # cs_accuracy: CS's callback was wrong
+    person: str = Field(sa_type=String(64))  # who is penalised (callback agent name, owner name)
+    user: str = Field(default="", sa_type=String(32))
+    amount: int  # yuan
+    at: datetime = Field(sa_column=_utc())
+    note: str = Field(default="", sa_type=Text)
+
+
+class FollowUp(SQLModel, table=True):
+    """Every nudge, escalation and reminder sent; ``key`` makes each one
+    happen once (``nudge:<thread>:<step>:<quiet since>``)."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (Index("ix_follow_up_recipient_at", "recipient", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(200), unique=True)
+    kind: str = Field(sa_type=String(24))
+    thread_id: int | None = Field(default=None, foreign_key="digest_message.id", index=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    level: int = 0
+    recipient: str = Field(sa_type=String(32))
+    sent_at: datetime = Field(sa_column=_utc())
+    channel: str | None = Field(default=None, sa_type=String(32))
+    ts: str | None = Field(default=None, sa_type=String(32))

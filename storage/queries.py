@@ -159,6 +159,16 @@ class Change:
     note: str = ""
 
 
+DECIDED_STATUSES = (Status.CONFIRMED, Status.DEEMED_CONFIRMED)
+
+
+def _change_values(change: Change, now: datetime) -> dict:
+    values = dict(status=change.new_status, updated_at=now, last_actor=change.actor, last_surface=change.surface)
+    if change.new_status in DECIDED_STATUSES:
+        values["decided_at"] = now  # the fix window runs from here
+    return values
+
+
 def transition_item(*, session: Session, item: Item, change: Change, now: datetime) -> bool:
     """Compare-and-set the item's status and write the audit row; False when
     someone else changed the item first (nothing is written then)."""
@@ -166,9 +176,7 @@ def transition_item(*, session: Session, item: Item, change: Change, now: dateti
     changed = session.exec(
         update(Item)
         .where(col(Item.id) == item.id, col(Item.status) == expected)
-        .values(
-            status=change.new_status, updated_at=now, last_actor=change.actor, last_surface=change.surface
-        )
+        .values(**_change_values(change, now))
     ).rowcount
     if changed != 1:
         session.refresh(item)
@@ -192,7 +200,7 @@ def transition_many(*, session: Session, item_ids: Sequence[int], expected: Stat
     changed = session.exec(
         update(Item)
         .where(col(Item.id).in_(list(item_ids)), col(Item.status) == expected)
-        .values(status=change.new_status, updated_at=now, last_actor=change.actor, last_surface=change.surface)
+        .values(**_change_values(change, now))
         .returning(Item.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()
