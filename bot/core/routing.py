@@ -7,12 +7,45 @@ role a Slack user has for an owner).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import time
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import time, timedelta
 
 from bot.core.lifecycle import Role
 
 CATEGORIES = ("large", "small")
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpPolicy:
+    """How long a thread may stay quiet, in working time, before each step."""
+
+    quiet: timedelta = timedelta(hours=2)  # no owner activity -> nudge in the thread
+    level1: timedelta = timedelta(hours=4)  # -> DM escalation[0] (operations-centre head)
+    level2: timedelta = timedelta(hours=9)  # -> DM escalation[1] (company head): one working day
+    fix_window: timedelta = timedelta(hours=18)  # a confirmed item needs its fix within 2 working days
+    dispute_quiet: timedelta = timedelta(hours=4)  # an unresolved dispute -> nudge the callback agent
+    dispute_escalate: timedelta = timedelta(hours=9)  # -> DM the CS lead
+    daily_cap: int = 10  # follow-up messages per person per day, at most
+
+    def to_json(self) -> str:
+        return json.dumps({k: (v.total_seconds() if isinstance(v, timedelta) else v) for k, v in asdict(self).items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> FollowUpPolicy:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        values = {}
+        for f in fields(cls):
+            if f.name in data:
+                values[f.name] = data[f.name] if f.name == "daily_cap" else timedelta(seconds=data[f.name])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Penalties:
+    cs_wrong_callback: int = 50  # yuan, booked against the callback agent when a dispute is upheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +56,7 @@ class Owner:
     branches: tuple[str, ...] = ()  # empty: every branch
     delegates: tuple[str, ...] = ()
     escalation: tuple[str, ...] = ()
+    follow_up: FollowUpPolicy | None = None  # None: the routing file's default
 
     def covers(self, category: str, branch: str) -> bool:
         return category in self.categories and (not self.branches or branch in self.branches)
@@ -59,6 +93,15 @@ class Routing:
     owners: tuple[Owner, ...]
     timings: Timings = field(default_factory=Timings)
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
+    follow_up: FollowUpPolicy = field(default_factory=FollowUpPolicy)
+    penalties: Penalties = field(default_factory=Penalties)
+
+    def policy_for(self, owner: Owner) -> FollowUpPolicy:
+        return owner.follow_up or self.follow_up
+
+    def agent_user(self, agent_name: str) -> str:
+        """The Slack user of a callback agent, or the CS lead when unknown."""
+        return self.cs_agents.get(agent_name.strip()) or self.cs_lead
 
     def owner_for(self, category: str, branch: str) -> Owner | None:
         """The first owner, in file order, covering this delivery type and branch."""
