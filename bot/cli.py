@@ -1,4 +1,7 @@
-"""The ``rejectbot`` command line; the only place that loads ``.env``."""
+"""The ``rejectbot`` command line; the only place that loads ``.env``.
+
+Everything it prints comes from the message catalogs, in ``BOT_LOCALE`` (or
+zh_CN when that is unset or not a known locale)."""
 
 from __future__ import annotations
 
@@ -12,10 +15,20 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.clock import Clock, FixedClock, SystemClock
-from bot.config import ConfigError, Settings, load_routing, routing_emails
+from bot.config import ConfigError, Problem, Settings, load_routing, locale_from_env, routing_emails
 from bot.i18n import Catalog
 
 log = logging.getLogger("rejectbot")
+
+
+def _catalog() -> Catalog:
+    """The operator's language, even when the settings are broken."""
+    return Catalog(locale_from_env(os.environ))
+
+
+def _print_problems(lines: list[str], *, indent: str = "", file=None) -> None:
+    for line in lines:
+        print(f"{indent}✗ {line}", file=file)
 
 
 def _parse_at(value: str, settings: Settings) -> datetime:
@@ -45,9 +58,9 @@ def cmd_run(args, settings: Settings) -> int:
 
     clock = SystemClock()
     if args.http and not settings.signing_secret:
-        raise ConfigError(["rejectbot run --http needs SLACK_SIGNING_SECRET (Basic Information → App Credentials)."])
+        raise ConfigError([Problem("cli.run_http_needs_secret")])
     if not args.http and not settings.app_token:
-        raise ConfigError(["Socket Mode needs SLACK_APP_TOKEN (xapp-…); or run with --http and SLACK_SIGNING_SECRET."])
+        raise ConfigError([Problem("cli.run_needs_app_token")])
     bot, session_factory = _bot(settings, clock)
     scheduler = start_ticker(bot.services, timezone=settings.timezone)
     try:
@@ -97,7 +110,7 @@ def cmd_digest(args, settings: Settings) -> int:
     return 0
 
 
-def _check_services(settings: Settings, routing, routing_path: Path) -> list[str]:
+def _check_services(settings: Settings, routing, routing_path: Path) -> list[Problem]:
     """Problems only a live check finds: the database, the token, e-mail addresses."""
     from slack_sdk.errors import SlackApiError
     from sqlalchemy import text
@@ -106,27 +119,28 @@ def _check_services(settings: Settings, routing, routing_path: Path) -> list[str
     from bot.gateway import SlackGateway, UserNotFound, make_client
     from storage.db import make_engine
 
-    problems: list[str] = []
+    problems: list[Problem] = []
     try:
         with make_engine(settings.database_url).connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error: report it, the operator fixes DATABASE_URL
-        problems.append(f"DATABASE_URL: cannot connect ({type(exc).__name__}: {str(exc).splitlines()[0]}).")
+        detail = (str(exc).splitlines() or [""])[0]
+        problems.append(Problem("cli.database_unreachable", {"error": f"{type(exc).__name__}: {detail}"}))
     gateway = SlackGateway(make_client(settings.bot_token, settings.api_url))
     try:
         gateway.client.auth_test()
     except SlackApiError as exc:
-        problems.append(f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): copy it again from OAuth & Permissions.")
+        problems.append(Problem("cli.token_refused", {"error": exc.response.get("error")}))
         return problems
     except OSError as exc:
-        problems.append(f"SLACK_API_URL {settings.api_url}: cannot reach Slack ({exc}).")
+        problems.append(Problem("cli.slack_unreachable", {"url": settings.api_url, "error": str(exc)}))
         return problems
     if routing is not None and routing_emails(routing):
         def lookup(email: str) -> str:
             try:
                 return gateway.lookup_user_by_email(email)
-            except UserNotFound as exc:
-                problems.append(f"{routing_path}: {exc}.")
+            except UserNotFound:
+                problems.append(Problem("cli.email_unknown", {"email": email}, file=str(routing_path)))
                 return email
 
         resolve_emails(routing, lookup)
@@ -134,7 +148,8 @@ def _check_services(settings: Settings, routing, routing_path: Path) -> list[str
 
 
 def cmd_check_config(args, settings_error: ConfigError | None) -> int:
-    problems: list[str] = list(settings_error.problems) if settings_error else []
+    catalog = _catalog()
+    problems: list[Problem] = list(settings_error.problems) if settings_error else []
     settings = None
     if settings_error is None:
         settings = Settings.from_env(os.environ)
@@ -147,11 +162,10 @@ def cmd_check_config(args, settings_error: ConfigError | None) -> int:
     if settings is not None:
         problems += _check_services(settings, routing, routing_path)
     if problems:
-        print(f"{len(problems)} problem(s) found:")
-        for p in problems:
-            print(f"  ✗ {p}")
+        print(catalog.t("cli.problems_found", count=len(problems)))
+        _print_problems(ConfigError(problems).render(catalog), indent="  ")
         return 1
-    print(f"Configuration OK: {len(routing.owners)} owner(s), channel {routing.channel}, time zone {settings.timezone}.")
+    print(catalog.t("cli.config_ok", owners=len(routing.owners), channel=routing.channel, timezone=str(settings.timezone)))
     return 0
 
 
@@ -204,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         if args.command == "check-config":
             return cmd_check_config(args, exc)
-        for p in exc.problems:
-            print(f"✗ {p}", file=sys.stderr)
+        _print_problems(exc.render(_catalog()), file=sys.stderr)
         return 2
     handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "db": cmd_db}
     if args.command == "check-config":
@@ -213,8 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args, settings)
     except ConfigError as exc:
-        for p in exc.problems:
-            print(f"✗ {p}", file=sys.stderr)
+        _print_problems(exc.render(_catalog()), file=sys.stderr)
         return 2
 
 

@@ -2,9 +2,12 @@
 routing file.
 
 Both loaders collect every problem they find before they give up, so
-``rejectbot check-config`` can name them all at once.
+``rejectbot check-config`` can name them all at once. A problem is a catalog
+key with its parameters (``Problem``), not a sentence: the CLI renders it in
+the operator's language (``bot/locales/<locale>/config.toml``).
 
-Errors: ``ConfigError`` (``.problems`` lists each problem as a sentence).
+Errors: ``ConfigError`` (``.problems`` lists each ``Problem``;
+``.render(catalog)`` turns them into sentences).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.routing import CATEGORIES, CalendarOverrides, Owner, Routing, Timings
@@ -22,15 +26,52 @@ from bot.i18n import LOCALES
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///rejectbot.db"
+DEFAULT_LOCALE = "zh_CN"
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class Texts(Protocol):
+    """What rendering needs of a catalog (``bot.i18n.Catalog``)."""
+
+    def t(self, key: str, /, **params: object) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One configuration problem: a catalog key and its parameters, and the
+    file it was found in (rendered as a ``file: problem`` prefix)."""
+
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+    file: str | None = None
+
+    def render(self, catalog: Texts) -> str:
+        text = catalog.t(self.key, **self.params)
+        return catalog.t("config.in_file", file=self.file, problem=text) if self.file else text
+
+    def __str__(self) -> str:
+        """For logs and tracebacks, where no catalog is at hand."""
+        params = ", ".join(f"{name}={value!r}" for name, value in self.params.items())
+        return f"{self.file + ': ' if self.file else ''}{self.key}({params})"
+
+
 class ConfigError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
         self.problems = problems
+
+    def render(self, catalog: Texts) -> list[str]:
+        """Each problem as a sentence in the catalog's language."""
+        return [problem.render(catalog) for problem in self.problems]
+
+
+def locale_from_env(env: Mapping[str, str]) -> str:
+    """``BOT_LOCALE`` when it names a known locale, else the default, so even
+    a bad ``BOT_LOCALE`` can be reported in a language."""
+    locale = (env.get("BOT_LOCALE") or "").strip()
+    return locale if locale in LOCALES else DEFAULT_LOCALE
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +89,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str], *, require_slack: bool = True) -> Settings:
         """Settings from environment variables; ``require_slack=False`` for
         commands that never talk to Slack (import, db upgrade)."""
-        problems: list[str] = []
+        problems: list[Problem] = []
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
 
         bot_token = get("SLACK_BOT_TOKEN")
@@ -56,34 +97,34 @@ class Settings:
         secret = get("SLACK_SIGNING_SECRET")
         if require_slack:
             if not bot_token:
-                problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from the Slack app's OAuth & Permissions page.")
+                problems.append(Problem("config.bot_token_missing"))
             elif not bot_token.startswith("xoxb-"):
-                problems.append("SLACK_BOT_TOKEN must start with xoxb- (the bot token, not a user or app token).")
+                problems.append(Problem("config.bot_token_prefix"))
             if app_token and not app_token.startswith("xapp-"):
-                problems.append("SLACK_APP_TOKEN must start with xapp- (an app-level token with the connections:write scope).")
+                problems.append(Problem("config.app_token_prefix"))
             if not app_token and not secret:
-                problems.append("Set SLACK_APP_TOKEN for Socket Mode, or SLACK_SIGNING_SECRET for HTTP mode (rejectbot run --http).")
+                problems.append(Problem("config.no_connection_mode"))
 
         api_url = get("SLACK_API_URL") or DEFAULT_API_URL
         if not re.match(r"^https?://", api_url):
-            problems.append(f"SLACK_API_URL {api_url!r} is not an http(s) URL.")
+            problems.append(Problem("config.api_url_not_http", {"value": repr(api_url)}))
         elif not api_url.endswith("/"):
             api_url += "/"
 
         database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
         if not re.match(r"^(sqlite|postgresql(\+psycopg)?|postgres)://", database_url):
-            problems.append(f"DATABASE_URL {database_url!r} is neither sqlite:///… nor postgresql://….")
+            problems.append(Problem("config.database_url_scheme", {"value": repr(database_url)}))
 
         tz_name = get("BOT_TIMEZONE") or "Asia/Shanghai"
         timezone = ZoneInfo("Asia/Shanghai")
         try:
             timezone = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a tzdata folder
-            problems.append(f"BOT_TIMEZONE {tz_name!r} is not an IANA time zone (e.g. Asia/Shanghai).")
+            problems.append(Problem("config.timezone_unknown", {"value": repr(tz_name)}))
 
-        locale = get("BOT_LOCALE") or "zh_CN"
+        locale = get("BOT_LOCALE") or DEFAULT_LOCALE
         if locale not in LOCALES:
-            problems.append(f"BOT_LOCALE {locale!r} is not one of {', '.join(LOCALES)}.")
+            problems.append(Problem("config.locale_unknown", {"value": repr(locale), "locales": ", ".join(LOCALES)}))
 
         if problems:
             raise ConfigError(problems)
@@ -99,23 +140,23 @@ class Settings:
         )
 
 
-def _user(value: object, where: str, problems: list[str]) -> str:
+def _user(value: object, where: str, problems: list[Problem]) -> str:
     if isinstance(value, str) and (USER_ID.match(value.strip()) or EMAIL.match(value.strip())):
         return value.strip()
-    problems.append(f"{where}: {value!r} is neither a Slack user ID (U…) nor an e-mail address.")
+    problems.append(Problem("config.not_a_user", {"where": where, "value": repr(value)}))
     return ""
 
 
-def _users(value: object, where: str, problems: list[str]) -> tuple[str, ...]:
+def _users(value: object, where: str, problems: list[Problem]) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        problems.append(f"{where} must be a list of users.")
+        problems.append(Problem("config.not_a_user_list", {"where": where}))
         return ()
     return tuple(_user(v, f"{where}[{i}]", problems) for i, v in enumerate(value))
 
 
-def _time(value: object, where: str, default: time, problems: list[str]) -> time:
+def _time(value: object, where: str, default: time, problems: list[Problem]) -> time:
     if value is None:
         return default
     if isinstance(value, time):
@@ -123,31 +164,31 @@ def _time(value: object, where: str, default: time, problems: list[str]) -> time
     try:
         return time.fromisoformat(str(value))
     except ValueError:
-        problems.append(f"{where}: {value!r} is not a time of day like \"08:30\".")
+        problems.append(Problem("config.not_a_time", {"where": where, "value": repr(value)}))
         return default
 
 
-def _minutes(value: object, where: str, default: int, problems: list[str]) -> int:
+def _minutes(value: object, where: str, default: int, problems: list[Problem]) -> int:
     if value is None:
         return default
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
-    problems.append(f"{where}: {value!r} is not a whole number of minutes like 5.")
+    problems.append(Problem("config.not_minutes", {"where": where, "value": repr(value)}))
     return default
 
 
-def _dates(value: object, where: str, problems: list[str]) -> frozenset[date]:
+def _dates(value: object, where: str, problems: list[Problem]) -> frozenset[date]:
     if value is None:
         return frozenset()
     if not isinstance(value, list):
-        problems.append(f"{where} must be a list of dates like [2026-12-31].")
+        problems.append(Problem("config.not_a_date_list", {"where": where}))
         return frozenset()
     days = set()
     for i, v in enumerate(value):
         if isinstance(v, datetime):
-            problems.append(f"{where}[{i}]: {v!r} has a time of day; give a plain date like 2026-12-31.")
+            problems.append(Problem("config.date_has_time", {"where": f"{where}[{i}]", "value": repr(v)}))
             continue
         if isinstance(v, date):
             days.add(v)
@@ -155,30 +196,30 @@ def _dates(value: object, where: str, problems: list[str]) -> frozenset[date]:
         try:
             days.add(date.fromisoformat(str(v)))
         except ValueError:
-            problems.append(f"{where}[{i}]: {v!r} is not a date like 2026-12-31.")
+            problems.append(Problem("config.not_a_date", {"where": f"{where}[{i}]", "value": repr(v)}))
     return frozenset(days)
 
 
 def parse_routing(data: Mapping[str, object]) -> Routing:
     """A ``Routing`` from the routing file's parsed TOML; every problem at once."""
-    problems: list[str] = []
+    problems: list[Problem] = []
 
     channel = data.get("channel")
     if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
-        problems.append(f"channel: {channel!r} is not a Slack channel ID (C…); open the channel's details in Slack and copy its ID.")
+        problems.append(Problem("config.channel_not_id", {"value": repr(channel)}))
         channel = ""
 
     cs = data.get("cs")
     if not isinstance(cs, dict):
-        problems.append("[cs] is missing: it names the CS lead and the callback agents.")
+        problems.append(Problem("config.cs_missing"))
         cs = {}
     lead = _user(cs.get("lead"), "cs.lead", problems) if "lead" in cs else ""
     if "lead" not in cs and isinstance(data.get("cs"), dict):
-        problems.append("cs.lead is missing: the CS lead approves letters and receives unrouted records.")
+        problems.append(Problem("config.cs_lead_missing"))
     agents_raw = cs.get("agents", {})
     agents: dict[str, str] = {}
     if not isinstance(agents_raw, dict):
-        problems.append("cs.agents must be a table of callback agent name = Slack user.")
+        problems.append(Problem("config.cs_agents_not_table"))
     else:
         for name, user in agents_raw.items():
             agents[str(name).strip()] = _user(user, f"cs.agents.{name}", problems)
@@ -186,32 +227,32 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     owners_raw = data.get("owners")
     owners: list[Owner] = []
     if not isinstance(owners_raw, list) or not owners_raw:
-        problems.append("No [[owners]]: add at least one logistics owner with the delivery types they answer for.")
+        problems.append(Problem("config.no_owners"))
         owners_raw = []
     seen_names: set[str] = set()
     for i, raw in enumerate(owners_raw):
         where = f"owners[{i}]"
         if not isinstance(raw, dict):
-            problems.append(f"{where} must be a table.")
+            problems.append(Problem("config.not_a_table", {"where": where}))
             continue
         name = str(raw.get("name") or "").strip()
         if not name:
-            problems.append(f"{where}.name is missing: it is shown in messages.")
+            problems.append(Problem("config.owner_name_missing", {"where": where}))
         elif name in seen_names:
-            problems.append(f"{where}.name {name!r} is used by another owner; names must be unique.")
+            problems.append(Problem("config.owner_name_taken", {"where": where, "name": repr(name)}))
         seen_names.add(name)
         where = f"owners[{i}] ({name or '?'})"
         user = _user(raw.get("user"), f"{where}.user", problems)
         categories = raw.get("categories")
         if not isinstance(categories, list) or not categories:
-            problems.append(f"{where}.categories is missing: list \"large\" and/or \"small\".")
+            problems.append(Problem("config.categories_missing", {"where": where}))
             categories = []
         for c in categories:
             if c not in CATEGORIES:
-                problems.append(f"{where}.categories: {c!r} is not \"large\" or \"small\".")
+                problems.append(Problem("config.category_unknown", {"where": where, "value": repr(c)}))
         branches = raw.get("branches", [])
         if not isinstance(branches, list):
-            problems.append(f"{where}.branches must be a list of branch names (empty: all branches).")
+            problems.append(Problem("config.branches_not_list", {"where": where}))
             branches = []
         owners.append(
             Owner(
@@ -226,7 +267,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
 
     timings_raw = data.get("timings", {})
     if not isinstance(timings_raw, dict):
-        problems.append("[timings] must be a table.")
+        problems.append(Problem("config.not_a_table", {"where": "[timings]"}))
         timings_raw = {}
     defaults = Timings()
     timings = Timings(
@@ -238,13 +279,13 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
         ),
     )
     if timings.work_start >= timings.work_end:
-        problems.append("timings.work_start must be before timings.work_end.")
+        problems.append(Problem("config.work_hours_order"))
     if timings.digest_at >= timings.work_end:
-        problems.append("timings.digest_at must be before timings.work_end, or nobody can answer the same day.")
+        problems.append(Problem("config.digest_after_work"))
 
     cal_raw = data.get("calendar", {})
     if not isinstance(cal_raw, dict):
-        problems.append("[calendar] must be a table.")
+        problems.append(Problem("config.not_a_table", {"where": "[calendar]"}))
         cal_raw = {}
     overrides = CalendarOverrides(
         days_off=_dates(cal_raw.get("days_off"), "calendar.days_off", problems),
@@ -252,7 +293,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     )
     both = overrides.days_off & overrides.working_days
     if both:
-        problems.append(f"calendar: {', '.join(sorted(map(str, both)))} listed both as a day off and as a working day.")
+        problems.append(Problem("config.calendar_conflict", {"days": ", ".join(sorted(map(str, both)))}))
 
     if problems:
         raise ConfigError(problems)
@@ -261,16 +302,16 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
 
 def load_routing(path: Path) -> Routing:
     if not path.exists():
-        raise ConfigError([f"Routing file {str(path)!r} not found: copy routing.example.toml to routing.toml, or set ROUTING_FILE."])
+        raise ConfigError([Problem("config.routing_not_found", {"path": repr(str(path))})])
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"Routing file {str(path)!r} is not valid TOML: {exc}."]) from None
+        raise ConfigError([Problem("config.routing_not_toml", {"path": repr(str(path)), "detail": str(exc)})]) from None
     try:
         return parse_routing(data)
     except ConfigError as exc:
-        raise ConfigError([f"{path}: {p}" for p in exc.problems]) from None
+        raise ConfigError([replace(p, file=str(path)) for p in exc.problems]) from None
 
 
 def resolve_emails(routing: Routing, lookup: Callable[[str], str]) -> Routing:

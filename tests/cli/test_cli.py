@@ -29,6 +29,9 @@ def operator(tmp_path, monkeypatch):
     return tmp_path
 
 
+BROKEN_ROUTING = 'channel = "general"\n[cs]\nlead = "nobody"\n[[owners]]\nname = "A"\nuser = "U1X"\ncategories = ["huge"]\n'
+
+
 def item_count(tmp_path: Path) -> int:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     with transaction(make_session_factory(engine)) as session:
@@ -76,11 +79,41 @@ def test_digest_at_a_time_posts_once(operator, monkeypatch, capsys):
 def test_check_config_names_every_problem(operator, monkeypatch, capsys):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
     monkeypatch.setenv("BOT_TIMEZONE", "Mars/Olympus")
-    (operator / "routing.toml").write_text('channel = "general"\n[cs]\nlead = "nobody"\n[[owners]]\nname = "A"\nuser = "U1X"\ncategories = ["huge"]\n', encoding="utf-8")
+    (operator / "routing.toml").write_text(BROKEN_ROUTING, encoding="utf-8")
     assert main(["check-config"]) == 1
     out = capsys.readouterr().out
+    assert out.startswith("6 problem(s) found:\n")
     for fragment in ("xoxb-", "SLACK_APP_TOKEN", "Mars/Olympus", "channel", "cs.lead", "'huge'"):
         assert fragment in out, fragment
+    assert "  ✗ routing.toml: owners[0] (A).categories: 'huge' is not \"large\" or \"small\"." in out.splitlines()
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "fr"])  # an unknown BOT_LOCALE falls back to zh_CN
+def test_check_config_speaks_chinese(operator, monkeypatch, capsys, locale):
+    monkeypatch.setenv("BOT_LOCALE", locale)  # no Slack tokens: two problems of the environment
+    (operator / "routing.toml").write_text(BROKEN_ROUTING, encoding="utf-8")
+    assert main(["check-config"]) == 1
+    out = capsys.readouterr().out
+    expected_count = 5 if locale == "zh_CN" else 6  # plus: BOT_LOCALE 'fr' is not a locale
+    assert out.splitlines()[0] == f"发现 {expected_count} 个问题："
+    for line in (
+        "  ✗ 未设置 SLACK_BOT_TOKEN：请在 Slack 应用的 OAuth & Permissions 页面复制 Bot User OAuth Token（xoxb-…）。",
+        "  ✗ routing.toml：channel：'general' 不是 Slack 频道 ID（C…）；请在 Slack 中打开该频道的详情，复制其 ID。",
+        "  ✗ routing.toml：cs.lead：'nobody' 既不是 Slack 用户 ID（U…），也不是电子邮件地址。",
+        "  ✗ routing.toml：owners[0] (A).categories：'huge' 不是 \"large\" 或 \"small\"。",
+    ):
+        assert line in out.splitlines(), line
+    assert "problem" not in out and "is not" not in out  # no English left
+    if locale == "fr":
+        assert "  ✗ BOT_LOCALE 'fr' 不是 zh_CN, en 之一。" in out.splitlines()
+
+
+def test_run_without_a_connection_mode_says_so_in_chinese(operator, monkeypatch, capsys):
+    monkeypatch.setenv("BOT_LOCALE", "zh_CN")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "✗ 请设置 SLACK_APP_TOKEN 以使用 Socket Mode" in err
 
 
 def test_check_config_passes_on_a_good_setup(operator, monkeypatch, capsys):
@@ -89,7 +122,7 @@ def test_check_config_passes_on_a_good_setup(operator, monkeypatch, capsys):
         monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
         monkeypatch.setenv("SLACK_API_URL", fake.api_url)
         assert main(["check-config"]) == 0
-    assert "OK" in capsys.readouterr().out
+    assert capsys.readouterr().out == "Configuration OK: 2 owner(s), channel C0LOGISTICS, time zone Asia/Shanghai.\n"
 
 
 def test_db_upgrade(operator, capsys):

@@ -14,14 +14,20 @@ from bot.config import (
     DEFAULT_API_URL,
     DEFAULT_DATABASE_URL,
     ConfigError,
+    Problem,
     Settings,
     load_routing,
+    locale_from_env,
     parse_routing,
     resolve_emails,
     routing_emails,
 )
 from bot.core.lifecycle import Role
 from bot.core.routing import Owner, Routing, Timings
+from bot.i18n import Catalog
+
+EN = Catalog("en")
+ZH = Catalog("zh_CN")
 
 # --- Settings.from_env -------------------------------------------------------
 
@@ -29,10 +35,11 @@ SOCKET_MODE = {"SLACK_BOT_TOKEN": "xoxb-1-2-3", "SLACK_APP_TOKEN": "xapp-1-A-2"}
 
 
 def problems_of(env: dict[str, str], **kwargs) -> list[str]:
+    """The problems, rendered through the en catalog."""
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env, **kwargs)
-    assert str(caught.value) == "\n".join(caught.value.problems)
-    return caught.value.problems
+    assert str(caught.value) == "\n".join(map(str, caught.value.problems))
+    return caught.value.render(EN)
 
 
 def test_defaults() -> None:
@@ -158,12 +165,15 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def routing_problems(tmp_path: Path, text: str) -> list[str]:
+    """The problems, rendered through the en catalog."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_routing(path)
-    for problem in caught.value.problems:
+    assert all(problem.file == str(path) for problem in caught.value.problems)
+    rendered = caught.value.render(EN)
+    for problem in rendered:
         assert problem.startswith(f"{path}: "), problem
-    return caught.value.problems
+    return rendered
 
 
 def test_the_design_example_parses(tmp_path: Path) -> None:
@@ -291,13 +301,49 @@ def test_an_owner_without_categories_is_reported(tmp_path: Path) -> None:
 def test_a_missing_routing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_routing(tmp_path / "nowhere.toml")
-    assert "nowhere.toml" in caught.value.problems[0] and "not found" in caught.value.problems[0]
+    [problem] = caught.value.render(EN)
+    assert "nowhere.toml" in problem and "not found" in problem
 
 
 def test_invalid_toml_is_reported_not_raised_raw(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_routing(write(tmp_path, 'channel = "C0LOGISTICS\n'))
-    assert "not valid TOML" in caught.value.problems[0]
+    [problem] = caught.value.render(EN)
+    assert "not valid TOML" in problem
+
+
+# --- problems are catalog keys, rendered in either language ------------------
+
+
+def test_problems_are_keys_and_params(tmp_path: Path) -> None:
+    path = write(tmp_path, DESIGN_EXAMPLE.replace('categories = ["large"]', 'categories = ["huge"]'))
+    with pytest.raises(ConfigError) as caught:
+        load_routing(path)
+    assert caught.value.problems == [
+        Problem("config.category_unknown", {"where": "owners[0] (大件配送)", "value": "'huge'"}, file=str(path)),
+    ]
+    # Without a catalog (a traceback, a log line) a problem still says what it is.
+    assert "config.category_unknown" in str(caught.value) and "'huge'" in str(caught.value)
+
+
+def test_problems_render_in_chinese(tmp_path: Path) -> None:
+    path = write(tmp_path, DESIGN_EXAMPLE.replace('channel = "C0LOGISTICS"', 'channel = "general"'))
+    with pytest.raises(ConfigError) as caught:
+        load_routing(path)
+    assert caught.value.render(ZH) == [f"{path}：channel：'general' 不是 Slack 频道 ID（C…）；请在 Slack 中打开该频道的详情，复制其 ID。"]
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"SLACK_APP_TOKEN": "xapp-1"})
+    [problem] = caught.value.render(ZH)
+    assert problem.startswith("未设置 SLACK_BOT_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("value", "locale"),
+    [(None, "zh_CN"), ("en", "en"), (" en ", "en"), ("zh_CN", "zh_CN"), ("fr", "zh_CN"), ("", "zh_CN")],
+)
+def test_locale_from_env_falls_back_to_the_default(value: str | None, locale: str) -> None:
+    env = {} if value is None else {"BOT_LOCALE": value}
+    assert locale_from_env(env) == locale
 
 
 def test_parse_routing_takes_plain_data() -> None:
