@@ -43,6 +43,7 @@ class Notifier(Protocol):
     def reply(self, to: ReplyTo, text: str, *, blocks: list[dict] | None = None) -> None: ...
     def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
+    def permalink(self, channel: str, ts: str) -> str: ...
 
 
 def make_client(token: str | None, base_url: str) -> WebClient:
@@ -88,6 +89,9 @@ class SlackGateway:
 
     def open_view(self, trigger_id, view) -> None:
         self.client.views_open(trigger_id=trigger_id, view=view)
+
+    def permalink(self, channel: str, ts: str) -> str:
+        return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
 
     def lookup_user_by_email(self, email: str) -> str:
         try:

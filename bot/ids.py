@@ -7,15 +7,27 @@ class ActionId(StrEnum):
     CONFIRM = "item.confirm"
     DISPUTE = "item.dispute"
     DISPUTE_REASON = "dispute.reason_input"
+    # CS re-verifying a dispute (buttons on the review DM). Not "review.*":
+    # that prefix is the review catalog's, and ids must not look like its keys.
+    UPHOLD = "dispute.uphold"
+    OVERRULE = "dispute.overrule"
+    OVERRULE_EVIDENCE = "overrule.evidence_input"
+    FIX = "item.fix"
+    FIX_NOTE = "fix.note_input"
 
 
 class BlockId(StrEnum):
     DISPUTE_REASON = "dispute.reason"
+    OVERRULE_EVIDENCE = "overrule.evidence"
+    FIX_NOTE = "fix.note"
 
 
 class ViewId(StrEnum):
     DISPUTE = "dispute.submit"
+    OVERRULE = "overrule.submit"
+    FIX = "fix.submit"
 
 
 COMMAND = "/reject"
 CONFIRM_REACTION = "white_check_mark"
+ACKNOWLEDGE_REACTION = "eyes"

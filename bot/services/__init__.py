@@ -6,11 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import logging
+
 from bot.core.answers import ItemResult
 from bot.core.lifecycle import Action, Surface
 from bot.gateway import ReplyTo
-from bot.services import answers, digest
+from bot.services import answers, digest, followup
+from bot.core.workcal import CalendarDataMissing
 from bot.services.deps import Deps
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -25,8 +30,22 @@ class Services:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
 
     def tick(self) -> None:
-        """What the scheduler runs every minute: everything that is due."""
-        self.post_daily_digest()
+        """What the scheduler runs every minute: everything that is due. The
+        sweep runs even when the digest fails (it reports a missing calendar)."""
+        try:
+            self.post_daily_digest()
+        except CalendarDataMissing:
+            log.exception("no digest: the working-day calendar has no data for today")
+        self.sweep()
+
+    def sweep(self, *, now: datetime | None = None) -> followup.SweepReport:
+        return followup.sweep(self.deps, now=now or self.deps.clock.now())
+
+    def acknowledge(self, *, event_id: str, user: str, channel: str, ts: str) -> None:
+        followup.acknowledge(self.deps, event_id=event_id, user=user, channel=channel, ts=ts)
+
+    def note_thread_reply(self, *, user: str, channel: str, thread_ts: str) -> bool:
+        return followup.note_thread_reply(self.deps, user=user, channel=channel, thread_ts=thread_ts)
 
     def confirm_items(self, *, actor: str, surface: Surface, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = (), every_open: bool = False) -> answers.Answer:
         return answers.act_on_items(self.deps, actor=actor, action=Action.CONFIRM, surface=surface, reply_to=reply_to, orders=orders, item_ids=item_ids, every_open=every_open)

@@ -23,6 +23,7 @@ from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import Owner
 from bot.core.workcal import dispute_deadline, local_datetime
 from bot.services.deps import Deps
+from storage import followups as f
 from storage import queries as q
 from storage.db import transaction
 from storage.models import DigestMessage
@@ -97,13 +98,20 @@ def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> Diges
     outcome = DigestOutcome(DigestState.POSTED, day, late=late)
     decision = decide(Status.NEW, Action.POST, Role.SYSTEM)
     for owner_name, items in plan.by_owner.items():
+        owner = deps.routing.owner_named(owner_name)
         pages = paginate(items)
+        # managers escalated to since the owner last answered are copied until the owner answers again
+        copied = f.list_escalated_managers(
+            session=session, owner=owner_name, since=f.last_activity_of(session=session, owner=owner_name)
+        )
         for page_no, page_items in enumerate(pages):
             message = q.create_digest_message(
                 session=session,
                 message=DigestMessage(
                     digest_day=day, owner=owner_name, page=page_no, pages=len(pages),
                     channel=deps.routing.channel, late=late, deadline=deadline, created_at=now,
+                    policy=deps.routing.policy_for(owner).to_json() if page_no == 0 else "",
+                    copied=",".join(copied) if page_no == 0 else "",
                 ),
             )
             q.assign_to_message(
@@ -171,6 +179,7 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
         pages=message.pages, late=message.late, total_items=len(everything),
         open_items=sum(1 for i in everything if i.status == Status.AWAITING),
         undo_minutes=deps.routing.timings.reaction_undo_minutes,
+        copied=tuple(u for u in message.copied.split(",") if u),
     )
     return digest_message(ctx, items, deps.catalog, deps.timezone)
 

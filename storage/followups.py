@@ -1,0 +1,160 @@
+"""Queries behind deadlines, nudges and escalations (keyword-only, in the
+caller's session).
+
+Errors: none of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from bot.core.lifecycle import Status
+from storage.models import DigestMessage, FollowUp, Item
+from storage.queries import dialect_insert, find_first_page
+
+
+@dataclass(frozen=True, slots=True)
+class OpenThread:
+    """An owner's first digest message of a day, with its open work."""
+
+    message: DigestMessage
+    awaiting: int
+    oldest_unfixed_at: datetime | None
+
+
+def list_open_threads(*, session: Session) -> list[OpenThread]:
+    """Threads whose items still await an answer or a fix."""
+    rows = session.exec(
+        select(DigestMessage.digest_day, DigestMessage.owner, Item.status, func.count(), func.min(Item.decided_at))
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
+        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.status)
+    ).all()
+    work: dict[tuple, list] = {}
+    for day, owner, status, count, oldest in rows:
+        entry = work.setdefault((day, owner), [0, None])
+        if status == Status.AWAITING:
+            entry[0] += count
+        elif oldest is not None:
+            entry[1] = oldest if entry[1] is None else min(entry[1], oldest)
+    if not work:
+        return []
+    firsts = session.exec(
+        select(DigestMessage).where(DigestMessage.page == 0, col(DigestMessage.digest_day).in_({d for d, _ in work}))
+    ).all()
+    threads = []
+    for message in firsts:
+        entry = work.get((message.digest_day, message.owner))
+        if entry is not None and message.ts:
+            threads.append(OpenThread(message, entry[0], _aware(entry[1])))
+    return sorted(threads, key=lambda t: t.message.id)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type: make SQLite's naive UTC aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def list_overdue_items(*, session: Session, now: datetime) -> Sequence[Item]:
+    """Awaiting items whose dispute deadline has passed."""
+    return session.exec(
+        select(Item).where(Item.status == Status.AWAITING, col(Item.deadline) <= now).order_by(Item.id)
+    ).all()
+
+
+def list_disputed_items(*, session: Session) -> Sequence[Item]:
+    return session.exec(select(Item).where(Item.status == Status.DISPUTED).order_by(Item.id)).all()
+
+
+def list_done_keys(*, session: Session, keys: Iterable[str]) -> set[str]:
+    keys = list(keys)
+    if not keys:
+        return set()
+    return set(session.exec(select(FollowUp.key).where(col(FollowUp.key).in_(keys))).all())
+
+
+def claim_follow_up(*, session: Session, follow_up: FollowUp) -> bool:
+    """Record a follow-up about to be sent; False when its key was taken."""
+    values = {c.name: getattr(follow_up, c.name) for c in FollowUp.__table__.columns if c.name != "id"}
+    stmt = (
+        dialect_insert(session, FollowUp.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(FollowUp.key)
+    )
+    return session.exec(stmt).first() is not None
+
+
+def release_follow_ups(*, session: Session, keys: Sequence[str]) -> None:
+    """Forget claims whose message could not be sent, so they are tried again."""
+    session.exec(delete(FollowUp).where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None)))
+
+
+def set_follow_ups_sent(*, session: Session, keys: Sequence[str], channel: str, ts: str) -> None:
+    session.exec(update(FollowUp).where(col(FollowUp.key).in_(list(keys))).values(channel=channel, ts=ts))
+
+
+def count_sent_since(*, session: Session, since: datetime) -> dict[str, int]:
+    """Follow-up messages per recipient since ``since`` (one DM counts once)."""
+    rows = session.exec(
+        select(FollowUp.recipient, func.count(func.distinct(func.coalesce(FollowUp.ts, FollowUp.key))))
+        .where(col(FollowUp.sent_at) >= since)
+        .group_by(FollowUp.recipient)
+    ).all()
+    return {recipient: count for recipient, count in rows}
+
+
+def list_follow_ups(*, session: Session, thread_ids: Iterable[int] = (), item_ids: Iterable[int] = ()) -> Sequence[FollowUp]:
+    thread_ids, item_ids = list(thread_ids), list(item_ids)
+    if not thread_ids and not item_ids:
+        return []
+    return session.exec(
+        select(FollowUp)
+        .where(col(FollowUp.thread_id).in_(thread_ids) | col(FollowUp.item_id).in_(item_ids))
+        .order_by(FollowUp.id)
+    ).all()
+
+
+def list_escalated_managers(*, session: Session, owner: str, since: datetime | None) -> list[str]:
+    """Managers escalated to about ``owner``'s threads after ``since``."""
+    stmt = (
+        select(FollowUp.recipient)
+        .join(DigestMessage, col(FollowUp.thread_id) == col(DigestMessage.id))
+        .where(DigestMessage.owner == owner, FollowUp.kind == "escalate")
+    )
+    if since is not None:
+        stmt = stmt.where(col(FollowUp.sent_at) > since)
+    return sorted(set(session.exec(stmt).all()))
+
+
+def last_activity_of(*, session: Session, owner: str) -> datetime | None:
+    value = session.exec(
+        select(func.max(DigestMessage.last_activity_at)).where(DigestMessage.owner == owner, DigestMessage.page == 0)
+    ).one()
+    return _aware(value)
+
+
+def acknowledge_thread(*, session: Session, message_id: int, user: str, now: datetime) -> None:
+    session.exec(
+        update(DigestMessage)
+        .where(col(DigestMessage.id) == message_id)
+        .values(acknowledged_at=now, acknowledged_by=user, last_activity_at=now)
+    )
+
+
+def touch_thread(*, session: Session, message_id: int, now: datetime) -> None:
+    """Owner-side activity on a digest thread: restarts its quiet period.
+    ``message_id`` may be any page; the owner's first page carries the state."""
+    message = session.get(DigestMessage, message_id)
+    if message is None:
+        return
+    first = message if message.page == 0 else find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
+    if first is not None:
+        session.exec(update(DigestMessage).where(col(DigestMessage.id) == first.id).values(last_activity_at=now))
