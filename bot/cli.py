@@ -110,6 +110,19 @@ def cmd_digest(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_sweep(args, settings: Settings) -> int:
+    clock: Clock = FixedClock(_parse_at(args.at, settings)) if args.at else SystemClock()
+    bot, _ = _bot(settings, clock)
+    report = bot.services.sweep()
+    catalog = Catalog(settings.locale)
+    print(catalog.t("cli.sweep_done", at=clock.now().astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
+                    deemed=report.deemed, sent=sum(report.sent.values()), held=report.held))
+    if report.calendar_problem:
+        print(catalog.t("cli.sweep_calendar", year=report.calendar_problem), file=sys.stderr)
+        return 1
+    return 0
+
+
 def _check_services(settings: Settings, routing, routing_path: Path) -> list[Problem]:
     """Problems only a live check finds: the database, the token, e-mail addresses."""
     from slack_sdk.errors import SlackApiError
@@ -195,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")
     dig = sub.add_parser("digest", help="post the daily digest if it is due (idempotent)")
     dig.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
+    sw = sub.add_parser("sweep", help="deadlines, nudges and escalations due now (idempotent)")
+    sw.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
     sub.add_parser("check-config", help="validate the environment and the routing file")
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
@@ -212,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     if args.command == "demo":
         return cmd_demo(args)
-    needs_slack = args.command in ("run", "digest")
+    needs_slack = args.command in ("run", "digest", "sweep")
     try:
         settings = Settings.from_env(os.environ, require_slack=needs_slack or args.command == "check-config")
     except ConfigError as exc:
@@ -220,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check_config(args, exc)
         _print_problems(exc.render(_catalog()), file=sys.stderr)
         return 2
-    handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "db": cmd_db}
+    handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "sweep": cmd_sweep, "db": cmd_db}
     if args.command == "check-config":
         return cmd_check_config(args, None)
     try:

@@ -138,3 +138,20 @@ def test_check_config_reports_a_token_slack_refuses(operator, monkeypatch, capsy
         fake.fail_next("auth.test", error="invalid_auth")
         assert main(["check-config"]) == 1
     assert "invalid_auth" in capsys.readouterr().out
+
+
+def test_sweep_at_times_nudges_once(operator, monkeypatch, capsys):
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        assert main(["import", str(SAMPLE)]) == 0
+        assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
+        assert main(["sweep", "--at", "2026-11-27T10:59"]) == 0
+        nudges = lambda: [c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") and "reminder" in c.params["text"]]  # noqa: E731
+        assert nudges() == []
+        assert main(["sweep", "--at", "2026-11-27T11:00"]) == 0
+        assert main(["sweep", "--at", "2026-11-27T11:10"]) == 0
+        assert len(nudges()) == 2  # one per owner's thread, once
+        out = capsys.readouterr().out
+        assert "2 follow-up message(s) sent" in out and "0 follow-up message(s) sent" in out
