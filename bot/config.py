@@ -16,12 +16,12 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.routing import CATEGORIES, CalendarOverrides, Owner, Routing, Timings
+from bot.core.routing import CATEGORIES, CalendarOverrides, FollowUpPolicy, Owner, Penalties, Routing, Timings
 from bot.i18n import LOCALES
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -200,6 +200,46 @@ def _dates(value: object, where: str, problems: list[Problem]) -> frozenset[date
     return frozenset(days)
 
 
+FOLLOW_UP_HOURS = {  # routing-file key -> FollowUpPolicy field (working hours)
+    "quiet_hours": "quiet",
+    "level1_hours": "level1",
+    "level2_hours": "level2",
+    "fix_window_hours": "fix_window",
+    "dispute_quiet_hours": "dispute_quiet",
+    "dispute_escalate_hours": "dispute_escalate",
+}
+
+
+def _follow_up(value: object, where: str, base: FollowUpPolicy, problems: list[Problem]) -> FollowUpPolicy:
+    """A follow-up policy from a TOML table, over ``base`` (the defaults, or
+    the file's ``[follow_up]`` for an owner's override)."""
+    if value is None:
+        return base
+    if not isinstance(value, dict):
+        problems.append(Problem("config.not_a_table", {"where": where}))
+        return base
+    changes: dict[str, object] = {}
+    for key, raw in value.items():
+        if key in FOLLOW_UP_HOURS:
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+                problems.append(Problem("config.not_hours", {"where": f"{where}.{key}", "value": repr(raw)}))
+                continue
+            changes[FOLLOW_UP_HOURS[key]] = timedelta(hours=raw)
+        elif key == "daily_cap":
+            if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+                problems.append(Problem("config.not_a_count", {"where": f"{where}.{key}", "value": repr(raw)}))
+                continue
+            changes["daily_cap"] = raw
+        else:
+            problems.append(Problem("config.unknown_key", {"where": where, "key": key, "known": ", ".join([*FOLLOW_UP_HOURS, "daily_cap"])}))
+    policy = replace(base, **changes)
+    if not policy.quiet < policy.level1 < policy.level2:
+        problems.append(Problem("config.ladder_order", {"where": where}))
+    if policy.dispute_quiet >= policy.dispute_escalate:
+        problems.append(Problem("config.dispute_ladder_order", {"where": where}))
+    return policy
+
+
 def parse_routing(data: Mapping[str, object]) -> Routing:
     """A ``Routing`` from the routing file's parsed TOML; every problem at once."""
     problems: list[Problem] = []
@@ -223,6 +263,16 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     else:
         for name, user in agents_raw.items():
             agents[str(name).strip()] = _user(user, f"cs.agents.{name}", problems)
+
+    follow_up = _follow_up(data.get("follow_up"), "[follow_up]", FollowUpPolicy(), problems)
+    penalties_raw = data.get("penalties", {})
+    if not isinstance(penalties_raw, dict):
+        problems.append(Problem("config.not_a_table", {"where": "[penalties]"}))
+        penalties_raw = {}
+    cs_penalty = penalties_raw.get("cs_wrong_callback", Penalties().cs_wrong_callback)
+    if isinstance(cs_penalty, bool) or not isinstance(cs_penalty, int) or cs_penalty < 0:
+        problems.append(Problem("config.not_an_amount", {"where": "penalties.cs_wrong_callback", "value": repr(cs_penalty)}))
+        cs_penalty = Penalties().cs_wrong_callback
 
     owners_raw = data.get("owners")
     owners: list[Owner] = []
@@ -262,6 +312,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
                 branches=tuple(str(b).strip() for b in branches),
                 delegates=_users(raw.get("delegates"), f"{where}.delegates", problems),
                 escalation=_users(raw.get("escalation"), f"{where}.escalation", problems),
+                follow_up=_follow_up(raw.get("follow_up"), f"{where}.follow_up", follow_up, problems) if "follow_up" in raw else None,
             )
         )
 
@@ -297,7 +348,10 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
 
     if problems:
         raise ConfigError(problems)
-    return Routing(channel=channel, cs_lead=lead, cs_agents=agents, owners=tuple(owners), timings=timings, calendar=overrides)
+    return Routing(
+        channel=channel, cs_lead=lead, cs_agents=agents, owners=tuple(owners), timings=timings, calendar=overrides,
+        follow_up=follow_up, penalties=Penalties(cs_wrong_callback=cs_penalty),
+    )
 
 
 def load_routing(path: Path) -> Routing:

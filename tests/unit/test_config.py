@@ -454,3 +454,37 @@ def test_is_cs_and_owner_named() -> None:
     assert not ROUTING.is_cs("U0OWNERY")
     assert ROUTING.owner_named("小件配送") == SMALL
     assert ROUTING.owner_named("nobody") is None
+
+
+# --- [follow_up] and [penalties] ---------------------------------------------
+
+
+def test_the_example_routing_file_parses_with_the_documented_defaults() -> None:
+    from bot.core.routing import FollowUpPolicy, Penalties
+
+    routing = load_routing(Path(__file__).resolve().parents[2] / "routing.example.toml")
+    assert routing.follow_up == FollowUpPolicy()
+    assert routing.penalties == Penalties(cs_wrong_callback=50)
+
+
+def test_follow_up_defaults_and_an_owner_override(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    text = DESIGN_EXAMPLE.replace(
+        'categories = ["small"]', 'categories = ["small"]\nfollow_up = { quiet_hours = 1, daily_cap = 3 }'
+    ) + "\n[follow_up]\nquiet_hours = 1.5\nlevel1_hours = 3\n\n[penalties]\ncs_wrong_callback = 80\n"
+    routing = load_routing(write(tmp_path, text))
+    assert routing.follow_up.quiet == timedelta(hours=1.5) and routing.follow_up.level1 == timedelta(hours=3)
+    large, small = routing.owners
+    assert large.follow_up is None and routing.policy_for(large) == routing.follow_up
+    small_policy = routing.policy_for(small)
+    assert small_policy.quiet == timedelta(hours=1) and small_policy.daily_cap == 3
+    assert small_policy.level1 == timedelta(hours=3)  # inherited from the file's [follow_up]
+    assert routing.penalties.cs_wrong_callback == 80
+
+
+def test_bad_follow_up_values_are_all_reported(tmp_path: Path) -> None:
+    text = DESIGN_EXAMPLE + "\n[follow_up]\nquiet_hours = -1\ndaily_cap = 0\nsnooze = 3\nlevel1_hours = 20\n\n[penalties]\ncs_wrong_callback = \"fifty\"\n"
+    problems = "\n".join(routing_problems(tmp_path, text))
+    for fragment in ("[follow_up].quiet_hours", "[follow_up].daily_cap", "'snooze'", "level1_hours < level2_hours", "penalties.cs_wrong_callback"):
+        assert fragment in problems, fragment
