@@ -67,6 +67,21 @@ def engine(request, tmp_path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def replica_engine(engine) -> Iterator[Engine]:
+    """Another engine with its own connection pool, as another process (a
+    replica) would have, on the same database — on PostgreSQL, the same schema."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            search_path = conn.execute(text("SHOW search_path")).scalar_one()
+        other = make_engine(url, connect_args={"options": f"-csearch_path={search_path}"})
+    else:
+        other = make_engine(url)
+    yield other
+    other.dispose()
+
+
+@pytest.fixture
 def session_factory(engine) -> SessionFactory:
     return make_session_factory(engine)
 

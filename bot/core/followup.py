@@ -17,11 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.core.routing import FollowUpPolicy
+from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
+
+
+class LadderCut(CalendarDataMissing):
+    """A ladder runs into a year without calendar data: ``steps`` holds the
+    steps before that point, which can still be taken."""
+
+    def __init__(self, year: int, steps: list[Step]) -> None:
+        super().__init__(year)
+        self.steps = steps
 
 
 class StepKind(StrEnum):
@@ -65,7 +75,8 @@ class Step:
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.subject}:{self.level}:{self.since.strftime('%Y%m%dT%H%M%S')}"
+        since = self.since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+        return f"{self.kind}:{self.subject}:{self.level}:{since}"
 
 
 def quiet_since(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours) -> datetime | None:
@@ -80,7 +91,7 @@ def quiet_since(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours)
     since = min(starts)
     if facts.last_activity_at is not None and facts.last_activity_at > since:
         since = facts.last_activity_at
-    if facts.awaiting and facts.acknowledged_at is not None and facts.acknowledged_at >= since:
+    if facts.awaiting and facts.acknowledged_at is not None:
         since = max(since, facts.deadline)  # 👀: quiet until the deadline, which still applies
     return since
 
@@ -90,16 +101,30 @@ def thread_ladder(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHour
     since = quiet_since(facts, policy, hours)
     if since is None:
         return []
-    steps = [Step(StepKind.NUDGE, 0, facts.owner_user, hours.add(since, policy.quiet), facts.thread_id, since)]
-    for level, (manager, delay) in enumerate(zip(facts.escalation, (policy.level1, policy.level2)), start=1):
-        steps.append(Step(StepKind.ESCALATE, level, manager, hours.add(since, delay), facts.thread_id, since))
-    return steps
+    plan = [(StepKind.NUDGE, 0, facts.owner_user, policy.quiet)]
+    plan += [
+        (StepKind.ESCALATE, level, manager, delay)
+        for level, (manager, delay) in enumerate(zip(facts.escalation, (policy.level1, policy.level2)), start=1)
+    ]
+    return _steps(plan, since, facts.thread_id, hours)
 
 
 def dispute_ladder(facts: DisputeFacts, policy: FollowUpPolicy, hours: WorkingHours) -> list[Step]:
-    steps = [Step(StepKind.DISPUTE_NUDGE, 0, facts.agent_user, hours.add(facts.disputed_at, policy.dispute_quiet), facts.item_id, facts.disputed_at)]
+    plan = [(StepKind.DISPUTE_NUDGE, 0, facts.agent_user, policy.dispute_quiet)]
     if facts.cs_lead and facts.cs_lead != facts.agent_user:
-        steps.append(Step(StepKind.DISPUTE_ESCALATE, 1, facts.cs_lead, hours.add(facts.disputed_at, policy.dispute_escalate), facts.item_id, facts.disputed_at))
+        plan.append((StepKind.DISPUTE_ESCALATE, 1, facts.cs_lead, policy.dispute_escalate))
+    return _steps(plan, facts.disputed_at, facts.item_id, hours)
+
+
+def _steps(plan: list[tuple[StepKind, int, str, timedelta]], since: datetime, subject: int, hours: WorkingHours) -> list[Step]:
+    """Steps in ladder order; a step beyond the calendar's data cuts the ladder there."""
+    steps: list[Step] = []
+    for kind, level, recipient, delay in plan:
+        try:
+            due = hours.add(since, delay)
+        except CalendarDataMissing as exc:
+            raise LadderCut(exc.year, steps) from None
+        steps.append(Step(kind, level, recipient, due, subject, since))
     return steps
 
 

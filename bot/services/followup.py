@@ -20,7 +20,7 @@ from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core.followup import DisputeFacts, Step, StepKind, ThreadFacts, dispute_ladder, due_steps, thread_ladder, within_cap
+from bot.core.followup import DisputeFacts, LadderCut, Step, StepKind, ThreadFacts, dispute_ladder, due_steps, thread_ladder, within_cap
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy
 from bot.core.workcal import CalendarDataMissing, local_datetime
@@ -60,8 +60,16 @@ def sweep(deps: Deps, *, now: datetime) -> SweepReport:
     if missing_year is not None and report.calendar_problem is None:
         report.calendar_problem = missing_year
         _warn_calendar(deps, now, missing_year)
-    _send(deps, steps, threads, items, now, report)
+    if _in_working_hours(deps, now):  # reminders wait for working hours, however late they are
+        _send(deps, steps, threads, items, now, report)
     return report
+
+
+def _in_working_hours(deps: Deps, now: datetime) -> bool:
+    try:
+        return working_hours(deps).is_working_time(now)
+    except CalendarDataMissing:
+        return False
 
 
 # --- deadlines ---------------------------------------------------------------------
@@ -102,6 +110,9 @@ def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[int, f.OpenThread]
         nonlocal missing
         try:
             return compute(*args)
+        except LadderCut as cut:  # the steps before next year still count
+            missing = cut.year
+            return cut.steps
         except CalendarDataMissing as exc:  # this ladder only; the others go on
             missing = exc.year
             return []
@@ -192,8 +203,8 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
         elif kind is StepKind.ESCALATE:
             def send_escalation(claimed, recipient=recipient):
                 text = "\n\n".join(_escalation_text(deps, threads[s.subject], s, now) for s in claimed)
-                ts = deps.notifier.send_dm(recipient, text=cat.t("followup.escalation_head", count=len(claimed)) + "\n\n" + text)
-                return recipient, ts
+                channel = deps.notifier.open_dm(recipient)
+                return channel, deps.notifier.post_message(channel, text=cat.t("followup.escalation_head", count=len(claimed)) + "\n\n" + text)
 
             if _deliver(deps, steps, now, send_escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
@@ -203,8 +214,8 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
             def send_dispute(claimed, kind=kind, recipient=recipient):
                 lines = [_dispute_line(deps, items[s.subject], now) for s in claimed]
                 head = cat.t(DISPUTE_HEADS[kind], count=len(claimed))
-                ts = deps.notifier.send_dm(recipient, text=head + "\n" + "\n".join(lines))
-                return recipient, ts
+                channel = deps.notifier.open_dm(recipient)
+                return channel, deps.notifier.post_message(channel, text=head + "\n" + "\n".join(lines))
 
             if _deliver(deps, steps, now, send_dispute):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
@@ -275,7 +286,7 @@ def _check_calendar(deps: Deps, now: datetime) -> int | None:
 
 
 def _warn_calendar(deps: Deps, now: datetime, year: int) -> None:
-    log.error("the China working-day calendar has no official data for %s: upgrade the chinesecalendar package, or list the year's days in [calendar]", year)
+    log.error("the China working-day calendar has no official data for %s: upgrade the chinesecalendar package", year)
     day = now.astimezone(deps.timezone).date().isoformat()
     with transaction(deps.session_factory) as session:
         first = q.record_once(session=session, key=f"calendar:{year}:{day}", now=now)

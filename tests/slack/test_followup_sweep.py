@@ -1,0 +1,905 @@
+"""Follow-up end to end: the sweep (deadlines, nudges, escalations, dispute
+reminders, the calendar warning) and the owner-side signals that reset it
+(answers, 👀, thread replies), through the real app from ``create_app`` into
+our fake Slack Web API, on SQLite and PostgreSQL.
+
+The sample export is imported and the digest of Friday 2026-11-27 posted at
+08:30 (dispute deadline 18:00); then the clock moves and the sweep runs.
+Assertions look only at outcomes: the Web API calls the fake recorded (in
+order, reduced to method, where, and whom the text mentions) and the
+database (items, audit rows, the follow-up ledger).
+
+The default policy: quiet 2h, level 1 after 4h, level 2 after 9h, fix window
+18h, dispute reminder after 4h and escalation after 9h — working time,
+09:00–18:00 Shanghai, China's calendar.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from bot.app import Bot, create_app
+from bot.clock import FixedClock
+from bot.core.importing import parse_export
+from bot.core.routing import FollowUpPolicy
+from bot.fakeslack import event_callback, reaction_event, slash_command
+from bot.gateway import make_client
+from storage.db import make_session_factory, transaction
+from storage.imports import insert_records
+from storage.models import AuditEntry, DigestMessage, FollowUp, Item
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+CHANNEL = "C0LOGISTICS"
+HEADER = "订单号,拒收日期,分公司,配送类型,场景,客户,回访人,回访时间,回访记录"
+
+Y, Z = "U0OWNERY", "U0OWNERZ"  # owners: 26 large items (two messages), 12 small items
+DELEGATE_Y, OPS_HEAD, BOSS = "U0DELEGY", "U0OPSHEAD", "U0LOGIBOSS"  # chain of both owners: OPS_HEAD, BOSS
+AGENT, CS_LEAD = "U0CS0001", "U0CSLEAD"  # 王丽 is an agent; 张敏 is not in cs.agents
+STRANGER = "U0NOBODY"
+
+Y_ORDER = "SO20261126000004"  # Y's, callback agent 刘洋 (not in cs.agents)
+WANG_LI_ORDERS = ["SO20261126000002", "SO20261126000003"]  # Y's, callback agent 王丽 -> U0CS0001
+UNKNOWN_AGENT_ORDER = "SO20261126000000"  # Y's, callback agent 张敏 -> the CS lead
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+# --- seeding and reading the database ------------------------------------------------
+
+
+def seed(session_factory, clock, data: bytes | None = None) -> None:
+    """Import the sample export (or ``data``, a CSV) as CS would."""
+    records = parse_export(data or SAMPLE.read_bytes(), filename="callbacks.csv").records
+    with transaction(session_factory) as session:
+        insert_records(session=session, records=records, batch_id=None, now=clock.now(), timezone=SHANGHAI)
+
+
+def next_day_csv(day: str, serial: int) -> bytes:
+    """One large item (Y's) and one small Hangzhou item (Z's) rejected on ``day``."""
+    compact = day.replace("-", "")
+    rows = [
+        f"SO{compact}{serial:06d},{day},南京分公司,大件,客户已收货,张先生 13812341234,王丽,{day} 16:00,已签收",
+        f"SO{compact}{serial + 1:06d},{day},杭州分公司,小件,客户要求改期,李女士 13912345678,陈静,{day} 16:30,改约周末",
+    ]
+    return "\n".join([HEADER, *rows]).encode()
+
+
+def items(session_factory) -> dict[str, Item]:
+    with transaction(session_factory) as session:
+        return {i.order_no: i for i in session.exec(select(Item)).all()}
+
+
+def audit(session_factory, action: str) -> list[AuditEntry]:
+    with transaction(session_factory) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).all())
+
+
+def follow_ups(session_factory) -> list[FollowUp]:
+    with transaction(session_factory) as session:
+        return list(session.exec(select(FollowUp).order_by(FollowUp.id)).all())
+
+
+def first_pages(session_factory) -> dict[tuple[str, str], DigestMessage]:
+    """(digest day, owner user) -> the owner's first digest message of that day."""
+    users = {"大件配送": Y, "小件配送": Z}
+    with transaction(session_factory) as session:
+        rows = session.exec(select(DigestMessage).where(DigestMessage.page == 0)).all()
+    return {(m.digest_day.isoformat(), users[m.owner]): m for m in rows}
+
+
+@dataclass(frozen=True)
+class Threads:
+    """The ts of Friday's digest messages: Y's first, Y's continuation, Z's."""
+
+    y: str
+    y_more: str
+    z: str
+
+
+# --- what the fake recorded ---------------------------------------------------------------
+
+Summary = tuple[str, str | None, str | None, tuple[str, ...]]
+
+
+def mentions(text: str) -> tuple[str, ...]:
+    return tuple(sorted(set(re.findall(r"<@(U[0-9A-Z]+)>", text or ""))))
+
+
+def summary(call) -> Summary:
+    """(method, channel or user, thread or message ts, users the text mentions);
+    a call Slack refused is named ``method!error``."""
+    method, where, thread, who = _summary(call)
+    return (f"{method}!{call.error}" if call.error else method, where, thread, who)
+
+
+def _summary(call) -> Summary:
+    p = call.params
+    if call.method == "chat.postMessage":
+        return (call.method, p["channel"], p.get("thread_ts"), mentions(p.get("text", "")))
+    if call.method == "chat.update":
+        return (call.method, p["channel"], p["ts"], ())
+    if call.method == "chat.getPermalink":
+        return (call.method, p["channel"], p["message_ts"], ())
+    if call.method == "conversations.open":
+        return (call.method, p["users"], None, ())
+    if call.method == "chat.postEphemeral":
+        return (call.method, p["channel"], p["user"], mentions(p.get("text", "")))
+    return (call.method, None, None, ())
+
+
+def recorded(fake) -> list[Summary]:
+    return [summary(c) for c in fake.calls]
+
+
+def nudge(ts: str, owner: str) -> Summary:
+    return ("chat.postMessage", CHANNEL, ts, (owner,))
+
+
+def told(ts: str, owner: str, manager: str) -> Summary:
+    """The owner is told in the thread that their chain was escalated."""
+    return ("chat.postMessage", CHANNEL, ts, tuple(sorted((owner, manager))))
+
+
+def opened(user: str) -> Summary:
+    return ("conversations.open", user, None, ())
+
+
+def dm(user: str, *mentioned: str) -> Summary:
+    return ("chat.postMessage", f"D{user}", None, tuple(sorted(mentioned)))
+
+
+def link(ts: str) -> Summary:
+    return ("chat.getPermalink", CHANNEL, ts, ())
+
+
+def update(ts: str) -> Summary:
+    return ("chat.update", CHANNEL, ts, ())
+
+
+def escalation(manager: str, owners: dict[str, str]) -> list[Summary]:
+    """One consolidated DM about the threads ``owners`` (ts -> owner user)
+    and a notice in each of those threads."""
+    return [
+        *[link(ts) for ts in owners],
+        opened(manager),
+        dm(manager, *owners.values()),
+        *[told(ts, owner, manager) for ts, owner in owners.items()],
+    ]
+
+
+def refused(call: Summary, error: str) -> Summary:
+    return (f"{call[0]}!{error}", *call[1:])
+
+
+def calendar_warning() -> list[Summary]:
+    return [opened(CS_LEAD), dm(CS_LEAD)]
+
+
+def texts_to(fake, channel: str, thread: str | None = None) -> list[str]:
+    return [
+        c.params["text"] for c in fake.calls_to("chat.postMessage")
+        if c.error is None and c.params["channel"] == channel and c.params.get("thread_ts") == thread
+    ]
+
+
+# --- driving the app -------------------------------------------------------------------------
+
+
+def run(fake, clock, schedule: list[str], *sweeps: Callable[[], object], together: bool = False) -> dict[str, list[Summary]]:
+    """Set the clock to each time of ``schedule``, run the sweeps (one after
+    the other, or all at once in threads), and collect what each time sent."""
+    seen: dict[str, list[Summary]] = {}
+    for when in schedule:
+        for c in clocks(clock):
+            c.set(at(when))
+        if together:
+            errors = run_together(*sweeps)
+            assert errors == []
+        else:
+            for sweep in sweeps:
+                sweep()
+        seen[when] = recorded(fake)
+        fake.clear()
+    return seen
+
+
+def clocks(clock) -> list[FixedClock]:
+    return clock if isinstance(clock, list) else [clock]
+
+
+def run_together(*jobs) -> list[BaseException]:
+    """Run the jobs in threads released at the same moment; their errors."""
+    start = threading.Barrier(len(jobs), timeout=10)
+    errors: list[BaseException] = []
+
+    def job_runner(job) -> None:
+        try:
+            start.wait()
+            job()
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    workers = [threading.Thread(target=job_runner, args=(job,)) for job in jobs]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    return errors
+
+
+def command(bot: Bot, signer, fake, text: str, user: str = Y):
+    request = slash_command(signer, text=text, user_id=user, channel_id=CHANNEL, response_url=fake.response_url())
+    response = bot.app.dispatch(request.to_bolt())
+    assert response.status == 200
+    return response
+
+
+def deliver(bot: Bot, signer, event: dict, *, event_id: str):
+    response = bot.app.dispatch(event_callback(signer, event=event, event_id=event_id).to_bolt())
+    assert response.status == 200
+    return response
+
+
+def eyes(bot: Bot, signer, *, user: str, ts: str, event_id: str = "EvEyes"):
+    return deliver(bot, signer, reaction_event(kind="reaction_added", user=user, reaction="eyes", channel=CHANNEL, ts=ts), event_id=event_id)
+
+
+def thread_reply(bot: Bot, signer, *, user: str, thread_ts: str, event_id: str = "EvReply", bot_id: str | None = None):
+    event = {
+        "type": "message", "channel": CHANNEL, "channel_type": "channel", "user": user,
+        "text": "在核实，今天下班前答复", "ts": "1764300000.000100", "thread_ts": thread_ts,
+        "event_ts": "1764300000.000100",
+    }
+    if bot_id:
+        event["bot_id"] = bot_id
+    return deliver(bot, signer, event, event_id=event_id)
+
+
+def another_bot(settings, fake_slack, session_factory, clock, routing) -> Bot:
+    return create_app(
+        settings, client=make_client("xoxb-test", fake_slack.api_url), session_factory=session_factory,
+        clock=clock, routing=routing, process_before_response=True,
+    )
+
+
+def post_friday_digest(bot: Bot, session_factory, clock, fake_slack) -> Threads:
+    seed(session_factory, clock)
+    bot.services.post_daily_digest()
+    with transaction(session_factory) as session:
+        pages = {(m.owner, m.page): m.ts for m in session.exec(select(DigestMessage)).all()}
+    assert len(pages) == 3 and all(pages.values()), "the digest did not post (see the digest tests)"
+    fake_slack.clear()
+    return Threads(y=pages[("大件配送", 0)], y_more=pages[("大件配送", 1)], z=pages[("小件配送", 0)])
+
+
+@pytest.fixture
+def threads(bot, session_factory, clock, fake_slack) -> Threads:
+    """The sample export imported and Friday's digest posted at 08:30; calls cleared."""
+    return post_friday_digest(bot, session_factory, clock, fake_slack)
+
+
+FRIDAY = ["2026-11-27 09:00", "2026-11-27 10:59", "2026-11-27 11:00", "2026-11-27 11:30", "2026-11-27 12:59",
+          "2026-11-27 13:00", "2026-11-27 17:59", "2026-11-27 18:00", "2026-11-27 18:30"]
+WEEKEND_AND_MONDAY = ["2026-11-28 10:00", "2026-11-29 15:00", "2026-11-30 09:00", "2026-11-30 11:00",
+                      "2026-11-30 13:00", "2026-11-30 17:59"]
+
+
+def quiet_friday(t: Threads) -> dict[str, list[Summary]]:
+    """What a day without any answer sends, by time."""
+    expected = {when: [] for when in FRIDAY + WEEKEND_AND_MONDAY}
+    expected["2026-11-27 11:00"] = [nudge(t.y, Y), nudge(t.z, Z)]  # 09:00 + 2h
+    expected["2026-11-27 13:00"] = escalation(OPS_HEAD, {t.y: Y, t.z: Z})  # 09:00 + 4h, one DM for both
+    expected["2026-11-27 18:00"] = [update(t.y), update(t.y_more), update(t.z)]  # deemed confirmed
+    # Level 2 (09:00 + 9h = Monday 09:00) never comes: at 18:00 nothing awaits
+    # any more, and the deemed items' fix window runs until Wednesday 09:00.
+    return expected
+
+
+# --- a quiet day ---------------------------------------------------------------------------
+
+
+def test_a_quiet_thread_is_nudged_escalated_and_deemed_at_the_right_hours(bot, session_factory, clock, fake_slack, threads) -> None:
+    seen = run(fake_slack, clock, FRIDAY + WEEKEND_AND_MONDAY, bot.services.sweep)
+
+    assert seen == quiet_friday(threads)
+
+
+def test_the_nudge_mentions_the_owner_and_says_what_awaits(bot, session_factory, clock, fake_slack, threads) -> None:
+    clock.set(at("2026-11-27 11:00"))
+    bot.services.sweep()
+
+    (y_text,) = texts_to(fake_slack, CHANNEL, threads.y)
+    (z_text,) = texts_to(fake_slack, CHANNEL, threads.z)
+    assert y_text.startswith(f"<@{Y}>") and "26 item(s)" in y_text and "11-27 18:00" in y_text
+    assert z_text.startswith(f"<@{Z}>") and "12 item(s)" in z_text and "11-27 18:00" in z_text
+    rows = follow_ups(session_factory)
+    assert [(r.kind, r.level, r.recipient, r.channel) for r in rows] == [("nudge", 0, Y, CHANNEL), ("nudge", 0, Z, CHANNEL)]
+    assert all(r.ts for r in rows) and rows[0].sent_at == at("2026-11-27 11:00")
+
+
+def test_the_escalation_dm_says_what_is_open_since_when_who_was_nudged_and_links_the_threads(bot, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
+    clock.set(at("2026-11-27 13:00"))
+
+    bot.services.sweep()
+
+    (text,) = texts_to(fake_slack, f"D{OPS_HEAD}")
+    y_part, z_part = text.split("\n\n")[1:]
+    for part, owner, user, count, ts in (("y", "大件配送", Y, 26, threads.y), ("z", "小件配送", Z, 12, threads.z)):
+        block = y_part if part == "y" else z_part
+        assert owner in block and f"<@{user}>" in block
+        assert f"{count} item(s) awaiting" in block  # what is open
+        assert "quiet since 11-27 08:30" in block  # since when
+        assert f"<@{user}> 11-27 11:00" in block  # who was nudged, and when
+        assert f"https://rejectbot-test.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}" in block  # the thread
+        assert "level 1" in block
+    (y_notice,) = texts_to(fake_slack, CHANNEL, threads.y)
+    assert f"<@{Y}>" in y_notice and f"<@{OPS_HEAD}>" in y_notice and "level 1" in y_notice
+    escalations = [r for r in follow_ups(session_factory) if r.kind == "escalate"]
+    assert [(r.level, r.recipient) for r in escalations] == [(1, OPS_HEAD)] * 2
+    assert escalations[0].ts == escalations[1].ts  # one DM
+
+
+def test_at_the_deadline_unanswered_items_become_deemed_confirmed_by_the_scheduler(bot, session_factory, clock, fake_slack, threads) -> None:
+    clock.set(at("2026-11-27 17:59"))
+    bot.services.sweep()
+    assert {i.status for o, i in items(session_factory).items() if i.owner} == {"awaiting"}
+
+    clock.set(at("2026-11-27 18:00"))
+    bot.services.sweep()
+
+    routed = [i for i in items(session_factory).values() if i.owner]
+    assert len(routed) == 38 and {i.status for i in routed} == {"deemed_confirmed"}
+    rows = audit(session_factory, "deem")
+    assert len(rows) == 38
+    assert {(r.actor, r.role, r.surface, r.from_status, r.to_status, r.at) for r in rows} == {
+        ("system", "system", "scheduler", "awaiting", "deemed_confirmed", at("2026-11-27 18:00"))
+    }
+    assert sorted(c.params["ts"] for c in fake_slack.calls_to("chat.update")) == sorted([threads.y, threads.y_more, threads.z])
+    shown = fake_slack.messages
+    for item in routed:
+        ts = [ts for (ch, ts), m in shown.items() if ch == CHANNEL and any(b.get("block_id") == f"item-{item.id}" for b in m["blocks"])]
+        (message_ts,) = ts
+        state = [b for b in shown[(CHANNEL, message_ts)]["blocks"] if b.get("block_id") == f"state-{item.id}"]
+        assert state and "deemed confirmed" in json.dumps(state[0], ensure_ascii=False), item.order_no
+    assert "0 awaiting" in shown[(CHANNEL, threads.y)]["text"]
+
+
+def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Deemed Friday 18:00; the fix window (18h) is Monday and Tuesday in full,
+    # so the quiet period starts Wednesday 12-02 09:00: nudge 11:00, level 1
+    # 13:00, level 2 at 09:00 + 9h = the close -> Thursday 12-03 09:00. From
+    # 1 December each day's first sweep also warns about 2027's missing calendar.
+    run(fake_slack, clock, FRIDAY + WEEKEND_AND_MONDAY, bot.services.sweep)
+    later = ["2026-12-01 09:00", "2026-12-01 17:00", "2026-12-02 09:00", "2026-12-02 10:59", "2026-12-02 11:00",
+             "2026-12-02 13:00", "2026-12-02 17:59", "2026-12-03 09:00", "2026-12-03 12:00"]
+
+    seen = run(fake_slack, clock, later, bot.services.sweep)
+
+    t = threads
+    assert seen == {
+        "2026-12-01 09:00": calendar_warning(),
+        "2026-12-01 17:00": [],
+        "2026-12-02 09:00": calendar_warning(),
+        "2026-12-02 10:59": [],
+        "2026-12-02 11:00": [nudge(t.y, Y), nudge(t.z, Z)],
+        "2026-12-02 13:00": escalation(OPS_HEAD, {t.y: Y, t.z: Z}),
+        "2026-12-02 17:59": [],
+        "2026-12-03 09:00": calendar_warning() + escalation(BOSS, {t.y: Y, t.z: Z}),
+        "2026-12-03 12:00": [],
+    }
+    rows = [r for r in follow_ups(session_factory) if r.sent_at >= at("2026-12-02 00:00")]
+    assert [(r.kind, r.level, r.recipient) for r in rows] == [
+        ("nudge", 0, Y), ("nudge", 0, Z), ("escalate", 1, OPS_HEAD), ("escalate", 1, OPS_HEAD),
+        ("escalate", 2, BOSS), ("escalate", 2, BOSS),
+    ]
+
+
+def test_the_fix_nudge_says_fixes_are_missing(bot, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 18:00", "2026-12-02 10:00"], bot.services.sweep)
+    clock.set(at("2026-12-02 11:00"))
+
+    bot.services.sweep()
+
+    (text,) = texts_to(fake_slack, CHANNEL, threads.y)
+    assert text.startswith(f"<@{Y}>") and "no fix" in text and "11-27 18:00" in text
+
+
+# --- exactly once -------------------------------------------------------------------------------
+
+
+def as_counts(seen: dict[str, list[Summary]]) -> dict[str, Counter]:
+    return {when: Counter(calls) for when, calls in seen.items()}
+
+
+def test_sweeping_twice_every_time_sends_nothing_twice(bot, session_factory, clock, fake_slack, threads) -> None:
+    seen = run(fake_slack, clock, FRIDAY + WEEKEND_AND_MONDAY, bot.services.sweep, bot.services.sweep)
+
+    assert seen == quiet_friday(threads)
+    assert len(audit(session_factory, "deem")) == 38
+
+
+def test_two_sweeps_at_once_send_nothing_twice(bot, session_factory, clock, fake_slack, threads) -> None:
+    seen = run(fake_slack, clock, FRIDAY + WEEKEND_AND_MONDAY, bot.services.sweep, bot.services.sweep, together=True)
+
+    assert as_counts(seen) == as_counts(quiet_friday(threads))
+    assert len(audit(session_factory, "deem")) == 38
+    assert len(follow_ups(session_factory)) == 4
+
+
+def test_two_replicas_sharing_the_database_send_nothing_twice(bot, replica_engine, session_factory, clock, fake_slack, settings, routing, threads) -> None:
+    replica_clock = FixedClock(clock.now())
+    replica = another_bot(settings, fake_slack, make_session_factory(replica_engine), replica_clock, routing)
+    fake_slack.clear()  # its auth.test
+
+    seen = run(
+        fake_slack, [clock, replica_clock], FRIDAY + WEEKEND_AND_MONDAY,
+        bot.services.sweep, replica.services.sweep, replica.services.sweep, bot.services.sweep, together=True,
+    )
+
+    assert as_counts(seen) == as_counts(quiet_friday(threads))
+    assert len(audit(session_factory, "deem")) == 38
+    assert len(follow_ups(session_factory)) == 4
+
+
+def test_a_nudge_slack_refuses_is_sent_by_the_next_sweep_once(bot, session_factory, clock, fake_slack, threads) -> None:
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 11:01", "2026-11-27 11:02"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-27 11:00": [refused(nudge(threads.y, Y), "channel_not_found"), nudge(threads.z, Z)],
+        "2026-11-27 11:01": [nudge(threads.y, Y)],
+        "2026-11-27 11:02": [],
+    }
+    rows = follow_ups(session_factory)
+    assert [(r.kind, r.recipient) for r in rows] == [("nudge", Z), ("nudge", Y)] and all(r.ts for r in rows)
+
+
+def test_the_failed_nudge_was_refused_not_lost(bot, session_factory, clock, fake_slack, threads) -> None:
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found")
+    clock.set(at("2026-11-27 11:00"))
+
+    bot.services.sweep()
+
+    assert [c.error for c in fake_slack.calls_to("chat.postMessage")] == ["channel_not_found", None]
+    assert [(r.kind, r.recipient) for r in follow_ups(session_factory)] == [("nudge", Z)]
+
+
+def test_an_escalation_slack_refuses_is_sent_with_its_notices_by_the_next_sweep(bot, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
+    fake_slack.fail_next("chat.postMessage", error="fatal_error")
+
+    seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 13:02"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-27 13:00": [link(threads.y), link(threads.z), opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "fatal_error")],  # no notices
+        "2026-11-27 13:01": escalation(OPS_HEAD, {threads.y: Y, threads.z: Z}),
+        "2026-11-27 13:02": [],
+    }
+
+
+# --- the owner side answers ---------------------------------------------------------------------------
+
+
+def test_an_answer_by_the_owner_restarts_the_quiet_period(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    command(bot, signer, fake_slack, f"confirm {Y_ORDER}")
+    assert items(session_factory)[Y_ORDER].status == "confirmed"
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 11:59", "2026-11-27 12:00", "2026-11-27 13:00",
+                                   "2026-11-27 13:59", "2026-11-27 14:00", "2026-11-27 17:59"], bot.services.sweep)
+
+    t = threads
+    assert seen == {
+        "2026-11-27 11:00": [nudge(t.z, Z)],
+        "2026-11-27 11:59": [],
+        "2026-11-27 12:00": [nudge(t.y, Y)],  # 10:00 + 2h
+        "2026-11-27 13:00": escalation(OPS_HEAD, {t.z: Z}),
+        "2026-11-27 13:59": [],
+        "2026-11-27 14:00": escalation(OPS_HEAD, {t.y: Y}),  # 10:00 + 4h
+        "2026-11-27 17:59": [],
+    }
+
+
+@pytest.mark.parametrize("user", [Y, DELEGATE_Y, OPS_HEAD], ids=["owner", "delegate", "manager"])
+def test_a_reply_in_the_thread_by_the_owner_side_restarts_the_quiet_period(bot, signer, session_factory, clock, fake_slack, threads, user) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    thread_reply(bot, signer, user=user, thread_ts=threads.y)
+    assert fake_slack.calls == []
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 12:00"], bot.services.sweep)
+
+    assert seen == {"2026-11-27 11:00": [nudge(threads.z, Z)], "2026-11-27 12:00": [nudge(threads.y, Y)]}
+
+
+@pytest.mark.parametrize("bot_message", [False, True], ids=["stranger", "a-bot-s-message"])
+def test_a_reply_in_the_thread_by_a_stranger_or_a_bot_is_not_activity(bot, signer, session_factory, clock, fake_slack, threads, bot_message) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    thread_reply(bot, signer, user="UBOT" if bot_message else STRANGER, thread_ts=threads.y, bot_id="BBOT" if bot_message else None)
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 12:00"], bot.services.sweep)
+
+    assert seen == {"2026-11-27 11:00": [nudge(threads.y, Y), nudge(threads.z, Z)], "2026-11-27 12:00": []}
+
+
+def test_a_reply_by_the_other_owner_is_not_activity_on_this_thread(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    thread_reply(bot, signer, user=Z, thread_ts=threads.y)
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
+
+    assert seen == {"2026-11-27 11:00": [nudge(threads.y, Y), nudge(threads.z, Z)]}
+
+
+# --- 👀 ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["first", "continuation"])
+def test_eyes_by_the_owner_pause_reminders_until_the_deadline_which_still_applies(bot, signer, session_factory, clock, fake_slack, threads, page) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    eyes(bot, signer, user=Y, ts=threads.y if page == "first" else threads.y_more)
+
+    (answer,) = fake_slack.calls_to("chat.postEphemeral")
+    assert answer.params["user"] == Y and "11-27 18:00" in answer.params["text"]
+    assert recorded(fake_slack) == [("chat.postEphemeral", CHANNEL, Y, ())]
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 13:00", "2026-11-27 17:59", "2026-11-27 18:00"]
+               + WEEKEND_AND_MONDAY, bot.services.sweep)
+
+    t = threads
+    expected = {when: [] for when in seen}
+    expected["2026-11-27 11:00"] = [nudge(t.z, Z)]
+    expected["2026-11-27 13:00"] = escalation(OPS_HEAD, {t.z: Z})
+    expected["2026-11-27 18:00"] = [update(t.y), update(t.y_more), update(t.z)]
+    assert seen == expected
+    assert {i.status for i in items(session_factory).values() if i.owner == "大件配送"} == {"deemed_confirmed"}
+
+
+def test_eyes_by_someone_else_are_answered_and_change_nothing(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    eyes(bot, signer, user=Z, ts=threads.y)
+
+    assert recorded(fake_slack) == [("chat.postEphemeral", CHANNEL, Z, ())]
+    assert "大件配送" in fake_slack.calls_to("chat.postEphemeral")[0].params["text"]
+    fake_slack.clear()
+    with transaction(session_factory) as session:
+        first = session.exec(select(DigestMessage).where(DigestMessage.ts == threads.y)).one()
+    assert (first.acknowledged_at, first.acknowledged_by, first.last_activity_at) == (None, None, None)
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
+
+    assert seen == {"2026-11-27 11:00": [nudge(threads.y, Y), nudge(threads.z, Z)]}
+
+
+def test_eyes_stay_in_force_when_the_owner_then_answers_one_item(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    # 👀 at 09:30, one item confirmed at 11:00: reminders still pause until 18:00.
+    clock.set(at("2026-11-27 09:30"))
+    eyes(bot, signer, user=Y, ts=threads.y)
+    clock.set(at("2026-11-27 11:00"))
+    command(bot, signer, fake_slack, f"confirm {Y_ORDER}")
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 15:00", "2026-11-27 17:59"], bot.services.sweep)
+
+    assert [s for calls in seen.values() for s in calls if s[2] == threads.y or Y in s[3]] == []
+
+
+# --- working hours only ------------------------------------------------------------------------------
+
+
+def test_a_thread_step_that_fell_due_while_the_bot_was_down_waits_for_working_hours(bot, signer, session_factory, clock, fake_slack) -> None:
+    # Monday 2026-11-23: digest at 08:30; Y confirms everything at 10:00. The
+    # fix window (18h) ends Wednesday 11-25 10:00: nudge 12:00, level 1 14:00.
+    # The bot is down until Wednesday 20:00 — after hours: nothing may be sent
+    # to people then; the overdue steps go out at Thursday's opening.
+    clock.set(at("2026-11-23 08:30"))
+    seed(session_factory, clock)
+    bot.services.post_daily_digest()
+    pages = first_pages(session_factory)
+    y, z = pages[("2026-11-23", Y)].ts, pages[("2026-11-23", Z)].ts
+    clock.set(at("2026-11-23 10:00"))
+    command(bot, signer, fake_slack, "confirm all")
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-25 20:00", "2026-11-25 23:00", "2026-11-26 09:00"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-25 20:00": [update(z)],  # Z's items deemed: the deadline (Monday 18:00) has passed
+        "2026-11-25 23:00": [],
+        "2026-11-26 09:00": [nudge(y, Y), *escalation(OPS_HEAD, {y: Y})],
+    }
+
+
+def test_a_dispute_reminder_that_fell_due_while_the_bot_was_down_waits_for_working_hours(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    # Disputed Friday 10:00, reminder due 14:00; the bot's next sweep is at
+    # 19:00, then over the weekend: the reminder waits for Monday 09:00.
+    clock.set(at("2026-11-27 10:00"))
+    command(bot, signer, fake_slack, f"dispute {WANG_LI_ORDERS[0]} 客户当天改约")
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 19:00", "2026-11-28 10:00", "2026-11-29 16:00", "2026-11-30 09:00"],
+               bot.services.sweep)
+
+    assert dms_to(seen, AGENT) == {
+        "2026-11-27 19:00": [],
+        "2026-11-28 10:00": [],
+        "2026-11-29 16:00": [],
+        "2026-11-30 09:00": [opened(AGENT), dm(AGENT)],
+    }
+
+
+# --- disputes ------------------------------------------------------------------------------------------
+
+
+def dms_to(seen: dict[str, list[Summary]], *users: str) -> dict[str, list[Summary]]:
+    """Per time, the DMs (and DM openings) to ``users``."""
+    wanted = {f"D{u}" for u in users} | set(users)
+    return {when: [s for s in calls if s[1] in wanted] for when, calls in seen.items()}
+
+
+def test_an_unresolved_dispute_is_nudged_to_the_agent_then_escalated_to_the_cs_lead(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    # Disputed Friday 10:00: the callback agent 王丽 at 14:00 (4h); the CS lead
+    # at 10:00 + 9h = 8h Friday + 1h Monday -> 11-30 10:00.
+    order = WANG_LI_ORDERS[0]
+    clock.set(at("2026-11-27 10:00"))
+    command(bot, signer, fake_slack, f"dispute {order} 客户当天改约，已重新配送")
+    assert items(session_factory)[order].status == "disputed"
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 13:59", "2026-11-27 14:00", "2026-11-27 14:01", "2026-11-27 18:00",
+                                   "2026-11-30 09:59", "2026-11-30 10:00", "2026-11-30 10:01", "2026-11-30 17:00"],
+               bot.services.sweep)
+
+    assert dms_to(seen, AGENT, CS_LEAD) == {
+        "2026-11-27 13:59": [],
+        "2026-11-27 14:00": [opened(AGENT), dm(AGENT)],
+        "2026-11-27 14:01": [],
+        "2026-11-27 18:00": [],
+        "2026-11-30 09:59": [],
+        "2026-11-30 10:00": [opened(CS_LEAD), dm(CS_LEAD)],
+        "2026-11-30 10:01": [],
+        "2026-11-30 17:00": [],
+    }
+    assert items(session_factory)[order].status == "disputed"  # not deemed: it was answered
+    reminders = [r for r in follow_ups(session_factory) if r.item_id is not None]
+    assert [(r.kind, r.level, r.recipient, r.sent_at) for r in reminders] == [
+        ("dispute_nudge", 0, AGENT, at("2026-11-27 14:00")),
+        ("dispute_escalate", 1, CS_LEAD, at("2026-11-30 10:00")),
+    ]
+
+
+def test_the_dispute_reminders_name_the_order(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    order = WANG_LI_ORDERS[0]
+    clock.set(at("2026-11-27 10:00"))
+    command(bot, signer, fake_slack, f"dispute {order} 客户当天改约")
+    fake_slack.clear()
+
+    clock.set(at("2026-11-27 14:00"))
+    bot.services.sweep()
+    (to_agent,) = texts_to(fake_slack, f"D{AGENT}")
+    clock.set(at("2026-11-30 10:00"))
+    bot.services.sweep()
+    (to_lead,) = texts_to(fake_slack, f"D{CS_LEAD}")
+
+    for text in (to_agent, to_lead):
+        assert order in text and "大件配送" in text and "王丽" in text and "11-27 10:00" in text
+
+
+def test_a_dispute_whose_agent_is_unknown_is_nudged_to_the_cs_lead_once(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    command(bot, signer, fake_slack, f"dispute {UNKNOWN_AGENT_ORDER} 客户当天改约")
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 14:00", "2026-11-27 15:00", "2026-11-30 10:00", "2026-11-30 17:00"],
+               bot.services.sweep)
+
+    assert dms_to(seen, CS_LEAD) == {
+        "2026-11-27 14:00": [opened(CS_LEAD), dm(CS_LEAD)],
+        "2026-11-27 15:00": [],
+        "2026-11-30 10:00": [],
+        "2026-11-30 17:00": [],
+    }
+
+
+# --- the daily cap -----------------------------------------------------------------------------------------
+
+
+def test_the_daily_cap_lets_one_follow_up_a_day_reach_each_person(settings, fake_slack, session_factory, clock, routing, signer) -> None:
+    capped = another_bot(settings, fake_slack, session_factory, clock, replace(routing, follow_up=FollowUpPolicy(daily_cap=1)))
+    threads = post_friday_digest(capped, session_factory, clock, fake_slack)
+    # Two of Y's items disputed, both with 王丽's callbacks: at 09:30 (reminder
+    # due 13:30, escalation Monday 09:30) and 10:30 (14:30; Monday 10:30).
+    clock.set(at("2026-11-27 09:30"))
+    command(capped, signer, fake_slack, f"dispute {WANG_LI_ORDERS[0]} 客户当天改约")
+    clock.set(at("2026-11-27 10:30"))
+    command(capped, signer, fake_slack, f"dispute {WANG_LI_ORDERS[1]} 客户当天改约")
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 12:30", "2026-11-27 13:00", "2026-11-27 13:30",
+                                   "2026-11-27 14:30", "2026-11-27 17:00", "2026-11-30 09:00", "2026-11-30 09:30",
+                                   "2026-11-30 10:30", "2026-11-30 17:00", "2026-12-01 09:00", "2026-12-01 09:01"],
+               capped.services.sweep)
+
+    # The agent: one reminder on Friday (13:30), the held one on Monday.
+    agent = dms_to(seen, AGENT)
+    assert {when: calls for when, calls in agent.items() if calls} == {
+        "2026-11-27 13:30": [opened(AGENT), dm(AGENT)],
+        "2026-11-30 09:00": [opened(AGENT), dm(AGENT)],
+    }
+    # The operations head: Z's thread escalates at 13:00; Y's (quiet since the
+    # 10:30 dispute) at 14:30 would be a second DM that day: held.
+    ops = dms_to(seen, OPS_HEAD)
+    assert {when: calls for when, calls in ops.items() if calls} == {"2026-11-27 13:00": [opened(OPS_HEAD), dm(OPS_HEAD, Z)]}
+    # The CS lead: one escalation Monday, the other on Tuesday (with the calendar warning).
+    lead = [r for r in follow_ups(capped.services.deps.session_factory) if r.recipient == CS_LEAD]
+    assert [(r.kind, r.sent_at) for r in lead] == [
+        ("dispute_escalate", at("2026-11-30 09:30")), ("dispute_escalate", at("2026-12-01 09:00")),
+    ]
+    # Nobody got more than one follow-up message a day.
+    per_day = Counter((r.recipient, r.sent_at.astimezone(SHANGHAI).date(), r.ts) for r in follow_ups(session_factory))
+    per_person_day = Counter((who, day) for who, day, _ in per_day)
+    assert max(per_person_day.values()) == 1
+
+
+def test_a_follow_up_held_by_the_cap_waits_for_the_next_working_day_not_midnight(settings, fake_slack, session_factory, clock, routing, signer) -> None:
+    # The ticker runs around the clock: the held reminder must not go out when
+    # the count resets at midnight on Saturday, but at Monday's opening.
+    capped = another_bot(settings, fake_slack, session_factory, clock, replace(routing, follow_up=FollowUpPolicy(daily_cap=1)))
+    post_friday_digest(capped, session_factory, clock, fake_slack)
+    clock.set(at("2026-11-27 09:30"))
+    command(capped, signer, fake_slack, f"dispute {WANG_LI_ORDERS[0]} 客户当天改约")
+    clock.set(at("2026-11-27 10:30"))
+    command(capped, signer, fake_slack, f"dispute {WANG_LI_ORDERS[1]} 客户当天改约")
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 13:30", "2026-11-27 14:30", "2026-11-28 00:00", "2026-11-28 10:00",
+                                   "2026-11-30 09:00"], capped.services.sweep)
+
+    assert dms_to(seen, AGENT) == {
+        "2026-11-27 13:30": [opened(AGENT), dm(AGENT)],
+        "2026-11-27 14:30": [],
+        "2026-11-28 00:00": [],
+        "2026-11-28 10:00": [],
+        "2026-11-30 09:00": [opened(AGENT), dm(AGENT)],
+    }
+
+
+# --- the policy in force when posted ---------------------------------------------------------------------
+
+
+def test_a_thread_keeps_the_policy_in_force_when_its_digest_was_posted(settings, fake_slack, session_factory, clock, routing, bot) -> None:
+    hurried = replace(routing, follow_up=FollowUpPolicy(quiet=timedelta(hours=1), level1=timedelta(hours=2)))
+    poster = another_bot(settings, fake_slack, session_factory, clock, hurried)
+    threads = post_friday_digest(poster, session_factory, clock, fake_slack)
+
+    # swept by a bot whose routing file has the default (slower) policy since
+    seen = run(fake_slack, clock, ["2026-11-27 09:59", "2026-11-27 10:00", "2026-11-27 11:00"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-27 09:59": [],
+        "2026-11-27 10:00": [nudge(threads.y, Y), nudge(threads.z, Z)],  # 09:00 + 1h
+        "2026-11-27 11:00": escalation(OPS_HEAD, {threads.y: Y, threads.z: Z}),  # 09:00 + 2h
+    }
+
+
+# --- the escalated manager on the next digest ----------------------------------------------------------------
+
+
+def head_of(fake, ts: str) -> str:
+    return fake.messages[(CHANNEL, ts)]["blocks"][0]["text"]["text"]
+
+
+def test_an_escalated_manager_is_copied_on_the_owner_s_next_digest_until_the_owner_answers(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, FRIDAY, bot.services.sweep)  # escalated to the operations head at 13:00
+    clock.set(at("2026-11-30 08:00"))
+    seed(session_factory, clock, next_day_csv("2026-11-29", 1))
+    clock.set(at("2026-11-30 08:30"))
+
+    bot.services.post_daily_digest()
+
+    monday = first_pages(session_factory)
+    for owner in (Y, Z):
+        head = head_of(fake_slack, monday[("2026-11-30", owner)].ts)
+        assert f"<@{owner}>" in head and f"Copied: <@{OPS_HEAD}>" in head
+    assert f"<@{OPS_HEAD}>" not in head_of(fake_slack, threads.y)  # Friday's message is not changed
+
+    # Y answers on Monday; Z does not.
+    clock.set(at("2026-11-30 10:00"))
+    command(bot, signer, fake_slack, "confirm SO20261129000001")
+    clock.set(at("2026-12-01 08:00"))
+    seed(session_factory, clock, next_day_csv("2026-11-30", 1))
+    clock.set(at("2026-12-01 08:30"))
+
+    bot.services.post_daily_digest()
+
+    tuesday = first_pages(session_factory)
+    assert f"<@{OPS_HEAD}>" not in head_of(fake_slack, tuesday[("2026-12-01", Y)].ts)
+    assert f"Copied: <@{OPS_HEAD}>" in head_of(fake_slack, tuesday[("2026-12-01", Z)].ts)
+
+
+def test_a_digest_after_a_day_without_escalation_copies_nobody(bot, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 18:00"], bot.services.sweep)  # nudged, not escalated
+    clock.set(at("2026-11-30 08:00"))
+    seed(session_factory, clock, next_day_csv("2026-11-29", 1))
+    clock.set(at("2026-11-30 08:30"))
+
+    bot.services.post_daily_digest()
+
+    monday = first_pages(session_factory)
+    for owner in (Y, Z):
+        assert "Copied" not in head_of(fake_slack, monday[("2026-11-30", owner)].ts)
+
+
+# --- the calendar ---------------------------------------------------------------------------------------------
+
+
+def test_without_next_year_s_calendar_the_cs_lead_is_told_once_a_day_from_1_december(bot, clock, fake_slack, caplog) -> None:
+    # The installed chinesecalendar has no data for 2027.
+    caplog.set_level(logging.ERROR)
+    fake_slack.clear()  # the app's auth.test
+
+    seen = run(fake_slack, clock, ["2026-11-30 09:00", "2026-11-30 17:59", "2026-12-01 09:00", "2026-12-01 09:01",
+                                   "2026-12-01 17:00", "2026-12-02 09:00", "2026-12-02 12:00"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-30 09:00": [],
+        "2026-11-30 17:59": [],
+        "2026-12-01 09:00": calendar_warning(),
+        "2026-12-01 09:01": [],
+        "2026-12-01 17:00": [],
+        "2026-12-02 09:00": calendar_warning(),
+        "2026-12-02 12:00": [],
+    }
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and all("2027" in r.getMessage() for r in errors)
+    assert len({r.created for r in errors}) >= 2  # logged on each day, not only once
+
+
+def test_the_calendar_warning_names_the_missing_year(bot, clock, fake_slack) -> None:
+    clock.set(at("2026-12-01 09:00"))
+
+    bot.services.sweep()
+
+    (text,) = texts_to(fake_slack, f"D{CS_LEAD}")
+    assert "2027" in text and "Monday–Friday" in text
+
+
+def test_a_nudge_due_before_the_year_ends_is_sent_though_later_steps_need_next_year(bot, session_factory, clock, fake_slack, caplog) -> None:
+    # Thursday 2026-12-31: digest at 08:30, nudges due 11:00 and level 1 at
+    # 13:00 — both inside 2026. Only level 2 (09:00 + 9h = the close -> the
+    # next working day, in 2027) cannot be computed.
+    caplog.set_level(logging.ERROR)
+    clock.set(at("2026-12-31 08:00"))
+    seed(session_factory, clock)
+    clock.set(at("2026-12-31 08:30"))
+    bot.services.post_daily_digest()
+    pages = first_pages(session_factory)
+    y, z = pages[("2026-12-31", Y)].ts, pages[("2026-12-31", Z)].ts
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-12-31 10:59", "2026-12-31 11:00", "2026-12-31 13:00"], bot.services.sweep)
+
+    assert seen == {
+        "2026-12-31 10:59": calendar_warning(),
+        "2026-12-31 11:00": [nudge(y, Y), nudge(z, Z)],
+        "2026-12-31 13:00": escalation(OPS_HEAD, {y: Y, z: Z}),
+    }
+    assert any("2027" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
