@@ -34,6 +34,7 @@ CHANNEL = "C0LOGISTICS"
 NAMES = {
     "U0OWNERY": "Y (大件配送)", "U0OWNERZ": "Z (小件配送)", "U0CSLEAD": "CS lead",
     "U0OPSHEAD": "ops-centre head", "U0LOGIBOSS": "logistics head", "UBOT": "rejectbot",
+    "U0CS0001": "王丽 (CS)", "U0CS0002": "陈静 (CS)",
 }
 DEMO_ROUTING = Routing(
     channel=CHANNEL,
@@ -60,6 +61,15 @@ def _indent(text: str, prefix: str = "    │ ") -> str:
     return "\n".join(prefix + line for line in lines)
 
 
+def _state_line(block: dict) -> str:
+    """An item's state line: a context line, or a section with a [button]."""
+    if block["type"] == "section":
+        accessory = block.get("accessory") or {}
+        button = f"  [ {accessory['text']['text']} ]" if accessory.get("type") == "button" else ""
+        return block["text"]["text"] + button
+    return " ".join(e.get("text", "") for e in block["elements"])
+
+
 def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None = None) -> str:
     """Block Kit as terminal text: sections, context lines and [buttons]."""
     out: list[str] = []
@@ -73,7 +83,9 @@ def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None
             hidden += is_item
             continue
         kind = block["type"]
-        if kind == "section":
+        if kind == "section" and block.get("block_id", "").startswith("state-"):
+            out.append(_indent(_state_line(block), "    │   ↳ "))
+        elif kind == "section":
             out.append(_indent(block["text"]["text"]))
         elif kind == "context":
             out.append(_indent(" ".join(e.get("text", "") for e in block["elements"]), "    │   ↳ "))
@@ -107,9 +119,9 @@ class Transcript:
                 print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"]))
             elif call.method == "chat.update":
                 print(self.t("demo.updated", ts=p["ts"], channel=p["channel"]))
-                changed = [b for b in p.get("blocks", []) if b.get("block_id", "").startswith("state-")]
+                changed = [b for b in p.get("blocks", []) if b.get("block_id", "").startswith(("state-", "review-state-"))]
                 for block in changed:
-                    print(_indent(" ".join(e.get("text", "") for e in block["elements"]), "    │ "))
+                    print(_indent(_state_line(block), "    │ "))
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
                 print(self.t("demo.ephemeral"))
                 print(_indent(p.get("text", "")))
@@ -211,6 +223,35 @@ def run_demo(*, locale: str | None = None) -> int:
         before = len(fake.calls)
         transcript.show()
         print(t("demo.retry_result", status=response.status, calls=len(fake.calls) - before) + "\n")
+
+        _say(t("demo.step_overrule", order=order_of[item]))
+        clock.advance(timedelta(minutes=25))
+        review_channel, review = next(
+            (channel, m) for (channel, _), m in fake.messages.items()
+            if any(b.get("block_id") == f"review-act-{item}" for b in m["blocks"])
+        )
+        bot.app.dispatch(block_actions(
+            signer, user_id="U0CS0001", action_id=ActionId.OVERRULE, value=item, block_id=f"review-act-{item}",
+            channel_id=review_channel, message_ts=review["ts"], message=review, response_url=fake.response_url("cs1"),
+        ).to_bolt())
+        transcript.show()
+        modal = fake.calls_to("views.open")[-1].params["view"]
+        evidence = t("demo.evidence")
+        bot.app.dispatch(view_submission(
+            signer, user_id="U0CS0001", callback_id=ViewId.OVERRULE, private_metadata=modal["private_metadata"],
+            values={BlockId.OVERRULE_EVIDENCE: {ActionId.OVERRULE_EVIDENCE: evidence}},
+        ).to_bolt())
+        print(t("demo.typed_evidence", evidence=evidence) + "\n")
+        transcript.show()
+
+        fixed = order_of[y_items[0]]
+        _say(t("demo.step_fix", order=fixed))
+        clock.advance(timedelta(minutes=45))
+        bot.app.dispatch(slash_command(
+            signer, text=f"fix {fixed} {t('demo.fix_note')}", user_id="U0OWNERY", channel_id=CHANNEL,
+            response_url=fake.response_url("y3"),
+        ).to_bolt())
+        transcript.show()
 
         _say(t("demo.step_status"))
         bot.app.dispatch(slash_command(signer, text="status", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake.response_url("y2")).to_bolt())

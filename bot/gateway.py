@@ -42,6 +42,7 @@ class Notifier(Protocol):
     def update_message(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None = None) -> None: ...
     def reply(self, to: ReplyTo, text: str, *, blocks: list[dict] | None = None) -> None: ...
     def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None) -> str: ...
+    def open_dm(self, user: str) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
     def permalink(self, channel: str, ts: str) -> str: ...
 
@@ -84,8 +85,12 @@ class SlackGateway:
         self.send_dm(to.user, text=text, blocks=blocks)
 
     def send_dm(self, user, *, text, blocks=None) -> str:
-        channel = self.client.conversations_open(users=user)["channel"]["id"]
-        return self.post_message(channel, text=text, blocks=blocks)
+        return self.post_message(self.open_dm(user), text=text, blocks=blocks)
+
+    def open_dm(self, user) -> str:
+        """The id of the app's DM channel with ``user`` (to post there and
+        update the message later)."""
+        return self.client.conversations_open(users=user)["channel"]["id"]
 
     def open_view(self, trigger_id, view) -> None:
         self.client.views_open(trigger_id=trigger_id, view=view)

@@ -1,4 +1,5 @@
-"""Buttons on digest messages."""
+"""Buttons: confirm, dispute and fix on digest messages; uphold and overrule
+on CS's re-verification DM."""
 
 from functools import partial
 
@@ -6,7 +7,7 @@ from slack_bolt import Ack, App
 
 from bot.core.answers import Outcome
 from bot.core.lifecycle import Action, Surface
-from bot.core.modals import dispute_modal
+from bot.core.modals import dispute_modal, fix_modal, overrule_modal
 from bot.ids import ActionId
 from bot.services import Services
 from handlers.context import reply_to_from
@@ -27,23 +28,50 @@ def handle_item_confirm(ack: Ack, body: dict, action: dict, *, services: Service
     services.confirm_items(actor=reply_to.user, surface=Surface.BUTTON, reply_to=reply_to, item_ids=[item_id])
 
 
-def handle_item_dispute(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+def handle_review_uphold(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
     ack()
     reply_to = reply_to_from(body)
     item_id = _item_id(action)
     if item_id is None:
         services.reply(reply_to, "answers.stale_button")
         return
-    check = services.check_dispute(actor=reply_to.user, item_id=item_id)
+    services.uphold_disputes(actor=reply_to.user, surface=Surface.BUTTON, reply_to=reply_to, item_ids=[item_id])
+
+
+def _open_item_modal(ack: Ack, body: dict, action: dict, *, services: Services, kind: Action, modal) -> None:
+    """A button whose action needs a text first: answer a refusal at once,
+    else open the modal asking for it."""
+    ack()
+    reply_to = reply_to_from(body)
+    item_id = _item_id(action)
+    if item_id is None:
+        services.reply(reply_to, "answers.stale_button")
+        return
+    check = services.check_action(actor=reply_to.user, item_id=item_id, action=kind)
     if check.outcome is not Outcome.APPLIED:
-        services.explain(Action.DISPUTE, check, reply_to)
+        services.explain(kind, check, reply_to)
         return
     services.open_view(
         body["trigger_id"],
-        dispute_modal(item_id=item_id, order_no=check.order_no, channel=reply_to.channel, catalog=services.catalog),
+        modal(item_id=item_id, order_no=check.order_no, channel=reply_to.channel, catalog=services.catalog),
     )
+
+
+def handle_item_dispute(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    _open_item_modal(ack, body, action, services=services, kind=Action.DISPUTE, modal=dispute_modal)
+
+
+def handle_review_overrule(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    _open_item_modal(ack, body, action, services=services, kind=Action.OVERRULE, modal=overrule_modal)
+
+
+def handle_item_fix(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    _open_item_modal(ack, body, action, services=services, kind=Action.FIX, modal=fix_modal)
 
 
 def register(app: App, services: Services) -> None:
     app.action(ActionId.CONFIRM)(partial(handle_item_confirm, services=services))
     app.action(ActionId.DISPUTE)(partial(handle_item_dispute, services=services))
+    app.action(ActionId.FIX)(partial(handle_item_fix, services=services))
+    app.action(ActionId.UPHOLD)(partial(handle_review_uphold, services=services))
+    app.action(ActionId.OVERRULE)(partial(handle_review_overrule, services=services))

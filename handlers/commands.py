@@ -20,6 +20,12 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.confirm_items(actor=actor, surface=Surface.COMMAND, reply_to=reply_to, orders=parsed.orders, every_open=parsed.all)
     elif parsed.verb is Verb.DISPUTE:
         services.dispute_items(actor=actor, surface=Surface.COMMAND, reason=parsed.reason, reply_to=reply_to, orders=parsed.orders)
+    elif parsed.verb is Verb.UPHOLD:
+        services.uphold_disputes(actor=actor, surface=Surface.COMMAND, note=parsed.reason, reply_to=reply_to, orders=parsed.orders)
+    elif parsed.verb is Verb.OVERRULE:
+        services.overrule_disputes(actor=actor, surface=Surface.COMMAND, evidence=parsed.reason, reply_to=reply_to, orders=parsed.orders)
+    elif parsed.verb is Verb.FIX:
+        services.fix_items(actor=actor, surface=Surface.COMMAND, note=parsed.reason, reply_to=reply_to, orders=parsed.orders)
     elif parsed.verb is Verb.STATUS:
         services.status_report(actor=actor, orders=parsed.orders, reply_to=reply_to)
     else:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, desc
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
 
+from bot.core.lifecycle import Action
 from storage.types import UTCDateTime
 
 
@@ -155,6 +158,20 @@ class Penalty(SQLModel, table=True):
     amount: int  # yuan
     at: datetime = Field(sa_column=_utc())
     note: str = Field(default="", sa_type=Text)
+
+
+# The remedy of a fixed item is the note of its latest ``fix`` audit row (the
+# audit log stays the one record of it). Deferred: only queries that render
+# items load it (``options(undefer(Item.fix_note))``); ``None`` without a fix.
+Item.fix_note = column_property(
+    sa_select(AuditEntry.note)
+    .where(AuditEntry.item_id == Item.id, AuditEntry.action == Action.FIX)
+    .order_by(desc(AuditEntry.id))
+    .limit(1)
+    .correlate_except(AuditEntry)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class FollowUp(SQLModel, table=True):

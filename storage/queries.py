@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import undefer
 from sqlmodel import Session, col, select
 
 from bot.core.lifecycle import Action, Role, Status, Surface
@@ -126,8 +127,12 @@ def list_items_for_owners(*, session: Session, owners: Iterable[str], status: St
 
 
 def list_items_on_message(*, session: Session, message_id: int) -> Sequence[Item]:
+    """The items a digest message shows (with the remedy of fixed ones)."""
     return session.exec(
-        select(Item).where(Item.digest_message_id == message_id).order_by(Item.rejected_on, Item.branch, Item.order_no)
+        select(Item)
+        .where(Item.digest_message_id == message_id)
+        .options(undefer(Item.fix_note))
+        .order_by(Item.rejected_on, Item.branch, Item.order_no)
     ).all()
 
 

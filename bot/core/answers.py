@@ -8,8 +8,15 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.core.lifecycle import Action, Decision, Refusal, Status, Verdict
+from bot.core.lifecycle import CS, Action, Decision, Refusal, Status, Verdict, who_may
 from bot.i18n import Catalog
+
+# A refused state with a clearer word than "no longer applies" for some actions.
+WRONG_STATE_KEYS = {
+    Action.FIX: "answers.wrong_state_fix",  # not confirmed yet (or not at all)
+    Action.UPHOLD: "answers.wrong_state_review",  # not (or no longer) disputed
+    Action.OVERRULE: "answers.wrong_state_review",
+}
 
 
 class Outcome(StrEnum):
@@ -57,11 +64,14 @@ def answer_summary(action: Action, results: Sequence[ItemResult], catalog: Catal
         if outcome is Outcome.APPLIED:
             lines.append(catalog.t(f"answers.applied_{action}", count=len(group), orders=orders))
         elif outcome is Outcome.WRONG_STATE:
+            key = WRONG_STATE_KEYS.get(action, "answers.wrong_state")
             for r in group:
-                lines.append(catalog.t("answers.wrong_state", order=r.order_no, status=catalog.t(f"status.{r.status}")))
+                lines.append(catalog.t(key, order=r.order_no, status=catalog.t(f"status.{r.status}")))
         elif outcome is Outcome.EXPIRED:
             for r in group:
                 lines.append(catalog.t("answers.expired", order=r.order_no, deadline=r.deadline.astimezone(tz).strftime("%m-%d %H:%M") if r.deadline else "—"))
+        elif outcome is Outcome.NOT_YOURS and who_may(action) <= CS:
+            lines.append(catalog.t("answers.cs_only", orders=orders))
         elif outcome is Outcome.NOT_YOURS:
             owners = ", ".join(sorted({r.owner or "—" for r in group}))
             lines.append(catalog.t("answers.not_yours", orders=orders, owners=owners))

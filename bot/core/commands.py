@@ -13,11 +13,15 @@ from enum import StrEnum
 from bot.core.importing import normalise_order_no
 
 SEPARATORS = re.compile(r"[\s,，、;；]+")
+LEADING_SEPARATORS = re.compile(r"^[\s,，、;；]+")
 
 
 class Verb(StrEnum):
     CONFIRM = "confirm"
     DISPUTE = "dispute"
+    UPHOLD = "uphold"  # CS: the dispute stands, the callback was wrong
+    OVERRULE = "overrule"  # CS: the dispute is rejected, with evidence
+    FIX = "fix"  # the owner's side records the remedy
     STATUS = "status"
     HELP = "help"
 
@@ -25,6 +29,9 @@ class Verb(StrEnum):
 ALIASES = {
     "confirm": Verb.CONFIRM, "确认": Verb.CONFIRM,
     "dispute": Verb.DISPUTE, "申诉": Verb.DISPUTE,
+    "uphold": Verb.UPHOLD, "申诉成立": Verb.UPHOLD,
+    "overrule": Verb.OVERRULE, "驳回": Verb.OVERRULE, "申诉驳回": Verb.OVERRULE,
+    "fix": Verb.FIX, "整改": Verb.FIX,
     "status": Verb.STATUS, "状态": Verb.STATUS,
     "help": Verb.HELP, "帮助": Verb.HELP, "?": Verb.HELP,
 }
@@ -38,12 +45,22 @@ class CommandError(ValueError):
         self.params = params
 
 
+# Verbs naming one order and then some text: (needs text?, error without an
+# order, error without the text).
+ONE_ORDER_AND_TEXT: dict[Verb, tuple[bool, str, str | None]] = {
+    Verb.DISPUTE: (True, "commands.dispute_needs_order", "commands.dispute_needs_reason"),
+    Verb.UPHOLD: (False, "commands.uphold_needs_order", None),
+    Verb.OVERRULE: (True, "commands.overrule_needs_order", "commands.overrule_needs_evidence"),
+    Verb.FIX: (True, "commands.fix_needs_order", "commands.fix_needs_note"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     verb: Verb
     orders: tuple[str, ...] = ()
     all: bool = False
-    reason: str = ""
+    reason: str = ""  # the dispute's reason, the overrule's evidence, the uphold's or fix's note
 
 
 def split_orders(text: str) -> tuple[str, ...]:
@@ -57,10 +74,13 @@ def split_orders(text: str) -> tuple[str, ...]:
 
 
 def parse_command(text: str) -> Command:
-    text = unicodedata.normalize("NFKC", text or "").strip()
+    """The verb and order numbers are normalised (full-width characters, case);
+    a reason, evidence or note is kept as typed."""
+    text = (text or "").strip()
     if not text:
         return Command(Verb.HELP)
     word, rest = (text.split(maxsplit=1) + [""])[:2]
+    word = unicodedata.normalize("NFKC", word)
     verb = ALIASES.get(word.lower())
     if verb is None:
         raise CommandError("commands.unknown_verb", word=word)
@@ -76,11 +96,13 @@ def parse_command(text: str) -> Command:
         if not orders:
             raise CommandError("commands.confirm_needs_orders")
         return Command(Verb.CONFIRM, orders=orders)
-    # dispute: one order, then the reason (after a space or a comma: 申诉 SO1，理由)
-    order, reason = (SEPARATORS.split(rest.lstrip(",，、;；"), maxsplit=1) + ["", ""])[:2]
+    # one order, then the text (after a space or a comma: 申诉 SO1，理由)
+    needs_text, no_order, no_text = ONE_ORDER_AND_TEXT[verb]
+    order, text = (SEPARATORS.split(LEADING_SEPARATORS.sub("", rest), maxsplit=1) + ["", ""])[:2]
     if not order:
-        raise CommandError("commands.dispute_needs_order")
-    reason = reason.strip()
-    if not reason:
-        raise CommandError("commands.dispute_needs_reason", order=normalise_order_no(order))
-    return Command(Verb.DISPUTE, orders=(normalise_order_no(order),), reason=reason)
+        raise CommandError(no_order)
+    order = normalise_order_no(order)
+    text = text.strip()
+    if needs_text and not text:
+        raise CommandError(str(no_text), order=order)
+    return Command(verb, orders=(order,), reason=text)

@@ -1,12 +1,15 @@
 """The daily digest: who gets which items, how they split into messages, and
-what each message looks like (Block Kit as plain dicts).
+what each message looks like (Block Kit as plain dicts); and the messages of
+a dispute's re-verification by CS (``review_message`` and its replies).
 
 Layout: every item takes two blocks — a section with its facts and, below
 it, either its buttons (while it waits for an answer) or a line saying who
-did what. A message holds at most ``MAX_BLOCKS`` blocks, so an owner's first
-message carries ``ITEMS_FIRST_PAGE`` items after its two heading blocks and
-each continuation (in the first message's thread) ``ITEMS_PER_PAGE`` after
-its one. With two blocks an item, no layout sends fewer messages.
+did what (with a Fix button while a confirmed item awaits its remedy, and
+the remedy once it is fixed). A message holds at most ``MAX_BLOCKS``
+blocks, so an owner's first message carries ``ITEMS_FIRST_PAGE`` items
+after its two heading blocks and each continuation (in the first message's
+thread) ``ITEMS_PER_PAGE`` after its one. With two blocks an item, no layout
+sends fewer messages.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.core.lifecycle import Status
+from bot.core.lifecycle import Action, Status
 from bot.core.masking import mask_customer, mask_phone
 from bot.core.routing import Owner, Routing
 from bot.i18n import Catalog
@@ -32,6 +35,9 @@ ITEMS_FIRST_PAGE = (MAX_BLOCKS - HEAD_BLOCKS_FIRST) // BLOCKS_PER_ITEM
 ITEMS_PER_PAGE = (MAX_BLOCKS - HEAD_BLOCKS_CONTINUATION) // BLOCKS_PER_ITEM
 NOTE_LIMIT = 1200  # a callback note longer than this is cut in the channel
 FIELD_LIMIT = 200  # branch, agent, customer
+FIX_NOTE_LIMIT = 500  # the remedy, under a fixed item
+REASON_LIMIT = 1500  # a dispute's reason or an overrule's evidence, in messages
+AWAITING_FIX = frozenset({Status.CONFIRMED, Status.DEEMED_CONFIRMED})
 
 
 class ItemFacts(Protocol):
@@ -50,6 +56,8 @@ class ItemFacts(Protocol):
     last_actor: str | None
     last_surface: str | None
     updated_at: datetime
+    # Optional: ``fix_note``, the remedy recorded for a fixed item (read only
+    # when the item is fixed; ``storage.models.Item`` loads it for the digest).
 
 
 @dataclass
@@ -133,7 +141,9 @@ def fmt_time(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%m-%d %H:%M")
 
 
-def item_text(item: ItemFacts, catalog: Catalog) -> str:
+def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False) -> str:
+    """The item's facts. ``full`` shows the customer and the callback note
+    unmasked: only for messages to CS or the owner, never the channel."""
     scenario = catalog.t(f"digest.scenario_{item.scenario}") if item.scenario else ""
     head = " · ".join(
         p
@@ -148,11 +158,12 @@ def item_text(item: ItemFacts, catalog: Catalog) -> str:
     lines = [head]
     if item.note:
         note = " ".join(item.note.split())  # one quoted line, whatever the export held
-        lines.append("> " + _esc_cut(mask_phone(note), NOTE_LIMIT))
+        lines.append("> " + _esc_cut(note if full else mask_phone(note), NOTE_LIMIT))
+    customer = item.customer if full else mask_customer(item.customer)
     lines.append(
         catalog.t(
             "digest.item_facts",
-            customer=_esc_cut(mask_customer(item.customer), FIELD_LIMIT) or "—",
+            customer=_esc_cut(customer, FIELD_LIMIT) or "—",
             agent=_esc_cut(item.callback_agent, FIELD_LIMIT) or "—",
             rejected_on=item.rejected_on.isoformat(),
         )
@@ -202,11 +213,27 @@ def item_blocks(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> list[dict]:
                 },
             ],
         }
+    elif Status(item.status) in AWAITING_FIX:
+        second = {
+            "type": "section",
+            "block_id": f"state-{item.id}",
+            "text": {"type": "mrkdwn", "text": item_state_text(item, catalog, tz)},
+            "accessory": {
+                "type": "button",
+                "action_id": ActionId.FIX,
+                "text": {"type": "plain_text", "text": catalog.t("digest.button_fix")},
+                "value": str(item.id),
+            },
+        }
     else:
+        text = item_state_text(item, catalog, tz)
+        fix_note = getattr(item, "fix_note", "") if Status(item.status) is Status.FIXED else ""
+        if fix_note:
+            text += "\n" + catalog.t("digest.fix_shown", note=_esc_cut(" ".join(fix_note.split()), FIX_NOTE_LIMIT))
         second = {
             "type": "context",
             "block_id": f"state-{item.id}",
-            "elements": [{"type": "mrkdwn", "text": item_state_text(item, catalog, tz)}],
+            "elements": [{"type": "mrkdwn", "text": text}],
         }
     return [section, second]
 
@@ -273,3 +300,141 @@ def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Cata
         lines.append(catalog.t("digest.unrouted_more", count=len(items) - len(shown)))
     lines.append(catalog.t("digest.unrouted_hint"))
     return "\n".join(lines)
+
+
+# --- CS re-verifying a dispute -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewFacts:
+    """A disputed item going back to CS: what the review message says."""
+
+    item: ItemFacts
+    owner: str  # the owner's name
+    owner_user: str  # their Slack user ("" when the routing file dropped them)
+    disputed_by: str
+    disputed_at: datetime
+    reason: str
+    reviewer: str  # who gets the DM: the callback agent's user, or the CS lead
+    agent_known: bool  # False: the callback agent has no Slack user, the DM goes to the CS lead
+    penalty: int  # yuan, booked against the callback agent when the dispute is upheld
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How CS resolved a dispute."""
+
+    action: Action  # UPHOLD or OVERRULE
+    actor: str
+    at: datetime
+    note: str  # the uphold's note or the overrule's evidence
+    penalty: int | None = None  # the amount booked by an uphold; None when nothing was booked
+
+
+def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolution: Resolution | None = None) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) of the DM asking CS to re-verify a dispute: the
+    item's full facts (customer unmasked: it goes to CS only), the owner, the
+    reason, and Uphold / Overrule buttons — or, once resolved, what was decided."""
+    item = facts.item
+    agent = _esc_cut(item.callback_agent, FIELD_LIMIT) or "—"
+    title = catalog.t(
+        "review.title", order=_esc(item.order_no), owner=_esc(facts.owner), mention=_mention(facts.owner_user),
+    )
+    dispute = catalog.t(
+        "review.disputed", user=_mention(facts.disputed_by), at=fmt_time(facts.disputed_at, tz),
+        reason=_quote(facts.reason),
+    )
+    blocks: list[dict] = [
+        {"type": "section", "block_id": "review-head", "text": {"type": "mrkdwn", "text": title}},
+        {"type": "section", "block_id": f"item-{item.id}", "text": {"type": "mrkdwn", "text": _cut(item_text(item, catalog, full=True), MAX_SECTION_TEXT)}},
+        {"type": "section", "block_id": f"dispute-{item.id}", "text": {"type": "mrkdwn", "text": _cut(dispute, MAX_SECTION_TEXT)}},
+    ]
+    if resolution is None:
+        hint = catalog.t("review.hint", order=_esc(item.order_no), amount=facts.penalty, agent=agent)
+        if not facts.agent_known:
+            hint += "\n" + catalog.t("review.agent_unknown", agent=agent)
+        blocks.append({"type": "context", "block_id": "review-hint", "elements": [{"type": "mrkdwn", "text": hint}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"review-act-{item.id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ActionId.UPHOLD,
+                        "text": {"type": "plain_text", "text": catalog.t("review.button_uphold")},
+                        "style": "danger",
+                        "value": str(item.id),
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": catalog.t("review.confirm_title")},
+                            "text": {"type": "plain_text", "text": catalog.t("review.confirm_text", amount=facts.penalty, agent=_cut(item.callback_agent, 60) or "—")},
+                            "confirm": {"type": "plain_text", "text": catalog.t("review.button_uphold")},
+                            "deny": {"type": "plain_text", "text": catalog.t("review.confirm_deny")},
+                        },
+                    },
+                    {
+                        "type": "button",
+                        "action_id": ActionId.OVERRULE,
+                        "text": {"type": "plain_text", "text": catalog.t("review.button_overrule")},
+                        "style": "primary",
+                        "value": str(item.id),
+                    },
+                ],
+            }
+        )
+        fallback = catalog.t("review.fallback", order=_esc(item.order_no), owner=_esc(facts.owner))
+    else:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": f"review-state-{item.id}",
+                "elements": [{"type": "mrkdwn", "text": resolution_text(facts, resolution, catalog, tz)}],
+            }
+        )
+        fallback = resolution_text(facts, resolution, catalog, tz)
+    return fallback, blocks
+
+
+def resolution_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog, tz: ZoneInfo) -> str:
+    """One line: who resolved the dispute, when, how, and with what note."""
+    agent = _esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—"
+    params = {"user": _mention(resolution.actor), "at": fmt_time(resolution.at, tz), "agent": agent}
+    if resolution.action is Action.OVERRULE:
+        return catalog.t("review.resolved_overrule", evidence=_quote(resolution.note), **params)
+    text = catalog.t("review.resolved_uphold", **params)
+    if resolution.penalty is not None:
+        text += " " + catalog.t("review.penalty_booked", amount=resolution.penalty, agent=agent)
+    if resolution.note:
+        text += "\n" + catalog.t("review.note", note=_quote(resolution.note))
+    return text
+
+
+def review_thread_text(facts: ReviewFacts, catalog: Catalog) -> str:
+    """The reply in the owner's digest thread: the dispute went back to CS."""
+    return catalog.t(
+        "review.thread_disputed", order=_esc(facts.item.order_no), user=_mention(facts.disputed_by),
+        reason=_quote(facts.reason), reviewer=_mention(facts.reviewer),
+    )
+
+
+def resolved_thread_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog) -> str:
+    """The reply in the owner's digest thread once CS resolved the dispute:
+    an overrule names its evidence."""
+    params = {"mention": _mention(facts.owner_user), "order": _esc(facts.item.order_no), "user": _mention(resolution.actor)}
+    if resolution.action is Action.OVERRULE:
+        return catalog.t("review.thread_overruled", evidence=_quote(resolution.note), **params)
+    return catalog.t("review.thread_upheld", **params)
+
+
+def penalty_notice(facts: ReviewFacts, resolution: Resolution, catalog: Catalog) -> str:
+    """The DM to the callback agent (or the CS lead) when an uphold booked a penalty."""
+    return catalog.t(
+        "review.penalty_dm", order=_esc(facts.item.order_no), user=_mention(resolution.actor),
+        amount=resolution.penalty if resolution.penalty is not None else 0,
+        agent=_esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—",
+    )
+
+
+def _quote(text: str) -> str:
+    """A person's free text as one escaped, bounded line."""
+    return _esc_cut(" ".join((text or "").split()), REASON_LIMIT) or "—"

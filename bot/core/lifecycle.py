@@ -103,6 +103,11 @@ class Decision:
         return self.verdict is Verdict.APPLY
 
 
+def who_may(action: Action) -> frozenset[Role]:
+    """Every role that may take ``action`` in some status."""
+    return frozenset(r for (_, a), (roles, _) in TRANSITIONS.items() if a is action for r in roles)
+
+
 def decide(status: Status, action: Action, role: Role, *, past_deadline: bool = False) -> Decision:
     """What ``role`` doing ``action`` to an item in ``status`` amounts to.
 
@@ -111,8 +116,7 @@ def decide(status: Status, action: Action, role: Role, *, past_deadline: bool = 
     deadline is refused as expired; a late confirmation is still welcome.
     """
     allowed = TRANSITIONS.get((status, action))
-    roles_for_action = {roles for (_, a), (roles, _) in TRANSITIONS.items() if a is action}
-    if not any(role in roles for roles in roles_for_action):
+    if role not in who_may(action):
         return Decision(Verdict.REFUSED, status, Refusal.NOT_ALLOWED)
     if allowed is not None:
         roles, new_status = allowed

@@ -1,4 +1,5 @@
-"""Modal views as plain dicts."""
+"""Modal views as plain dicts: dispute (reason), overrule (evidence) and fix
+(note), each asking for one required text about one item."""
 
 from __future__ import annotations
 
@@ -9,25 +10,50 @@ from bot.ids import ActionId, BlockId, ViewId
 
 
 def dispute_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Catalog) -> dict:
+    """The owner disputes an item: the reason is required."""
+    return _text_modal(
+        callback_id=ViewId.DISPUTE, item_id=item_id, channel=channel,
+        title=catalog.t("modals.dispute_title"), submit=catalog.t("modals.dispute_submit"),
+        intro=catalog.t("modals.dispute_intro", order=order_no), label=catalog.t("modals.dispute_reason"),
+        block_id=BlockId.DISPUTE_REASON, action_id=ActionId.DISPUTE_REASON, catalog=catalog,
+    )
+
+
+def read_item_metadata(private_metadata: str) -> tuple[int, str | None] | None:
+    """(item id, channel) from one of our item modals, or None when it is not ours."""
+    try:
+        data = json.loads(private_metadata)
+        return int(data["item"]), data.get("channel")
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_dispute_metadata(private_metadata: str) -> tuple[int, str | None] | None:
+    """(item id, channel) from a dispute modal, or None when it is not ours."""
+    return read_item_metadata(private_metadata)
+
+
+def _text_modal(
+    *, callback_id: str, item_id: int, channel: str | None, title: str, submit: str, intro: str,
+    label: str, block_id: str, action_id: str, catalog: Catalog,
+) -> dict:
+    """A modal asking for one required text about one item."""
     return {
         "type": "modal",
-        "callback_id": ViewId.DISPUTE,
+        "callback_id": callback_id,
         "private_metadata": json.dumps({"item": item_id, "channel": channel}),
-        "title": {"type": "plain_text", "text": catalog.t("modals.dispute_title")},
-        "submit": {"type": "plain_text", "text": catalog.t("modals.dispute_submit")},
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": catalog.t("modals.cancel")},
         "blocks": [
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": catalog.t("modals.dispute_intro", order=order_no)},
-            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
             {
                 "type": "input",
-                "block_id": BlockId.DISPUTE_REASON,
-                "label": {"type": "plain_text", "text": catalog.t("modals.dispute_reason")},
+                "block_id": block_id,
+                "label": {"type": "plain_text", "text": label},
                 "element": {
                     "type": "plain_text_input",
-                    "action_id": ActionId.DISPUTE_REASON,
+                    "action_id": action_id,
                     "multiline": True,
                     "min_length": 2,
                     "max_length": 2000,
@@ -37,10 +63,37 @@ def dispute_modal(*, item_id: int, order_no: str, channel: str | None, catalog: 
     }
 
 
-def read_dispute_metadata(private_metadata: str) -> tuple[int, str | None] | None:
-    """(item id, channel) from a dispute modal, or None when it is not ours."""
-    try:
-        data = json.loads(private_metadata)
-        return int(data["item"]), data.get("channel")
-    except (ValueError, KeyError, TypeError):
-        return None
+def overrule_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Catalog) -> dict:
+    """CS overrules a dispute: the evidence is required."""
+    return _text_modal(
+        callback_id=ViewId.OVERRULE, item_id=item_id, channel=channel,
+        title=catalog.t("modals.overrule_title"), submit=catalog.t("modals.overrule_submit"),
+        intro=catalog.t("modals.overrule_intro", order=order_no), label=catalog.t("modals.overrule_evidence"),
+        block_id=BlockId.OVERRULE_EVIDENCE, action_id=ActionId.OVERRULE_EVIDENCE, catalog=catalog,
+    )
+
+
+def fix_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Catalog) -> dict:
+    """The owner's side records the remedy of a confirmed item: the note is required."""
+    return _text_modal(
+        callback_id=ViewId.FIX, item_id=item_id, channel=channel,
+        title=catalog.t("modals.fix_title"), submit=catalog.t("modals.fix_submit"),
+        intro=catalog.t("modals.fix_intro", order=order_no), label=catalog.t("modals.fix_note"),
+        block_id=BlockId.FIX_NOTE, action_id=ActionId.FIX_NOTE, catalog=catalog,
+    )
+
+
+def read_overrule_metadata(private_metadata: str) -> tuple[int, str | None] | None:
+    """(item id, channel) from an overrule modal, or None when it is not ours."""
+    return read_item_metadata(private_metadata)
+
+
+def read_fix_metadata(private_metadata: str) -> tuple[int, str | None] | None:
+    """(item id, channel) from a fix modal, or None when it is not ours."""
+    return read_item_metadata(private_metadata)
+
+
+def input_value(view: dict, block_id: str, action_id: str) -> str:
+    """The text typed into one input of a submitted modal, stripped ("" when blank)."""
+    values = (view.get("state") or {}).get("values") or {}
+    return (((values.get(block_id) or {}).get(action_id) or {}).get("value") or "").strip()

@@ -11,7 +11,7 @@ import logging
 from bot.core.answers import ItemResult
 from bot.core.lifecycle import Action, Surface
 from bot.gateway import ReplyTo
-from bot.services import answers, digest, followup
+from bot.services import answers, digest, followup, review
 from bot.core.workcal import CalendarDataMissing
 from bot.services.deps import Deps
 
@@ -51,10 +51,28 @@ class Services:
         return answers.act_on_items(self.deps, actor=actor, action=Action.CONFIRM, surface=surface, reply_to=reply_to, orders=orders, item_ids=item_ids, every_open=every_open)
 
     def dispute_items(self, *, actor: str, surface: Surface, reason: str, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = ()) -> answers.Answer:
-        return answers.act_on_items(self.deps, actor=actor, action=Action.DISPUTE, surface=surface, reply_to=reply_to, orders=orders, item_ids=item_ids, note=reason)
+        """Dispute, then ask CS to re-verify (thread reply + DM with buttons)."""
+        return review.dispute_items(self.deps, actor=actor, surface=surface, reason=reason, reply_to=reply_to, orders=orders, item_ids=item_ids)
+
+    def uphold_disputes(self, *, actor: str, surface: Surface, reply_to: ReplyTo | None, note: str = "", orders: Sequence[str] = (), item_ids: Sequence[int] = ()) -> answers.Answer:
+        return review.uphold_disputes(self.deps, actor=actor, surface=surface, reply_to=reply_to, note=note, orders=orders, item_ids=item_ids)
+
+    def overrule_disputes(self, *, actor: str, surface: Surface, evidence: str, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = ()) -> answers.Answer:
+        return review.overrule_disputes(self.deps, actor=actor, surface=surface, evidence=evidence, reply_to=reply_to, orders=orders, item_ids=item_ids)
+
+    def fix_items(self, *, actor: str, surface: Surface, note: str, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = ()) -> answers.Answer:
+        return review.fix_items(self.deps, actor=actor, surface=surface, note=note, reply_to=reply_to, orders=orders, item_ids=item_ids)
+
+    def send_pending_reviews(self) -> int:
+        """Re-verification requests whose sending failed earlier (for the ticker)."""
+        return review.send_pending_reviews(self.deps)
 
     def check_dispute(self, *, actor: str, item_id: int) -> ItemResult:
         return answers.check_item_action(self.deps, actor=actor, item_id=item_id, action=Action.DISPUTE)
+
+    def check_action(self, *, actor: str, item_id: int, action: Action) -> ItemResult:
+        """Would ``action`` on the item be allowed now? (Before opening a modal.)"""
+        return answers.check_item_action(self.deps, actor=actor, item_id=item_id, action=action)
 
     def explain(self, action: Action, result: ItemResult, reply_to: ReplyTo) -> None:
         answers.explain(self.deps, action, result, reply_to)

@@ -1,9 +1,12 @@
-"""Owners answering: confirm, dispute, ✅ reactions and their undo, status.
+"""Acting on items: confirm, dispute, fix, uphold, overrule, ✅ reactions and
+their undo, status.
 
 Each use case: one transaction that decides every item through the lifecycle
-table and compare-and-sets it with its audit row; then the digest messages
-that show those items are updated in place, then the actor gets a private
-answer saying what happened to each item.
+table and compare-and-sets it with its audit row (plus whatever the use case
+adds for each applied item: ``on_applied``); then the digest messages that
+show those items are updated in place, then the actor gets a private answer
+saying what happened to each item. An applied action by the owner's side also
+marks the owner's digest thread as active (the follow-up's quiet timer).
 
 Errors: none of its own.
 """
@@ -11,23 +14,29 @@ Errors: none of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from bot.core.answers import ItemResult, Outcome, answer_summary, outcome_of
-from bot.core.lifecycle import Action, Status, Surface, Verdict, decide
+from bot.core.lifecycle import LOGISTICS, Action, Status, Surface, Verdict, decide
 from bot.core.masking import mask_customer
 from bot.core.routing import Owner
 from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
+from storage import followups
 from storage import queries as q
 from storage.db import transaction
 from storage.models import Item, ReactionEffect
 
 log = logging.getLogger(__name__)
+
+OnApplied = Callable[[Session, Item, ItemResult], None]
+"""Extra work for one applied item, in the same transaction (e.g. book a penalty)."""
 
 
 @dataclass
@@ -59,6 +68,8 @@ def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface
             break
         change = q.Change(action, decision.new_status, actor, role, surface, note)
         if q.transition_item(session=session, item=item, change=change, now=now):
+            if role in LOGISTICS and item.digest_message_id:
+                followups.touch_thread(session=session, message_id=item.digest_message_id, now=now)
             break
     return ItemResult(
         order_no=item.order_no, outcome=outcome_of(decision), status=Status(item.status),
@@ -77,9 +88,11 @@ def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[
 def act_on_items(
     deps: Deps, *, actor: str, action: Action, surface: Surface, reply_to: ReplyTo | None,
     orders: Sequence[str] = (), item_ids: Sequence[int] = (), every_open: bool = False, note: str = "",
+    on_applied: OnApplied | None = None,
 ) -> Answer:
     """Apply ``action`` to the items named by order number or id, or to every
-    awaiting item the actor answers for."""
+    awaiting item the actor answers for. ``on_applied`` runs for each item the
+    action changed, inside the same transaction."""
     now = deps.clock.now()
     results: list[ItemResult] = []
     touched: set[int] = set()
@@ -100,8 +113,11 @@ def act_on_items(
         for item in items:
             result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now)
             results.append(result)
-            if result.outcome is Outcome.APPLIED and item.digest_message_id:
-                touched.add(item.digest_message_id)
+            if result.outcome is Outcome.APPLIED:
+                if on_applied is not None:
+                    on_applied(session, item, result)
+                if item.digest_message_id:
+                    touched.add(item.digest_message_id)
     if every_open and not items:
         return _tell(deps, reply_to, "answers.nothing_awaiting")
     return _finish(deps, action, results, touched, reply_to)

@@ -23,8 +23,9 @@ KEY = re.compile(r"[a-z][a-z_]*\.[a-z0-9_]+")
 FAMILY = re.compile(r"[a-z][a-z_]*\.[a-z0-9_]*")
 # "demo.db" is a file name, not a key of the demo catalog.
 FILE_SUFFIXES = {"db", "sqlite", "toml", "py", "csv", "xlsx", "xls", "json", "txt", "md", "log", "html", "png", "env"}
-# A string argument of these calls is a catalog key (services.reply's second).
-KEY_CALLS = {"t", "reply", "CommandError", "ExportError", "RowProblem"}
+# A string argument of these calls is a catalog key (services.reply's second;
+# bot.config.Problem's first).
+KEY_CALLS = {"t", "reply", "CommandError", "ExportError", "RowProblem", "Problem"}
 
 
 def catalog_areas() -> set[str]:
@@ -100,14 +101,17 @@ def key_families_in_code() -> dict[str, str]:
     return families
 
 
+# Actions people take and get a summary of (answers.answer_summary).
+ANSWERED_ACTIONS = (Action.CONFIRM, Action.DISPUTE, Action.UNDO_CONFIRM, Action.UPHOLD, Action.OVERRULE, Action.FIX)
+
 # Every f-string family the code uses, with every value it can take.
 FAMILIES: dict[str, set[str]] = {
     "status.": {s.value for s in Status},
     "surface.": {s.value for s in Surface},
     "digest.category_": set(CATEGORIES),
     "digest.scenario_": {"received", "reschedule"},
-    "answers.applied_": {Action.CONFIRM.value, Action.DISPUTE.value, Action.UNDO_CONFIRM.value},
-    "answers.repeated_": {Action.CONFIRM.value, Action.DISPUTE.value, Action.UNDO_CONFIRM.value},
+    "answers.applied_": {a.value for a in ANSWERED_ACTIONS},
+    "answers.repeated_": {a.value for a in ANSWERED_ACTIONS},
     "cli.digest_": {s.value for s in DigestState},
 }
 
@@ -155,7 +159,10 @@ def test_the_scan_finds_keys_and_families() -> None:
     # Guard against a scan that silently finds nothing.
     keys = keys_in_code()
     for key in ("commands.help", "answers.stale_button", "commands.dispute_needs_reason", "digest.item_facts",
-                "modals.dispute_title", "cli.db_upgraded", "answers.reason_required"):
+                "modals.dispute_title", "cli.db_upgraded", "answers.reason_required",
+                "commands.overrule_needs_evidence", "commands.fix_needs_note", "review.thread_overruled",
+                "modals.fix_title", "answers.cs_only", "answers.wrong_state_fix",
+                "config.in_file", "config.channel_not_id", "cli.problems_found", "cli.email_unknown"):
         assert key in keys, key
     assert set(key_families_in_code()) >= {"status.", "surface.", "answers.applied_", "cli.digest_"}
 

@@ -308,15 +308,23 @@ def test_awaiting_items_have_confirm_and_dispute_buttons(locale: str) -> None:
     assert confirm.get("style") == "primary" and "style" not in dispute
 
 
+def state_text(line: dict) -> str:
+    """The state line under an item: a context line, or a section (with a Fix button)."""
+    if line["type"] == "section":
+        return line["text"]["text"]
+    [element] = line["elements"]
+    return element["text"]
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("status", sorted(set(Status) - {Status.AWAITING}))
 def test_decided_items_say_who_did_what_instead_of_buttons(locale: str, status: Status) -> None:
     catalog = Catalog(locale)
     item = Item(7, status=status, last_actor="U0DELEGY", last_surface="reaction")
     section, line = item_blocks(item, catalog, SHANGHAI)
-    assert line["type"] == "context"
-    [element] = line["elements"]
-    text = element["text"]
+    assert line["block_id"] == "state-7"
+    assert line["type"] == ("section" if status in (Status.CONFIRMED, Status.DEEMED_CONFIRMED) else "context")
+    text = state_text(line)
     assert catalog.t(f"status.{status}") in text
     assert "<@U0DELEGY>" in text
     assert catalog.t("surface.reaction") in text
@@ -327,7 +335,7 @@ def test_decided_items_say_who_did_what_instead_of_buttons(locale: str, status: 
 def test_a_decision_without_an_actor_shows_the_state_alone() -> None:
     catalog = Catalog("en")
     _, line = item_blocks(Item(7, status="deemed_confirmed"), catalog, SHANGHAI)
-    assert line["elements"][0]["text"] == catalog.t("status.deemed_confirmed")
+    assert state_text(line) == catalog.t("status.deemed_confirmed")
 
 
 @pytest.mark.parametrize("locale", LOCALES)
