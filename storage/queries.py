@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import undefer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.core.lifecycle import Action, Role, Status, Surface
@@ -136,13 +137,15 @@ def list_items_on_message(*, session: Session, message_id: int) -> Sequence[Item
     ).all()
 
 
-def list_items_of_digest(*, session: Session, digest_day: date, owner: str) -> Sequence[Item]:
-    """Every item on one owner's digest messages of one day."""
-    return session.exec(
-        select(Item)
+def count_items_of_digest(*, session: Session, digest_day: date, owner: str) -> tuple[int, int]:
+    """(all, awaiting) items on one owner's digest messages of one day."""
+    total, awaiting = session.exec(
+        select(func.count(), func.count().filter(Item.status == Status.AWAITING))
+        .select_from(Item)
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner)
-    ).all()
+    ).one()
+    return total, awaiting
 
 
 def list_items_by_ids(*, session: Session, item_ids: Iterable[int]) -> Sequence[Item]:
@@ -182,6 +185,7 @@ def transition_item(*, session: Session, item: Item, change: Change, now: dateti
         update(Item)
         .where(col(Item.id) == item.id, col(Item.status) == expected)
         .values(**_change_values(change, now))
+        .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
         session.refresh(item)
@@ -192,8 +196,8 @@ def transition_item(*, session: Session, item: Item, change: Change, now: dateti
             action=change.action, from_status=expected, to_status=change.new_status, note=change.note,
         )
     )
-    session.flush()
-    session.refresh(item)
+    for name, value in _change_values(change, now).items():  # what the UPDATE wrote; no reload
+        set_committed_value(item, name, value)
     return True
 
 
@@ -226,6 +230,7 @@ def assign_to_message(*, session: Session, item_ids: Sequence[int], owner: str, 
         update(Item)
         .where(col(Item.id).in_(list(item_ids)))
         .values(owner=owner, digest_message_id=message_id, deadline=deadline)
+        .execution_options(synchronize_session=False)  # the planner does not read these back
     )
 
 

@@ -168,16 +168,16 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
     """The current text and blocks of a digest message, from the database."""
     with transaction(deps.session_factory) as session:
         items = q.list_items_on_message(session=session, message_id=message.id)
-        everything = items
         if message.page == 0 and message.pages > 1:
-            everything = q.list_items_of_digest(session=session, digest_day=message.digest_day, owner=message.owner)
+            total, awaiting = q.count_items_of_digest(session=session, digest_day=message.digest_day, owner=message.owner)
+        else:
+            total, awaiting = len(items), sum(1 for i in items if i.status == Status.AWAITING)
     owner = deps.routing.owner_named(message.owner)
     if owner is None:  # the routing file dropped this owner since: keep the name
         owner = Owner(name=message.owner, user="", categories=())
     ctx = PageContext(
         owner=owner, digest_day=message.digest_day, deadline=message.deadline, page=message.page,
-        pages=message.pages, late=message.late, total_items=len(everything),
-        open_items=sum(1 for i in everything if i.status == Status.AWAITING),
+        pages=message.pages, late=message.late, total_items=total, open_items=awaiting,
         undo_minutes=deps.routing.timings.reaction_undo_minutes,
         copied=tuple(u for u in message.copied.split(",") if u),
     )
