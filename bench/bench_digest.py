@@ -5,13 +5,14 @@
     layout: the sum over owners of ``page_count(items of that owner)``.
 (b) CPU time per item: ``time.process_time()`` around the whole call, divided
     by the item count, three ways:
-      - against ``FakeSlack`` (the real ``SlackGateway`` and ``WebClient``
-        over HTTP on 127.0.0.1). The fake runs in a thread of this process,
-        so ``process_time`` includes its CPU (parsing, Block Kit checks,
-        storing messages) as well as ours;
-      - (info) against ``FakeSlack`` in a child process: our side of the
-        HTTP calls is counted, the fake's handling is not (closest to
-        production, where Slack's work happens elsewhere);
+      - against ``FakeSlack`` in a child process, through the real
+        ``SlackGateway`` and ``WebClient`` over HTTP on 127.0.0.1: our side
+        of the HTTP calls is counted, the fake's handling is not — as in
+        production, where Slack's work happens elsewhere. This is the
+        figure held to the target;
+      - (info) against ``FakeSlack`` in a thread of this process, so
+        ``process_time`` also counts the fake's CPU (parsing, Block Kit
+        checks, storing messages);
       - against a no-op notifier (returns increasing ts values): only our
         code, no HTTP at all.
     Baseline, same run: rendering the same pages with the pure
@@ -250,15 +251,15 @@ def run(*, n_items: int = 10_000, n_owners: int = 20, repeat: int = 3, verbose: 
             target="= minimum", passed=fake.messages == minimum and child.messages == minimum and noop.messages == minimum,
         ),
         Row(
-            bench="digest", metric=f"CPU/item, FakeSlack incl. its thread, best of {repeat}",
-            value=f"{per_item(fake.cpu):.3f} ms", baseline=f"{per_item(render_cpu):.3f} ms render only",
-            ratio=fake.cpu / render_cpu, target=f"< {TARGET_CPU_PER_ITEM_MS} ms",
-            passed=per_item(fake.cpu) < TARGET_CPU_PER_ITEM_MS,
-        ),
-        Row(
             bench="digest", metric=f"CPU/item, FakeSlack in a child (ours only), best of {repeat}",
             value=f"{per_item(child.cpu):.3f} ms", baseline=f"{per_item(render_cpu):.3f} ms render only",
-            ratio=child.cpu / render_cpu, target=f"(info) < {TARGET_CPU_PER_ITEM_MS} ms", passed=None,
+            ratio=child.cpu / render_cpu, target=f"< {TARGET_CPU_PER_ITEM_MS} ms",
+            passed=per_item(child.cpu) < TARGET_CPU_PER_ITEM_MS,
+        ),
+        Row(
+            bench="digest", metric=f"CPU/item, FakeSlack incl. its thread, best of {repeat}",
+            value=f"{per_item(fake.cpu):.3f} ms", baseline=f"{per_item(render_cpu):.3f} ms render only",
+            ratio=fake.cpu / render_cpu, target=f"(info) < {TARGET_CPU_PER_ITEM_MS} ms", passed=None,
         ),
         Row(
             bench="digest", metric=f"CPU/item, no-op notifier, best of {repeat}",
