@@ -14,6 +14,11 @@ class ActionId(StrEnum):
     OVERRULE_EVIDENCE = "overrule.evidence_input"
     FIX = "item.fix"
     FIX_NOTE = "fix.note_input"
+    # Buttons on a manager's escalation DM (value: the thread's id). Not
+    # "followup.*": that prefix is the follow-up catalog's.
+    REMIND_OWNER = "escalation.remind"
+    CONFIRM_FOR_OWNER = "escalation.confirm_all"
+    OPEN_THREAD = "escalation.open_thread"  # a link button: Slack still sends the click
 
 
 class BlockId(StrEnum):

@@ -1,5 +1,6 @@
 """Buttons: confirm, dispute and fix on digest messages; uphold and overrule
-on CS's re-verification DM."""
+on CS's re-verification DM; remind the owner now and confirm all for them on
+a manager's escalation DM."""
 
 from functools import partial
 
@@ -13,7 +14,8 @@ from bot.services import Services
 from handlers.context import reply_to_from
 
 
-def _item_id(action: dict) -> int | None:
+def _id_value(action: dict) -> int | None:
+    """The item or thread id a button carries; None when it is not one."""
     value = action.get("value", "")
     return int(value) if value.isdigit() else None
 
@@ -21,7 +23,7 @@ def _item_id(action: dict) -> int | None:
 def handle_item_confirm(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
     ack()
     reply_to = reply_to_from(body)
-    item_id = _item_id(action)
+    item_id = _id_value(action)
     if item_id is None:
         services.reply(reply_to, "answers.stale_button")
         return
@@ -31,7 +33,7 @@ def handle_item_confirm(ack: Ack, body: dict, action: dict, *, services: Service
 def handle_review_uphold(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
     ack()
     reply_to = reply_to_from(body)
-    item_id = _item_id(action)
+    item_id = _id_value(action)
     if item_id is None:
         services.reply(reply_to, "answers.stale_button")
         return
@@ -43,7 +45,7 @@ def _open_item_modal(ack: Ack, body: dict, action: dict, *, services: Services, 
     else open the modal asking for it."""
     ack()
     reply_to = reply_to_from(body)
-    item_id = _item_id(action)
+    item_id = _id_value(action)
     if item_id is None:
         services.reply(reply_to, "answers.stale_button")
         return
@@ -69,9 +71,37 @@ def handle_item_fix(ack: Ack, body: dict, action: dict, *, services: Services) -
     _open_item_modal(ack, body, action, services=services, kind=Action.FIX, modal=fix_modal)
 
 
+def handle_escalation_remind(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    ack()
+    reply_to = reply_to_from(body)
+    thread_id = _id_value(action)
+    if thread_id is None:
+        services.reply(reply_to, "answers.stale_button")
+        return
+    services.remind_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
+
+
+def handle_escalation_confirm_all(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    ack()
+    reply_to = reply_to_from(body)
+    thread_id = _id_value(action)
+    if thread_id is None:
+        services.reply(reply_to, "answers.stale_button")
+        return
+    services.confirm_for_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
+
+
+def handle_escalation_open_thread(ack: Ack) -> None:
+    """A link button: Slack opens the thread, and still tells the app."""
+    ack()
+
+
 def register(app: App, services: Services) -> None:
     app.action(ActionId.CONFIRM)(partial(handle_item_confirm, services=services))
     app.action(ActionId.DISPUTE)(partial(handle_item_dispute, services=services))
     app.action(ActionId.FIX)(partial(handle_item_fix, services=services))
     app.action(ActionId.UPHOLD)(partial(handle_review_uphold, services=services))
     app.action(ActionId.OVERRULE)(partial(handle_review_overrule, services=services))
+    app.action(ActionId.REMIND_OWNER)(partial(handle_escalation_remind, services=services))
+    app.action(ActionId.CONFIRM_FOR_OWNER)(partial(handle_escalation_confirm_all, services=services))
+    app.action(ActionId.OPEN_THREAD)(handle_escalation_open_thread)

@@ -28,6 +28,8 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.fix_items(actor=actor, surface=Surface.COMMAND, note=parsed.reason, reply_to=reply_to, orders=parsed.orders)
     elif parsed.verb is Verb.STATUS:
         services.status_report(actor=actor, orders=parsed.orders, reply_to=reply_to)
+    elif parsed.verb is Verb.NEXT:
+        services.upcoming(actor=actor, reply_to=reply_to)
     else:
         services.reply(reply_to, "commands.help")
 

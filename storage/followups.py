@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from bot.core.lifecycle import Status
-from storage.models import DigestMessage, FollowUp, Item
+from storage.models import DigestMessage, FollowUp, Item, SideEffect
 from storage.queries import dialect_insert, find_first_page
 
 
@@ -27,14 +27,20 @@ class OpenThread:
     oldest_unfixed_at: datetime | None
 
 
-def list_open_threads(*, session: Session) -> list[OpenThread]:
-    """Threads whose items still await an answer or a fix."""
-    rows = session.exec(
+def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
+    """Threads whose items still await an answer or a fix (of one day and
+    owner when given)."""
+    stmt = (
         select(DigestMessage.digest_day, DigestMessage.owner, Item.status, func.count(), func.min(Item.decided_at))
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
         .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.status)
-    ).all()
+    )
+    if digest_day is not None:
+        stmt = stmt.where(DigestMessage.digest_day == digest_day)
+    if owner is not None:
+        stmt = stmt.where(DigestMessage.owner == owner)
+    rows = session.exec(stmt).all()
     work: dict[tuple, list] = {}
     for day, owner, status, count, oldest in rows:
         entry = work.setdefault((day, owner), [0, None])
@@ -53,6 +59,34 @@ def list_open_threads(*, session: Session) -> list[OpenThread]:
         if entry is not None and message.ts:
             threads.append(OpenThread(message, entry[0], _aware(entry[1])))
     return sorted(threads, key=lambda t: t.message.id)
+
+
+def find_open_thread(*, session: Session, thread_id: int) -> OpenThread | None:
+    """The thread (an owner's first digest message) with its open work; None
+    when there is no such thread or nothing on it is open any more."""
+    message = find_thread(session=session, thread_id=thread_id)
+    if message is None:
+        return None
+    found = list_open_threads(session=session, digest_day=message.digest_day, owner=message.owner)
+    return found[0] if found else None
+
+
+def find_thread(*, session: Session, thread_id: int) -> DigestMessage | None:
+    """An owner's first digest message of a day, by id (a continuation page is not a thread)."""
+    message = session.get(DigestMessage, thread_id)
+    return message if message is not None and message.page == 0 else None
+
+
+def list_thread_item_ids(*, session: Session, digest_day: date, owner: str, status: Status) -> list[int]:
+    """Ids of the items in ``status`` on an owner's digest messages of one day (every page)."""
+    return list(
+        session.exec(
+            select(Item.id)
+            .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+            .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner, Item.status == status)
+            .order_by(Item.id)
+        ).all()
+    )
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -90,6 +124,12 @@ def claim_follow_up(*, session: Session, follow_up: FollowUp) -> bool:
         .returning(FollowUp.key)
     )
     return session.exec(stmt).first() is not None
+
+
+def release_once(*, session: Session, key: str) -> None:
+    """Forget a one-shot ledger key (``queries.record_once``) whose effect
+    could not be carried out, so that it may be tried again."""
+    session.exec(delete(SideEffect).where(col(SideEffect.key) == key))
 
 
 def release_follow_ups(*, session: Session, keys: Sequence[str]) -> None:

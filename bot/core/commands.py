@@ -23,6 +23,7 @@ class Verb(StrEnum):
     OVERRULE = "overrule"  # CS: the dispute is rejected, with evidence
     FIX = "fix"  # the owner's side records the remedy
     STATUS = "status"
+    NEXT = "next"  # the follow-ups ahead: what the bot will send, to whom, when
     HELP = "help"
 
 
@@ -33,6 +34,7 @@ ALIASES = {
     "overrule": Verb.OVERRULE, "驳回": Verb.OVERRULE, "申诉驳回": Verb.OVERRULE,
     "fix": Verb.FIX, "整改": Verb.FIX,
     "status": Verb.STATUS, "状态": Verb.STATUS,
+    "next": Verb.NEXT, "下一步": Verb.NEXT,
     "help": Verb.HELP, "帮助": Verb.HELP, "?": Verb.HELP,
 }
 ALL_WORDS = {"all", "全部"}
@@ -85,8 +87,8 @@ def parse_command(text: str) -> Command:
     if verb is None:
         raise CommandError("commands.unknown_verb", word=word)
     rest = rest.strip()
-    if verb is Verb.HELP:
-        return Command(Verb.HELP)
+    if verb in (Verb.HELP, Verb.NEXT):
+        return Command(verb)
     if verb is Verb.STATUS:
         return Command(Verb.STATUS, orders=split_orders(rest))
     if verb is Verb.CONFIRM:

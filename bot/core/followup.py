@@ -11,13 +11,17 @@ after ``policy.level1``, to the second after ``policy.level2``. Each step's
 key names the thread, the step and the quiet period, so a step happens once
 per quiet period however often the sweep runs; new activity starts a new
 period. 👀 by the owner side pauses the ladder until the dispute deadline.
+
+``thread_outlook`` answers "what happens if nobody acts": this quiet period's
+steps that come before the deadline, then — once the deadline has deemed the
+unanswered items confirmed — the ladder that starts when their fix is due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from bot.core.routing import FollowUpPolicy
@@ -128,9 +132,80 @@ def _steps(plan: list[tuple[StepKind, int, str, timedelta]], since: datetime, su
     return steps
 
 
+def until_cut(compute: Callable[..., list[Step]], *args) -> tuple[list[Step], int | None]:
+    """A ladder as far as the calendar reaches: (its steps, the year without
+    calendar data that cut it, if any)."""
+    try:
+        return compute(*args), None
+    except LadderCut as cut:  # the steps before that year still count
+        return cut.steps, cut.year
+    except CalendarDataMissing as exc:  # not even the quiet period's start is known
+        return [], exc.year
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """A thread's steps if nobody acts."""
+
+    current: list[Step]  # the current quiet period's
+    after_deadline: list[Step]  # once the deadline deemed the awaiting items confirmed, while no fix is recorded
+    missing_year: int | None = None
+
+
+def project_thread(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours) -> Projection:
+    """What the ladder will do if nobody acts. While items await an answer the
+    deadline deems them confirmed, which ends the current quiet period: its
+    steps due from then on never come, and a new ladder starts when their fix
+    is due (the same ``thread_ladder``, on the facts after the deadline)."""
+    current, missing = until_cut(thread_ladder, facts, policy, hours)
+    if not facts.awaiting:
+        return Projection(current, [], missing)
+    before = [s for s in current if s.due_at < facts.deadline]
+    unfixed = facts.deadline if facts.oldest_unfixed_at is None else min(facts.oldest_unfixed_at, facts.deadline)
+    deemed = replace(facts, awaiting=0, oldest_unfixed_at=unfixed, acknowledged_at=None)
+    after, missing_after = until_cut(thread_ladder, deemed, policy, hours)
+    if len(before) < len(current):  # the cut (if any) fell after the deadline: it no longer matters
+        missing = None
+    return Projection(before, after, missing or missing_after)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadOutlook:
+    """One open digest thread and the follow-ups ahead of it (``/reject next``)."""
+
+    owner: str  # the owner's name
+    owner_user: str
+    digest_day: date
+    deadline: datetime
+    awaiting: int
+    oldest_unfixed_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    steps: tuple[Step, ...]  # this quiet period's, not yet taken
+    after_deadline: tuple[Step, ...] = ()  # once the deadline deemed the items confirmed, while no fix is recorded
+    missing_year: int | None = None  # later steps fall in a year without calendar data
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeOutlook:
+    """One unresolved dispute and CS's reminders ahead of it."""
+
+    order_no: str
+    owner: str
+    agent: str  # the callback agent's name
+    disputed_at: datetime
+    steps: tuple[Step, ...]  # not yet taken
+    missing_year: int | None = None
+
+
 def due_steps(steps: Iterable[Step], *, now: datetime, done: set[str]) -> list[Step]:
     """Steps due at ``now`` and not yet taken, in due order."""
     return sorted((s for s in steps if s.due_at <= now and s.key not in done), key=lambda s: (s.due_at, s.level))
+
+
+def pending_steps(steps: Iterable[Step], *, done: set[str]) -> tuple[Step, ...]:
+    """Steps not yet taken, due or not, in due order."""
+    return tuple(sorted((s for s in steps if s.key not in done), key=lambda s: (s.due_at, s.level)))
 
 
 def within_cap(steps: Sequence[Step], *, sent_today: dict[str, int], cap: int) -> tuple[list[Step], list[Step]]:

@@ -31,12 +31,14 @@ class Services:
 
     def tick(self) -> None:
         """What the scheduler runs every minute: everything that is due. The
-        sweep runs even when the digest fails (it reports a missing calendar)."""
+        sweep runs even when the digest fails (it reports a missing calendar);
+        then review requests whose first send failed go out again."""
         try:
             self.post_daily_digest()
         except CalendarDataMissing:
             log.exception("no digest: the working-day calendar has no data for today")
         self.sweep()
+        self.send_pending_reviews()
 
     def sweep(self, *, now: datetime | None = None) -> followup.SweepReport:
         return followup.sweep(self.deps, now=now or self.deps.clock.now())
@@ -46,6 +48,18 @@ class Services:
 
     def note_thread_reply(self, *, user: str, channel: str, thread_ts: str) -> bool:
         return followup.note_thread_reply(self.deps, user=user, channel=channel, thread_ts=thread_ts)
+
+    def upcoming(self, *, actor: str, reply_to: ReplyTo) -> str:
+        """``/reject next``: the follow-ups ahead for what ``actor`` is involved in."""
+        return followup.tell_upcoming(self.deps, actor=actor, reply_to=reply_to)
+
+    def remind_owner(self, *, actor: str, thread_id: int, reply_to: ReplyTo) -> bool:
+        """A manager's or delegate's "remind now" from an escalation DM."""
+        return followup.remind_owner(self.deps, actor=actor, thread_id=thread_id, reply_to=reply_to)
+
+    def confirm_for_owner(self, *, actor: str, thread_id: int, reply_to: ReplyTo) -> answers.Answer | None:
+        """A manager's or delegate's "confirm all for them" from an escalation DM."""
+        return followup.confirm_for_owner(self.deps, actor=actor, thread_id=thread_id, reply_to=reply_to)
 
     def confirm_items(self, *, actor: str, surface: Surface, reply_to: ReplyTo | None, orders: Sequence[str] = (), item_ids: Sequence[int] = (), every_open: bool = False) -> answers.Answer:
         return answers.act_on_items(self.deps, actor=actor, action=Action.CONFIRM, surface=surface, reply_to=reply_to, orders=orders, item_ids=item_ids, every_open=every_open)

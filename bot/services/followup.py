@@ -4,10 +4,18 @@ due now — each exactly once, however many sweeps, processes or restarts.
 Every follow-up message is claimed in the ``follow_up`` table under its key
 before it is sent (``nudge:<thread>:0:<quiet since>``); a claim whose send
 fails is released so that the next sweep tries again. Escalations to one
-manager in one sweep go out as one consolidated DM, and nobody gets more than
-the policy's daily cap of follow-up messages.
+manager in one sweep go out as one consolidated DM, with buttons per thread,
+and nobody gets more than the policy's daily cap of follow-up messages.
 
-Errors: none of its own; a missing calendar year is reported, not raised.
+Also here, on the same facts and ladders: ``upcoming`` (``/reject next``:
+the follow-ups ahead for what someone is involved in), and what the
+escalation DM's buttons do — ``remind_owner`` (a reminder in the owner's
+thread, once per thread and asker every ten minutes) and
+``confirm_for_owner`` (the thread's awaiting items confirmed by the clicking
+manager or delegate, through ``answers.act_on_items``).
+
+Errors: none of its own; a missing calendar year is reported, not raised. A
+Slack error posting a manager's reminder propagates, its ledger key released.
 """
 
 from __future__ import annotations
@@ -16,16 +24,33 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
-from bot.core.followup import DisputeFacts, LadderCut, Step, StepKind, ThreadFacts, dispute_ladder, due_steps, thread_ladder, within_cap
+from bot.core.followup import (
+    DisputeFacts,
+    DisputeOutlook,
+    Step,
+    StepKind,
+    ThreadFacts,
+    ThreadOutlook,
+    dispute_ladder,
+    due_steps,
+    pending_steps,
+    project_thread,
+    thread_ladder,
+    until_cut,
+    within_cap,
+)
+from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy
 from bot.core.workcal import CalendarDataMissing, local_datetime
 from bot.core.worktime import WorkingHours
 from bot.gateway import ReplyTo
+from bot.services.answers import Answer, act_on_items
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from storage import followups as f
@@ -36,6 +61,8 @@ from storage.models import DigestMessage, FollowUp, Item
 log = logging.getLogger(__name__)
 CALENDAR_WARNING_FROM = (12, 1)  # from 1 December, warn about next year's missing calendar
 DISPUTE_HEADS = {StepKind.DISPUTE_NUDGE: "followup.dispute_nudge_head", StepKind.DISPUTE_ESCALATE: "followup.dispute_escalate_head"}
+REMIND_EVERY = timedelta(minutes=10)  # a manager's "remind now": once per thread and manager in this window
+ACTING_FOR_OWNER = frozenset({Role.DELEGATE, Role.MANAGER})  # who may use the escalation DM's buttons
 
 
 @dataclass
@@ -99,45 +126,115 @@ def _policy(deps: Deps, message: DigestMessage | None, owner_name: str | None) -
     return deps.routing.policy_for(owner) if owner else deps.routing.follow_up
 
 
+@dataclass
+class OpenWork:
+    """Open threads and unresolved disputes, each with the facts and the
+    policy its ladder needs (threads whose owner left the routing file have
+    no facts: they are not followed up)."""
+
+    threads: dict[int, f.OpenThread]
+    thread_facts: dict[int, tuple[ThreadFacts, FollowUpPolicy]]
+    items: dict[int, Item]
+    dispute_facts: dict[int, tuple[DisputeFacts, FollowUpPolicy]]
+
+
+def _open_work(deps: Deps, session: Session) -> OpenWork:
+    threads = {t.message.id: t for t in f.list_open_threads(session=session)}
+    thread_facts: dict[int, tuple[ThreadFacts, FollowUpPolicy]] = {}
+    for thread in threads.values():
+        message = thread.message
+        owner = deps.routing.owner_named(message.owner)
+        if owner is None:
+            log.warning("owner %r of thread %s is no longer in the routing file: not followed up", message.owner, message.id)
+            continue
+        facts = ThreadFacts(
+            thread_id=message.id, owner_user=owner.user, escalation=owner.escalation,
+            posted_at=message.posted_at or message.created_at, deadline=message.deadline,
+            awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
+            last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
+        )
+        thread_facts[message.id] = (facts, _policy(deps, message, message.owner))
+    items = {i.id: i for i in f.list_disputed_items(session=session)}
+    dispute_facts = {
+        item.id: (DisputeFacts(item.id, item.updated_at, deps.routing.agent_user(item.callback_agent), deps.routing.cs_lead), _policy(deps, None, item.owner))
+        for item in items.values()
+    }
+    return OpenWork(threads, thread_facts, items, dispute_facts)
+
+
 def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[int, f.OpenThread], dict[int, Item], int | None]:
     """Steps due now, the threads and disputed items they are about, and a
     year whose missing calendar kept some ladder from being computed."""
     hours = working_hours(deps)
     steps: list[Step] = []
     missing: int | None = None
-
-    def ladder(compute, *args) -> list[Step]:
-        nonlocal missing
-        try:
-            return compute(*args)
-        except LadderCut as cut:  # the steps before next year still count
-            missing = cut.year
-            return cut.steps
-        except CalendarDataMissing as exc:  # this ladder only; the others go on
-            missing = exc.year
-            return []
-
     with transaction(deps.session_factory) as session:
-        threads = {t.message.id: t for t in f.list_open_threads(session=session)}
-        for thread in threads.values():
-            message = thread.message
-            owner = deps.routing.owner_named(message.owner)
-            if owner is None:
-                log.warning("owner %r of thread %s is no longer in the routing file: not followed up", message.owner, message.id)
-                continue
-            facts = ThreadFacts(
-                thread_id=message.id, owner_user=owner.user, escalation=owner.escalation,
-                posted_at=message.posted_at or message.created_at, deadline=message.deadline,
-                awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
-                last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
-            )
-            steps += ladder(thread_ladder, facts, _policy(deps, message, message.owner), hours)
-        items = {i.id: i for i in f.list_disputed_items(session=session)}
-        for item in items.values():
-            facts = DisputeFacts(item.id, item.updated_at, deps.routing.agent_user(item.callback_agent), deps.routing.cs_lead)
-            steps += ladder(dispute_ladder, facts, _policy(deps, None, item.owner), hours)
+        work = _open_work(deps, session)
+        ladders = [until_cut(thread_ladder, facts, policy, hours) for facts, policy in work.thread_facts.values()]
+        ladders += [until_cut(dispute_ladder, facts, policy, hours) for facts, policy in work.dispute_facts.values()]
+        for found, year in ladders:  # a cut ladder still counts up to the cut; the others go on
+            steps += found
+            missing = year or missing
         done = f.list_done_keys(session=session, keys=[s.key for s in steps])
-    return due_steps(steps, now=now, done=done), threads, items, missing
+    return due_steps(steps, now=now, done=done), work.threads, work.items, missing
+
+
+# --- what is ahead (/reject next) ------------------------------------------------------
+
+
+def upcoming(deps: Deps, *, actor: str) -> list[ThreadOutlook | DisputeOutlook]:
+    """The follow-ups not yet taken that concern ``actor``, if nobody acts:
+    for the owner side (owner, delegate, manager), every open thread of the
+    owners they act for; for CS, the unresolved disputes (an agent's own, all
+    of them for the CS lead). The same facts and ladders as the sweep."""
+    routing = deps.routing
+    owners = [o.name for o in routing.owners_acting_for(actor)]
+    cs_lead = actor == routing.cs_lead
+    if not owners and not routing.is_cs(actor):
+        return []
+    hours = working_hours(deps)
+    with transaction(deps.session_factory) as session:
+        work = _open_work(deps, session)
+        projections = {
+            thread_id: project_thread(facts, policy, hours) for thread_id, (facts, policy) in work.thread_facts.items()
+            if work.threads[thread_id].message.owner in owners
+        }
+        disputes = {
+            item_id: until_cut(dispute_ladder, facts, policy, hours) for item_id, (facts, policy) in work.dispute_facts.items()
+            if routing.is_cs(actor) and (cs_lead or facts.agent_user == actor)
+        }
+        keys = [s.key for p in projections.values() for s in p.current] + [s.key for steps, _ in disputes.values() for s in steps]
+        done = f.list_done_keys(session=session, keys=keys)
+    order = {o.name: i for i, o in enumerate(routing.owners)}
+    entries: list[ThreadOutlook | DisputeOutlook] = []
+    for thread_id in sorted(projections, key=lambda t: (work.threads[t].message.digest_day, order[work.threads[t].message.owner])):
+        thread, projection = work.threads[thread_id], projections[thread_id]
+        message = thread.message
+        entries.append(
+            ThreadOutlook(
+                owner=message.owner, owner_user=work.thread_facts[thread_id][0].owner_user, digest_day=message.digest_day,
+                deadline=message.deadline, awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
+                acknowledged_at=message.acknowledged_at, acknowledged_by=message.acknowledged_by,
+                steps=pending_steps(projection.current, done=done), after_deadline=tuple(projection.after_deadline),
+                missing_year=projection.missing_year,
+            )
+        )
+    for item_id, (steps, year) in sorted(disputes.items()):
+        item = work.items[item_id]
+        entries.append(
+            DisputeOutlook(
+                order_no=item.order_no, owner=item.owner or "", agent=item.callback_agent, disputed_at=item.updated_at,
+                steps=pending_steps(steps, done=done), missing_year=year,
+            )
+        )
+    return entries
+
+
+def tell_upcoming(deps: Deps, *, actor: str, reply_to: ReplyTo) -> str:
+    """``/reject next``: the follow-ups ahead, privately to ``actor``."""
+    text = outlook_text(upcoming(deps, actor=actor), deps.catalog, deps.timezone, now=deps.clock.now())
+    deps.notifier.reply(reply_to, text)
+    return text
 
 
 # --- sending -----------------------------------------------------------------------
@@ -202,9 +299,9 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
                     report.sent[kind] = report.sent.get(kind, 0) + 1
         elif kind is StepKind.ESCALATE:
             def send_escalation(claimed, recipient=recipient):
-                text = "\n\n".join(_escalation_text(deps, threads[s.subject], s, now) for s in claimed)
+                text, blocks = escalation_message([_escalation_facts(deps, threads[s.subject], s) for s in claimed], cat, deps.timezone)
                 channel = deps.notifier.open_dm(recipient)
-                return channel, deps.notifier.post_message(channel, text=cat.t("followup.escalation_head", count=len(claimed)) + "\n\n" + text)
+                return channel, deps.notifier.post_message(channel, text=text, blocks=blocks)
 
             if _deliver(deps, steps, now, send_escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
@@ -237,10 +334,12 @@ def _fmt(deps: Deps, at: datetime) -> str:
     return at.astimezone(deps.timezone).strftime("%m-%d %H:%M")
 
 
-def _nudge_text(deps: Deps, thread: f.OpenThread) -> str:
+def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", **params: object) -> str:
+    """The owner's reminder in their thread: ``head`` (mentioning the owner),
+    then what awaits an answer and what a fix."""
     message = thread.message
     owner = deps.routing.owner_named(message.owner)
-    parts = [deps.catalog.t("followup.nudge", owner=f"<@{owner.user}>" if owner else message.owner)]
+    parts = [deps.catalog.t(head, owner=f"<@{owner.user}>" if owner else message.owner, **params)]
     if thread.awaiting:
         parts.append(deps.catalog.t("followup.nudge_awaiting", count=thread.awaiting, deadline=_fmt(deps, message.deadline)))
     if thread.oldest_unfixed_at is not None:
@@ -248,21 +347,19 @@ def _nudge_text(deps: Deps, thread: f.OpenThread) -> str:
     return "\n".join(parts)
 
 
-def _escalation_text(deps: Deps, thread: f.OpenThread, step: Step, now: datetime) -> str:
+def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
     message = thread.message
     owner = deps.routing.owner_named(message.owner)
     with transaction(deps.session_factory) as session:
         earlier = [u for u in f.list_follow_ups(session=session, thread_ids=[message.id]) if u.kind == StepKind.NUDGE and u.ts]
-    nudged = ", ".join(f"<@{u.recipient}> {_fmt(deps, u.sent_at)}" for u in earlier) or "—"
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
     except SlackApiError:
         link = ""
-    return deps.catalog.t(
-        "followup.escalation_thread", owner=message.owner, user=f"<@{owner.user}>" if owner else "",
-        day=message.digest_day.isoformat(), awaiting=thread.awaiting,
-        unfixed=deps.catalog.t("followup.unfixed_since", since=_fmt(deps, thread.oldest_unfixed_at)) if thread.oldest_unfixed_at else "",
-        since=_fmt(deps, step.since), nudged=nudged, level=step.level, link=link,
+    return EscalationThread(
+        thread_id=message.id, owner=message.owner, owner_user=owner.user if owner else "", digest_day=message.digest_day,
+        awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at, since=step.since, level=step.level,
+        nudged=tuple((u.recipient, u.sent_at) for u in earlier), link=link,
     )
 
 
@@ -330,3 +427,70 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
             return False
         f.touch_thread(session=session, message_id=message.id, now=now)
     return True
+
+
+# --- acting from the escalation DM ------------------------------------------------------
+
+
+def _refusal(deps: Deps, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
+    """Why ``actor`` may not use an escalation DM's buttons on this thread (a
+    catalog key and its values), or None: its owner's delegates and managers may."""
+    if message is None:
+        return "answers.stale_button", {}
+    if deps.routing.role_for(actor, deps.routing.owner_named(message.owner)) not in ACTING_FOR_OWNER:
+        return "followup.buttons_not_yours", {"owner": message.owner}
+    return None
+
+
+def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -> bool:
+    """Remind now: a reminder in the owner's thread mentioning the owner and
+    saying who asked — at most once per thread and asker in each
+    ``REMIND_EVERY`` window (a ledger key names the window). True when sent."""
+    now = deps.clock.now()
+    cat = deps.catalog
+    window = int(now.timestamp()) // int(REMIND_EVERY.total_seconds())
+    key = f"remind:{thread_id}:{actor}:{window}"
+    thread, first = None, False
+    with transaction(deps.session_factory) as session:
+        message = f.find_thread(session=session, thread_id=thread_id)
+        refusal = _refusal(deps, message, actor)
+        if refusal is None:
+            thread = f.find_open_thread(session=session, thread_id=thread_id)
+            first = thread is not None and q.record_once(session=session, key=key, now=now)
+    if refusal is not None:
+        deps.notifier.reply(reply_to, cat.t(refusal[0], **refusal[1]))
+        return False
+    if thread is None:
+        deps.notifier.reply(reply_to, cat.t("followup.nothing_open", owner=message.owner, day=message.digest_day.isoformat()))
+        return False
+    if not first:
+        deps.notifier.reply(reply_to, cat.t("followup.remind_repeat", owner=message.owner, minutes=int(REMIND_EVERY.total_seconds() // 60)))
+        return False
+    text = _nudge_text(deps, thread, "followup.remind", manager=f"<@{actor}>")
+    try:
+        deps.notifier.post_message(message.channel, text=text, thread_ts=message.ts)
+    except SlackApiError:
+        with transaction(deps.session_factory) as session:  # not sent: the next click may try again
+            f.release_once(session=session, key=key)
+        raise
+    deps.notifier.reply(reply_to, cat.t("followup.remind_sent", owner=message.owner))
+    return True
+
+
+def confirm_for_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -> Answer | None:
+    """Confirm all for them: every item still awaiting an answer on the
+    thread's digest messages (that day, that owner) is confirmed in the
+    clicker's name, through the lifecycle table like any other confirmation."""
+    item_ids: list[int] = []
+    with transaction(deps.session_factory) as session:
+        message = f.find_thread(session=session, thread_id=thread_id)
+        refusal = _refusal(deps, message, actor)
+        if refusal is None:
+            item_ids = f.list_thread_item_ids(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
+    if refusal is not None:
+        deps.notifier.reply(reply_to, deps.catalog.t(refusal[0], **refusal[1]))
+        return None
+    if not item_ids:
+        deps.notifier.reply(reply_to, deps.catalog.t("followup.nothing_awaiting", owner=message.owner, day=message.digest_day.isoformat()))
+        return None
+    return act_on_items(deps, actor=actor, action=Action.CONFIRM, surface=Surface.BUTTON, reply_to=reply_to, item_ids=item_ids)

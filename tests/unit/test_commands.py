@@ -90,6 +90,16 @@ def test_status_with_and_without_orders() -> None:
     assert parse_command("状态 so1, so2") == Command(Verb.STATUS, orders=("SO1", "SO2"))
 
 
+@pytest.mark.parametrize("text", ["next", "NEXT", "下一步", "下一步 ", "next anything after it"])
+def test_next_in_english_and_chinese(text: str) -> None:
+    assert parse_command(text) == Command(Verb.NEXT)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_help_names_next(locale: str) -> None:
+    assert "/reject next" in Catalog(locale).t("commands.help")
+
+
 def test_dispute_keeps_the_reason_with_its_inner_spaces_and_lines() -> None:
     cmd = parse_command("dispute so1   customer  signed,\nsee photo  ")
     assert cmd == Command(Verb.DISPUTE, orders=("SO1",), reason="customer  signed,\nsee photo")

@@ -25,8 +25,11 @@ from bot.core.followup import (
     ThreadFacts,
     dispute_ladder,
     due_steps,
+    pending_steps,
+    project_thread,
     quiet_since,
     thread_ladder,
+    until_cut,
     within_cap,
 )
 from bot.core.routing import FollowUpPolicy
@@ -426,3 +429,92 @@ def test_a_cap_of_ten_lets_ten_through() -> None:
 
     assert (len(send), len(held)) == (10, 2)
     assert send == steps[:10]
+
+
+# --- what lies ahead if nobody acts (/reject next) ---------------------------------------
+
+
+def plan(steps) -> list[tuple[StepKind, int, str, datetime]]:
+    return [(s.kind, s.level, s.recipient, s.due_at) for s in steps]
+
+
+FRIDAY = dict(posted_at=at("2026-11-27 08:30"), deadline=at("2026-11-27 18:00"))
+
+
+def test_the_projection_of_a_quiet_thread_stops_at_the_deadline_and_goes_on_from_the_fix_window() -> None:
+    # Friday 2026-11-27: nudge 11:00, level 1 13:00 come before the 18:00
+    # deadline; level 2 (Monday 09:00) never comes, because at 18:00 the items
+    # are deemed confirmed. Their fix window runs Monday and Tuesday in full,
+    # so the next ladder counts from Wednesday 12-02 09:00: nudge 11:00,
+    # level 1 13:00, level 2 09:00 + 9h = the close -> Thursday 12-03 09:00.
+    projection = project_thread(thread(**FRIDAY), POLICY, HOURS)
+
+    assert plan(projection.current) == [
+        (NUDGE, 0, OWNER, at("2026-11-27 11:00")),
+        (ESCALATE, 1, OPS_HEAD, at("2026-11-27 13:00")),
+    ]
+    assert plan(projection.after_deadline) == [
+        (NUDGE, 0, OWNER, at("2026-12-02 11:00")),
+        (ESCALATE, 1, OPS_HEAD, at("2026-12-02 13:00")),
+        (ESCALATE, 2, BOSS, at("2026-12-03 09:00")),
+    ]
+    assert projection.missing_year is None
+    # the after-deadline ladder is the one the sweep computes once the items are deemed
+    deemed = thread(**FRIDAY, awaiting=0, oldest_unfixed_at=at("2026-11-27 18:00"))
+    assert projection.after_deadline == thread_ladder(deemed, POLICY, HOURS)
+
+
+def test_the_projection_of_an_acknowledged_thread_has_nothing_before_the_deadline() -> None:
+    facts = thread(**FRIDAY, last_activity_at=at("2026-11-27 09:30"), acknowledged_at=at("2026-11-27 09:30"))
+
+    projection = project_thread(facts, POLICY, HOURS)
+
+    assert projection.current == []
+    assert plan(projection.after_deadline)[0] == (NUDGE, 0, OWNER, at("2026-12-02 11:00"))
+
+
+def test_the_projection_counts_the_fix_window_from_an_earlier_confirmation() -> None:
+    # One item confirmed at 10:00 (its fix due Tuesday 12-01 10:00), the rest await.
+    facts = thread(**FRIDAY, oldest_unfixed_at=at("2026-11-27 10:00"), last_activity_at=at("2026-11-27 10:00"))
+
+    projection = project_thread(facts, POLICY, HOURS)
+
+    assert plan(projection.current) == [(NUDGE, 0, OWNER, at("2026-11-27 12:00")), (ESCALATE, 1, OPS_HEAD, at("2026-11-27 14:00"))]
+    assert plan(projection.after_deadline)[0] == (NUDGE, 0, OWNER, at("2026-12-01 12:00"))
+
+
+def test_the_projection_of_a_thread_with_nothing_awaiting_is_its_ladder() -> None:
+    facts = thread(**FRIDAY, awaiting=0, oldest_unfixed_at=at("2026-11-27 10:00"), last_activity_at=at("2026-11-27 10:00"))
+
+    projection = project_thread(facts, POLICY, HOURS)
+
+    assert projection.current == thread_ladder(facts, POLICY, HOURS)
+    assert projection.after_deadline == []
+
+
+def test_the_projection_says_which_year_has_no_calendar_data() -> None:
+    # Thursday 2026-12-31: nudge 11:00 and level 1 13:00 are in 2026; the fix
+    # window after the deadline runs into 2027, which has no data.
+    facts = thread(posted_at=at("2026-12-31 08:30"), deadline=at("2026-12-31 18:00"))
+
+    projection = project_thread(facts, POLICY, HOURS)
+
+    assert plan(projection.current) == [(NUDGE, 0, OWNER, at("2026-12-31 11:00")), (ESCALATE, 1, OPS_HEAD, at("2026-12-31 13:00"))]
+    assert projection.after_deadline == []
+    assert projection.missing_year == 2027
+
+
+def test_until_cut_keeps_the_steps_before_a_year_without_data() -> None:
+    facts = thread(posted_at=at("2026-12-31 08:30"), deadline=at("2026-12-31 18:00"))
+
+    steps, year = until_cut(thread_ladder, facts, POLICY, HOURS)
+
+    assert ([s.level for s in steps], year) == ([0, 1], 2027)
+    assert until_cut(thread_ladder, thread(), POLICY, HOURS) == (thread_ladder(thread(), POLICY, HOURS), None)
+
+
+def test_pending_steps_leave_out_those_taken_and_keep_due_order() -> None:
+    steps = thread_ladder(thread(), POLICY, HOURS)
+
+    assert pending_steps(reversed(steps), done={steps[0].key}) == tuple(steps[1:])
+
