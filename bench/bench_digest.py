@@ -41,7 +41,15 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import (
-    BRANCHES, DIGEST_NOW, SHANGHAI, Row, generate_rows, machine, owners_routing, print_rows, rows_to_records,
+    BRANCHES,
+    DIGEST_NOW,
+    SHANGHAI,
+    Row,
+    generate_rows,
+    machine,
+    owners_routing,
+    print_rows,
+    rows_to_records,
 )  # fmt: skip
 from bench._fakeslack_proc import RemoteFakeSlack
 from bot.clock import FixedClock

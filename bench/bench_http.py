@@ -49,8 +49,18 @@ import waitress
 from slack_bolt import Ack, App
 
 from bench._common import (
-    CHANNEL, DIGEST_NOW, SHANGHAI, SIGNING_SECRET, Row, generate_rows, machine, median, owners_routing,
-    percentile, print_rows, rows_to_records,
+    CHANNEL,
+    DIGEST_NOW,
+    SHANGHAI,
+    SIGNING_SECRET,
+    Row,
+    generate_rows,
+    machine,
+    median,
+    owners_routing,
+    percentile,
+    print_rows,
+    rows_to_records,
 )  # fmt: skip
 from bench._fakeslack_proc import RemoteFakeSlack
 from bot.app import create_app

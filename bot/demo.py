@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.app import Bot, create_app
+from bot.app import create_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core.routing import Owner, Routing

@@ -3,16 +3,15 @@ each method opens its own transactions and notifies through the gateway."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-import logging
-
 from bot.core.answers import ItemResult
 from bot.core.lifecycle import Action, Surface
+from bot.core.workcal import CalendarDataMissing
 from bot.gateway import ReplyTo
 from bot.services import answers, digest, followup, review
-from bot.core.workcal import CalendarDataMissing
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)

@@ -724,7 +724,7 @@ def test_a_dispute_whose_agent_is_unknown_is_nudged_to_the_cs_lead_once(bot, sig
 
 def test_the_daily_cap_lets_one_follow_up_a_day_reach_each_person(settings, fake_slack, session_factory, clock, routing, signer) -> None:
     capped = another_bot(settings, fake_slack, session_factory, clock, replace(routing, follow_up=FollowUpPolicy(daily_cap=1)))
-    threads = post_friday_digest(capped, session_factory, clock, fake_slack)
+    post_friday_digest(capped, session_factory, clock, fake_slack)
     # Two of Y's items disputed, both with 王丽's callbacks: at 09:30 (reminder
     # due 13:30, escalation Monday 09:30) and 10:30 (14:30; Monday 10:30).
     clock.set(at("2026-11-27 09:30"))

@@ -358,7 +358,7 @@ def test_items_on_a_message_and_on_an_owner_s_digest(session_factory) -> None:
     second = add_message(session_factory, page=1)
     a = add_item(session_factory, "SO2", message_id=first, branch="杭州分公司")
     b = add_item(session_factory, "SO1", message_id=first, branch="杭州分公司")
-    c = add_item(session_factory, "SO3", message_id=second)
+    add_item(session_factory, "SO3", message_id=second)
     add_item(session_factory, "SO4", owner="小件配送", category="small")
 
     with transaction(session_factory) as session:
