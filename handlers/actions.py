@@ -9,46 +9,43 @@ from slack_bolt import Ack, App
 from bot.core.answers import Outcome
 from bot.core.lifecycle import Action, Surface
 from bot.core.modals import dispute_modal, fix_modal, overrule_modal
+from bot.gateway import ReplyTo
 from bot.ids import ActionId
 from bot.services import Services
 from handlers.context import reply_to_from
 
 
-def _id_value(action: dict) -> int | None:
-    """The item or thread id a button carries; None when it is not one."""
+def _clicked(ack: Ack, body: dict, action: dict, services: Services) -> tuple[ReplyTo, int] | None:
+    """Ack the click; who clicked and the item or thread id the button
+    carries — or None, after telling them the button is stale."""
+    ack()
+    reply_to = reply_to_from(body)
     value = action.get("value", "")
-    return int(value) if value.isdigit() else None
+    if not value.isdigit():
+        services.reply(reply_to, "answers.stale_button")
+        return None
+    return reply_to, int(value)
 
 
 def handle_item_confirm(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
-    ack()
-    reply_to = reply_to_from(body)
-    item_id = _id_value(action)
-    if item_id is None:
-        services.reply(reply_to, "answers.stale_button")
-        return
-    services.confirm_items(actor=reply_to.user, surface=Surface.BUTTON, reply_to=reply_to, item_ids=[item_id])
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, item_id = clicked
+        services.confirm_items(actor=reply_to.user, surface=Surface.BUTTON, reply_to=reply_to, item_ids=[item_id])
 
 
 def handle_review_uphold(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
-    ack()
-    reply_to = reply_to_from(body)
-    item_id = _id_value(action)
-    if item_id is None:
-        services.reply(reply_to, "answers.stale_button")
-        return
-    services.uphold_disputes(actor=reply_to.user, surface=Surface.BUTTON, reply_to=reply_to, item_ids=[item_id])
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, item_id = clicked
+        services.uphold_disputes(actor=reply_to.user, surface=Surface.BUTTON, reply_to=reply_to, item_ids=[item_id])
 
 
 def _open_item_modal(ack: Ack, body: dict, action: dict, *, services: Services, kind: Action, modal) -> None:
     """A button whose action needs a text first: answer a refusal at once,
     else open the modal asking for it."""
-    ack()
-    reply_to = reply_to_from(body)
-    item_id = _id_value(action)
-    if item_id is None:
-        services.reply(reply_to, "answers.stale_button")
+    clicked = _clicked(ack, body, action, services)
+    if clicked is None:
         return
+    reply_to, item_id = clicked
     check = services.check_action(actor=reply_to.user, item_id=item_id, action=kind)
     if check.outcome is not Outcome.APPLIED:
         services.explain(kind, check, reply_to)
@@ -72,23 +69,15 @@ def handle_item_fix(ack: Ack, body: dict, action: dict, *, services: Services) -
 
 
 def handle_escalation_remind(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
-    ack()
-    reply_to = reply_to_from(body)
-    thread_id = _id_value(action)
-    if thread_id is None:
-        services.reply(reply_to, "answers.stale_button")
-        return
-    services.remind_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, thread_id = clicked
+        services.remind_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
 
 
 def handle_escalation_confirm_all(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
-    ack()
-    reply_to = reply_to_from(body)
-    thread_id = _id_value(action)
-    if thread_id is None:
-        services.reply(reply_to, "answers.stale_button")
-        return
-    services.confirm_for_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, thread_id = clicked
+        services.confirm_for_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
 
 
 def handle_escalation_open_thread(ack: Ack) -> None:
