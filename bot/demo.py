@@ -139,9 +139,48 @@ def _say(text: str) -> None:
     print("━" * WIDTH)
 
 
+class People:
+    """What people do in Slack, as signed requests dispatched into the app."""
+
+    def __init__(self, bot, fake: FakeSlack, signer: SlackSigner) -> None:
+        self.bot, self.fake, self.signer = bot, fake, signer
+        self.hooks = 0
+
+    def _response_url(self) -> str:
+        self.hooks += 1
+        return self.fake.response_url(f"r{self.hooks}")
+
+    def command(self, user: str, text: str) -> None:
+        self.bot.app.dispatch(slash_command(self.signer, text=text, user_id=user, channel_id=CHANNEL, response_url=self._response_url()).to_bolt())
+
+    def click(self, user: str, action_id: str, value: str, block_id: str, channel: str, message: dict) -> None:
+        self.bot.app.dispatch(block_actions(
+            self.signer, user_id=user, action_id=action_id, value=value, block_id=block_id, channel_id=channel,
+            message_ts=message["ts"], message=message, response_url=self._response_url(),
+        ).to_bolt())
+
+    def submit_last_modal(self, user: str, callback_id: str, block_id: str, action_id: str, text: str) -> None:
+        modal = self.fake.calls_to("views.open")[-1].params["view"]
+        self.bot.app.dispatch(view_submission(
+            self.signer, user_id=user, callback_id=callback_id, private_metadata=modal["private_metadata"],
+            values={block_id: {action_id: text}},
+        ).to_bolt())
+
+    def react(self, user: str, ts: str, *, event_id: str, retry_num: int | None = None) -> int:
+        event = reaction_event(kind="reaction_added", user=user, reaction=CONFIRM_REACTION, channel=CHANNEL, ts=ts)
+        request = event_callback(self.signer, event=event, event_id=event_id, retry_num=retry_num,
+                                 retry_reason="http_timeout" if retry_num else None)
+        return self.bot.app.dispatch(request.to_bolt()).status
+
+
+def _items_of(message: dict) -> list[str]:
+    return [b["block_id"][5:] for b in message["blocks"] if b.get("block_id", "").startswith("item-")]
+
+
 def run_demo(*, locale: str | None = None) -> int:
     locale = locale or "en"
     catalog = Catalog(locale)
+    t = catalog.t
     with tempfile.TemporaryDirectory() as tmp, FakeSlack() as fake:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
         upgrade(engine)
@@ -155,9 +194,8 @@ def run_demo(*, locale: str | None = None) -> int:
             settings, client=make_client("xoxb-demo", fake.api_url), session_factory=session_factory,
             clock=clock, routing=DEMO_ROUTING, process_before_response=True,
         )
-        signer = SlackSigner(SECRET)
+        people = People(bot, fake, SlackSigner(SECRET))
         transcript = Transcript(fake, catalog)
-        t = catalog.t
         transcript.seen = len(fake.calls)  # skip auth.test
 
         _say(t("demo.step_import", file=SAMPLE.name))
@@ -175,86 +213,62 @@ def run_demo(*, locale: str | None = None) -> int:
         firsts = [m for m in fake.channel_history(CHANNEL) if m["blocks"][0]["type"] == "section"]
         first_y = next(m for m in firsts if "U0OWNERY" in m["blocks"][0]["text"]["text"])
         first_z = next(m for m in firsts if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
-        y_items = [b["block_id"][5:] for b in first_y["blocks"] if b.get("block_id", "").startswith("item-")]
-        z_items = [b["block_id"][5:] for b in first_z["blocks"] if b.get("block_id", "").startswith("item-")]
+        y_items, z_items = _items_of(first_y), _items_of(first_z)
         order_of = {b["block_id"][5:]: re.search(r"\*(\S+)\*", b["text"]["text"]).group(1)
                     for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
 
         clock.advance(timedelta(minutes=40))
         orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
         _say(t("demo.step_confirm", orders=orders))
-        bot.app.dispatch(slash_command(signer, text=f"confirm {orders}", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake.response_url("y1")).to_bolt())
+        people.command("U0OWNERY", f"confirm {orders}")
         transcript.show()
 
         _say(t("demo.step_not_yours", order=order_of[y_items[2]]))
         clock.advance(timedelta(minutes=2))
-        bot.app.dispatch(slash_command(signer, text=f"confirm {order_of[y_items[2]]}", user_id="U0OWNERZ", channel_id=CHANNEL, response_url=fake.response_url("z1")).to_bolt())
+        people.command("U0OWNERZ", f"confirm {order_of[y_items[2]]}")
         transcript.show()
 
-        _say(t("demo.step_dispute", order=order_of[z_items[0]]))
+        disputed = z_items[0]
+        _say(t("demo.step_dispute", order=order_of[disputed]))
         clock.advance(timedelta(minutes=3))
-        item = z_items[0]
-        bot.app.dispatch(block_actions(
-            signer, user_id="U0OWNERZ", action_id=ActionId.DISPUTE, value=item, block_id=f"act-{item}",
-            channel_id=CHANNEL, message_ts=first_z["ts"], message=first_z, response_url=fake.response_url("z2"),
-        ).to_bolt())
+        people.click("U0OWNERZ", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_z)
         transcript.show()
-        modal = fake.calls_to("views.open")[-1].params["view"]
         reason = t("demo.reason")
-        bot.app.dispatch(view_submission(
-            signer, user_id="U0OWNERZ", callback_id=ViewId.DISPUTE, private_metadata=modal["private_metadata"],
-            values={BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: reason}},
-        ).to_bolt())
+        people.submit_last_modal("U0OWNERZ", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
         print(t("demo.typed", reason=reason) + "\n")
         transcript.show()
 
         _say(t("demo.step_reaction"))
         clock.advance(timedelta(minutes=5))
-        bot.app.dispatch(event_callback(
-            signer, event=reaction_event(kind="reaction_added", user="U0OWNERZ", reaction=CONFIRM_REACTION, channel=CHANNEL, ts=first_z["ts"]),
-            event_id="Ev0DEMO1",
-        ).to_bolt())
+        people.react("U0OWNERZ", first_z["ts"], event_id="Ev0DEMO1")
         transcript.show()
         _say(t("demo.step_retry"))
-        response = bot.app.dispatch(event_callback(
-            signer, event=reaction_event(kind="reaction_added", user="U0OWNERZ", reaction=CONFIRM_REACTION, channel=CHANNEL, ts=first_z["ts"]),
-            event_id="Ev0DEMO1", retry_num=1, retry_reason="http_timeout",
-        ).to_bolt())
         before = len(fake.calls)
+        status = people.react("U0OWNERZ", first_z["ts"], event_id="Ev0DEMO1", retry_num=1)
+        print(t("demo.retry_result", status=status, calls=len(fake.calls) - before) + "\n")
         transcript.show()
-        print(t("demo.retry_result", status=response.status, calls=len(fake.calls) - before) + "\n")
 
-        _say(t("demo.step_overrule", order=order_of[item]))
+        _say(t("demo.step_overrule", order=order_of[disputed]))
         clock.advance(timedelta(minutes=25))
         review_channel, review = next(
             (channel, m) for (channel, _), m in fake.messages.items()
-            if any(b.get("block_id") == f"review-act-{item}" for b in m["blocks"])
+            if any(b.get("block_id") == f"review-act-{disputed}" for b in m["blocks"])
         )
-        bot.app.dispatch(block_actions(
-            signer, user_id="U0CS0001", action_id=ActionId.OVERRULE, value=item, block_id=f"review-act-{item}",
-            channel_id=review_channel, message_ts=review["ts"], message=review, response_url=fake.response_url("cs1"),
-        ).to_bolt())
+        people.click("U0CS0001", ActionId.OVERRULE, disputed, f"review-act-{disputed}", review_channel, review)
         transcript.show()
-        modal = fake.calls_to("views.open")[-1].params["view"]
         evidence = t("demo.evidence")
-        bot.app.dispatch(view_submission(
-            signer, user_id="U0CS0001", callback_id=ViewId.OVERRULE, private_metadata=modal["private_metadata"],
-            values={BlockId.OVERRULE_EVIDENCE: {ActionId.OVERRULE_EVIDENCE: evidence}},
-        ).to_bolt())
+        people.submit_last_modal("U0CS0001", ViewId.OVERRULE, BlockId.OVERRULE_EVIDENCE, ActionId.OVERRULE_EVIDENCE, evidence)
         print(t("demo.typed_evidence", evidence=evidence) + "\n")
         transcript.show()
 
         fixed = order_of[y_items[0]]
         _say(t("demo.step_fix", order=fixed))
         clock.advance(timedelta(minutes=45))
-        bot.app.dispatch(slash_command(
-            signer, text=f"fix {fixed} {t('demo.fix_note')}", user_id="U0OWNERY", channel_id=CHANNEL,
-            response_url=fake.response_url("y3"),
-        ).to_bolt())
+        people.command("U0OWNERY", f"fix {fixed} {t('demo.fix_note')}")
         transcript.show()
 
         _say(t("demo.step_status"))
-        bot.app.dispatch(slash_command(signer, text="status", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake.response_url("y2")).to_bolt())
+        people.command("U0OWNERY", "status")
         transcript.show()
         print(t("demo.done"))
     return 0
