@@ -8,7 +8,6 @@ and the Web API calls the fake recorded (and the messages' current content).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
+from support import run_together
 
 from bot.app import create_app
 from bot.clock import FixedClock
@@ -204,26 +204,6 @@ def submit_reason(bot, signer, view: dict, reason: str, user: str = Z):
         values={"dispute.reason": {"dispute.reason_input": reason}},
     )
     return bot.app.dispatch(request.to_bolt())
-
-
-def run_together(*jobs) -> list[BaseException]:
-    """Run the jobs in threads released at the same moment; their errors."""
-    start = threading.Barrier(len(jobs), timeout=10)
-    errors: list[BaseException] = []
-
-    def run(job) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
 
 
 def assert_one_set_of_messages(fake_slack, session_factory) -> None:

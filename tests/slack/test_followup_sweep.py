@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from support import run_together
 
 from bot.app import Bot, create_app
 from bot.clock import FixedClock
@@ -220,26 +220,6 @@ def run(fake, clock, schedule: list[str], *sweeps: Callable[[], object], togethe
 
 def clocks(clock) -> list[FixedClock]:
     return clock if isinstance(clock, list) else [clock]
-
-
-def run_together(*jobs) -> list[BaseException]:
-    """Run the jobs in threads released at the same moment; their errors."""
-    start = threading.Barrier(len(jobs), timeout=10)
-    errors: list[BaseException] = []
-
-    def job_runner(job) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-
-    workers = [threading.Thread(target=job_runner, args=(job,)) for job in jobs]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    return errors
 
 
 def command(bot: Bot, signer, fake, text: str, user: str = Y):
