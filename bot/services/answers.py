@@ -135,8 +135,8 @@ def check_item_action(deps: Deps, *, actor: str, item_id: int, action: Action) -
     now = deps.clock.now()
     with transaction(deps.session_factory) as session:
         item = q.find_item(session=session, item_id=item_id)
-        if item is None:
-            return ItemResult(str(item_id), Outcome.UNKNOWN)
+        if item is None:  # a button or form pointing at an item that is gone
+            return ItemResult(f"#{item_id}", Outcome.STALE)
         owner = _owner_of(deps, item)
         role = deps.routing.role_for(actor, owner)
         decision = decide(Status(item.status), action, role, past_deadline=item.deadline is not None and now > item.deadline)

@@ -686,16 +686,18 @@ def test_two_clicks_arriving_at_once_confirm_once(bot, signer, fake_slack, sessi
     assert len(updated(fake_slack)) == 1
 
 
+@pytest.mark.parametrize("action_id", ["item.confirm", "item.dispute", "item.fix"])
 @pytest.mark.parametrize("value", ["not-an-item", "999999"], ids=["garbage", "no-such-item"])
-def test_a_stale_button_is_answered_as_expired(bot, signer, fake_slack, session_factory, digest, value) -> None:
+def test_a_stale_button_is_answered_as_expired(bot, signer, fake_slack, session_factory, digest, value, action_id) -> None:
     before = snapshot(session_factory)
 
-    click(bot, signer, fake_slack, action_id="item.confirm", value=value, ts=digest_ts(fake_slack, Y))
+    click(bot, signer, fake_slack, action_id=action_id, value=value, ts=digest_ts(fake_slack, Y))
 
     assert snapshot(session_factory) == before
     (reply,) = replies(fake_slack)
     assert "expired" in reply
     assert updated(fake_slack) == []
+    assert fake_slack.calls_to("views.open") == []
 
 
 def test_the_dispute_button_opens_the_dispute_modal(bot, signer, fake_slack, session_factory, digest) -> None:
