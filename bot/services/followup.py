@@ -103,14 +103,20 @@ def _in_working_hours(deps: Deps, now: datetime) -> bool:
 
 
 def _deem_overdue(deps: Deps, now: datetime) -> int:
+    """Awaiting items past their deadline become deemed confirmed — as of the
+    deadline, so a sweep that runs late (after downtime) does not push their
+    fix window later."""
     decision = decide(Status.AWAITING, Action.DEEM, Role.SYSTEM)
+    change = q.Change(Action.DEEM, decision.new_status, "system", Role.SYSTEM, Surface.SCHEDULER)
+    changed: set[int] = set()
     with transaction(deps.session_factory) as session:
         items = f.list_overdue_items(session=session, now=now)
-        changed = q.transition_many(
-            session=session, item_ids=[i.id for i in items], expected=Status.AWAITING,
-            change=q.Change(Action.DEEM, decision.new_status, "system", Role.SYSTEM, Surface.SCHEDULER), now=now,
-        )
-        messages = {i.digest_message_id for i in items if i.id in set(changed) and i.digest_message_id}
+        by_deadline: dict[datetime, list[int]] = defaultdict(list)
+        for item in items:
+            by_deadline[item.deadline].append(item.id)
+        for deadline, ids in by_deadline.items():
+            changed.update(q.transition_many(session=session, item_ids=ids, expected=Status.AWAITING, change=change, now=deadline))
+        messages = {i.digest_message_id for i in items if i.id in changed and i.digest_message_id}
     refresh_digest_messages(deps, messages)
     return len(changed)
 

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -883,3 +883,18 @@ def test_a_nudge_due_before_the_year_ends_is_sent_though_later_steps_need_next_y
         "2026-12-31 13:00": escalation(OPS_HEAD, {y: Y, z: Z}),
     }
     assert any("2027" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def test_items_deemed_by_a_late_sweep_count_from_their_deadline(bot, session_factory, clock, fake_slack, threads) -> None:
+    # The bot was down from Friday 17:00 to Monday 10:00: the Monday sweep deems
+    # Friday's items as of Friday 18:00, so their fix window (2 working days)
+    # ends Tuesday 18:00 -> Wednesday 09:00, not two days after Monday.
+    clock.set(at("2026-11-30 10:00"))
+    bot.services.sweep()
+
+    deemed = audit(session_factory, "deem")
+    assert len(deemed) == 38
+    assert {entry.at for entry in deemed} == {at("2026-11-27 18:00").astimezone(UTC)}
+    with transaction(session_factory) as session:
+        decided = {i.decided_at for i in session.exec(select(Item).where(Item.status == "deemed_confirmed")).all()}
+    assert decided == {at("2026-11-27 18:00").astimezone(UTC)}
