@@ -4,6 +4,8 @@ conftest.py, which pytest puts on sys.path)."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 
 def run_together(*jobs) -> list[BaseException]:
@@ -24,3 +26,24 @@ def run_together(*jobs) -> list[BaseException]:
     for worker in workers:
         worker.join(timeout=60)
     return errors
+
+
+@dataclass
+class ItemStandIn:
+    """A stand-in item with the attributes the pure renderers read
+    (``bot.core.digest.ItemFacts``), for tests without a database."""
+
+    id: int
+    order_no: str = "SO20261126001"
+    rejected_on: date = date(2026, 11, 26)
+    branch: str = "杭州分公司"
+    category: str = "large"
+    scenario: str | None = "received"
+    customer: str = "张三 13812341234"
+    callback_agent: str = "王丽"
+    note: str = "客户说已经收到货了"
+    status: str = "awaiting"
+    last_actor: str | None = None
+    last_surface: str | None = None
+    updated_at: datetime = datetime(2026, 11, 27, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
+    fix_note: str | None = None

@@ -7,11 +7,12 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from support import ItemStandIn
 
 from bot.core.digest import (
     ITEMS_FIRST_PAGE,
@@ -38,23 +39,7 @@ SLACK_TEXT_LIMIT = 3000
 SLACK_MESSAGE_TEXT_LIMIT = 40_000
 
 
-@dataclass
-class Item:
-    """A stand-in with the attributes ``ItemFacts`` names."""
-
-    id: int
-    order_no: str = "SO20261126001"
-    rejected_on: date = date(2026, 11, 26)
-    branch: str = "杭州分公司"
-    category: str = "large"
-    scenario: str | None = "received"
-    customer: str = "张三 13812341234"
-    callback_agent: str = "王丽"
-    note: str = "客户说已经收到货了"
-    status: str = "awaiting"
-    last_actor: str | None = None
-    last_surface: str | None = None
-    updated_at: datetime = datetime(2026, 11, 27, 2, 15, tzinfo=timezone.utc)  # 10:15 in Shanghai
+Item = ItemStandIn
 
 
 HZ_LARGE = Owner(name="杭州大件", user="U0HZ", categories=("large",), branches=("杭州分公司",))

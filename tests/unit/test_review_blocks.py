@@ -5,11 +5,12 @@ overrule and fix modals, and parsing the new ``/reject`` verbs."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
+from support import ItemStandIn
 
 from bot.core.answers import ItemResult, Outcome, answer_summary
 from bot.core.commands import Command, CommandError, Verb, parse_command
@@ -39,24 +40,11 @@ DISPUTED_AT = datetime(2026, 11, 27, 1, 15, tzinfo=UTC)  # 09:15 in Shanghai
 RESOLVED_AT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
 
-@dataclass
-class Item:
-    """A stand-in with the attributes ``ItemFacts`` names."""
-
-    id: int
-    order_no: str = "SO20261126001"
-    rejected_on: date = date(2026, 11, 26)
-    branch: str = "杭州分公司"
-    category: str = "large"
-    scenario: str | None = "received"
-    customer: str = "张三 13812341234"
-    callback_agent: str = "王丽"
-    note: str = "客户 13812341234 说已经收到货了"
-    status: str = "disputed"
-    last_actor: str | None = "U0OWNERY"
-    last_surface: str | None = "command"
-    updated_at: datetime = DISPUTED_AT
-    fix_note: str | None = None
+# A disputed item, as the review renderers see it.
+Item = partial(
+    ItemStandIn, note="客户 13812341234 说已经收到货了", status="disputed", last_actor="U0OWNERY",
+    last_surface="command", updated_at=DISPUTED_AT,
+)
 
 
 def facts(item: Item | None = None, **kw) -> ReviewFacts:
