@@ -13,18 +13,39 @@ from bot.core.modals import (
     read_overrule_metadata,
 )
 from bot.gateway import ReplyTo
+from bot.i18n import Catalog
 from bot.ids import ActionId, BlockId, ViewId
 from bot.services import Services
 
+# Each item modal's required text: (block, input, message when blank).
+MODAL_TEXT: dict[str, tuple[str, str, str]] = {
+    ViewId.DISPUTE: (BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, "answers.reason_required"),
+    ViewId.OVERRULE: (BlockId.OVERRULE_EVIDENCE, ActionId.OVERRULE_EVIDENCE, "answers.evidence_required"),
+    ViewId.FIX: (BlockId.FIX_NOTE, ActionId.FIX_NOTE, "answers.fix_note_required"),
+}
 
-def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services, block_id: str, action_id: str,
-                     required_key: str, read_metadata: Callable) -> tuple[int, str, ReplyTo] | None:
+
+def modal_text(view: dict) -> str:
+    block_id, action_id, _ = MODAL_TEXT[view["callback_id"]]
+    return input_value(view, block_id, action_id)
+
+
+def blank_text_errors(view: dict, catalog: Catalog) -> dict[str, str] | None:
+    """``response_action: errors`` for an item modal submitted without its
+    required text (Slack keeps the modal open); None when the text is there."""
+    if modal_text(view):
+        return None
+    block_id, _, required_key = MODAL_TEXT[view["callback_id"]]
+    return {block_id: catalog.t(required_key)}
+
+
+def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services, read_metadata: Callable) -> tuple[int, str, ReplyTo] | None:
     """(item id, text, where to answer) of a submitted item modal; a blank text
     keeps the modal open with an error, metadata that is not ours is answered
     as expired (both: None)."""
-    text = input_value(view, block_id, action_id)
-    if not text:
-        ack(response_action="errors", errors={block_id: services.catalog.t(required_key)})
+    errors = blank_text_errors(view, services.catalog)
+    if errors:
+        ack(response_action="errors", errors=errors)
         return None
     ack()
     meta = read_metadata(view.get("private_metadata", ""))
@@ -33,29 +54,23 @@ def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services, bl
         services.reply(ReplyTo(user=user), "answers.stale_button")
         return None
     item_id, channel = meta
-    return item_id, text, ReplyTo(user=user, channel=channel)
+    return item_id, modal_text(view), ReplyTo(user=user, channel=channel)
 
 
 def handle_dispute_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
-    read = _read_submission(ack, body, view, services=services, block_id=BlockId.DISPUTE_REASON, action_id=ActionId.DISPUTE_REASON,
-                            required_key="answers.reason_required", read_metadata=read_dispute_metadata)
-    if read is not None:
+    if read := _read_submission(ack, body, view, services=services, read_metadata=read_dispute_metadata):
         item_id, reason, reply_to = read
         services.dispute_items(actor=reply_to.user, surface=Surface.MODAL, reason=reason, item_ids=[item_id], reply_to=reply_to)
 
 
 def handle_overrule_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
-    read = _read_submission(ack, body, view, services=services, block_id=BlockId.OVERRULE_EVIDENCE, action_id=ActionId.OVERRULE_EVIDENCE,
-                            required_key="answers.evidence_required", read_metadata=read_overrule_metadata)
-    if read is not None:
+    if read := _read_submission(ack, body, view, services=services, read_metadata=read_overrule_metadata):
         item_id, evidence, reply_to = read
         services.overrule_disputes(actor=reply_to.user, surface=Surface.MODAL, evidence=evidence, item_ids=[item_id], reply_to=reply_to)
 
 
 def handle_fix_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
-    read = _read_submission(ack, body, view, services=services, block_id=BlockId.FIX_NOTE, action_id=ActionId.FIX_NOTE,
-                            required_key="answers.fix_note_required", read_metadata=read_fix_metadata)
-    if read is not None:
+    if read := _read_submission(ack, body, view, services=services, read_metadata=read_fix_metadata):
         item_id, note, reply_to = read
         services.fix_items(actor=reply_to.user, surface=Surface.MODAL, note=note, item_ids=[item_id], reply_to=reply_to)
 
