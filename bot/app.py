@@ -34,12 +34,14 @@ def create_app(
     clock: Clock,
     routing: Routing | None = None,
     process_before_response: bool = False,
+    verify_requests: bool = True,
 ) -> Bot:
     """The Bolt app with every listener registered, and the services behind it.
 
     ``process_before_response=True`` (tests, the demo) runs listeners to the
     end before the request returns. Request signatures are verified whenever
-    a signing secret is configured (HTTP mode); Socket Mode needs none.
+    a signing secret is configured (HTTP mode; Socket Mode needs none), except
+    in the HTTP worker, whose requests the front has already verified.
     """
     gateway = SlackGateway(client)
     routing = routing or load_routing(settings.routing_file)
@@ -58,7 +60,7 @@ def create_app(
     app = App(
         client=client,
         signing_secret=settings.signing_secret,
-        request_verification_enabled=settings.signing_secret is not None,
+        request_verification_enabled=verify_requests and settings.signing_secret is not None,
         process_before_response=process_before_response,
     )
     handlers.register(app, services)

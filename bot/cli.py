@@ -54,26 +54,50 @@ def _bot(settings: Settings, clock: Clock):
 
 
 def cmd_run(args, settings: Settings) -> int:
-    from bot.scheduler import start_ticker
-
-    clock = SystemClock()
     if args.http and not settings.signing_secret:
         raise ConfigError([Problem("cli.run_http_needs_secret")])
     if not args.http and not settings.app_token:
         raise ConfigError([Problem("cli.run_needs_app_token")])
-    bot, session_factory = _bot(settings, clock)
+    if args.http:
+        return _run_http(args, settings)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.scheduler import start_ticker
+
+    bot, _ = _bot(settings, SystemClock())
     scheduler = start_ticker(bot.services, timezone=settings.timezone)
     try:
-        if args.http:
-            from bot.server import serve
-
-            serve(bot.app, session_factory, port=args.port)
-        else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            SocketModeHandler(bot.app, settings.app_token).start()
+        SocketModeHandler(bot.app, settings.app_token).start()
     finally:
         scheduler.shutdown(wait=False)
+    return 0
+
+
+def _run_http(args, settings: Settings) -> int:
+    """The acknowledging front in this process, the worker (the app and the
+    scheduler) in a supervised child process; see ``bot.handoff``."""
+    import multiprocessing
+    import threading
+
+    from bot.handoff import create_front_app, run_worker, supervise
+    from bot.server import serve
+
+    routing = load_routing(settings.routing_file)  # fail here, not in the child
+    _, session_factory = _database(settings)
+    context = multiprocessing.get_context("spawn")
+    inbox = context.Queue()
+
+    def start_worker():
+        worker = context.Process(target=run_worker, args=(settings, inbox, routing), name="rejectbot-worker", daemon=True)
+        worker.start()
+        return worker
+
+    stop = threading.Event()
+    supervise(start_worker, stop=stop)
+    try:
+        serve(create_front_app(settings, inbox=inbox), session_factory, port=args.port)
+    finally:
+        stop.set()
     return 0
 
 
