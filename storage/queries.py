@@ -105,6 +105,15 @@ def find_item(*, session: Session, item_id: int) -> Item | None:
     return session.get(Item, item_id)
 
 
+def list_routing_keys(*, session: Session, status: Status) -> Sequence:
+    """What routing and ordering need of the items in ``status`` — id, order
+    number, rejection day, branch, delivery type — as light rows, not ORM
+    objects (the digest plans thousands at a time)."""
+    return session.exec(
+        select(Item.id, Item.order_no, Item.rejected_on, Item.branch, Item.category).where(Item.status == status).order_by(Item.id)
+    ).all()
+
+
 def list_items_by_status(*, session: Session, status: Status) -> Sequence[Item]:
     return session.exec(select(Item).where(Item.status == status).order_by(Item.id)).all()
 
@@ -132,6 +141,17 @@ def list_items_on_message(*, session: Session, message_id: int) -> Sequence[Item
     return session.exec(
         select(Item)
         .where(Item.digest_message_id == message_id)
+        .options(undefer(Item.fix_note))
+        .order_by(Item.rejected_on, Item.branch, Item.order_no)
+    ).all()
+
+
+def list_items_of_day(*, session: Session, digest_day: date) -> Sequence[Item]:
+    """Every item on the digest messages of one day, in the order a message shows them."""
+    return session.exec(
+        select(Item)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(DigestMessage.digest_day == digest_day)
         .options(undefer(Item.fix_note))
         .order_by(Item.rejected_on, Item.branch, Item.order_no)
     ).all()

@@ -14,6 +14,7 @@ Errors: ``CalendarDataMissing`` (from the calendar) propagates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -92,8 +93,7 @@ def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
 
 
 def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> DigestOutcome:
-    new_items = q.list_items_by_status(session=session, status=Status.NEW)
-    plan = build_digest(new_items, deps.routing)
+    plan = build_digest(q.list_routing_keys(session=session, status=Status.NEW), deps.routing)
     deadline = dispute_deadline(now, calendar=deps.calendar, work_end=deps.routing.timings.work_end, tz=deps.timezone)
     outcome = DigestOutcome(DigestState.POSTED, day, late=late)
     decision = decide(Status.NEW, Action.POST, Role.SYSTEM)
@@ -132,18 +132,28 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> int:
     """Post every planned message of ``day`` that has no ``ts`` yet."""
     with transaction(deps.session_factory) as session:
         messages = q.list_digest_messages(session=session, digest_day=day)
+        on_message: dict[int, list] = {m.id: [] for m in messages}
+        for item in q.list_items_of_day(session=session, digest_day=day):  # one query for every page
+            on_message[item.digest_message_id].append(item)
+    per_owner: dict[str, list] = {}
+    for message in messages:
+        per_owner.setdefault(message.owner, []).extend(on_message[message.id])
     first_ts = {m.owner: m.ts for m in messages if m.page == 0}
     posted = 0
+    renewed = deps.clock.now()  # the claim was taken (or renewed) just before
     for message in messages:
         if message.ts:
             continue
         thread_ts = None if message.page == 0 else first_ts.get(message.owner)
-        text, blocks = render_digest_message(deps, message)
+        everything = per_owner[message.owner] if message.page == 0 else on_message[message.id]
+        text, blocks = _render(deps, message, on_message[message.id], everything)
         ts = deps.notifier.post_message(message.channel, text=text, blocks=blocks, thread_ts=thread_ts)
         now = deps.clock.now()
         with transaction(deps.session_factory) as session:
             q.set_message_posted(session=session, message_id=message.id, ts=ts, thread_ts=thread_ts, now=now)
-            q.renew_effect(session=session, key=key, until=now + LEASE)
+            if now >= renewed + LEASE / 2:  # keep the claim alive while posting takes long
+                q.renew_effect(session=session, key=key, until=now + LEASE)
+                renewed = now
         if message.page == 0:
             first_ts[message.owner] = ts
         posted += 1
@@ -155,7 +165,7 @@ def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> int:
     and are posted to their owner once the routing file covers them."""
     key = f"unrouted:{day.isoformat()}"
     with transaction(deps.session_factory) as session:
-        items = build_digest(q.list_items_by_status(session=session, status=Status.NEW), deps.routing).unrouted
+        items = build_digest(q.list_routing_keys(session=session, status=Status.NEW), deps.routing).unrouted
         if not items or q.claim_effect(session=session, key=key, now=now, lease=LEASE) not in (q.Claim.NEW, q.Claim.RESUMED):
             return 0
     deps.notifier.send_dm(deps.routing.cs_lead, text=unrouted_message(items, day, deps.catalog))
@@ -169,9 +179,16 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
     with transaction(deps.session_factory) as session:
         items = q.list_items_on_message(session=session, message_id=message.id)
         if message.page == 0 and message.pages > 1:
-            total, awaiting = q.count_items_of_digest(session=session, digest_day=message.digest_day, owner=message.owner)
+            counts = q.count_items_of_digest(session=session, digest_day=message.digest_day, owner=message.owner)
         else:
-            total, awaiting = len(items), sum(1 for i in items if i.status == Status.AWAITING)
+            counts = None
+    return _render(deps, message, items, items, counts=counts)
+
+
+def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Sequence, *, counts: tuple[int, int] | None = None) -> tuple[str, list[dict]]:
+    """A digest message showing ``items``; its head counts ``everything``
+    (all of the owner's items of the day on a first page), or ``counts``."""
+    total, awaiting = counts or (len(everything), sum(1 for i in everything if i.status == Status.AWAITING))
     owner = deps.routing.owner_named(message.owner)
     if owner is None:  # the routing file dropped this owner since: keep the name
         owner = Owner(name=message.owner, user="", categories=())
