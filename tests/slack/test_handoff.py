@@ -120,3 +120,28 @@ def test_the_worker_trusts_the_front_s_verification_when_the_backlog_is_old(sett
                                           response_url=fake_slack.response_url()))))
     work(inbox, worker.app.dispatch)
     assert status(session_factory) == "confirmed"
+
+
+def test_the_supervisor_restarts_a_worker_that_died():
+    import threading
+
+    from bot.handoff import supervise
+
+    class Process:  # the two things the supervisor asks of a multiprocessing.Process
+        def __init__(self, alive: bool) -> None:
+            self.alive, self.exitcode = alive, None if alive else 1
+
+        def is_alive(self) -> bool:
+            return self.alive
+
+    started: list[Process] = []
+    stop = threading.Event()
+
+    def start_worker() -> Process:
+        started.append(Process(alive=len(started) >= 1))  # the first one dies at once
+        if len(started) == 2:
+            stop.set()
+        return started[-1]
+
+    supervise(start_worker, every=0, stop=stop).join(timeout=10)
+    assert len(started) == 2  # restarted once, then left alone
