@@ -1,17 +1,11 @@
 """Modal submissions: dispute (reason), overrule (evidence), fix (note)."""
 
-from collections.abc import Callable
 from functools import partial
 
 from slack_bolt import Ack, App
 
 from bot.core.lifecycle import Surface
-from bot.core.modals import (
-    input_value,
-    read_dispute_metadata,
-    read_fix_metadata,
-    read_overrule_metadata,
-)
+from bot.core.modals import input_value, read_item_metadata
 from bot.gateway import ReplyTo
 from bot.i18n import Catalog
 from bot.ids import ActionId, BlockId, ViewId
@@ -39,7 +33,7 @@ def blank_text_errors(view: dict, catalog: Catalog) -> dict[str, str] | None:
     return {block_id: catalog.t(required_key)}
 
 
-def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services, read_metadata: Callable) -> tuple[int, str, ReplyTo] | None:
+def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> tuple[int, str, ReplyTo] | None:
     """(item id, text, where to answer) of a submitted item modal; a blank text
     keeps the modal open with an error, metadata that is not ours is answered
     as expired (both: None)."""
@@ -48,7 +42,7 @@ def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services, re
         ack(response_action="errors", errors=errors)
         return None
     ack()
-    meta = read_metadata(view.get("private_metadata", ""))
+    meta = read_item_metadata(view.get("private_metadata", ""))
     user = body["user"]["id"]
     if meta is None:
         services.reply(ReplyTo(user=user), "answers.stale_button")
@@ -58,19 +52,19 @@ def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services, re
 
 
 def handle_dispute_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
-    if read := _read_submission(ack, body, view, services=services, read_metadata=read_dispute_metadata):
+    if read := _read_submission(ack, body, view, services=services):
         item_id, reason, reply_to = read
         services.dispute_items(actor=reply_to.user, surface=Surface.MODAL, reason=reason, item_ids=[item_id], reply_to=reply_to)
 
 
 def handle_overrule_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
-    if read := _read_submission(ack, body, view, services=services, read_metadata=read_overrule_metadata):
+    if read := _read_submission(ack, body, view, services=services):
         item_id, evidence, reply_to = read
         services.overrule_disputes(actor=reply_to.user, surface=Surface.MODAL, evidence=evidence, item_ids=[item_id], reply_to=reply_to)
 
 
 def handle_fix_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
-    if read := _read_submission(ack, body, view, services=services, read_metadata=read_fix_metadata):
+    if read := _read_submission(ack, body, view, services=services):
         item_id, note, reply_to = read
         services.fix_items(actor=reply_to.user, surface=Surface.MODAL, note=note, item_ids=[item_id], reply_to=reply_to)
 

@@ -28,10 +28,6 @@ def read_item_metadata(private_metadata: str) -> tuple[int, str | None] | None:
         return None
 
 
-def read_dispute_metadata(private_metadata: str) -> tuple[int, str | None] | None:
-    """(item id, channel) from a dispute modal, or None when it is not ours."""
-    return read_item_metadata(private_metadata)
-
 
 def _text_modal(
     *, callback_id: str, item_id: int, channel: str | None, title: str, submit: str, intro: str,
@@ -83,14 +79,6 @@ def fix_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Cata
     )
 
 
-def read_overrule_metadata(private_metadata: str) -> tuple[int, str | None] | None:
-    """(item id, channel) from an overrule modal, or None when it is not ours."""
-    return read_item_metadata(private_metadata)
-
-
-def read_fix_metadata(private_metadata: str) -> tuple[int, str | None] | None:
-    """(item id, channel) from a fix modal, or None when it is not ours."""
-    return read_item_metadata(private_metadata)
 
 
 def input_value(view: dict, block_id: str, action_id: str) -> str:

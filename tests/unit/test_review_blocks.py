@@ -28,8 +28,7 @@ from bot.core.modals import (
     fix_modal,
     input_value,
     overrule_modal,
-    read_fix_metadata,
-    read_overrule_metadata,
+    read_item_metadata,
 )
 from bot.fakeslack import check_blocks, check_view
 from bot.i18n import LOCALES, Catalog
@@ -228,8 +227,8 @@ def test_other_decided_items_have_no_fix_button(status: Status) -> None:
 @pytest.mark.parametrize(
     ("modal", "callback", "block", "action", "read"),
     [
-        (overrule_modal, ViewId.OVERRULE, BlockId.OVERRULE_EVIDENCE, ActionId.OVERRULE_EVIDENCE, read_overrule_metadata),
-        (fix_modal, ViewId.FIX, BlockId.FIX_NOTE, ActionId.FIX_NOTE, read_fix_metadata),
+        (overrule_modal, ViewId.OVERRULE, BlockId.OVERRULE_EVIDENCE, ActionId.OVERRULE_EVIDENCE, read_item_metadata),
+        (fix_modal, ViewId.FIX, BlockId.FIX_NOTE, ActionId.FIX_NOTE, read_item_metadata),
     ],
     ids=["overrule", "fix"],
 )
@@ -246,8 +245,8 @@ def test_the_overrule_and_fix_modals_ask_for_one_text_and_carry_the_item(locale,
 
 @pytest.mark.parametrize("metadata", ["", "garbage", "[]", '{"channel": "C1"}', '{"item": "x"}'])
 def test_metadata_that_is_not_ours_reads_as_none(metadata: str) -> None:
-    assert read_overrule_metadata(metadata) is None
-    assert read_fix_metadata(metadata) is None
+    assert read_item_metadata(metadata) is None
+    assert read_item_metadata(metadata) is None
 
 
 def test_input_value_reads_and_strips_the_typed_text() -> None:
