@@ -128,9 +128,3 @@ def decide(status: Status, action: Action, role: Role, *, past_deadline: bool = 
     if RESULT_OF.get(action) is status:
         return Decision(Verdict.NOOP, status)
     return Decision(Verdict.REFUSED, status, Refusal.WRONG_STATE)
-
-
-OPEN_FOR_OWNER = frozenset({Status.AWAITING})
-DECIDED = frozenset(
-    {Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.DISPUTED, Status.FIXED, Status.WITHDRAWN}
-)

@@ -80,9 +80,6 @@ class Services:
         """Re-verification requests whose sending failed earlier (for the ticker)."""
         return review.send_pending_reviews(self.deps)
 
-    def check_dispute(self, *, actor: str, item_id: int) -> ItemResult:
-        return answers.check_item_action(self.deps, actor=actor, item_id=item_id, action=Action.DISPUTE)
-
     def check_action(self, *, actor: str, item_id: int, action: Action) -> ItemResult:
         """Would ``action`` on the item be allowed now? (Before opening a modal.)"""
         return answers.check_item_action(self.deps, actor=actor, item_id=item_id, action=action)

@@ -246,7 +246,6 @@ def test_the_overrule_and_fix_modals_ask_for_one_text_and_carry_the_item(locale,
 @pytest.mark.parametrize("metadata", ["", "garbage", "[]", '{"channel": "C1"}', '{"item": "x"}'])
 def test_metadata_that_is_not_ours_reads_as_none(metadata: str) -> None:
     assert read_item_metadata(metadata) is None
-    assert read_item_metadata(metadata) is None
 
 
 def test_input_value_reads_and_strips_the_typed_text() -> None:
