@@ -32,6 +32,16 @@ def operator(tmp_path, monkeypatch):
 BROKEN_ROUTING = 'channel = "general"\n[cs]\nlead = "nobody"\n[[owners]]\nname = "A"\nuser = "U1X"\ncategories = ["huge"]\n'
 
 
+@pytest.fixture
+def slack(operator, monkeypatch):
+    """Tokens set and the Web API pointed at a fake Slack."""
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        yield fake
+
+
 def item_count(tmp_path: Path) -> int:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     with transaction(make_session_factory(engine)) as session:
@@ -58,22 +68,19 @@ def test_import_of_a_missing_file_says_so(operator, capsys):
     assert "nope.csv" in capsys.readouterr().err
 
 
-def test_digest_at_a_time_posts_once(operator, monkeypatch, capsys):
-    with FakeSlack() as fake:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
-        assert main(["import", str(SAMPLE)]) == 0
-        assert main(["digest", "--at", "2026-11-27T08:29"]) == 0
-        assert "not due yet" in capsys.readouterr().out
-        assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
-        assert main(["digest", "--at", "2026-11-27T08:31"]) == 0
-        out = capsys.readouterr().out
-        assert "posted" in out and "already posted" in out
-        channel_posts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C0LOGISTICS" and not c.params.get("thread_ts")]
-        assert len(channel_posts) == 2  # one per owner, once
-        assert main(["digest", "--at", "2026-11-28T09:00"]) == 0  # a Saturday
-        assert "not a working day" in capsys.readouterr().out
+def test_digest_at_a_time_posts_once(operator, slack, capsys):
+    fake = slack
+    assert main(["import", str(SAMPLE)]) == 0
+    assert main(["digest", "--at", "2026-11-27T08:29"]) == 0
+    assert "not due yet" in capsys.readouterr().out
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
+    assert main(["digest", "--at", "2026-11-27T08:31"]) == 0
+    out = capsys.readouterr().out
+    assert "posted" in out and "already posted" in out
+    channel_posts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C0LOGISTICS" and not c.params.get("thread_ts")]
+    assert len(channel_posts) == 2  # one per owner, once
+    assert main(["digest", "--at", "2026-11-28T09:00"]) == 0  # a Saturday
+    assert "not a working day" in capsys.readouterr().out
 
 
 def test_check_config_names_every_problem(operator, monkeypatch, capsys):
@@ -116,12 +123,8 @@ def test_run_without_a_connection_mode_says_so_in_chinese(operator, monkeypatch,
     assert "✗ 请设置 SLACK_APP_TOKEN 以使用 Socket Mode" in err
 
 
-def test_check_config_passes_on_a_good_setup(operator, monkeypatch, capsys):
-    with FakeSlack() as fake:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
-        assert main(["check-config"]) == 0
+def test_check_config_passes_on_a_good_setup(operator, slack, capsys):
+    assert main(["check-config"]) == 0
     assert capsys.readouterr().out == "Configuration OK: 2 owner(s), channel C0LOGISTICS, time zone Asia/Shanghai.\n"
 
 
@@ -130,28 +133,21 @@ def test_db_upgrade(operator, capsys):
     assert item_count(operator) == 0
 
 
-def test_check_config_reports_a_token_slack_refuses(operator, monkeypatch, capsys):
-    with FakeSlack() as fake:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
-        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
-        fake.fail_next("auth.test", error="invalid_auth")
-        assert main(["check-config"]) == 1
+def test_check_config_reports_a_token_slack_refuses(operator, slack, capsys):
+    slack.fail_next("auth.test", error="invalid_auth")  # a revoked token
+    assert main(["check-config"]) == 1
     assert "invalid_auth" in capsys.readouterr().out
 
 
-def test_sweep_at_times_nudges_once(operator, monkeypatch, capsys):
-    with FakeSlack() as fake:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
-        assert main(["import", str(SAMPLE)]) == 0
-        assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
-        assert main(["sweep", "--at", "2026-11-27T10:59"]) == 0
-        nudges = lambda: [c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") and "reminder" in c.params["text"]]  # noqa: E731
-        assert nudges() == []
-        assert main(["sweep", "--at", "2026-11-27T11:00"]) == 0
-        assert main(["sweep", "--at", "2026-11-27T11:10"]) == 0
-        assert len(nudges()) == 2  # one per owner's thread, once
-        out = capsys.readouterr().out
-        assert "2 follow-up message(s) sent" in out and "0 follow-up message(s) sent" in out
+def test_sweep_at_times_nudges_once(operator, slack, capsys):
+    fake = slack
+    assert main(["import", str(SAMPLE)]) == 0
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
+    assert main(["sweep", "--at", "2026-11-27T10:59"]) == 0
+    nudges = lambda: [c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") and "reminder" in c.params["text"]]  # noqa: E731
+    assert nudges() == []
+    assert main(["sweep", "--at", "2026-11-27T11:00"]) == 0
+    assert main(["sweep", "--at", "2026-11-27T11:10"]) == 0
+    assert len(nudges()) == 2  # one per owner's thread, once
+    out = capsys.readouterr().out
+    assert "2 follow-up message(s) sent" in out and "0 follow-up message(s) sent" in out
