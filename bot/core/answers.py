@@ -9,6 +9,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.core.lifecycle import CS, Action, Decision, Refusal, Status, Verdict, who_may
+from bot.core.text import fmt_time
 from bot.i18n import Catalog
 
 # A refused state with a clearer word than "no longer applies" for some actions.
@@ -69,7 +70,7 @@ def answer_summary(action: Action, results: Sequence[ItemResult], catalog: Catal
                 lines.append(catalog.t(key, order=r.order_no, status=catalog.t(f"status.{r.status}")))
         elif outcome is Outcome.EXPIRED:
             for r in group:
-                lines.append(catalog.t("answers.expired", order=r.order_no, deadline=r.deadline.astimezone(tz).strftime("%m-%d %H:%M") if r.deadline else "—"))
+                lines.append(catalog.t("answers.expired", order=r.order_no, deadline=fmt_time(r.deadline, tz) if r.deadline else "—"))
         elif outcome is Outcome.NOT_YOURS and who_may(action) <= CS:
             lines.append(catalog.t("answers.cs_only", orders=orders))
         elif outcome is Outcome.NOT_YOURS:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.core.lifecycle import Action, Status
 from bot.core.masking import mask_customer, mask_phone
 from bot.core.routing import Owner, Routing
+from bot.core.text import cut, esc, esc_cut, fmt_time, mention
 from bot.i18n import Catalog
 from bot.ids import ActionId
 
@@ -106,39 +107,9 @@ def page_count(n_items: int) -> int:
 # --- rendering ---------------------------------------------------------------
 
 
-def _cut(text: str, limit: int) -> str:
-    text = (text or "").strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _esc(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-
-_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def _esc_cut(text: str, limit: int) -> str:
-    """Escape ``text`` and cut it to ``limit`` characters *after* escaping,
-    never inside an escape sequence."""
-    text = (text or "").strip()
-    escaped = _esc(text)
-    if len(escaped) <= limit:
-        return escaped
-    out: list[str] = []
-    size = 0
-    for ch in text:
-        piece = _ESCAPED.get(ch, ch)
-        if size + len(piece) > limit - 1:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out) + "…"
-
-
-def fmt_time(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%m-%d %H:%M")
 
 
 def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False) -> str:
@@ -148,8 +119,8 @@ def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False) -> str:
     head = " · ".join(
         p
         for p in (
-            f"*{_esc(item.order_no)}*",
-            _esc_cut(item.branch, FIELD_LIMIT),
+            f"*{esc(item.order_no)}*",
+            esc_cut(item.branch, FIELD_LIMIT),
             catalog.t(f"digest.category_{item.category}"),
             scenario,
         )
@@ -158,13 +129,13 @@ def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False) -> str:
     lines = [head]
     if item.note:
         note = " ".join(item.note.split())  # one quoted line, whatever the export held
-        lines.append("> " + _esc_cut(note if full else mask_phone(note), NOTE_LIMIT))
+        lines.append("> " + esc_cut(note if full else mask_phone(note), NOTE_LIMIT))
     customer = item.customer if full else mask_customer(item.customer)
     lines.append(
         catalog.t(
             "digest.item_facts",
-            customer=_esc_cut(customer, FIELD_LIMIT) or "—",
-            agent=_esc_cut(item.callback_agent, FIELD_LIMIT) or "—",
+            customer=esc_cut(customer, FIELD_LIMIT) or "—",
+            agent=esc_cut(item.callback_agent, FIELD_LIMIT) or "—",
             rejected_on=item.rejected_on.isoformat(),
         )
     )
@@ -177,21 +148,18 @@ def item_state_text(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> str:
     if item.last_actor:
         surface = catalog.t(f"surface.{item.last_surface}") if item.last_surface else ""
         text = catalog.t(
-            "digest.state_by", state=text, user=_mention(item.last_actor),
+            "digest.state_by", state=text, user=mention(item.last_actor),
             at=fmt_time(item.updated_at, tz), surface=surface,
         )
     return text
 
-
-def _mention(user: str) -> str:
-    return f"<@{user}>" if user and user[0] in "UW" else user
 
 
 def item_blocks(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> list[dict]:
     section = {
         "type": "section",
         "block_id": f"item-{item.id}",
-        "text": {"type": "mrkdwn", "text": _cut(item_text(item, catalog), MAX_SECTION_TEXT)},
+        "text": {"type": "mrkdwn", "text": cut(item_text(item, catalog), MAX_SECTION_TEXT)},
     }
     if Status(item.status) is Status.AWAITING:
         second = {
@@ -229,7 +197,7 @@ def item_blocks(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> list[dict]:
         text = item_state_text(item, catalog, tz)
         fix_note = getattr(item, "fix_note", "") if Status(item.status) is Status.FIXED else ""
         if fix_note:
-            text += "\n" + catalog.t("digest.fix_shown", note=_esc_cut(" ".join(fix_note.split()), FIX_NOTE_LIMIT))
+            text += "\n" + catalog.t("digest.fix_shown", note=esc_cut(" ".join(fix_note.split()), FIX_NOTE_LIMIT))
         second = {
             "type": "context",
             "block_id": f"state-{item.id}",
@@ -259,28 +227,28 @@ def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalo
     deadline = fmt_time(ctx.deadline, tz)
     if ctx.page == 0:
         title = catalog.t(
-            "digest.title", day=ctx.digest_day.isoformat(), owner=_esc(ctx.owner.name),
-            mention=_mention(ctx.owner.user), count=ctx.total_items, deadline=deadline,
+            "digest.title", day=ctx.digest_day.isoformat(), owner=esc(ctx.owner.name),
+            mention=mention(ctx.owner.user), count=ctx.total_items, deadline=deadline,
         )
         if ctx.pages > 1:
             title += "\n" + catalog.t("digest.more_in_thread", pages=ctx.pages)
         if ctx.late:
             title += "\n" + catalog.t("digest.late")
         if ctx.copied:
-            title += "\n" + catalog.t("digest.copied", managers=" ".join(map(_mention, ctx.copied)))
+            title += "\n" + catalog.t("digest.copied", managers=" ".join(map(mention, ctx.copied)))
         head = [
             {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": title}},
             {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}]},
         ]
         fallback = catalog.t(
-            "digest.fallback", day=ctx.digest_day.isoformat(), owner=_esc(ctx.owner.name),
+            "digest.fallback", day=ctx.digest_day.isoformat(), owner=esc(ctx.owner.name),
             count=ctx.total_items, open=ctx.open_items, deadline=deadline,
         )
     else:
         head = [
-            {"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.continuation", owner=_esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)}]},
+            {"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.continuation", owner=esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)}]},
         ]
-        fallback = catalog.t("digest.continuation", owner=_esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
+        fallback = catalog.t("digest.continuation", owner=esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
     blocks = head + [b for item in items for b in item_blocks(item, catalog, tz)]
     return fallback, blocks
 
@@ -292,8 +260,8 @@ def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Cata
     for item in shown:
         lines.append(
             catalog.t(
-                "digest.unrouted_line", order=_esc_cut(item.order_no, FIELD_LIMIT),
-                category=catalog.t(f"digest.category_{item.category}"), branch=_esc_cut(item.branch, FIELD_LIMIT),
+                "digest.unrouted_line", order=esc_cut(item.order_no, FIELD_LIMIT),
+                category=catalog.t(f"digest.category_{item.category}"), branch=esc_cut(item.branch, FIELD_LIMIT),
             )
         )
     if len(items) > len(shown):
@@ -336,21 +304,21 @@ def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolu
     item's full facts (customer unmasked: it goes to CS only), the owner, the
     reason, and Uphold / Overrule buttons — or, once resolved, what was decided."""
     item = facts.item
-    agent = _esc_cut(item.callback_agent, FIELD_LIMIT) or "—"
+    agent = esc_cut(item.callback_agent, FIELD_LIMIT) or "—"
     title = catalog.t(
-        "review.title", order=_esc(item.order_no), owner=_esc(facts.owner), mention=_mention(facts.owner_user),
+        "review.title", order=esc(item.order_no), owner=esc(facts.owner), mention=mention(facts.owner_user),
     )
     dispute = catalog.t(
-        "review.disputed", user=_mention(facts.disputed_by), at=fmt_time(facts.disputed_at, tz),
+        "review.disputed", user=mention(facts.disputed_by), at=fmt_time(facts.disputed_at, tz),
         reason=_quote(facts.reason),
     )
     blocks: list[dict] = [
         {"type": "section", "block_id": "review-head", "text": {"type": "mrkdwn", "text": title}},
-        {"type": "section", "block_id": f"item-{item.id}", "text": {"type": "mrkdwn", "text": _cut(item_text(item, catalog, full=True), MAX_SECTION_TEXT)}},
-        {"type": "section", "block_id": f"dispute-{item.id}", "text": {"type": "mrkdwn", "text": _cut(dispute, MAX_SECTION_TEXT)}},
+        {"type": "section", "block_id": f"item-{item.id}", "text": {"type": "mrkdwn", "text": cut(item_text(item, catalog, full=True), MAX_SECTION_TEXT)}},
+        {"type": "section", "block_id": f"dispute-{item.id}", "text": {"type": "mrkdwn", "text": cut(dispute, MAX_SECTION_TEXT)}},
     ]
     if resolution is None:
-        hint = catalog.t("review.hint", order=_esc(item.order_no), amount=facts.penalty, agent=agent)
+        hint = catalog.t("review.hint", order=esc(item.order_no), amount=facts.penalty, agent=agent)
         if not facts.agent_known:
             hint += "\n" + catalog.t("review.agent_unknown", agent=agent)
         blocks.append({"type": "context", "block_id": "review-hint", "elements": [{"type": "mrkdwn", "text": hint}]})
@@ -367,7 +335,7 @@ def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolu
                         "value": str(item.id),
                         "confirm": {
                             "title": {"type": "plain_text", "text": catalog.t("review.confirm_title")},
-                            "text": {"type": "plain_text", "text": catalog.t("review.confirm_text", amount=facts.penalty, agent=_cut(item.callback_agent, 60) or "—")},
+                            "text": {"type": "plain_text", "text": catalog.t("review.confirm_text", amount=facts.penalty, agent=cut(item.callback_agent, 60) or "—")},
                             "confirm": {"type": "plain_text", "text": catalog.t("review.button_uphold")},
                             "deny": {"type": "plain_text", "text": catalog.t("review.confirm_deny")},
                         },
@@ -382,7 +350,7 @@ def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolu
                 ],
             }
         )
-        fallback = catalog.t("review.fallback", order=_esc(item.order_no), owner=_esc(facts.owner))
+        fallback = catalog.t("review.fallback", order=esc(item.order_no), owner=esc(facts.owner))
     else:
         blocks.append(
             {
@@ -397,8 +365,8 @@ def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolu
 
 def resolution_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog, tz: ZoneInfo) -> str:
     """One line: who resolved the dispute, when, how, and with what note."""
-    agent = _esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—"
-    params = {"user": _mention(resolution.actor), "at": fmt_time(resolution.at, tz), "agent": agent}
+    agent = esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—"
+    params = {"user": mention(resolution.actor), "at": fmt_time(resolution.at, tz), "agent": agent}
     if resolution.action is Action.OVERRULE:
         return catalog.t("review.resolved_overrule", evidence=_quote(resolution.note), **params)
     text = catalog.t("review.resolved_uphold", **params)
@@ -412,15 +380,15 @@ def resolution_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog
 def review_thread_text(facts: ReviewFacts, catalog: Catalog) -> str:
     """The reply in the owner's digest thread: the dispute went back to CS."""
     return catalog.t(
-        "review.thread_disputed", order=_esc(facts.item.order_no), user=_mention(facts.disputed_by),
-        reason=_quote(facts.reason), reviewer=_mention(facts.reviewer),
+        "review.thread_disputed", order=esc(facts.item.order_no), user=mention(facts.disputed_by),
+        reason=_quote(facts.reason), reviewer=mention(facts.reviewer),
     )
 
 
 def resolved_thread_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog) -> str:
     """The reply in the owner's digest thread once CS resolved the dispute:
     an overrule names its evidence."""
-    params = {"mention": _mention(facts.owner_user), "order": _esc(facts.item.order_no), "user": _mention(resolution.actor)}
+    params = {"mention": mention(facts.owner_user), "order": esc(facts.item.order_no), "user": mention(resolution.actor)}
     if resolution.action is Action.OVERRULE:
         return catalog.t("review.thread_overruled", evidence=_quote(resolution.note), **params)
     return catalog.t("review.thread_upheld", **params)
@@ -429,12 +397,12 @@ def resolved_thread_text(facts: ReviewFacts, resolution: Resolution, catalog: Ca
 def penalty_notice(facts: ReviewFacts, resolution: Resolution, catalog: Catalog) -> str:
     """The DM to the callback agent (or the CS lead) when an uphold booked a penalty."""
     return catalog.t(
-        "review.penalty_dm", order=_esc(facts.item.order_no), user=_mention(resolution.actor),
+        "review.penalty_dm", order=esc(facts.item.order_no), user=mention(resolution.actor),
         amount=resolution.penalty if resolution.penalty is not None else 0,
-        agent=_esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—",
+        agent=esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—",
     )
 
 
 def _quote(text: str) -> str:
     """A person's free text as one escaped, bounded line."""
-    return _esc_cut(" ".join((text or "").split()), REASON_LIMIT) or "—"
+    return esc_cut(" ".join((text or "").split()), REASON_LIMIT) or "—"

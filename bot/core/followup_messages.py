@@ -13,6 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.followup import DisputeOutlook, Step, StepKind, ThreadOutlook
+from bot.core.text import cut, fmt_time, mention
 from bot.i18n import Catalog
 from bot.ids import ActionId
 
@@ -30,16 +31,7 @@ STEP_KEYS = {
 }
 
 
-def fmt_time(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%m-%d %H:%M")
 
-
-def _mention(user: str | None) -> str:
-    return f"<@{user}>" if user else ""
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- the escalation DM ----------------------------------------------------------------
@@ -66,7 +58,7 @@ def escalation_thread_text(thread: EscalationThread, catalog: Catalog, tz: ZoneI
     nudged = ", ".join(f"<@{user}> {fmt_time(at, tz)}" for user, at in thread.nudged) or "—"
     unfixed = catalog.t("followup.unfixed_since", since=fmt_time(thread.oldest_unfixed_at, tz)) if thread.oldest_unfixed_at else ""
     return catalog.t(
-        "followup.escalation_thread", owner=thread.owner, user=_mention(thread.owner_user),
+        "followup.escalation_thread", owner=thread.owner, user=mention(thread.owner_user),
         day=thread.digest_day.isoformat(), awaiting=thread.awaiting, unfixed=unfixed,
         since=fmt_time(thread.since, tz), nudged=nudged, level=thread.level, link=thread.link,
     )
@@ -79,7 +71,7 @@ def escalation_message(threads: Sequence[EscalationThread], catalog: Catalog, tz
     head = catalog.t("followup.escalation_head", count=len(threads))
     parts = [escalation_thread_text(t, catalog, tz) for t in threads]
     text = head + "\n\n" + "\n\n".join(parts)
-    blocks: list[dict] = [{"type": "section", "block_id": "escalation-head", "text": {"type": "mrkdwn", "text": _cut(head, MAX_SECTION_TEXT)}}]
+    blocks: list[dict] = [{"type": "section", "block_id": "escalation-head", "text": {"type": "mrkdwn", "text": cut(head, MAX_SECTION_TEXT)}}]
     shown: set[int] = set()
     for thread, part in zip(threads, parts, strict=True):
         if thread.thread_id in shown:  # two levels of one thread in one DM: one set of buttons
@@ -87,7 +79,7 @@ def escalation_message(threads: Sequence[EscalationThread], catalog: Catalog, tz
         if len(shown) == ESCALATION_THREADS_WITH_BUTTONS:
             break
         shown.add(thread.thread_id)
-        blocks.append({"type": "section", "block_id": f"escalation-{thread.thread_id}", "text": {"type": "mrkdwn", "text": _cut(part, MAX_SECTION_TEXT)}})
+        blocks.append({"type": "section", "block_id": f"escalation-{thread.thread_id}", "text": {"type": "mrkdwn", "text": cut(part, MAX_SECTION_TEXT)}})
         blocks.append({"type": "actions", "block_id": f"escalation-act-{thread.thread_id}", "elements": escalation_buttons(thread, catalog)})
     more = len({t.thread_id for t in threads}) - len(shown)
     if more:
@@ -111,8 +103,8 @@ def escalation_buttons(thread: EscalationThread, catalog: Catalog) -> list[dict]
             "style": "primary",
             "value": value,
             "confirm": {
-                "title": {"type": "plain_text", "text": _cut(catalog.t("followup.confirm_all_title"), 100)},
-                "text": {"type": "plain_text", "text": _cut(catalog.t("followup.confirm_all_text", owner=thread.owner, day=thread.digest_day.isoformat()), 300)},
+                "title": {"type": "plain_text", "text": cut(catalog.t("followup.confirm_all_title"), 100)},
+                "text": {"type": "plain_text", "text": cut(catalog.t("followup.confirm_all_text", owner=thread.owner, day=thread.digest_day.isoformat()), 300)},
                 "confirm": {"type": "plain_text", "text": catalog.t("followup.button_confirm_all")},
                 "deny": {"type": "plain_text", "text": catalog.t("followup.confirm_all_deny")},
             },
@@ -150,11 +142,11 @@ def outlook_text(entries: Sequence[ThreadOutlook | DisputeOutlook], catalog: Cat
 
 def _thread_lines(entry: ThreadOutlook, catalog: Catalog, tz: ZoneInfo, now: datetime) -> list[str]:
     deadline = fmt_time(entry.deadline, tz)
-    lines = [catalog.t("followup.next_thread", owner=entry.owner, user=_mention(entry.owner_user), day=entry.digest_day.isoformat())]
+    lines = [catalog.t("followup.next_thread", owner=entry.owner, user=mention(entry.owner_user), day=entry.digest_day.isoformat())]
     if entry.awaiting:
         lines.append(catalog.t("followup.next_awaiting", count=entry.awaiting, deadline=deadline))
         if entry.acknowledged_at is not None:
-            lines.append(catalog.t("followup.next_acknowledged", user=_mention(entry.acknowledged_by) or "—", at=fmt_time(entry.acknowledged_at, tz), deadline=deadline))
+            lines.append(catalog.t("followup.next_acknowledged", user=mention(entry.acknowledged_by) or "—", at=fmt_time(entry.acknowledged_at, tz), deadline=deadline))
     if entry.oldest_unfixed_at is not None:
         lines.append(catalog.t("followup.next_unfixed", since=fmt_time(entry.oldest_unfixed_at, tz)))
     lines += [_step_line(s, catalog, tz, now) for s in entry.steps]
@@ -179,7 +171,7 @@ def _dispute_lines(entry: DisputeOutlook, catalog: Catalog, tz: ZoneInfo, now: d
 
 
 def _step_line(step: Step, catalog: Catalog, tz: ZoneInfo, now: datetime) -> str:
-    line = catalog.t(STEP_KEYS[step.kind], at=fmt_time(step.due_at, tz), user=_mention(step.recipient), level=step.level)
+    line = catalog.t(STEP_KEYS[step.kind], at=fmt_time(step.due_at, tz), user=mention(step.recipient), level=step.level)
     if step.due_at <= now:
         line += catalog.t("followup.next_overdue")
     return line

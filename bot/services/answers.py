@@ -24,6 +24,7 @@ from bot.core.answers import ItemResult, Outcome, answer_summary, outcome_of
 from bot.core.lifecycle import LOGISTICS, Action, Status, Surface, Verdict, decide
 from bot.core.masking import mask_customer
 from bot.core.routing import Owner
+from bot.core.text import fmt_time
 from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
 from bot.services.deps import Deps
@@ -228,7 +229,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                 for entry in q.list_audit(session=session, item_id=item.id):
                     lines.append(
                         cat.t(
-                            "answers.status_history", at=entry.at.astimezone(deps.timezone).strftime("%m-%d %H:%M"),
+                            "answers.status_history", at=fmt_time(entry.at, deps.timezone),
                             actor=f"<@{entry.actor}>" if entry.actor[:1] in "UW" else entry.actor,
                             status=cat.t(f"status.{entry.to_status}"), surface=cat.t(f"surface.{entry.surface}"),
                             note=f" — {entry.note}" if entry.note else "",

@@ -47,6 +47,7 @@ from bot.core.followup import (
 from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy
+from bot.core.text import fmt_time
 from bot.core.workcal import CalendarDataMissing, local_datetime
 from bot.core.worktime import WorkingHours
 from bot.gateway import ReplyTo
@@ -337,7 +338,7 @@ def _tell_owner(deps: Deps, message: DigestMessage, step: Step, now: datetime) -
 
 
 def _fmt(deps: Deps, at: datetime) -> str:
-    return at.astimezone(deps.timezone).strftime("%m-%d %H:%M")
+    return fmt_time(at, deps.timezone)
 
 
 def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", **params: object) -> str:
