@@ -91,8 +91,9 @@ def create_front_app(settings: Settings, *, inbox: Inbox) -> App:
     )
     app.command(COMMAND)(partial(_hand_off, inbox=inbox))
     app.action(re.compile(".+"))(partial(_hand_off, inbox=inbox))
+    submission = partial(_hand_off_submission, inbox=inbox, catalog=Catalog(settings.locale))
     for callback_id in MODAL_TEXT:
-        app.view(callback_id)(partial(_hand_off_submission, inbox=inbox, catalog=Catalog(settings.locale)))
+        app.view(callback_id)(submission)
     for event in ("reaction_added", "reaction_removed", "message"):
         app.event(event)(partial(_hand_off_event, inbox=inbox))
     return app
