@@ -24,9 +24,9 @@ from bot.gateway import make_client
 from storage.db import SessionFactory, make_engine, make_session_factory, upgrade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SAMPLES = SHARED / "samples"
-PAYLOADS = SHARED / "slack-payloads"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # copies kept in the repository: it stands alone
+SAMPLES = FIXTURES / "samples"
+PAYLOADS = FIXTURES / "slack-payloads"
 SIGNING_SECRET = "test-signing-secret"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server (e.g. postgresql://postgres@127.0.0.1:5432/test)"

@@ -13,7 +13,7 @@ from bot.fakeslack import FakeSlack
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Item
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "callbacks-2026-11-26.csv"
 EXAMPLE_ROUTING = Path(__file__).resolve().parents[2] / "routing.example.toml"
 
 

@@ -20,7 +20,7 @@ from storage.models import ImportBatch, Item
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 SAMPLE_CSV = SAMPLES / "callbacks-2026-11-26.csv"
 SAMPLE_XLSX = SAMPLES / "callbacks-2026-11-26.xlsx"
 LARGE_ONLY = Routing(

@@ -28,7 +28,7 @@ from storage.imports import insert_records
 from storage.models import AuditEntry, DigestMessage, Item
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "callbacks-2026-11-26.csv"
 CHANNEL = "C0LOGISTICS"
 
 Y, Z = "U0OWNERY", "U0OWNERZ"  # owners: large items everywhere; small items in four branches

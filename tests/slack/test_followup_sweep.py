@@ -41,7 +41,7 @@ from storage.imports import insert_records
 from storage.models import AuditEntry, DigestMessage, FollowUp, Item
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "callbacks-2026-11-26.csv"
 CHANNEL = "C0LOGISTICS"
 HEADER = "订单号,拒收日期,分公司,配送类型,场景,客户,回访人,回访时间,回访记录"
 

@@ -24,7 +24,7 @@ from storage.imports import insert_records
 from storage.models import AuditEntry, Item
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "callbacks-2026-11-26.csv"
 CHANNEL = "C0LOGISTICS"
 ORDER = "SO20261126000000"  # large, Shanghai Pudong: U0OWNERY's
 

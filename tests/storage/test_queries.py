@@ -21,7 +21,7 @@ from storage.imports import insert_records
 from storage.models import AuditEntry, DigestMessage, Item, ReactionEffect, SideEffect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "callbacks-2026-11-26.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "callbacks-2026-11-26.csv"
 NOW = datetime(2026, 11, 27, 8, 30, tzinfo=SHANGHAI)
 LEASE = timedelta(minutes=10)
 DAY = date(2026, 11, 27)

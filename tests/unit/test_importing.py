@@ -22,7 +22,7 @@ from bot.core.importing import (
 )
 from bot.i18n import Catalog
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 HEADER = "订单号,拒收日期,分公司,配送类型,场景,客户,回访人,回访时间,回访记录"
 GOOD_ROW = "SO1,2026-11-26,杭州分公司,大件,客户已收货,吴先生 15140260662,陈静,2026-11-27 09:44,已收到"
 
