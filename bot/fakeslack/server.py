@@ -29,6 +29,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import random
 import re
 import secrets
@@ -127,6 +128,53 @@ class _ApiError(Exception):
         super().__init__(error)
         self.error = error
         self.extra = extra
+
+
+# Rate limits, applied per method (and per channel for chat.postMessage) when
+# ``FakeSlack(rate_limits=True)``: at most ``calls`` in any ``window`` seconds,
+# beyond which Slack answers HTTP 429 {"ok": false, "error": "ratelimited"} with
+# a Retry-After header (https://docs.slack.dev/apis/web-api/rate-limits). Slack's
+# tiers are floors ("50+ per minute", bursts "welcome"), so these are the
+# strictest readings:
+#
+# | method                                   | Slack's limit                  | fake: calls / window      |
+# |------------------------------------------|--------------------------------|---------------------------|
+# | chat.postMessage                         | special: ~1/s per channel,     | 3 / 3 s per channel       |
+# |                                          | "short bursts >1 allowed"      |                           |
+# | chat.update, chat.delete                 | Tier 3: 50+/min                | 50 / 60 s                 |
+# | chat.scheduleMessage                     | Tier 3: 50+/min (its page;     | 50 / 60 s                 |
+# |                                          | not Tier 2)                    |                           |
+# | chat.deleteScheduledMessage,             | Tier 3: 50+/min                | 50 / 60 s                 |
+# | chat.scheduledMessages.list              |                                |                           |
+# | conversations.open/history/replies       | Tier 3: 50+/min                | 50 / 60 s                 |
+# | chat.postEphemeral                       | Tier 4: 100+/min               | 100 / 60 s                |
+# | views.open/push/update/publish           | Tier 4: 100+/min               | 100 / 60 s                |
+# | users.info / users.lookupByEmail         | Tier 4 / Tier 3                | 100 / 60 s, 50 / 60 s     |
+# | reactions.add                            | Tier 3: 50+/min                | 50 / 60 s                 |
+#
+# Tiers from each method's page on docs.slack.dev/reference/methods/<method>
+# (as mirrored in Slack's method JSON, e.g. slack_kit priv/docs/methods/*.json).
+# Not modelled: chat.postMessage's workspace-wide limit (no figure published).
+_TIER_3, _TIER_4 = (50, 60.0, False), (100, 60.0, False)
+RATE_LIMITS: dict[str, tuple[int, float, bool]] = {
+    "chat.postMessage": (3, 3.0, True),
+    "chat.update": _TIER_3,
+    "chat.delete": _TIER_3,
+    "chat.scheduleMessage": _TIER_3,
+    "chat.deleteScheduledMessage": _TIER_3,
+    "chat.scheduledMessages.list": _TIER_3,
+    "conversations.open": _TIER_3,
+    "conversations.history": _TIER_3,
+    "conversations.replies": _TIER_3,
+    "chat.postEphemeral": _TIER_4,
+    "views.open": _TIER_4,
+    "views.push": _TIER_4,
+    "views.update": _TIER_4,
+    "views.publish": _TIER_4,
+    "users.info": _TIER_4,
+    "users.lookupByEmail": _TIER_3,
+    "reactions.add": _TIER_3,
+}
 
 
 # --- Block Kit checks -------------------------------------------------------
@@ -423,7 +471,8 @@ class FakeSlack:
         clock: "now" in epoch seconds for chat.scheduleMessage's checks
             (``time_in_past``, ``time_too_far``); pass the app's clock when it
             is fixed. Trigger ids always expire by the wall clock.
-        rate_limits: enforce Slack's per-method rate limits (see `RATE_LIMITS`).
+        rate_limits: enforce Slack's per-method rate limits (see `RATE_LIMITS`),
+            timed by ``clock``. Off by default.
     """
 
     def __init__(
@@ -442,7 +491,7 @@ class FakeSlack:
         self._channels = None if channels is None else set(channels)
         self._clock = clock
         self._rate_limits = rate_limits
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._windows: dict[tuple[str, str], list[float]] = {}
         self._exchanged_triggers: set[str] = set()
         self._scheduled: dict[str, dict[str, Any]] = {}
         self._random: tuple[float, random.Random, frozenset[str] | None, float] | None = None
@@ -923,8 +972,17 @@ class FakeSlack:
         return {"url": self._socket_mode_url}
 
     def _rate_limited(self, method: str, params: Params) -> _Failure | None:
-        if not self._rate_limits:
+        """429 ``ratelimited`` with ``Retry-After`` once a `RATE_LIMITS` window is full."""
+        if not self._rate_limits or method not in RATE_LIMITS:
             return None
+        calls, window, per_channel = RATE_LIMITS[method]
+        key = (method, self._dm_channel(str(params.get("channel") or "")) if per_channel else "")
+        now = self._clock()
+        recent = [t for t in self._windows.get(key, []) if t > now - window]
+        if len(recent) >= calls:
+            self._windows[key] = recent
+            return _Failure("ratelimited", 429, max(1, math.ceil(recent[0] + window - now)), {}, 1)
+        self._windows[key] = [*recent, now]
         return None
 
     def _channel_exists(self, channel: str, *, by_name: bool = False) -> bool:

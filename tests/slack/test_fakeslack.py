@@ -842,3 +842,56 @@ def test_more_than_30_scheduled_in_five_minutes_in_one_channel_is_refused(clocke
     crowded = error_of(lambda: client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 700, text="x"))
     assert crowded.response["error"] == "restricted_too_many"
     client.chat_scheduleMessage(channel="C2", post_at=int(NOW) + 700, text="x")
+
+
+# --- rate limits (opt-in) -------------------------------------------------------------
+class SteppedClock:
+    """A clock the test moves by hand, so windows open and close without sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limits_are_off_by_default(client: WebClient) -> None:
+    for _ in range(10):
+        client.chat_postMessage(channel="C1", text="x")
+
+
+def test_post_message_is_limited_per_channel_and_recovers() -> None:
+    clock = SteppedClock(NOW)
+    with FakeSlack(rate_limits=True, clock=clock) as limited:
+        client = WebClient(token="xoxb-test", base_url=limited.api_url)
+        for _ in range(3):
+            client.chat_postMessage(channel="C1", text="burst")
+        error = error_of(lambda: client.chat_postMessage(channel="C1", text="one too many"))
+        assert (error.response.status_code, error.response["error"]) == (429, "ratelimited")
+        assert error.response.headers["Retry-After"] == "3"
+        client.chat_postMessage(channel="C2", text="another channel is fine")
+        clock.now += 3.01
+        client.chat_postMessage(channel="C1", text="after the window")
+        assert [c.status for c in limited.calls_to("chat.postMessage")] == [200, 200, 200, 429, 200, 200]
+        assert len(limited.messages) == 5
+
+
+@pytest.mark.parametrize(("method", "allowed"), [("chat.update", 50), ("views.update", 100)])
+def test_tiered_methods_allow_their_calls_per_minute(method: str, allowed: int) -> None:
+    clock = SteppedClock(NOW)
+    with FakeSlack(rate_limits=True, clock=clock) as limited:
+        client = WebClient(token="xoxb-test", base_url=limited.api_url)
+        if method == "chat.update":
+            ts = client.chat_postMessage(channel="C1", text="x")["ts"]
+            call = lambda: client.chat_update(channel="C1", ts=ts, text="y")  # noqa: E731
+        else:
+            view_id = client.views_open(trigger_id=limited.trigger_id(), view=MODAL)["view"]["id"]
+            call = lambda: client.views_update(view_id=view_id, view=MODAL)  # noqa: E731
+        for _ in range(allowed):
+            call()
+            clock.now += 0.5
+        error = error_of(call)
+        assert error.response.status_code == 429
+        assert 1 <= int(error.response.headers["Retry-After"]) <= 60
+        clock.now += int(error.response.headers["Retry-After"])
+        assert call()["ok"] is True
