@@ -302,22 +302,32 @@ class Ours:
             [*_rejectbot(), "run", "--http", "--port", str(self.port)], cwd=cwd, env=env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
+        self.health = self._wait_until_healthy()
+
+    def _wait_until_healthy(self) -> str:
+        """Wait (bounded) for ``/healthz`` to answer 200. A server that answers
+        something else all along is used anyway, and what it said is printed:
+        the warm-up clicks then show whether it works."""
+        deadline, last = time.monotonic() + START_TIMEOUT_S, None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"rejectbot run --http exited with {self.process.returncode}:\n{self.log_tail()}")
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
+                response = connection.getresponse()
+                last = f"{response.status} {response.read().decode(errors='replace').strip()[:200]}"
+                if response.status == 200:
+                    return last
+            except (OSError, http.client.HTTPException):
                 pass
             finally:
                 connection.close()
             time.sleep(0.2)
-        self.close()
-        raise RuntimeError(f"rejectbot run --http did not answer /healthz within {START_TIMEOUT_S} s:\n{self.log_tail()}")
+        if last is None:
+            self.close()
+            raise RuntimeError(f"rejectbot run --http did not answer /healthz within {START_TIMEOUT_S} s:\n{self.log_tail()}")
+        return last
 
     def log_tail(self, lines: int = 20) -> str:
         self._log.flush()
@@ -457,8 +467,10 @@ def run(*, users: tuple[int, ...] = (1, 16, 50), clicks: int = 5, repeat: int = 
         hooks = [fake.response_url(f"user-{n}") for n in range(n_owners)]
         servers: dict[str, Ours | Bare] = {}
         try:
-            servers["ours"] = Ours(env, tmp_path)
+            servers["ours"] = ours = Ours(env, tmp_path)
             servers["bare"] = Bare(fake.api_url)
+            if verbose and not ours.health.startswith("200"):
+                print(f"  warning: rejectbot run --http's /healthz still answers {ours.health!r}", flush=True)
             warm = {}
             for side in SIDES:  # the first clicks pay for imports, connections, a worker starting
                 warm[side] = [
@@ -485,6 +497,9 @@ def run(*, users: tuple[int, ...] = (1, 16, 50), clicks: int = 5, repeat: int = 
                             if verbose:
                                 print(f"  {KINDS[kind][0]:11} {level:2} users, pair {r + 1}/{repeat}, {side:4}: {_summary(batch)}", flush=True)
         finally:
+            ours_troubled = any(not b.clean for (_, _, side), batches in results.items() if side == "ours" for b in batches)
+            if verbose and ours_troubled and isinstance(servers.get("ours"), Ours):
+                print("  rejectbot run --http, last lines of its log:\n" + servers["ours"].log_tail(), flush=True)
             for server in servers.values():
                 server.close()
         engine = make_engine(f"sqlite:///{db}")
