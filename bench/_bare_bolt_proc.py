@@ -5,7 +5,8 @@ can do — no database, no services.
 - ``slack_bolt.App`` with the bench's signing secret, request verification on,
   a ``WebClient`` pointed at the fake Slack, and ``process_before_response``
   as our HTTP mode sets it (``PROCESS_BEFORE_RESPONSE``);
-- served by waitress on 127.0.0.1 with the thread count of ``bot.server.serve``;
+- served by waitress on 127.0.0.1 with the thread count ``rejectbot run --http``
+  uses (``server_threads``);
 - Confirm (``ActionId.CONFIRM``): ``ack()``, then ``chat.update`` of the
   clicked message with the blocks the click carried, the clicked item's
   buttons replaced by a line of text;
@@ -34,17 +35,22 @@ from bot.gateway import make_client
 from bot.i18n import Catalog
 from bot.ids import ActionId
 
-# Our HTTP mode's value: bot/handoff.py's front app (and its worker) run with
+# Our HTTP mode's value: ``rejectbot run --http`` creates its app with
 # process_before_response=True. Change both together if ours changes.
 PROCESS_BEFORE_RESPONSE = True
 
 
 def server_threads() -> int:
-    """The thread count ``rejectbot run --http`` serves with (``bot.server.serve``'s default)."""
+    """The thread count ``rejectbot run --http`` serves with: the default of
+    ``bot.server``'s server factory (``make_server``, or ``serve`` before it)."""
     from bot import server
 
-    parameter = inspect.signature(server.serve).parameters.get("threads")
-    return parameter.default if parameter is not None and isinstance(parameter.default, int) else 16
+    for name in ("make_server", "serve"):
+        factory = getattr(server, name, None)
+        parameter = inspect.signature(factory).parameters.get("threads") if callable(factory) else None
+        if parameter is not None and isinstance(parameter.default, int):
+            return parameter.default
+    raise RuntimeError("bot.server has no server factory with a default thread count: update the baseline")
 
 
 def create_bare_app(api_url: str) -> App:

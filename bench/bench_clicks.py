@@ -40,6 +40,7 @@ import argparse
 import http.client
 import itertools
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -174,9 +175,10 @@ _triggers = itertools.count(1)
 
 
 def _trigger_id() -> str:
-    """A fresh trigger id per click, shaped like the fake's default one
-    (milliseconds since the epoch first)."""
-    return f"{int(time.time() * 1000)}.{next(_triggers)}.bench-trigger"
+    """A fresh trigger id per click, issued as it is sent: Slack's shape
+    ``"<digits>.<digits>.<hex>"``, the wall-clock milliseconds first (a fake
+    that expires trigger ids after 3 s can read the issue time back)."""
+    return f"{int(time.time() * 1000)}.{next(_triggers)}.{secrets.token_hex(10)}"
 
 
 def _click(signer: SlackSigner, target: Target, *, action_id: str, hook: str, trigger_id: str):
