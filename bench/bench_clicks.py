@@ -497,7 +497,7 @@ def run(*, users: tuple[int, ...] = (1, 16, 50), clicks: int = 5, repeat: int = 
                             batch = drive(servers[side].port, kind, plan, watch=watch, hooks=hooks)
                             results.setdefault((kind, level, side), []).append(batch)
                             if verbose:
-                                print(f"  {KINDS[kind][0]:11} {level:2} users, pair {r + 1}/{repeat}, {side:4}: {_summary(batch)}", flush=True)
+                                print(f"  {KINDS[kind][0]:11} {level:2} user{'s' if level > 1 else ' '}, pair {r + 1}/{repeat}, {side:4}: {_summary(batch)}", flush=True)
         finally:
             ours_troubled = any(not b.clean for (_, _, side), batches in results.items() if side == "ours" for b in batches)
             if verbose and ours_troubled and isinstance(servers.get("ours"), Ours):
