@@ -4,16 +4,29 @@ servers would not.
 
 The child serves on 127.0.0.1, port 0, and answers one-line commands on stdin:
 ``hook NAME`` (a response_url), ``calls`` (counts per method, failures as
-JSON), ``quit``. It exits on ``quit`` or when its stdin closes.
+JSON), ``messages CHANNEL`` (the channel's messages, thread replies
+included, as JSON),
+``quit``. It exits on ``quit`` or when its stdin closes.
+
+With ``watch=True`` the child also reports, as they happen, the calls people
+wait for — ``chat.update`` and ``views.open`` — on a pipe of their own: one
+JSON line per call, stamped with ``time.monotonic()`` (system-wide on Linux,
+so comparable with the parent's) when the fake has recorded it and is about
+to answer. ``RemoteFakeSlack.on_call`` receives them in a reader thread.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,16 +34,33 @@ ROOT = Path(__file__).resolve().parents[1]
 class RemoteFakeSlack:
     """The parent's handle on a ``FakeSlack`` running in a child process."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, watch: bool = False) -> None:
+        self.on_call: Callable[[dict], None] | None = None  # set it before the calls you watch are made
+        self._reader: threading.Thread | None = None
+        args, pass_fds, read_fd = [sys.executable, "-m", "bench._fakeslack_proc"], (), None
+        if watch:
+            read_fd, write_fd = os.pipe()
+            args.append(f"--watch-fd={write_fd}")
+            pass_fds = (write_fd,)
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "bench._fakeslack_proc"], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, encoding="utf-8",
+            args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+            pass_fds=pass_fds,
         )
+        if watch:
+            os.close(write_fd)  # the child holds the only writer: the reader sees EOF when it exits
+            self._reader = threading.Thread(target=self._read_calls, args=(read_fd,), name="fake-watch", daemon=True)
+            self._reader.start()
         line = self._child.stdout.readline().split()
         if not line or line[0] != "READY":
             self.close()
             raise RuntimeError(f"fake Slack child did not start: {line}")
         self.api_url = line[1]
+
+    def _read_calls(self, fd: int) -> None:
+        with os.fdopen(fd, encoding="utf-8") as pipe:
+            for line in pipe:
+                if self.on_call is not None:
+                    self.on_call(json.loads(line))
 
     def _ask(self, command: str) -> str:
         self._child.stdin.write(command + "\n")
@@ -47,6 +77,11 @@ class RemoteFakeSlack:
     def count(self, method: str) -> int:
         return int(self._ask(f"count {method}"))
 
+    def messages(self, channel: str) -> list[dict]:
+        """The channel's live messages, thread replies included, oldest first
+        (Slack's message objects; ``thread_ts`` is ``None`` at top level)."""
+        return json.loads(self._ask(f"messages {channel}"))
+
     def close(self) -> None:
         if self._child.poll() is None:
             try:
@@ -59,6 +94,8 @@ class RemoteFakeSlack:
             except subprocess.TimeoutExpired:
                 self._child.kill()
                 self._child.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(timeout=10)
 
     def __enter__(self) -> RemoteFakeSlack:
         return self
@@ -67,15 +104,89 @@ class RemoteFakeSlack:
         self.close()
 
 
-def _serve() -> None:
+WATCHED = ("chat.update", "views.open")
+
+
+def _params(raw: str) -> dict:
+    """A Web API request's parameters: a JSON body (as ``WebClient`` sends
+    blocks and views) or a form."""
+    if raw.lstrip().startswith("{"):
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            return {}
+        return body if isinstance(body, dict) else {}
+    params = dict(parse_qsl(raw, keep_blank_values=True))
+    if isinstance(params.get("blocks"), str):
+        try:
+            params["blocks"] = json.loads(params["blocks"])
+        except json.JSONDecodeError:
+            params["blocks"] = None
+    return params
+
+
+def _watched(path: str, raw: str, answer: tuple) -> dict | None:
+    """What the parent needs to know of a watched call: the message it
+    changed and which items still show buttons there (``act-<id>`` blocks),
+    or the trigger a modal was opened with; the Slack error if it failed."""
+    method = urlsplit(path).path.removeprefix("/api/")
+    if method not in WATCHED:
+        return None
+    params, body = _params(raw), answer[1]
+    call = {"method": method, "ok": isinstance(body, dict) and bool(body.get("ok"))}
+    if not call["ok"]:
+        call["error"] = body.get("error") if isinstance(body, dict) else str(body)[:200]
+    if method == "chat.update":
+        blocks = params.get("blocks") if isinstance(params.get("blocks"), list) else []
+        call |= {
+            "channel": params.get("channel"), "ts": params.get("ts"),
+            "buttons": [b["block_id"][4:] for b in blocks if isinstance(b, dict) and str(b.get("block_id", "")).startswith("act-")],
+        }  # fmt: skip
+    else:
+        call["trigger_id"] = params.get("trigger_id")
+    return call
+
+
+def _watching_fake(write_fd: int):
+    """A ``FakeSlack`` that reports watched calls on ``write_fd`` (bench only:
+    it wraps the fake's request entry point rather than changing the fake)."""
     from bot.fakeslack import FakeSlack
 
-    with FakeSlack() as fake:
+    pipe = os.fdopen(write_fd, "w", encoding="utf-8")
+    lock = threading.Lock()
+
+    class WatchingFakeSlack(FakeSlack):
+        def _dispatch(self, path, raw, headers):  # type: ignore[override]
+            answer = super()._dispatch(path, raw, headers)
+            recorded = time.monotonic()
+            if (call := _watched(path, raw, answer)) is not None:
+                call["t"] = recorded
+                with lock:
+                    pipe.write(json.dumps(call) + "\n")
+                    pipe.flush()
+            return answer
+
+    return WatchingFakeSlack()
+
+
+def _serve() -> None:
+    from bot.fakeslack import FakeSlack, server
+
+    # socketserver listens with a backlog of 5: with dozens of clients calling
+    # at once (each WebClient call opens a connection) the kernel drops SYNs,
+    # and each drop costs the caller a 1 s retransmit — a delay of the fake's
+    # making, not ours or Slack's. This child's fake listens with a longer queue.
+    server._Server.request_queue_size = 128
+    watch_fd = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--watch-fd=")), None)
+    with (FakeSlack() if watch_fd is None else _watching_fake(watch_fd)) as fake:
         print(f"READY {fake.api_url}", flush=True)
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
             if command == "hook":
                 print(fake.response_url(argument), flush=True)
+            elif command == "messages":
+                messages = [m for (channel, _), m in fake.messages.items() if channel == argument]
+                print(json.dumps(messages, ensure_ascii=False), flush=True)
             elif command == "count":
                 print(len(fake.calls_to(argument)), flush=True)
             elif command == "calls":
