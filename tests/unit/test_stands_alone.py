@@ -53,7 +53,9 @@ def test_no_tracked_file_refers_outside_the_repository(pattern):
 def test_the_pattern_finds_what_it_should():
     """The patterns are regular expressions for git grep -E; check them on
     sample lines, so a typo cannot make the test above pass vacuously."""
-    bad = ["see ../shared/samples/x.csv", "`shared/samples/callbacks.csv`", "DESIGN.md's glossary", "/work/shared/seed"]
+    # "~" keeps these lines from matching in this file; it is taken out here.
+    bad = [line.replace("~", "") for line in
+           ["see .~./sha~red/samples/x.csv", "`sha~red/samples/callbacks.csv`", "DESI~GN.md's glossary", "/work/sha~red/seed"]]
     good = ["docs/import-format.md", "tests/fixtures/samples/callbacks-2026-11-26.csv", "the shared channel", "shared/ nothing"]
     for line in bad:
         assert any(re.search(p, line) for p in OUTSIDE), line
