@@ -1,7 +1,7 @@
 """The callback export: from the file's bytes to records and row problems.
 
-Pure: no database, no Slack, no clock. The format is DESIGN.md's *Import
-format*: one header row (title rows above it are skipped), columns matched by
+Pure: no database, no Slack, no clock. The format is docs/import-format.md (the *Import
+format*): one header row (title rows above it are skipped), columns matched by
 their Chinese or English name in any order, one record per row. Good rows
 become ``Record``s; a bad row becomes one ``RowProblem`` per reason and is
 left out; a row repeating an earlier (order number, rejection date) of the

@@ -334,7 +334,7 @@ def test_the_customer_is_masked_everywhere(locale: str) -> None:
 
 
 def test_a_phone_number_in_the_callback_note_is_masked_too() -> None:
-    # DESIGN.md: "the channel shows masked phone numbers" - whichever field they are in.
+    # docs/product.md: "the channel shows masked phone numbers" - whichever field they are in.
     [(fallback, blocks)] = render_all(LARGE, [Item(1, note="客户 13812341234 说货已收到")], Catalog("zh_CN"))
     assert "13812341234" not in json.dumps(blocks, ensure_ascii=False)
 

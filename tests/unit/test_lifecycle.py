@@ -1,5 +1,5 @@
 """The lifecycle table and ``decide``: every (status, action, role), checked
-against an expectation written here from DESIGN.md's *Item lifecycle* and
+against an expectation written here from docs/lifecycle.md's *Item lifecycle* and
 *Roles*, not derived from ``bot.core.lifecycle.TRANSITIONS``."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ LOGISTICS = {R.OWNER, R.DELEGATE, R.MANAGER}
 CS = {R.CS_AGENT, R.CS_LEAD}
 BOT = {R.SYSTEM}
 
-# DESIGN.md:
+# docs/lifecycle.md:
 #   new --post--> awaiting --confirm--> confirmed --fix--> fixed
 #                    |  \--deadline--> deemed_confirmed --fix--> fixed
 #                    \--dispute--> disputed --overrule--> confirmed

@@ -1,4 +1,4 @@
-"""Customer data as the shared channel may show it (DESIGN.md: masked phone
+"""Customer data as the shared channel may show it (docs/product.md: masked phone
 numbers, no full names)."""
 
 from __future__ import annotations
