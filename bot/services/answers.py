@@ -77,9 +77,13 @@ def _owner_of(deps: Deps, item: Item) -> Owner | None:
     return deps.routing.owner_for(item.category, item.branch)
 
 
-def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface: Surface, note: str, now: datetime) -> ItemResult:
+def _act(
+    deps: Deps, session, item: Item, *, action: Action, actor: str, surface: Surface, note: str, now: datetime,
+    threads: set[int] | None = None,
+) -> ItemResult:
     """Decide and apply ``action`` on one item; a lost race is decided again
-    on the state that won."""
+    on the state that won. The owner's side acting marks the item's digest
+    thread active, or adds it to ``threads`` for the caller to mark once."""
     owner = _owner_of(deps, item)
     role = deps.routing.role_for(actor, owner)
     for _ in range(2):
@@ -90,7 +94,10 @@ def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface
         change = q.Change(action, decision.new_status, actor, role, surface, note)
         if q.transition_item(session=session, item=item, change=change, now=now):
             if role in LOGISTICS and item.digest_message_id:
-                followups.touch_thread(session=session, message_id=item.digest_message_id, now=now)
+                if threads is None:
+                    followups.touch_thread(session=session, message_id=item.digest_message_id, now=now)
+                else:
+                    threads.add(item.digest_message_id)
             break
     return ItemResult(
         order_no=item.order_no, outcome=outcome_of(decision), status=Status(item.status),
@@ -151,14 +158,17 @@ def act_on_items(
             results += [ItemResult(o, Outcome.UNKNOWN) for o in orders if o not in found]
             known_ids = {i.id for i in by_id}
             results += [ItemResult(f"#{i}", Outcome.STALE) for i in item_ids if i not in known_ids]
+        threads: set[int] = set()  # touched once each, not once per item (thousands of orders)
         for item in items:
-            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now)
+            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now, threads=threads)
             results.append(result)
             if result.outcome is Outcome.APPLIED:
                 if on_applied is not None:
                     on_applied(session, item, result)
                 if item.digest_message_id:
                     touched.add(item.digest_message_id)
+        for message_id in sorted(threads):
+            followups.touch_thread(session=session, message_id=message_id, now=now)
     if every_open and not items:
         return _tell(deps, reply_to, "answers.nothing_awaiting")
     return _finish(deps, action, results, touched, reply_to)
