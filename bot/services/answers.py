@@ -295,7 +295,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                 shown = ", ".join(esc_cut(o, 64) for o in missing[:20])
                 if len(missing) > 20:
                     shown += " " + cat.t("answers.and_more", count=len(missing) - 20)
-                chunks.append(cat.t("answers.unknown", orders=shown))
+                chunks.insert(0, cat.t("answers.unknown", orders=shown))  # short, so always shown
         else:
             owners = deps.routing.owners_acting_for(actor)
             if not owners and not deps.routing.is_cs(actor):

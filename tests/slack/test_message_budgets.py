@@ -176,3 +176,19 @@ def test_a_confirm_of_5000_orders_1000_of_them_awaiting_confirms_those_and_answe
     assert confirmations(session_factory) == 1_000
     updates = fake_slack.calls_to("chat.update")
     assert len(updates) >= 1_000 // 24 and all(c.error is None for c in updates)
+
+
+def test_status_of_5000_orders_shows_the_first_in_full_within_the_budget(bot, signer, fake_slack, session_factory, posted) -> None:
+    command(bot, signer, fake_slack, "confirm " + " ".join(KNOWN))
+    fake_slack.clear()
+
+    command(bot, signer, fake_slack, "status " + " ".join(KNOWN + UNKNOWN))
+
+    [(route, text)] = delivered(fake_slack)
+    assert route == "response_url" and text_size(text) <= MESSAGE_TEXT_BUDGET
+    lines = text.splitlines()
+    assert lines[0] == EN.t("answers.unknown", orders=", ".join(UNKNOWN[:20]) + " " + EN.t("answers.and_more", count=4_920))
+    shown = [o for o in KNOWN if f"*{o}*" in text]
+    assert shown == KNOWN[: len(shown)] and 0 < len(shown) < 60
+    assert NOTE in text  # the record in full: the note is not cut to the channel's length
+    assert lines[-1] == EN.t("answers.status_more_parts", count=60 - len(shown))
