@@ -192,3 +192,37 @@ def test_status_of_5000_orders_shows_the_first_in_full_within_the_budget(bot, si
     assert shown == KNOWN[: len(shown)] and 0 < len(shown) < 60
     assert NOTE in text  # the record in full: the note is not cut to the channel's length
     assert lines[-1] == EN.t("answers.status_more_parts", count=60 - len(shown))
+
+
+def long_items_csv(count: int) -> bytes:
+    note = ("客户 13812341234 表示货物已经签收，配送员却按拒收处理，回访录音已存档。" * 200)[:5_000]
+    rows = [
+        f"SO2026112691{i:04d},2026-11-26,{'南京江北新区' * 20}分公司,大件,客户已收货,{'张' * 150} 13812341234,{'王' * 60},2026-11-26 16:00,{note}"
+        for i in range(count)
+    ]
+    return "\n".join([HEADER, *rows]).encode()
+
+
+def test_a_digest_of_long_notes_and_names_is_posted_and_updated_within_the_budget(bot, signer, fake_slack, session_factory, clock) -> None:
+    # Issue 6: 24 items with long notes carried up to 38k characters; Slack refused the page and every page after it.
+    seed(session_factory, clock, long_items_csv(60))
+    clock.set(clock.now().replace(hour=15))  # posted late: the head says so
+
+    bot.services.post_daily_digest()
+
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert len(posts) > 3 and all(c.error is None for c in posts)  # more pages than the block limit alone needs
+    assert all(block_text_length(c.params["blocks"]) <= MESSAGE_TEXT_BUDGET for c in posts)
+    assert set(statuses(session_factory).values()) == {"awaiting"}  # every item is on a posted page
+    assert "Posted late" in posts[0].params["blocks"][0]["text"]["text"]
+    orders = sorted(statuses(session_factory))
+    fake_slack.clear()
+
+    command(bot, signer, fake_slack, "confirm all")
+    for order in orders[:30]:
+        command(bot, signer, fake_slack, f"fix {order} {'已重新配送并恢复订单，客户确认收货。' * 100}")
+
+    updates = fake_slack.calls_to("chat.update")
+    assert updates and all(c.error is None for c in updates)
+    assert all(block_text_length(c.params["blocks"]) <= MESSAGE_TEXT_BUDGET for c in updates)
+    assert list(statuses(session_factory).values()).count("fixed") == 30
