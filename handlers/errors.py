@@ -12,18 +12,26 @@ from functools import partial
 from slack_bolt import App, BoltResponse
 
 from bot.core.commands import CommandError
+from bot.core.text import cut
 from bot.services import Services
 from bot.services.answers import AnswerNotDelivered
 from handlers.context import reply_to_from
 
 log = logging.getLogger(__name__)
 
+PARAM_LIMIT = 200  # a word or order number the user typed, echoed in the answer
+
 
 def handle_error(error: Exception, body: dict, *, services: Services) -> BoltResponse:
     reply_to = reply_to_from(body or {})
     if isinstance(error, CommandError):
         if reply_to:
-            services.reply(reply_to, error.key, **error.params)
+            # what the user typed comes back to them: bounded, however much they pasted
+            params = {k: cut(v, PARAM_LIMIT) if isinstance(v, str) else v for k, v in error.params.items()}
+            try:
+                services.reply(reply_to, error.key, **params)
+            except Exception:  # nothing was done; the log has why the user was not told
+                log.exception("could not tell %s that their command was not understood (%s)", reply_to.user, error.key)
         return BoltResponse(status=200, body="")
     ref = uuid.uuid4().hex[:8]
     done = isinstance(error, AnswerNotDelivered)

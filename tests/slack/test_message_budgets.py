@@ -226,3 +226,15 @@ def test_a_digest_of_long_notes_and_names_is_posted_and_updated_within_the_budge
     assert updates and all(c.error is None for c in updates)
     assert all(block_text_length(c.params["blocks"]) <= MESSAGE_TEXT_BUDGET for c in updates)
     assert list(statuses(session_factory).values()).count("fixed") == 30
+
+
+def test_a_huge_unknown_word_is_echoed_cut_and_changes_nothing(bot, signer, fake_slack, session_factory, posted) -> None:
+    before = statuses(session_factory)
+
+    response = command(bot, signer, fake_slack, "x" * 60_000 + " SO1")
+
+    assert response.status == 200
+    [(route, text)] = delivered(fake_slack)
+    assert route == "response_url" and text_size(text) <= 2_000
+    assert text == EN.t("commands.unknown_verb", word="x" * 199 + "…")
+    assert statuses(session_factory) == before
