@@ -106,11 +106,15 @@ def find_item(*, session: Session, item_id: int) -> Item | None:
 
 
 def list_routing_keys(*, session: Session, status: Status) -> Sequence:
-    """What routing and ordering need of the items in ``status`` — id, order
-    number, rejection day, branch, delivery type — as light rows, not ORM
-    objects (the digest plans thousands at a time)."""
+    """What routing, ordering and page sizes need of the items in ``status`` —
+    id, order number, rejection day, branch, delivery type, and the facts a
+    digest page shows (``bot.core.digest.paginate`` budgets pages by their
+    text) — as light rows, not ORM objects (the digest plans thousands at a time)."""
     return session.exec(
-        select(Item.id, Item.order_no, Item.rejected_on, Item.branch, Item.category).where(Item.status == status).order_by(Item.id)
+        select(
+            Item.id, Item.order_no, Item.rejected_on, Item.branch, Item.category,
+            Item.scenario, Item.customer, Item.callback_agent, Item.note,
+        ).where(Item.status == status).order_by(Item.id)
     ).all()
 
 

@@ -1,4 +1,5 @@
-"""The answer to someone who acted on items: what happened to each one."""
+"""The answer to someone who acted on items: what happened to each one,
+within the message budget however many orders the request named."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.core.lifecycle import CS, Action, Decision, Refusal, Status, Verdict, who_may
-from bot.core.text import fmt_time
+from bot.core.text import MESSAGE_TEXT_BUDGET, esc_cut, fmt_time, join_within
 from bot.i18n import Catalog
 
 # A refused state with a clearer word than "no longer applies" for some actions.
@@ -51,8 +52,15 @@ def outcome_of(decision: Decision) -> Outcome:
     }[decision.refusal]
 
 
+ORDERS_SHOWN = 20  # order numbers named per kind of outcome; the rest are counted
+LINES_SHOWN = 5  # one-line-per-order outcomes (wrong state, expired) shown; the rest are counted
+ORDER_LIMIT = 64  # an order number as typed, in an answer
+
+
 def answer_summary(action: Action, results: Sequence[ItemResult], catalog: Catalog, tz: ZoneInfo) -> str:
-    """One line per kind of outcome, naming the orders and what to do next."""
+    """One line per kind of outcome, naming the orders and what to do next.
+    Long lists name the first orders and count the rest, so the answer stays
+    within ``MESSAGE_TEXT_BUDGET`` however many orders it covers."""
     lines: list[str] = []
     by_outcome: dict[Outcome, list[ItemResult]] = {}
     for r in results:
@@ -61,20 +69,21 @@ def answer_summary(action: Action, results: Sequence[ItemResult], catalog: Catal
         group = by_outcome.get(outcome)
         if not group:
             continue
-        orders = ", ".join(r.order_no for r in group)
+        orders = _orders(group, catalog)
         if outcome is Outcome.APPLIED:
             lines.append(catalog.t(f"answers.applied_{action}", count=len(group), orders=orders))
         elif outcome is Outcome.WRONG_STATE:
             key = WRONG_STATE_KEYS.get(action, "answers.wrong_state")
-            for r in group:
-                lines.append(catalog.t(key, order=r.order_no, status=catalog.t(f"status.{r.status}")))
+            lines += _per_order(group, catalog, lambda r: catalog.t(key, order=_order(r), status=catalog.t(f"status.{r.status}")))
         elif outcome is Outcome.EXPIRED:
-            for r in group:
-                lines.append(catalog.t("answers.expired", order=r.order_no, deadline=fmt_time(r.deadline, tz) if r.deadline else "—"))
+            lines += _per_order(
+                group, catalog,
+                lambda r: catalog.t("answers.expired", order=_order(r), deadline=fmt_time(r.deadline, tz) if r.deadline else "—"),
+            )
         elif outcome is Outcome.NOT_YOURS and who_may(action) <= CS:
             lines.append(catalog.t("answers.cs_only", orders=orders))
         elif outcome is Outcome.NOT_YOURS:
-            owners = ", ".join(sorted({r.owner or "—" for r in group}))
+            owners = ", ".join(esc_cut(o, ORDER_LIMIT) for o in sorted({r.owner or "—" for r in group})[:ORDERS_SHOWN])
             lines.append(catalog.t("answers.not_yours", orders=orders, owners=owners))
         elif outcome is Outcome.REPEATED:
             lines.append(catalog.t(f"answers.repeated_{action}", orders=orders))
@@ -82,4 +91,34 @@ def answer_summary(action: Action, results: Sequence[ItemResult], catalog: Catal
             lines.append(catalog.t("answers.unknown", orders=orders))
         else:
             lines.append(catalog.t("answers.stale_button"))
-    return "\n".join(lines) or catalog.t("answers.nothing")
+    if not lines:
+        return catalog.t("answers.nothing")
+    return join_within(lines, MESSAGE_TEXT_BUDGET, lambda n: catalog.t("answers.more_lines", count=n))
+
+
+def answer_counts(results: Sequence[ItemResult], catalog: Catalog) -> str:
+    """How many orders had each outcome, in one short line ("3 applied, 2
+    unknown"): what an answer says when its full text could not be shown."""
+    counts: dict[Outcome, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    return ", ".join(catalog.t(f"answers.count_{outcome}", count=counts[outcome]) for outcome in Outcome if outcome in counts)
+
+
+def _order(result: ItemResult) -> str:
+    return esc_cut(result.order_no, ORDER_LIMIT)
+
+
+def _orders(group: Sequence[ItemResult], catalog: Catalog) -> str:
+    """The first ``ORDERS_SHOWN`` order numbers, and how many more."""
+    shown = ", ".join(_order(r) for r in group[:ORDERS_SHOWN])
+    if len(group) > ORDERS_SHOWN:
+        shown += " " + catalog.t("answers.and_more", count=len(group) - ORDERS_SHOWN)
+    return shown
+
+
+def _per_order(group: Sequence[ItemResult], catalog: Catalog, line) -> list[str]:
+    lines = [line(r) for r in group[:LINES_SHOWN]]
+    if len(group) > LINES_SHOWN:
+        lines.append(catalog.t("answers.more_lines", count=len(group) - LINES_SHOWN))
+    return lines

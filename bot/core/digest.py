@@ -6,10 +6,18 @@ Layout: every item takes two blocks — a section with its facts and, below
 it, either its buttons (while it waits for an answer) or a line saying who
 did what (with a Fix button while a confirmed item awaits its remedy, and
 the remedy once it is fixed). A message holds at most ``MAX_BLOCKS``
-blocks, so an owner's first message carries ``ITEMS_FIRST_PAGE`` items
-after its two heading blocks and each continuation (in the first message's
-thread) ``ITEMS_PER_PAGE`` after its one. With two blocks an item, no layout
-sends fewer messages.
+blocks, so an owner's first message carries at most ``ITEMS_FIRST_PAGE``
+items after its two heading blocks and each continuation (in the first
+message's thread) at most ``ITEMS_PER_PAGE`` after its one.
+
+A message's text is budgeted too (``MESSAGE_TEXT_BUDGET``, under Slack's
+undocumented ~11,000 characters of block text): ``paginate`` closes a page
+before its text could pass the budget, counting each item's facts as shown
+and, for the line under it and the page's head, the longest either can ever
+become (any state, actor, surface and remedy; late, copied managers; in
+every locale). So a page re-rendered later, whatever happened since, still
+fits. Callback notes are cut on the page (``NOTE_LIMIT``); ``/reject
+status`` shows the full record.
 """
 
 from __future__ import annotations
@@ -23,8 +31,8 @@ from zoneinfo import ZoneInfo
 from bot.core.lifecycle import Action, Status
 from bot.core.masking import mask_customer, mask_phone
 from bot.core.routing import Owner, Routing
-from bot.core.text import cut, esc, esc_cut, fmt_time, mention
-from bot.i18n import Catalog
+from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length, cut, esc, esc_cut, fmt_time, join_within, mention, text_size
+from bot.i18n import LOCALES, Catalog
 from bot.ids import ActionId
 
 MAX_BLOCKS = 50  # Slack: blocks per message
@@ -34,10 +42,15 @@ HEAD_BLOCKS_FIRST = 2
 HEAD_BLOCKS_CONTINUATION = 1
 ITEMS_FIRST_PAGE = (MAX_BLOCKS - HEAD_BLOCKS_FIRST) // BLOCKS_PER_ITEM
 ITEMS_PER_PAGE = (MAX_BLOCKS - HEAD_BLOCKS_CONTINUATION) // BLOCKS_PER_ITEM
-NOTE_LIMIT = 1200  # a callback note longer than this is cut in the channel
-FIELD_LIMIT = 200  # branch, agent, customer
-FIX_NOTE_LIMIT = 500  # the remedy, under a fixed item
+NOTE_LIMIT = 300  # a callback note longer than this is cut in the channel (full: /reject status)
+REVIEW_NOTE_LIMIT = 1200  # ... and in the review DM to CS
+FIELD_LIMIT = 200  # branch, agent, customer, owner name
+FIX_NOTE_LIMIT = 120  # the remedy, under a fixed item
+USER_LIMIT = 24  # a user shown as a mention (a Slack ID is shorter)
+OWNER_LIMIT = 60  # an owner's name in a page's head
+COPIED_SHOWN = 5  # managers named as copied on a first page
 REASON_LIMIT = 1500  # a dispute's reason or an overrule's evidence, in messages
+UNROUTED_SHOWN = 100  # records listed in the CS lead's DM; the rest are counted
 AWAITING_FIX = frozenset({Status.CONFIRMED, Status.DEEMED_CONFIRMED})
 
 
@@ -88,38 +101,104 @@ def _order(item: ItemFacts) -> tuple:
     return (item.rejected_on, item.branch, item.order_no)
 
 
-def paginate(items: Sequence) -> list[Sequence]:
-    """Split an owner's items into message pages: the fewest the block limit allows."""
-    pages = [items[:ITEMS_FIRST_PAGE]]
-    rest = items[ITEMS_FIRST_PAGE:]
-    while rest:
-        pages.append(rest[:ITEMS_PER_PAGE])
-        rest = rest[ITEMS_PER_PAGE:]
+def paginate(items: Sequence[ItemFacts], catalogs: Sequence[Catalog] | None = None) -> list[Sequence[ItemFacts]]:
+    """Split an owner's items into message pages, in order: each page as full
+    as the block limit and the text budget allow, in every locale of
+    ``catalogs`` (default: all) and whatever the items' state becomes."""
+    catalogs = list(catalogs) if catalogs is not None else [Catalog(locale) for locale in LOCALES]
+    pages: list[Sequence[ItemFacts]] = []
+    start = 0
+    while start < len(items) or not pages:
+        first = not pages
+        room = [MESSAGE_TEXT_BUDGET - _head_worst(c, first=first) for c in catalogs]
+        end = start
+        limit = ITEMS_FIRST_PAGE if first else ITEMS_PER_PAGE
+        while end < len(items) and end - start < limit:
+            costs = [item_cost(items[end], c) for c in catalogs]
+            if end > start and any(cost > left for cost, left in zip(costs, room, strict=True)):
+                break
+            room = [left - cost for cost, left in zip(costs, room, strict=True)]
+            end += 1
+        pages.append(items[start:end])
+        start = end
     return pages
 
 
 def page_count(n_items: int) -> int:
+    """The fewest pages the block limit allows for ``n_items`` (pages with
+    long text need more: ``paginate``)."""
     if n_items <= ITEMS_FIRST_PAGE:
         return 1
     return 1 + -(-(n_items - ITEMS_FIRST_PAGE) // ITEMS_PER_PAGE)
 
 
+def item_cost(item: ItemFacts, catalog: Catalog) -> int:
+    """The most text the item can ever take on a page: its facts as shown,
+    and the longest line that can stand under them."""
+    return text_size(_section_text(item, catalog, NOTE_LIMIT)) + _state_worst(catalog)
+
+
+_STATE_WORST: dict[str, int] = {}
+_HEAD_WORST: dict[tuple[str, bool], int] = {}
+_WORST_USER = "U" + "W" * (USER_LIMIT - 1)
+
+
+def _state_worst(catalog: Catalog) -> int:
+    """The longest line under an item, over every state, actor and surface."""
+    if catalog.locale not in _STATE_WORST:
+        from bot.core.lifecycle import Surface  # the surfaces an actor can use
+
+        worst = 0
+        for status in Status:
+            for surface in [None, *Surface]:
+                item = _Worst(status=str(status), last_actor=_WORST_USER, last_surface=surface and str(surface))
+                worst = max(worst, block_text_length(state_block(item, catalog, _UTC)))
+        _STATE_WORST[catalog.locale] = worst
+    return _STATE_WORST[catalog.locale]
+
+
+def _head_worst(catalog: Catalog, *, first: bool) -> int:
+    """The longest head a page can have (a long owner name, late, copied
+    managers, many pages)."""
+    key = (catalog.locale, first)
+    if key not in _HEAD_WORST:
+        owner = Owner(name="W" * OWNER_LIMIT, user=_WORST_USER, categories=())
+        ctx = PageContext(
+            owner=owner, digest_day=date(2026, 12, 31), deadline=datetime(2026, 12, 31, tzinfo=_UTC),
+            page=0 if first else 99_998, pages=99_999, late=True, total_items=9_999_999,
+            open_items=9_999_999, copied=(_WORST_USER,) * COPIED_SHOWN, undo_minutes=99_999,
+        )
+        _HEAD_WORST[key] = block_text_length(_head(ctx, catalog, _UTC)[1])
+    return _HEAD_WORST[key]
+
+
+@dataclass
+class _Worst:
+    """An item whose state line is as long as it can be (for budgeting)."""
+
+    status: str
+    last_actor: str
+    last_surface: str | None
+    id: int = 999_999_999
+    fix_note: str = "W" * (FIX_NOTE_LIMIT * 2)
+    updated_at: datetime = datetime(2026, 12, 31, tzinfo=ZoneInfo("UTC"))
+
+
+_UTC = ZoneInfo("UTC")
+
+
 # --- rendering ---------------------------------------------------------------
 
 
-
-
-
-
-
-def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False) -> str:
-    """The item's facts. ``full`` shows the customer and the callback note
-    unmasked: only for messages to CS or the owner, never the channel."""
+def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False, note_limit: int = NOTE_LIMIT) -> str:
+    """The item's facts, the callback note cut to ``note_limit``. ``full``
+    shows the customer and the callback note unmasked: only for messages to
+    CS or the owner, never the channel."""
     scenario = catalog.t(f"digest.scenario_{item.scenario}") if item.scenario else ""
     head = " · ".join(
         p
         for p in (
-            f"*{esc(item.order_no)}*",
+            f"*{esc_cut(item.order_no, FIELD_LIMIT)}*",
             esc_cut(item.branch, FIELD_LIMIT),
             catalog.t(f"digest.category_{item.category}"),
             scenario,
@@ -127,9 +206,11 @@ def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False) -> str:
         if p
     )
     lines = [head]
-    if item.note:
+    if item.note and note_limit > 0:
         note = " ".join(item.note.split())  # one quoted line, whatever the export held
-        lines.append("> " + esc_cut(note if full else mask_phone(note), NOTE_LIMIT))
+        if not full:  # mask only what can show: masking never more than halves a stretch
+            note = mask_phone(note[: 2 * note_limit + 64])
+        lines.append("> " + esc_cut(note, note_limit))
     customer = item.customer if full else mask_customer(item.customer)
     lines.append(
         catalog.t(
@@ -148,19 +229,27 @@ def item_state_text(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> str:
     if item.last_actor:
         surface = catalog.t(f"surface.{item.last_surface}") if item.last_surface else ""
         text = catalog.t(
-            "digest.state_by", state=text, user=mention(item.last_actor),
+            "digest.state_by", state=text, user=mention(cut(item.last_actor, USER_LIMIT)),
             at=fmt_time(item.updated_at, tz), surface=surface,
         )
     return text
 
+def _section_text(item: ItemFacts, catalog: Catalog, note_limit: int) -> str:
+    return cut(item_text(item, catalog, note_limit=note_limit), MAX_SECTION_TEXT)
 
 
-def item_blocks(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> list[dict]:
+def item_blocks(item: ItemFacts, catalog: Catalog, tz: ZoneInfo, *, note_limit: int = NOTE_LIMIT) -> list[dict]:
     section = {
         "type": "section",
         "block_id": f"item-{item.id}",
-        "text": {"type": "mrkdwn", "text": cut(item_text(item, catalog), MAX_SECTION_TEXT)},
+        "text": {"type": "mrkdwn", "text": _section_text(item, catalog, note_limit)},
     }
+    return [section, state_block(item, catalog, tz)]
+
+
+def state_block(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> dict:
+    """The block under an item: its buttons while it awaits an answer, else
+    who did what (with a Fix button while a fix is due, the remedy once fixed)."""
     if Status(item.status) is Status.AWAITING:
         second = {
             "type": "actions",
@@ -203,7 +292,7 @@ def item_blocks(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> list[dict]:
             "block_id": f"state-{item.id}",
             "elements": [{"type": "mrkdwn", "text": text}],
         }
-    return [section, second]
+    return second
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,51 +312,67 @@ class PageContext:
 
 
 def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
-    """(fallback text, blocks) of one digest message."""
+    """(fallback text, blocks) of one digest message. Pages from ``paginate``
+    fit the text budget whatever their items' state; should the items' facts
+    have grown since (a page of other making), notes are cut shorter until
+    the page fits."""
+    fallback, head = _head(ctx, catalog, tz)
+    for note_limit in (NOTE_LIMIT, NOTE_LIMIT // 3, 0):
+        blocks = head + [b for item in items for b in item_blocks(item, catalog, tz, note_limit=note_limit)]
+        if block_text_length(blocks) <= MESSAGE_TEXT_BUDGET:
+            break
+    return fallback, blocks
+
+
+def _head(ctx: PageContext, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
+    """(fallback text, head blocks) of a digest message."""
     deadline = fmt_time(ctx.deadline, tz)
+    owner_name = esc_cut(ctx.owner.name, OWNER_LIMIT)
     if ctx.page == 0:
         title = catalog.t(
-            "digest.title", day=ctx.digest_day.isoformat(), owner=esc(ctx.owner.name),
-            mention=mention(ctx.owner.user), count=ctx.total_items, deadline=deadline,
+            "digest.title", day=ctx.digest_day.isoformat(), owner=owner_name,
+            mention=mention(cut(ctx.owner.user, USER_LIMIT)), count=ctx.total_items, deadline=deadline,
         )
         if ctx.pages > 1:
             title += "\n" + catalog.t("digest.more_in_thread", pages=ctx.pages)
         if ctx.late:
             title += "\n" + catalog.t("digest.late")
         if ctx.copied:
-            title += "\n" + catalog.t("digest.copied", managers=" ".join(map(mention, ctx.copied)))
+            managers = " ".join(mention(cut(u, USER_LIMIT)) for u in ctx.copied[:COPIED_SHOWN])
+            if len(ctx.copied) > COPIED_SHOWN:
+                managers += " …"
+            title += "\n" + catalog.t("digest.copied", managers=managers)
         head = [
             {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": title}},
             {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}]},
         ]
         fallback = catalog.t(
-            "digest.fallback", day=ctx.digest_day.isoformat(), owner=esc(ctx.owner.name),
+            "digest.fallback", day=ctx.digest_day.isoformat(), owner=owner_name,
             count=ctx.total_items, open=ctx.open_items, deadline=deadline,
         )
     else:
-        head = [
-            {"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.continuation", owner=esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)}]},
-        ]
-        fallback = catalog.t("digest.continuation", owner=esc(ctx.owner.name), page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
-    blocks = head + [b for item in items for b in item_blocks(item, catalog, tz)]
-    return fallback, blocks
+        fallback = catalog.t("digest.continuation", owner=owner_name, page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
+        head = [{"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": fallback}]}]
+    return fallback, head
 
 
 def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Catalog) -> str:
-    """The DM to the CS lead about records no owner covers (plain text)."""
-    lines = [catalog.t("digest.unrouted_title", day=digest_day.isoformat(), count=len(items))]
-    shown = items[:100]
-    for item in shown:
-        lines.append(
-            catalog.t(
-                "digest.unrouted_line", order=esc_cut(item.order_no, FIELD_LIMIT),
-                category=catalog.t(f"digest.category_{item.category}"), branch=esc_cut(item.branch, FIELD_LIMIT),
-            )
+    """The DM to the CS lead about records no owner covers (plain text,
+    within the message budget: the first records, then how many more)."""
+    title = catalog.t("digest.unrouted_title", day=digest_day.isoformat(), count=len(items))
+    hint = catalog.t("digest.unrouted_hint")
+    lines = [
+        catalog.t(
+            "digest.unrouted_line", order=esc_cut(item.order_no, FIELD_LIMIT),
+            category=catalog.t(f"digest.category_{item.category}"), branch=esc_cut(item.branch, FIELD_LIMIT),
         )
-    if len(items) > len(shown):
-        lines.append(catalog.t("digest.unrouted_more", count=len(items) - len(shown)))
-    lines.append(catalog.t("digest.unrouted_hint"))
-    return "\n".join(lines)
+        for item in items[:UNROUTED_SHOWN]
+    ]
+    budget = MESSAGE_TEXT_BUDGET - text_size(title) - text_size(hint) - 2
+    body = join_within(
+        lines, budget, lambda n: catalog.t("digest.unrouted_more", count=n), hidden=len(items) - len(lines),
+    )
+    return "\n".join([title, body, hint])
 
 
 # --- CS re-verifying a dispute -------------------------------------------------
@@ -306,7 +411,8 @@ def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolu
     item = facts.item
     agent = esc_cut(item.callback_agent, FIELD_LIMIT) or "—"
     title = catalog.t(
-        "review.title", order=esc(item.order_no), owner=esc(facts.owner), mention=mention(facts.owner_user),
+        "review.title", order=esc_cut(item.order_no, FIELD_LIMIT), owner=esc_cut(facts.owner, FIELD_LIMIT),
+        mention=mention(cut(facts.owner_user, USER_LIMIT)),
     )
     dispute = catalog.t(
         "review.disputed", user=mention(facts.disputed_by), at=fmt_time(facts.disputed_at, tz),
@@ -314,7 +420,7 @@ def review_message(facts: ReviewFacts, catalog: Catalog, tz: ZoneInfo, *, resolu
     )
     blocks: list[dict] = [
         {"type": "section", "block_id": "review-head", "text": {"type": "mrkdwn", "text": title}},
-        {"type": "section", "block_id": f"item-{item.id}", "text": {"type": "mrkdwn", "text": cut(item_text(item, catalog, full=True), MAX_SECTION_TEXT)}},
+        {"type": "section", "block_id": f"item-{item.id}", "text": {"type": "mrkdwn", "text": cut(item_text(item, catalog, full=True, note_limit=REVIEW_NOTE_LIMIT), MAX_SECTION_TEXT)}},
         {"type": "section", "block_id": f"dispute-{item.id}", "text": {"type": "mrkdwn", "text": cut(dispute, MAX_SECTION_TEXT)}},
     ]
     if resolution is None:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.followup import DisputeOutlook, Step, StepKind, ThreadOutlook
-from bot.core.text import cut, fmt_time, mention
+from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length, cut, fmt_time, join_within, mention, text_size
 from bot.i18n import Catalog
 from bot.ids import ActionId
 
@@ -22,6 +22,7 @@ MAX_BLOCKS = 50  # Slack: blocks per message
 # A head block, then a section and an actions block per thread, and room for
 # one line saying how many more threads the text lists.
 ESCALATION_THREADS_WITH_BUTTONS = (MAX_BLOCKS - 2) // 2
+THREAD_TEXT_LIMIT = 1000  # one thread's facts in the DM (a long nudge list is cut)
 
 STEP_KEYS = {
     StepKind.NUDGE: "followup.next_step_nudge",
@@ -67,24 +68,43 @@ def escalation_thread_text(thread: EscalationThread, catalog: Catalog, tz: ZoneI
 def escalation_message(threads: Sequence[EscalationThread], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of the consolidated escalation DM: per thread
     its facts, then Remind owner now, Confirm all for them and, when there is
-    a permalink, a button opening the thread."""
-    head = catalog.t("followup.escalation_head", count=len(threads))
-    parts = [escalation_thread_text(t, catalog, tz) for t in threads]
-    text = head + "\n\n" + "\n\n".join(parts)
-    blocks: list[dict] = [{"type": "section", "block_id": "escalation-head", "text": {"type": "mrkdwn", "text": cut(head, MAX_SECTION_TEXT)}}]
+    a permalink, a button opening the thread. As many threads as the block
+    limit and the text budget allow are shown; a last line counts the rest.
+    The fallback text lists the same threads."""
+    head = cut(catalog.t("followup.escalation_head", count=len(threads)), MAX_SECTION_TEXT)
+    blocks: list[dict] = [{"type": "section", "block_id": "escalation-head", "text": {"type": "mrkdwn", "text": head}}]
+    unique = len({t.thread_id for t in threads})
+    reserve = text_size(catalog.t("followup.escalation_more", count=unique))  # the last line, at its longest
+    size = block_text_length(blocks)
+    parts: list[str] = [head]
     shown: set[int] = set()
-    for thread, part in zip(threads, parts, strict=True):
-        if thread.thread_id in shown:  # two levels of one thread in one DM: one set of buttons
+    for thread in threads:
+        part = cut(escalation_thread_text(thread, catalog, tz), THREAD_TEXT_LIMIT)
+        text_full = sum(map(text_size, parts)) + 2 * len(parts) + text_size(part) + reserve > MESSAGE_TEXT_BUDGET
+        if thread.thread_id in shown:  # two levels of one thread in one DM: both in the text, one set of buttons
+            if not text_full:
+                parts.append(part)
             continue
         if len(shown) == ESCALATION_THREADS_WITH_BUTTONS:
             break
+        pair = [
+            {"type": "section", "block_id": f"escalation-{thread.thread_id}", "text": {"type": "mrkdwn", "text": part}},
+            {"type": "actions", "block_id": f"escalation-act-{thread.thread_id}", "elements": escalation_buttons(thread, catalog)},
+        ]
+        grown = size + block_text_length(pair)
+        # the fallback text repeats the facts: keep it within the budget too
+        if grown + reserve > MESSAGE_TEXT_BUDGET or text_full:
+            break
         shown.add(thread.thread_id)
-        blocks.append({"type": "section", "block_id": f"escalation-{thread.thread_id}", "text": {"type": "mrkdwn", "text": cut(part, MAX_SECTION_TEXT)}})
-        blocks.append({"type": "actions", "block_id": f"escalation-act-{thread.thread_id}", "elements": escalation_buttons(thread, catalog)})
-    more = len({t.thread_id for t in threads}) - len(shown)
+        blocks += pair
+        parts.append(part)
+        size = grown
+    more = unique - len(shown)
     if more:
-        blocks.append({"type": "context", "block_id": "escalation-more", "elements": [{"type": "mrkdwn", "text": catalog.t("followup.escalation_more", count=more)}]})
-    return text, blocks
+        line = catalog.t("followup.escalation_more", count=more)
+        blocks.append({"type": "context", "block_id": "escalation-more", "elements": [{"type": "mrkdwn", "text": line}]})
+        parts.append(line)
+    return "\n\n".join(parts), blocks
 
 
 def escalation_buttons(thread: EscalationThread, catalog: Catalog) -> list[dict]:
@@ -127,17 +147,20 @@ def escalation_buttons(thread: EscalationThread, catalog: Catalog) -> list[dict]
 
 def outlook_text(entries: Sequence[ThreadOutlook | DisputeOutlook], catalog: Catalog, tz: ZoneInfo, *, now: datetime) -> str:
     """The follow-ups ahead, per thread and dispute: each step's time (in
-    ``tz``), what it is and to whom; or that nothing is planned."""
+    ``tz``), what it is and to whom; or that nothing is planned. Within the
+    message budget: the first threads and disputes, then how many more."""
     if not entries:
         return catalog.t("followup.next_none")
-    lines = [catalog.t("followup.next_head", tz=str(tz))]
-    for entry in entries:
-        lines.append("")
-        if isinstance(entry, ThreadOutlook):
-            lines += _thread_lines(entry, catalog, tz, now)
-        else:
-            lines += _dispute_lines(entry, catalog, tz, now)
-    return "\n".join(lines)
+    head = catalog.t("followup.next_head", tz=str(tz))
+    chunks = [
+        "\n".join(_thread_lines(e, catalog, tz, now) if isinstance(e, ThreadOutlook) else _dispute_lines(e, catalog, tz, now))
+        for e in entries
+    ]
+    body = join_within(
+        [cut(c, MESSAGE_TEXT_BUDGET // 4) for c in chunks], MESSAGE_TEXT_BUDGET - text_size(head) - 2,
+        lambda n: catalog.t("followup.next_more", count=n), sep="\n\n",
+    )
+    return head + "\n\n" + body
 
 
 def _thread_lines(entry: ThreadOutlook, catalog: Catalog, tz: ZoneInfo, now: datetime) -> list[str]:

@@ -1,8 +1,10 @@
 """Small text helpers every renderer shares: Slack mentions, mrkdwn escaping,
-cutting to a limit, and times as the team reads them."""
+cutting to a limit, times as the team reads them, and the size of a message
+as Slack counts it (with our budgets under Slack's limits)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -48,3 +50,66 @@ def esc_cut(text: str, limit: int) -> str:
         out.append(piece)
         size += len(piece)
     return "".join(out) + "…"
+
+
+# --- message size ----------------------------------------------------------------
+#
+# Slack refuses a message whose blocks hold more than about 11,000-13,000
+# characters of text in total with ``msg_blocks_too_long``. It is undocumented:
+# slackapi/bolt-js #2509 (refused at 13,297) and #2867 (refused at 11,341).
+# Top-level ``text`` over 40,000 characters gives ``msg_too_long`` (Slack
+# changelog 2018-04 "truncating really long messages"). Every message we
+# build stays within our own budgets, well under both.
+
+MESSAGE_TEXT_BUDGET = 10_000
+"""Our budget for the text of a message: its blocks' text, and a private
+reply's plain text (under Slack's ~11,000)."""
+TOP_TEXT_LIMIT = 40_000
+"""Slack's limit for a message's top-level ``text``."""
+TOP_TEXT_BUDGET = 30_000
+"""Our budget for a message's top-level ``text``, with a margin under ``TOP_TEXT_LIMIT``."""
+
+
+def text_size(text: str) -> int:
+    """The length of ``text`` as Slack's JavaScript counts it (UTF-16 code
+    units): an emoji counts two. Never less than ``len(text)``."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def block_text_length(blocks: object) -> int:
+    """The total text of Block Kit ``blocks``: the sum of every "text" string
+    at any depth (sections, fields, context elements, headers, buttons and
+    their confirm dialogs...), counted by ``text_size``."""
+    if isinstance(blocks, dict):
+        total = 0
+        for key, value in blocks.items():
+            if key == "text" and isinstance(value, str):
+                total += text_size(value)
+            else:
+                total += block_text_length(value)
+        return total
+    if isinstance(blocks, list):
+        return sum(block_text_length(value) for value in blocks)
+    return 0
+
+
+def join_within(parts: Sequence[str], budget: int, more: Callable[[int], str], *, hidden: int = 0, sep: str = "\n") -> str:
+    """``parts`` joined by ``sep``, as many as fit in ``budget`` (by
+    ``text_size``) in order. When some are left out (or ``hidden`` parts were
+    left out before), the line ``more(n)`` (n: how many in all) ends the
+    text, within the budget too."""
+    total = sum(text_size(p) for p in parts) + text_size(sep) * max(len(parts) - 1, 0)
+    if not hidden and total <= budget:
+        return sep.join(parts)
+    reserve = text_size(sep) + text_size(more(len(parts) + hidden))  # the "n more" line, at its longest
+    kept: list[str] = []
+    size = 0
+    for part in parts:
+        step = text_size(part) + (text_size(sep) if kept else 0)
+        if size + step + reserve > budget:
+            break
+        kept.append(part)
+        size += step
+    line = more(len(parts) - len(kept) + hidden)
+    text = sep.join([*kept, line])
+    return text if text_size(text) <= budget else cut(line, budget)

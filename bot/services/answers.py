@@ -8,7 +8,14 @@ show those items are updated in place, then the actor gets a private answer
 saying what happened to each item. An applied action by the owner's side also
 marks the owner's digest thread as active (the follow-up's quiet timer).
 
-Errors: none of its own.
+Once the transaction is committed, nothing after it may tell the actor that
+nothing changed: a digest message that cannot be updated is logged (it is
+refreshed later), and an answer that no route accepts is replaced by a DM
+with the counts alone. Answers stay within the message budget (long lists
+are summarised by the core).
+
+Errors: ``AnswerNotDelivered`` when the change is committed but not even the
+short DM reached the actor.
 """
 
 from __future__ import annotations
@@ -20,11 +27,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.core.answers import ItemResult, Outcome, answer_summary, outcome_of
+from bot.core.answers import ItemResult, Outcome, answer_counts, answer_summary, outcome_of
 from bot.core.lifecycle import LOGISTICS, Action, Status, Surface, Verdict, decide
 from bot.core.masking import mask_customer
 from bot.core.routing import Owner
-from bot.core.text import fmt_time
+from bot.core.text import MESSAGE_TEXT_BUDGET, cut, esc_cut, fmt_time, join_within
 from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
 from bot.services.deps import Deps
@@ -38,6 +45,19 @@ log = logging.getLogger(__name__)
 
 OnApplied = Callable[[Session, Item, ItemResult], None]
 """Extra work for one applied item, in the same transaction (e.g. book a penalty)."""
+
+STATUS_NOTE_LIMIT = 3000  # a callback note in /reject status (the record in full, short of a runaway cell)
+STATUS_HISTORY_SHOWN = 30  # audit lines per item in /reject status: the latest
+STATUS_WAITING_SHOWN = 20  # awaiting items listed per owner in /reject status
+
+
+class AnswerNotDelivered(Exception):
+    """The change was committed, but neither the answer nor the short DM with
+    its counts reached the actor; ``counts`` says what was done."""
+
+    def __init__(self, counts: str) -> None:
+        super().__init__(f"a committed change could not be told to the actor: {counts}")
+        self.counts = counts
 
 
 @dataclass
@@ -57,9 +77,13 @@ def _owner_of(deps: Deps, item: Item) -> Owner | None:
     return deps.routing.owner_for(item.category, item.branch)
 
 
-def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface: Surface, note: str, now: datetime) -> ItemResult:
+def _act(
+    deps: Deps, session, item: Item, *, action: Action, actor: str, surface: Surface, note: str, now: datetime,
+    threads: set[int] | None = None,
+) -> ItemResult:
     """Decide and apply ``action`` on one item; a lost race is decided again
-    on the state that won."""
+    on the state that won. The owner's side acting marks the item's digest
+    thread active, or adds it to ``threads`` for the caller to mark once."""
     owner = _owner_of(deps, item)
     role = deps.routing.role_for(actor, owner)
     for _ in range(2):
@@ -70,7 +94,10 @@ def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface
         change = q.Change(action, decision.new_status, actor, role, surface, note)
         if q.transition_item(session=session, item=item, change=change, now=now):
             if role in LOGISTICS and item.digest_message_id:
-                followups.touch_thread(session=session, message_id=item.digest_message_id, now=now)
+                if threads is None:
+                    followups.touch_thread(session=session, message_id=item.digest_message_id, now=now)
+                else:
+                    threads.add(item.digest_message_id)
             break
     return ItemResult(
         order_no=item.order_no, outcome=outcome_of(decision), status=Status(item.status),
@@ -79,11 +106,31 @@ def _act(deps: Deps, session, item: Item, *, action: Action, actor: str, surface
 
 
 def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[int], reply_to: ReplyTo | None) -> Answer:
-    refresh_digest_messages(deps, touched)
+    """After the commit: the digest messages show it, the actor hears it."""
+    try:
+        refresh_digest_messages(deps, touched)
+    except Exception:  # committed: the messages catch up later; the actor still gets the answer
+        log.exception("could not update digest messages %s after %s", sorted(touched), action)
     text = answer_summary(action, results, deps.catalog, deps.timezone)
     if reply_to is not None:
-        deps.notifier.reply(reply_to, text)
+        deliver_answer(deps, reply_to, text, results)
     return Answer(results, text)
+
+
+def deliver_answer(deps: Deps, reply_to: ReplyTo, text: str, results: Sequence[ItemResult]) -> None:
+    """Tell the actor what their committed request did. If every route
+    refuses the answer, a DM says the request was carried out, with the
+    counts; if that fails too, ``AnswerNotDelivered``."""
+    try:
+        deps.notifier.reply(reply_to, text)
+        return
+    except Exception:
+        log.exception("could not send %s the answer to a committed request (%d characters)", reply_to.user, len(text))
+    counts = answer_counts(results, deps.catalog)
+    try:
+        deps.notifier.send_dm(reply_to.user, text=deps.catalog.t("answers.reply_failed", counts=counts))
+    except Exception as exc:
+        raise AnswerNotDelivered(counts) from exc
 
 
 def act_on_items(
@@ -111,14 +158,17 @@ def act_on_items(
             results += [ItemResult(o, Outcome.UNKNOWN) for o in orders if o not in found]
             known_ids = {i.id for i in by_id}
             results += [ItemResult(f"#{i}", Outcome.STALE) for i in item_ids if i not in known_ids]
+        threads: set[int] = set()  # touched once each, not once per item (thousands of orders)
         for item in items:
-            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now)
+            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now, threads=threads)
             results.append(result)
             if result.outcome is Outcome.APPLIED:
                 if on_applied is not None:
                     on_applied(session, item, result)
                 if item.digest_message_id:
                     touched.add(item.digest_message_id)
+        for message_id in sorted(threads):
+            followups.touch_thread(session=session, message_id=message_id, now=now)
     if every_open and not items:
         return _tell(deps, reply_to, "answers.nothing_awaiting")
     return _finish(deps, action, results, touched, reply_to)
@@ -208,9 +258,10 @@ def handle_reaction(
 
 def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: ReplyTo) -> str:
     """The state of the named orders (full customer data only for CS and the
-    owner's side), or a summary of what waits on the actor."""
+    owner's side), or a summary of what waits on the actor; within the
+    message budget: the first orders in full, then how many more."""
     cat = deps.catalog
-    lines: list[str] = []
+    chunks: list[str] = []
     with transaction(deps.session_factory) as session:
         if orders:
             items = q.list_items_by_orders(session=session, orders=orders)
@@ -219,39 +270,47 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                 owner = _owner_of(deps, item)
                 privileged = deps.routing.is_cs(actor) or (owner is not None and owner.role_of(actor) is not None)
                 customer = item.customer if privileged else mask_customer(item.customer)
-                lines.append(
+                lines = [
                     cat.t(
                         "answers.status_item", order=item.order_no, rejected_on=item.rejected_on.isoformat(),
                         status=cat.t(f"status.{item.status}"), owner=owner.name if owner else cat.t("answers.no_owner"),
-                        branch=item.branch, customer=customer or "—", note=item.note or "—",
+                        branch=item.branch, customer=cut(customer, 200) or "—", note=cut(item.note, STATUS_NOTE_LIMIT) or "—",
                     )
-                )
-                for entry in q.list_audit(session=session, item_id=item.id):
+                ]
+                history = q.list_audit(session=session, item_id=item.id)
+                if len(history) > STATUS_HISTORY_SHOWN:
+                    lines.append(cat.t("answers.status_earlier", count=len(history) - STATUS_HISTORY_SHOWN))
+                for entry in history[-STATUS_HISTORY_SHOWN:]:
                     lines.append(
                         cat.t(
                             "answers.status_history", at=fmt_time(entry.at, deps.timezone),
                             actor=f"<@{entry.actor}>" if entry.actor[:1] in "UW" else entry.actor,
                             status=cat.t(f"status.{entry.to_status}"), surface=cat.t(f"surface.{entry.surface}"),
-                            note=f" — {entry.note}" if entry.note else "",
+                            note=f" — {cut(entry.note, 300)}" if entry.note else "",
                         )
                     )
+                chunks.append("\n".join(lines))
             missing = [o for o in orders if o not in found]
             if missing:
-                lines.append(cat.t("answers.unknown", orders=", ".join(missing)))
+                shown = ", ".join(esc_cut(o, 64) for o in missing[:20])
+                if len(missing) > 20:
+                    shown += " " + cat.t("answers.and_more", count=len(missing) - 20)
+                chunks.insert(0, cat.t("answers.unknown", orders=shown))  # short, so always shown
         else:
             owners = deps.routing.owners_acting_for(actor)
             if not owners and not deps.routing.is_cs(actor):
-                lines.append(cat.t("answers.no_owner_role"))
+                chunks.append(cat.t("answers.no_owner_role"))
             for owner in owners:
                 waiting = q.list_items_for_owners(session=session, owners=[owner.name], status=Status.AWAITING)
-                lines.append(cat.t("answers.status_owner", owner=owner.name, count=len(waiting)))
-                for item in waiting[:20]:
-                    lines.append(f"• {item.order_no} · {item.branch}")
-                if len(waiting) > 20:
-                    lines.append(cat.t("answers.status_more", count=len(waiting) - 20))
+                lines = [cat.t("answers.status_owner", owner=owner.name, count=len(waiting))]
+                lines += [f"• {item.order_no} · {item.branch}" for item in waiting[:STATUS_WAITING_SHOWN]]
+                if len(waiting) > STATUS_WAITING_SHOWN:
+                    lines.append(cat.t("answers.status_more", count=len(waiting) - STATUS_WAITING_SHOWN))
+                chunks.append("\n".join(lines))
             if deps.routing.is_cs(actor):
                 disputed = q.list_items_by_status(session=session, status=Status.DISPUTED)
-                lines.append(cat.t("answers.status_cs", count=len(disputed)))
-    text = "\n".join(lines)
+                chunks.append(cat.t("answers.status_cs", count=len(disputed)))
+    budget = MESSAGE_TEXT_BUDGET
+    text = join_within([cut(c, budget // 2) for c in chunks], budget, lambda n: cat.t("answers.status_more_parts", count=n))
     deps.notifier.reply(reply_to, text)
     return text

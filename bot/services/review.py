@@ -16,8 +16,8 @@
 
 Who may do what, and what a repeat does, is the lifecycle table's answer.
 
-Errors: none of its own. A Slack error while telling people is logged and
-does not undo the change; a review request that could not be sent stays
+Errors: none of its own. A Slack error (or timeout) while telling people is
+logged and neither undoes the change nor reaches the actor as a failure; a review request that could not be sent stays
 claimed until its lease runs out and ``send_pending_reviews`` sends it.
 """
 
@@ -71,8 +71,11 @@ def dispute_items(
         deps, actor=actor, action=Action.DISPUTE, surface=surface, reply_to=reply_to, orders=orders,
         item_ids=item_ids, note=reason, on_applied=lambda _session, item, _result: disputed.append(item.id),
     )
-    for item_id in disputed:
-        send_review(deps, item_id=item_id)
+    for item_id in disputed:  # committed: a failure here must not reach the actor as "nothing changed"
+        try:
+            send_review(deps, item_id=item_id)
+        except Exception:  # a timeout, say: the claim stays, send_pending_reviews sends it later
+            log.exception("could not ask CS to re-verify item %s; it is sent again once its claim runs out", item_id)
     return answer
 
 
@@ -191,7 +194,7 @@ def _announce(deps: Deps, done: _Resolved, *, action: Action, actor: str, note: 
             deps.notifier.post_message(thread[0], text=resolved_thread_text(facts, resolution, cat), thread_ts=thread[1])
         if action is Action.UPHOLD and done.penalty is not None:
             deps.notifier.send_dm(facts.reviewer, text=penalty_notice(facts, resolution, cat))
-    except SlackApiError:
+    except Exception:  # committed: logged, never reported to the actor as a failure of their request
         log.exception("could not tell everyone that the dispute of item %s was resolved (%s)", item.id, action)
 
 

@@ -17,6 +17,7 @@ from support import ItemStandIn
 from bot.core.digest import (
     ITEMS_FIRST_PAGE,
     ITEMS_PER_PAGE,
+    NOTE_LIMIT,
     PageContext,
     build_digest,
     digest_message,
@@ -27,6 +28,7 @@ from bot.core.digest import (
 )
 from bot.core.lifecycle import Status, Surface
 from bot.core.routing import Owner, Routing
+from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length
 from bot.fakeslack import check_blocks
 from bot.i18n import LOCALES, Catalog
 from bot.ids import ActionId
@@ -168,8 +170,8 @@ def test_page_sizes_fill_a_message() -> None:
         (10_000, expected_pages(10_000)),
     ],
 )
-def test_paginate_and_page_count_agree_at_the_boundaries(n: int, pages: int) -> None:
-    items = list(range(n))
+def test_items_with_short_text_fill_pages_to_the_block_limit(n: int, pages: int) -> None:
+    items = [Item(i) for i in range(n)]
     split = paginate(items)
     assert page_count(n) == len(split) == pages
     assert [x for page in split for x in page] == items  # nothing lost, nothing reordered
@@ -187,6 +189,90 @@ def test_no_items_agree_too() -> None:
     # The digest never pages an owner without items (build_digest drops them);
     # the two functions must still agree.
     assert page_count(0) == len(paginate([]))
+
+
+# --- pagination: the text budget ------------------------------------------------
+
+LONG_NAMES = dict(branch="分" * 128, customer="客" * 300 + " 13812341234", callback_agent="王" * 64, order_no="SO" + "9" * 62)
+
+
+def worst_state(item: Item, status: Status, *, surface: Surface = Surface.CLI) -> Item:
+    """The item as it may look later: decided by someone, fixed with a long note."""
+    return replace(item, status=status, last_actor="U0123456789ABCDEFGHIJKLM", last_surface=surface, fix_note="修" * 5_000)
+
+
+def every_page_fits(items: list, owner: Owner = LARGE) -> list[list]:
+    """Render every page in both locales, as posted and as it may be re-rendered
+    in any later state (late, copied managers); assert each fits the budget
+    and every item is on exactly one page."""
+    pages = paginate(items)
+    assert [i.id for page in pages for i in page] == [i.id for i in items]
+    for locale in LOCALES:
+        catalog = Catalog(locale)
+        for number, page in enumerate(pages):
+            for status in Status:
+                later = [worst_state(i, status) if status is not Status.AWAITING else i for i in page]
+                for kw in ({}, {"late": True, "copied": tuple(f"U0MANAGER{k:02}" for k in range(12))}):
+                    ctx = context(owner, page=number, pages=len(pages), total=len(items), **kw)
+                    _, blocks = digest_message(ctx, later, catalog, SHANGHAI)
+                    assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET, (locale, number, status, kw)
+                    assert_valid(blocks)
+                    assert [b["block_id"] for b in blocks if b["block_id"].startswith("item-")] == [f"item-{i.id}" for i in page]
+    return pages
+
+
+@pytest.mark.parametrize("note_length", [400, 5_000])
+@pytest.mark.parametrize("names", [{}, LONG_NAMES], ids=["short-names", "long-names"])
+def test_pages_of_long_notes_fit_the_text_budget_in_every_state_and_locale(note_length: int, names: dict) -> None:
+    owner = replace(LARGE, name="大件配送" * 50)  # a long owner name in the head
+    items = [Item(i, note=("回访记录 13812341234 " * 400)[:note_length], **names) for i in range(1, 61)]
+    pages = every_page_fits(items, owner)
+    assert len(pages) > page_count(60)  # the text budget, not the block limit, closed the pages
+
+
+def test_a_page_of_24_items_with_400_character_notes_is_split() -> None:
+    # Issue 6: such a page carried 12-14k characters of text; Slack refuses it.
+    items = [Item(i, note="x" * 400) for i in range(1, 25)]
+    pages = paginate(items)
+    assert len(pages) == 2
+    for locale in LOCALES:
+        for number, page in enumerate(pages):
+            ctx = context(page=number, pages=2, total=24)
+            assert block_text_length(digest_message(ctx, page, Catalog(locale), SHANGHAI)[1]) <= MESSAGE_TEXT_BUDGET
+
+
+def test_the_note_is_cut_on_the_page() -> None:
+    text = item_blocks(Item(1, note="x" * 5_000), Catalog("en"), SHANGHAI)[0]["text"]["text"]
+    assert "x" * NOTE_LIMIT not in text and "x" * (NOTE_LIMIT - 1) + "…" in text
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 23, 24, 25, 47, 48, 49, 100, 333])
+@pytest.mark.parametrize("note_length", [0, 40, 150, 301, 900, 3_000])
+def test_any_number_of_items_of_any_note_length_fits(n: int, note_length: int) -> None:
+    # Property-style: notes of mixed lengths around the size, every page within budget.
+    items = [
+        Item(i, note="备注" * ((note_length * (1 + i % 3)) // 6), **(LONG_NAMES if i % 4 == 0 else {}))
+        for i in range(1, n + 1)
+    ]
+    pages = paginate(items)
+    assert [i.id for page in pages for i in page] == list(range(1, n + 1))
+    assert all(page for page in pages)
+    for locale in LOCALES:
+        catalog = Catalog(locale)
+        for number, page in enumerate(pages):
+            later = [worst_state(i, Status.FIXED) for i in page]
+            ctx = context(page=number, pages=len(pages), total=n, late=True, copied=("U0OPSHEAD",) * 9)
+            _, blocks = digest_message(ctx, later, catalog, SHANGHAI)
+            assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+            assert len(blocks) <= 50
+
+
+def test_a_page_whose_facts_grew_still_fits_by_cutting_notes() -> None:
+    # A page not made by paginate (or whose items changed since): notes give way.
+    items = [Item(i, note="x" * 3_000, **LONG_NAMES) for i in range(1, 25)]
+    _, blocks = digest_message(context(total=24), items, Catalog("en"), SHANGHAI)
+    assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert len([b for b in blocks if b["block_id"].startswith("item-")]) == 24
 
 
 # --- rendering: limits -------------------------------------------------------
@@ -214,10 +300,11 @@ def test_every_message_is_within_slacks_limits(locale: str, n: int) -> None:
         for i in range(1, n + 1)
     ]
     messages = render_all(LARGE, items, Catalog(locale), late=True, copied=("U0OPSHEAD", "U0BOSS"))
-    assert len(messages) == page_count(n)
+    assert len(messages) >= page_count(n)  # long notes: the text budget closes pages sooner
     rendered_items = 0
     for fallback, blocks in messages:
         assert_valid(blocks)
+        assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET
         assert fallback and len(fallback) <= SLACK_MESSAGE_TEXT_LIMIT
         rendered_items += sum(1 for b in blocks if b["block_id"].startswith("item-"))
     assert rendered_items == n
@@ -422,3 +509,23 @@ def test_unrouted_message_fits_a_slack_message_with_long_branches() -> None:
     items = [Item(i, branch="分" * 500) for i in range(1, 10_001)]
     text = unrouted_message(items, DAY, Catalog("en"))
     assert len(text) <= SLACK_MESSAGE_TEXT_LIMIT
+
+
+@pytest.mark.parametrize("shift", range(0, 40, 3))
+def test_a_phone_number_where_the_note_is_cut_is_still_masked(shift: int) -> None:
+    note = "备" * (NOTE_LIMIT - 20 + shift) + " +86-138-1234-5678 13812345678 " * 30
+    text = item_blocks(Item(1, note=note), Catalog("zh_CN"), SHANGHAI)[0]["text"]["text"]
+    digits = re.sub(r"\D", "", text.split("\n")[1])
+    assert "1234" not in digits  # the middle four never show, however the note was cut
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_unrouted_dm_fits_the_budget_with_long_branches(locale: str) -> None:
+    catalog = Catalog(locale)
+    items = [Item(i, order_no="SO" + "9" * 62, branch="分" * 500) for i in range(1, 10_001)]
+    text = unrouted_message(items, DAY, catalog)
+    assert len(text) <= MESSAGE_TEXT_BUDGET
+    shown = text.count("SO" + "9" * 62)
+    assert 0 < shown < 100
+    assert catalog.t("digest.unrouted_more", count=10_000 - shown) in text
+    assert text.endswith(catalog.t("digest.unrouted_hint"))

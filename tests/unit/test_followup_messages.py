@@ -12,6 +12,7 @@ import pytest
 
 from bot.core.followup import DisputeOutlook, Step, StepKind, ThreadOutlook
 from bot.core.followup_messages import ESCALATION_THREADS_WITH_BUTTONS, EscalationThread, escalation_message, outlook_text
+from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length, text_size
 from bot.fakeslack.server import check_blocks
 from bot.i18n import LOCALES, Catalog
 from bot.ids import ActionId
@@ -82,9 +83,53 @@ def test_more_threads_than_the_block_limit_allows_are_counted_in_a_last_line() -
     text, blocks = escalation_message(threads, EN, SHANGHAI)
 
     assert check_blocks(blocks, max_blocks=50) == []
-    assert len([b for b in blocks if b["type"] == "actions"]) == ESCALATION_THREADS_WITH_BUTTONS
-    assert blocks[-1]["block_id"] == "escalation-more" and "3 more" in blocks[-1]["elements"][0]["text"]
-    assert len(text.split("\n\n")) == len(threads) + 1  # the text lists them all
+    shown = len([b for b in blocks if b["type"] == "actions"])
+    assert 0 < shown <= ESCALATION_THREADS_WITH_BUTTONS  # the block limit or the text budget, whichever is first
+    assert blocks[-1]["block_id"] == "escalation-more"
+    assert blocks[-1]["elements"][0]["text"] == EN.t("followup.escalation_more", count=len(threads) - shown)
+    assert len(text.split("\n\n")) == shown + 2  # the text lists the same threads, and the count
+    assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("count", [1, 5, 19, 24, 25, 300, 1_700])
+def test_an_escalation_of_very_many_threads_fits_the_budget(locale: str, count: int) -> None:
+    # Issue 6: ~1,700 threads built an over-40,000-character DM, refused (msg_too_long) and retried forever.
+    catalog = Catalog(locale)
+    nudged = tuple((f"U0NUDGED{k:03}", at("2026-11-27 11:00")) for k in range(40))
+    threads = [escalated(i, owner="配" * 60, nudged=nudged if i % 2 else ((OWNER, at("2026-11-27 11:00")),)) for i in range(1, count + 1)]
+
+    text, blocks = escalation_message(threads, catalog, SHANGHAI)
+
+    assert check_blocks(blocks, max_blocks=50) == []
+    assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert text_size(text) <= MESSAGE_TEXT_BUDGET
+    shown = [b["elements"][0]["value"] for b in blocks if b["type"] == "actions"]
+    assert shown == [str(i) for i in range(1, len(shown) + 1)]  # the first threads, in order, with buttons
+    if len(shown) < count:
+        assert blocks[-1]["elements"][0]["text"] == catalog.t("followup.escalation_more", count=count - len(shown))
+    else:
+        assert blocks[-1]["type"] == "actions"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_next_answer_for_very_many_threads_fits_the_budget(locale: str) -> None:
+    catalog = Catalog(locale)
+    now = at("2026-11-27 12:00")
+    steps = tuple(step(StepKind.NUDGE, 0, OWNER, "2026-11-27 14:00", subject=i) for i in range(3))
+    entries = [
+        ThreadOutlook(
+            owner=f"大件配送{i}", owner_user=OWNER, digest_day=date(2026, 11, 27), awaiting=26, deadline=at("2026-11-27 18:00"),
+            acknowledged_by=None, acknowledged_at=None, oldest_unfixed_at=None, steps=steps,
+        )
+        for i in range(2_000)
+    ]
+    text = outlook_text(entries, catalog, SHANGHAI, now=now)
+    assert text_size(text) <= MESSAGE_TEXT_BUDGET
+    assert text.startswith(catalog.t("followup.next_head", tz="Asia/Shanghai"))
+    shown = text.count("大件配送")
+    assert 0 < shown < 2_000
+    assert text.splitlines()[-1] == catalog.t("followup.next_more", count=2_000 - shown)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

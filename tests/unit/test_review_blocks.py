@@ -319,3 +319,16 @@ def test_the_errors_and_help_read_well_in_both_catalogs(locale: str) -> None:
     help_text = catalog.t("commands.help")
     for verb in ("uphold", "overrule", "fix"):
         assert f"/reject {verb}" in help_text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("resolved", [False, True])
+def test_the_review_dm_fits_the_text_budget_with_everything_long(locale: str, resolved: bool) -> None:
+    from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length
+
+    long = Item(42, note="回访 13812341234 " * 2_000, branch="分" * 128, customer="客" * 5_000, callback_agent="王" * 64, order_no="SO" + "9" * 62)
+    f = facts(long, owner="大件配送" * 200, reason="理由 <&> " * 3_000)
+    resolution = uphold(note="备注" * 5_000) if resolved else None
+    _, blocks = review_message(f, Catalog(locale), SHANGHAI, resolution=resolution)
+    assert block_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert check_blocks(blocks, max_blocks=50) == []
