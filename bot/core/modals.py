@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.i18n import Catalog
-from bot.ids import ActionId, BlockId, ViewId
+from bot.ids import ActionId, BlockId, ViewId, parse_id
 
 
 def dispute_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Catalog) -> dict:
@@ -23,9 +23,12 @@ def read_item_metadata(private_metadata: str) -> tuple[int, str | None] | None:
     """(item id, channel) from one of our item modals, or None when it is not ours."""
     try:
         data = json.loads(private_metadata)
-        return int(data["item"]), data.get("channel")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, TypeError):
         return None
+    if not isinstance(data, dict) or (item_id := parse_id(data.get("item"))) is None:
+        return None
+    channel = data.get("channel")
+    return item_id, channel if isinstance(channel, str) and channel else None
 
 
 
