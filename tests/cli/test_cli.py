@@ -3,6 +3,8 @@ variables, a routing file, a SQLite database, and our fake Slack."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -313,3 +315,39 @@ def test_a_token_slack_refuses_exits_2(operator, slack, capsys):
     err = capsys.readouterr().err
     assert "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in err
     no_traceback(err)
+
+
+def rejectbot(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command as the operator runs it: its own process, its real exit status and stderr."""
+    return subprocess.run([sys.executable, "-m", "bot.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_as_a_process_each_failure_has_its_exit_status_and_no_traceback(operator, slack, monkeypatch):
+    assert rejectbot("import", str(SAMPLE), cwd=operator).returncode == 0
+
+    bad_at = rejectbot("digest", "--at", "tomorrow", cwd=operator)
+    assert bad_at.returncode == 2 and "--at 'tomorrow': not a date and time" in bad_at.stderr
+
+    calendar = rejectbot("digest", "--at", "2027-01-04T09:00", cwd=operator)
+    assert calendar.returncode == 1 and "no official data for 2027" in calendar.stderr
+
+    warning = rejectbot("sweep", "--at", "2026-12-01T10:00", cwd=operator)
+    assert warning.returncode == 0 and "no data for 2027" in warning.stderr
+
+    slack.fail_next("chat.postMessage", error="channel_not_found", times=10)
+    refused = rejectbot("digest", "--at", "2026-11-27T08:30", cwd=operator)
+    assert refused.returncode == 1 and "Slack failed after the retries (channel_not_found)" in refused.stderr
+
+    monkeypatch.setenv("DATABASE_URL", CLOSED_PORT_PG)
+    gone = rejectbot("digest", "--at", "2026-11-27T08:30", cwd=operator)
+    assert gone.returncode == 1 and "The database did not answer" in gone.stderr
+
+    for run in (bad_at, calendar, warning, refused, gone):
+        no_traceback(run.stderr)
+
+
+def test_check_config_with_the_database_gone_exits_1(operator, slack, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", CLOSED_PORT_PG)
+    assert main(["check-config"]) == 1
+    out = capsys.readouterr().out
+    assert "DATABASE_URL: cannot connect (OperationalError: " in out
