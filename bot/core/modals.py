@@ -86,5 +86,7 @@ def fix_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Cata
 
 def input_value(view: dict, block_id: str, action_id: str) -> str:
     """The text typed into one input of a submitted modal, stripped ("" when blank)."""
-    values = (view.get("state") or {}).get("values") or {}
-    return (((values.get(block_id) or {}).get(action_id) or {}).get("value") or "").strip()
+    node: object = view
+    for key in ("state", "values", block_id, action_id, "value"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node.strip() if isinstance(node, str) else ""

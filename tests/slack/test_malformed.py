@@ -308,12 +308,17 @@ def test_a_modal_whose_metadata_channel_is_not_a_string_still_answers(bot, signe
         assert session.get(Item, item.id).status == "disputed"
 
 
-def test_a_modal_submitted_without_state_keeps_the_modal_open_and_changes_nothing(bot, signer, fake_slack, session_factory, digest, no_tracebacks) -> None:
+@pytest.mark.parametrize("state", ["missing", None, [], {"values": []}, {"values": {"dispute.reason": []}}, {"values": {"dispute.reason": {"dispute.reason_input": {"value": 5}}}}],
+                         ids=["missing", "null", "list", "values-list", "block-list", "value-a-number"])
+def test_a_modal_submitted_without_a_usable_state_keeps_the_modal_open_and_changes_nothing(bot, signer, fake_slack, session_factory, digest, no_tracebacks, state) -> None:
     item = first_item(session_factory, Z)
     before = snapshot(session_factory)
     request = view_submission(signer, user_id=Z, callback_id="dispute.submit", private_metadata=json.dumps({"item": item.id, "channel": CHANNEL}), values={})
     payload = payload_of(request)
-    del payload["view"]["state"]
+    if state == "missing":
+        del payload["view"]["state"]
+    else:
+        payload["view"]["state"] = state
 
     response = bot.app.dispatch(interactive(signer, payload).to_bolt())
 
