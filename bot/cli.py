@@ -1,7 +1,17 @@
 """The ``rejectbot`` command line; the only place that loads ``.env``.
 
 Everything it prints comes from the message catalogs, in ``BOT_LOCALE`` (or
-zh_CN when that is unset or not a known locale)."""
+zh_CN when that is unset or not a known locale).
+
+Exit codes (``cli.exit_codes``, shown by ``--help``): 0 the work was done or
+there was nothing for this process to do (warnings on stderr); 1 something due
+was not done (calendar data missing, Slack or the database failing, a whole
+import file refused, check-config finding a problem); 2 bad usage or a
+configuration the command cannot start with.
+
+Errors: ``UsageError`` (an argument argparse cannot check, e.g. ``--at``;
+exit 2).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +30,27 @@ from bot.i18n import Catalog
 
 log = logging.getLogger("rejectbot")
 
+EXIT_OK, EXIT_NOT_DONE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument: ``key`` and ``params`` name its catalog message."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def _say(catalog: Catalog, key: str, **params: object) -> None:
+    """A warning or an error for the operator, on stderr."""
+    print(catalog.t(key, **params), file=sys.stderr)
+
+
+def _first_line(exc: BaseException) -> str:
+    detail = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
 
 def _catalog() -> Catalog:
     """The operator's language, even when the settings are broken."""
@@ -32,8 +63,23 @@ def _print_problems(lines: list[str], *, indent: str = "", file=None) -> None:
 
 
 def _parse_at(value: str, settings: Settings) -> datetime:
-    at = datetime.fromisoformat(value)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError("cli.bad_at", value=repr(value)) from None
     return at if at.tzinfo else at.replace(tzinfo=settings.timezone)
+
+
+def _clock(args, settings: Settings) -> Clock:
+    """The system clock, or a fixed one at ``--at``."""
+    return FixedClock(_parse_at(args.at, settings)) if args.at else SystemClock()
+
+
+def _slack_errors() -> tuple[type[BaseException], ...]:
+    """Slack failing after the gateway's retries: an error answer, or no answer."""
+    from slack_sdk.errors import SlackApiError
+
+    return (SlackApiError, OSError)
 
 
 def _database(settings: Settings):
@@ -118,33 +164,58 @@ def cmd_import(args, settings: Settings) -> int:
             routing=routing, data=path.read_bytes(), filename=path.name,
             actor=os.environ.get("USER", "cli"), dry_run=args.dry_run,
         )
-    except ExportError as exc:
-        print(catalog.t(exc.key, **exc.params), file=sys.stderr)
-        return 1
+    except ExportError as exc:  # the whole file is refused
+        _say(catalog, exc.key, **exc.params)
+        return EXIT_NOT_DONE
     print(render_import_report(report, catalog))
-    return 1 if report.problems else 0
+    if not report.problems:
+        return EXIT_OK
+    _say(catalog, "cli.import_rows_rejected", count=report.rejected_rows)
+    # Good rows were kept: done, with a warning. Every row bad: the file was refused.
+    return EXIT_NOT_DONE if report.rejected_rows >= report.total_rows else EXIT_OK
 
 
 def cmd_digest(args, settings: Settings) -> int:
-    clock: Clock = FixedClock(_parse_at(args.at, settings)) if args.at else SystemClock()
-    bot, _ = _bot(settings, clock)
-    outcome = bot.services.post_daily_digest()
+    from bot.core.workcal import CalendarDataMissing
+
     catalog = Catalog(settings.locale)
+    clock = _clock(args, settings)
+    try:
+        bot, _ = _bot(settings, clock)
+        outcome = bot.services.post_daily_digest()
+    except CalendarDataMissing as exc:
+        _say(catalog, "cli.digest_calendar_missing", year=exc.year)
+        return EXIT_NOT_DONE
+    except _slack_errors() as exc:
+        _say(catalog, "cli.slack_failed", error=_slack_error_text(exc))
+        return EXIT_NOT_DONE
     print(catalog.t(f"cli.digest_{outcome.state}", day=outcome.day.isoformat(), messages=outcome.messages, items=outcome.items, unrouted=outcome.unrouted))
-    return 0
+    if outcome.problem:
+        _say(catalog, "cli.digest_problem", day=outcome.day.isoformat(), problem=outcome.problem)
+        return EXIT_NOT_DONE
+    return EXIT_OK
+
+
+def _slack_error_text(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    error = response.get("error") if response is not None and hasattr(response, "get") else None
+    return str(error) if error else _first_line(exc)
 
 
 def cmd_sweep(args, settings: Settings) -> int:
-    clock: Clock = FixedClock(_parse_at(args.at, settings)) if args.at else SystemClock()
-    bot, _ = _bot(settings, clock)
-    report = bot.services.sweep()
     catalog = Catalog(settings.locale)
+    clock = _clock(args, settings)
+    try:
+        bot, _ = _bot(settings, clock)
+        report = bot.services.sweep()
+    except _slack_errors() as exc:
+        _say(catalog, "cli.slack_failed", error=_slack_error_text(exc))
+        return EXIT_NOT_DONE
     print(catalog.t("cli.sweep_done", at=clock.now().astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
                     deemed=report.deemed, sent=sum(report.sent.values()), held=report.held))
-    if report.calendar_problem:
-        print(catalog.t("cli.sweep_calendar", year=report.calendar_problem), file=sys.stderr)
-        return 1
-    return 0
+    if report.calendar_problem:  # a warning: what was due now was done
+        _say(catalog, "cli.sweep_calendar", year=report.calendar_problem)
+    return EXIT_OK
 
 
 def _check_services(settings: Settings, routing, routing_path: Path) -> list[Problem]:
@@ -219,23 +290,28 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rejectbot", description="Mistaken-rejection follow-up bot for Slack.")
+    codes = {"epilog": _catalog().t("cli.exit_codes"), "formatter_class": argparse.RawDescriptionHelpFormatter}
+    parser = argparse.ArgumentParser(prog="rejectbot", description="Mistaken-rejection follow-up bot for Slack.", **codes)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (Socket Mode, or --http)")
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, **codes, **kwargs)  # every command's --help shows the codes
+
+    run = command("run", help="run the bot (Socket Mode, or --http)")
     run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz")
     run.add_argument("--port", type=int, default=3000)
-    demo = sub.add_parser("demo", help="the whole workflow offline, against a built-in fake Slack")
+    demo = command("demo", help="the whole workflow offline, against a built-in fake Slack")
     demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: en)")
-    imp = sub.add_parser("import", help="import a callback export (CSV or XLSX)")
+    imp = command("import", help="import a callback export (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")
-    dig = sub.add_parser("digest", help="post the daily digest if it is due (idempotent)")
+    dig = command("digest", help="post the daily digest if it is due (idempotent)")
     dig.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
-    sw = sub.add_parser("sweep", help="deadlines, nudges and escalations due now (idempotent)")
+    sw = command("sweep", help="deadlines, nudges and escalations due now (idempotent)")
     sw.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
-    sub.add_parser("check-config", help="validate the environment and the routing file")
-    db = sub.add_parser("db", help="database schema")
+    command("check-config", help="validate the environment and the routing file")
+    db = command("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
     return parser
 
@@ -262,11 +338,25 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "sweep": cmd_sweep, "db": cmd_db}
     if args.command == "check-config":
         return cmd_check_config(args, None)
+    from slack_bolt.error import BoltError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     try:
         return handlers[args.command](args, settings)
     except ConfigError as exc:
         _print_problems(exc.render(_catalog()), file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except UsageError as exc:
+        _say(_catalog(), exc.key, **exc.params)
+        return EXIT_USAGE
+    except BoltError as exc:  # Bolt's auth.test at start-up: Slack refused the token
+        _say(_catalog(), "cli.token_refused", error=_slack_error_text(exc.__context__ or exc))
+        return EXIT_USAGE
+    except (OperationalError, InterfaceError, PoolTimeout) as exc:  # the database is gone or refuses us
+        log.debug("database error", exc_info=exc)
+        _say(_catalog(), "cli.database_failed", error=_first_line(exc.orig if getattr(exc, "orig", None) else exc))
+        return EXIT_NOT_DONE
 
 
 if __name__ == "__main__":

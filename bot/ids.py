@@ -36,3 +36,25 @@ class ViewId(StrEnum):
 COMMAND = "/reject"
 CONFIRM_REACTION = "white_check_mark"
 ACKNOWLEDGE_REACTION = "eyes"
+
+
+# The largest id a button or a modal may carry: our id columns are INTEGER
+# (storage/migrations), and PostgreSQL refuses a larger value compared with
+# one ("integer out of range"); SQLite's driver raises OverflowError past 2^63.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """The database id one of our buttons (its ``value``) or modals (its
+    ``private_metadata``) carries: a positive integer up to ``MAX_ID``, as ASCII
+    digits or a JSON integer. None for anything else (``"²"``, ``True``,
+    ``1e30``, ``"-1"``, ``2**31``), which is then not ours."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and 0 < len(value) <= 19 and value.isascii() and value.isdigit():
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None

@@ -2,6 +2,7 @@
 on CS's re-verification DM; remind the owner now and confirm all for them on
 a manager's escalation DM."""
 
+import logging
 from functools import partial
 
 from slack_bolt import Ack, App
@@ -12,7 +13,9 @@ from bot.core.modals import dispute_modal, fix_modal, overrule_modal
 from bot.gateway import ReplyTo
 from bot.ids import ActionId
 from bot.services import Services
-from handlers.context import reply_to_from
+from handlers.context import clicked_id, reply_to_from
+
+log = logging.getLogger(__name__)
 
 
 def _clicked(ack: Ack, body: dict, action: dict, services: Services) -> tuple[ReplyTo, int] | None:
@@ -20,11 +23,14 @@ def _clicked(ack: Ack, body: dict, action: dict, services: Services) -> tuple[Re
     carries — or None, after telling them the button is stale."""
     ack()
     reply_to = reply_to_from(body)
-    value = action.get("value", "")
-    if not value.isdigit():
+    if reply_to is None:  # nobody to act for or to answer
+        log.warning("a click without a user id: ignored")
+        return None
+    target = clicked_id(action)
+    if target is None:
         services.reply(reply_to, "answers.stale_button")
         return None
-    return reply_to, int(value)
+    return reply_to, target
 
 
 def handle_item_confirm(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
@@ -51,7 +57,7 @@ def _open_item_modal(ack: Ack, body: dict, action: dict, *, services: Services, 
         services.explain(kind, check, reply_to)
         return
     services.open_view(
-        body["trigger_id"],
+        body.get("trigger_id", ""),
         modal(item_id=item_id, order_no=check.order_no, channel=reply_to.channel, catalog=services.catalog),
     )
 

@@ -1,5 +1,6 @@
 """``/reject`` and its subcommands."""
 
+import logging
 from functools import partial
 
 from slack_bolt import Ack, App
@@ -10,12 +11,18 @@ from bot.ids import COMMAND
 from bot.services import Services
 from handlers.context import reply_to_from
 
+log = logging.getLogger(__name__)
+
 
 def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> None:
     ack()
     reply_to = reply_to_from(command)
-    parsed = parse_command(command.get("text", ""))  # CommandError -> errors.handle_error
-    actor = command["user_id"]
+    if reply_to is None:  # nobody to act for or to answer
+        log.warning("a command without a user id: ignored")
+        return
+    text = command.get("text")
+    parsed = parse_command(text if isinstance(text, str) else "")  # CommandError -> errors.handle_error
+    actor = reply_to.user
     if parsed.verb is Verb.CONFIRM:
         services.confirm_items(actor=actor, surface=Surface.COMMAND, reply_to=reply_to, orders=parsed.orders, every_open=parsed.all)
     elif parsed.verb is Verb.DISPUTE:

@@ -1,5 +1,6 @@
 """Modal submissions: dispute (reason), overrule (evidence), fix (note)."""
 
+import logging
 from functools import partial
 
 from slack_bolt import Ack, App
@@ -10,6 +11,9 @@ from bot.gateway import ReplyTo
 from bot.i18n import Catalog
 from bot.ids import ActionId, BlockId, ViewId
 from bot.services import Services
+from handlers.context import user_id_of
+
+log = logging.getLogger(__name__)
 
 # Each item modal's required text: (block, input, message when blank).
 MODAL_TEXT: dict[str, tuple[str, str, str]] = {
@@ -42,8 +46,11 @@ def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services) ->
         ack(response_action="errors", errors=errors)
         return None
     ack()
-    meta = read_item_metadata(view.get("private_metadata", ""))
-    user = body["user"]["id"]
+    user = user_id_of(body)
+    if user is None:  # nobody to act for or to answer
+        log.warning("a modal submission without a user id: ignored")
+        return None
+    meta = read_item_metadata(view.get("private_metadata") or "")
     if meta is None:
         services.reply(ReplyTo(user=user), "answers.stale_button")
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.i18n import Catalog
-from bot.ids import ActionId, BlockId, ViewId
+from bot.ids import ActionId, BlockId, ViewId, parse_id
 
 
 def dispute_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Catalog) -> dict:
@@ -23,9 +23,12 @@ def read_item_metadata(private_metadata: str) -> tuple[int, str | None] | None:
     """(item id, channel) from one of our item modals, or None when it is not ours."""
     try:
         data = json.loads(private_metadata)
-        return int(data["item"]), data.get("channel")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, TypeError):
         return None
+    if not isinstance(data, dict) or (item_id := parse_id(data.get("item"))) is None:
+        return None
+    channel = data.get("channel")
+    return item_id, channel if isinstance(channel, str) and channel else None
 
 
 
@@ -83,5 +86,7 @@ def fix_modal(*, item_id: int, order_no: str, channel: str | None, catalog: Cata
 
 def input_value(view: dict, block_id: str, action_id: str) -> str:
     """The text typed into one input of a submitted modal, stripped ("" when blank)."""
-    values = (view.get("state") or {}).get("values") or {}
-    return (((values.get(block_id) or {}).get(action_id) or {}).get("value") or "").strip()
+    node: object = view
+    for key in ("state", "values", block_id, action_id, "value"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node.strip() if isinstance(node, str) else ""

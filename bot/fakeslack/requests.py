@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
@@ -79,8 +79,15 @@ class SignedRequest:
         return BoltRequest(body=self.body, headers=headers)
 
 
-def _interactive(signer: SlackSigner, payload: Mapping[str, Any]) -> SignedRequest:
+def interactive(signer: SlackSigner, payload: Mapping[str, Any]) -> SignedRequest:
+    """Any interactivity payload as Slack sends it (``payload=<JSON>`` form
+    field), e.g. one of the builders' payloads changed by a test."""
     return signer.sign(urlencode({"payload": json.dumps(payload)}), content_type=FORM)
+
+
+def payload_of(request: SignedRequest) -> dict[str, Any]:
+    """The JSON payload of an interactivity request (the inverse of ``interactive``)."""
+    return json.loads(parse_qs(request.body)["payload"][0])
 
 
 def _channel_name(channel_id: str) -> str:
@@ -184,7 +191,7 @@ def block_actions(
             }
         ],
     }
-    return _interactive(signer, payload)
+    return interactive(signer, payload)
 
 
 def view_submission(
@@ -254,7 +261,7 @@ def view_submission(
         "is_enterprise_install": False,
         "enterprise": None,
     }
-    return _interactive(signer, payload)
+    return interactive(signer, payload)
 
 
 def event_callback(

@@ -52,6 +52,7 @@ class DigestOutcome:
     unrouted: int = 0
     late: bool = False
     owners: dict[str, int] = field(default_factory=dict)
+    problem: str | None = None  # set when something due was not done (the CLI exits 1)
 
 
 def digest_key(day: date) -> str:

@@ -3,6 +3,8 @@ variables, a routing file, a SQLite database, and our fake Slack."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,201 @@ def test_sweep_at_times_nudges_once(operator, slack, capsys):
     assert len(nudges()) == 2  # one per owner's thread, once
     out = capsys.readouterr().out
     assert "2 follow-up message(s) sent" in out and "0 follow-up message(s) sent" in out
+
+
+# --- exit codes: 0 done (warnings on stderr), 1 something due not done, 2 bad usage --------
+
+HEADER = "订单号,拒收日期,分公司,配送类型,场景,客户,回访人,回访时间,回访记录"
+GOOD_ROW = "SO20261126900001,2026-11-26,南京分公司,大件,客户已收货,张先生 13812341234,王丽,2026-11-26 16:00,已签收"
+BAD_ROW = "SO20261126900002,not-a-date,南京分公司,大件,客户已收货,张先生 13812341234,王丽,2026-11-26 16:00,已签收"
+CLOSED_PORT_PG = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+
+
+def no_traceback(err: str) -> None:
+    assert "Traceback" not in err and 'File "' not in err, err
+
+
+def test_help_documents_the_exit_codes(operator, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit codes:" in out
+    assert "  0  the work was done" in out and "  1  something due was not done" in out and "  2  bad usage" in out
+
+
+def test_each_command_s_help_documents_the_exit_codes_in_chinese(operator, monkeypatch, capsys):
+    monkeypatch.setenv("BOT_LOCALE", "zh_CN")
+    with pytest.raises(SystemExit):
+        main(["digest", "--help"])
+    assert "退出码：" in capsys.readouterr().out
+
+
+def test_bad_usage_exits_2(operator, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["import"])  # the file is missing
+    assert exit_.value.code == 2
+    assert "file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["digest", "sweep"])
+@pytest.mark.parametrize("value", ["nonsense", "2026-13-01T08:30", "27/11/2026"])
+def test_a_bad_at_value_exits_2_with_a_message(operator, slack, capsys, command, value):
+    assert main([command, "--at", value]) == 2
+    err = capsys.readouterr().err
+    assert f"--at '{value}': not a date and time" in err
+    no_traceback(err)
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_sweep_warns_about_next_year_s_calendar_and_exits_0(operator, slack, capsys):
+    # From 1 December the sweep warns that next year has no calendar data; its work was done.
+    assert main(["sweep", "--at", "2026-12-01T10:00"]) == 0
+    captured = capsys.readouterr()
+    assert "Sweep at 2026-12-01 10:00" in captured.out
+    assert "no data for 2027" in captured.err
+    no_traceback(captured.err)
+
+
+def test_a_digest_paused_for_lack_of_calendar_data_exits_1_with_a_message(operator, slack, capsys):
+    assert main(["import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    assert main(["digest", "--at", "2027-01-04T09:00"]) == 1  # chinesecalendar has no 2027 yet
+    err = capsys.readouterr().err
+    assert "No digest: the China working-day calendar has no official data for 2027" in err
+    no_traceback(err)
+    assert slack.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize("command", ["digest", "sweep"])
+def test_a_digest_or_sweep_is_0_on_a_day_with_nothing_to_do(operator, slack, capsys, command):
+    assert main([command, "--at", "2026-11-28T09:00"]) == 0  # a Saturday
+    no_traceback(capsys.readouterr().err)
+
+
+def test_a_digest_slack_refuses_exits_1_with_a_message(operator, slack, capsys):
+    assert main(["import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    slack.fail_next("chat.postMessage", error="channel_not_found", times=10)
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 1
+    err = capsys.readouterr().err
+    assert "Slack failed after the retries (channel_not_found)" in err
+    no_traceback(err)
+
+
+def test_a_digest_when_slack_cannot_be_reached_exits_1_with_a_message(operator, slack, monkeypatch, capsys):
+    assert main(["import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:1/api/")  # nothing listens on port 1
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 1
+    err = capsys.readouterr().err
+    assert "Slack failed after the retries" in err
+    no_traceback(err)
+
+
+def test_a_sweep_when_slack_cannot_be_reached_exits_1_with_a_message(operator, slack, monkeypatch, capsys):
+    assert main(["import", str(SAMPLE)]) == 0
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:1/api/")
+    assert main(["sweep", "--at", "2026-11-27T11:00"]) == 1  # nudges are due
+    err = capsys.readouterr().err
+    assert "Slack failed after the retries" in err
+    no_traceback(err)
+
+
+def test_an_import_with_some_bad_rows_keeps_the_good_ones_and_exits_0(operator, capsys):
+    path = operator / "mixed.csv"
+    path.write_text("\n".join([HEADER, GOOD_ROW, BAD_ROW]), encoding="utf-8")
+    assert main(["import", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "row 3" in captured.out.lower()  # the bad row is listed in the report
+    assert "1 row(s) were not imported (listed above); the other rows were kept." in captured.err
+    assert item_count(operator) == 1
+
+
+def test_an_import_whose_every_row_is_bad_exits_1(operator, capsys):
+    path = operator / "bad.csv"
+    path.write_text("\n".join([HEADER, BAD_ROW]), encoding="utf-8")
+    assert main(["import", str(path)]) == 1
+    assert "1 row(s) were not imported" in capsys.readouterr().err
+    assert item_count(operator) == 0
+
+
+def test_an_import_file_refused_as_a_whole_exits_1(operator, capsys):
+    path = operator / "notes.csv"
+    path.write_text("hello,world\n1,2\n", encoding="utf-8")
+    assert main(["import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip()
+    no_traceback(err)
+    assert item_count(operator) == 0
+
+
+@pytest.mark.parametrize("argv", [["db", "upgrade"], ["import", str(SAMPLE)], ["digest", "--at", "2026-11-27T08:30"], ["sweep", "--at", "2026-11-27T11:00"]], ids=["db", "import", "digest", "sweep"])
+def test_a_database_that_does_not_answer_exits_1_with_a_message(operator, slack, monkeypatch, capsys, argv):
+    monkeypatch.setenv("DATABASE_URL", CLOSED_PORT_PG)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "The database did not answer (OperationalError: " in err
+    assert "Check DATABASE_URL" in err
+    no_traceback(err)
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_a_sqlite_database_that_cannot_be_opened_exits_1_with_a_message(operator, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{operator / 'no-such-dir' / 'bot.db'}")
+    assert main(["import", str(SAMPLE)]) == 1
+    err = capsys.readouterr().err
+    assert "The database did not answer (OperationalError: unable to open database file)" in err
+    no_traceback(err)
+
+
+def test_a_database_url_the_bot_cannot_use_exits_2(operator, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "mysql://localhost/bot")
+    assert main(["db", "upgrade"]) == 2
+    assert "DATABASE_URL" in capsys.readouterr().err
+
+
+def test_a_token_slack_refuses_exits_2(operator, slack, capsys):
+    slack.fail_next("auth.test", error="invalid_auth")  # a revoked token: the command cannot start
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in err
+    no_traceback(err)
+
+
+def rejectbot(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command as the operator runs it: its own process, its real exit status and stderr."""
+    return subprocess.run([sys.executable, "-m", "bot.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_as_a_process_each_failure_has_its_exit_status_and_no_traceback(operator, slack, monkeypatch):
+    assert rejectbot("import", str(SAMPLE), cwd=operator).returncode == 0
+
+    bad_at = rejectbot("digest", "--at", "tomorrow", cwd=operator)
+    assert bad_at.returncode == 2 and "--at 'tomorrow': not a date and time" in bad_at.stderr
+
+    calendar = rejectbot("digest", "--at", "2027-01-04T09:00", cwd=operator)
+    assert calendar.returncode == 1 and "no official data for 2027" in calendar.stderr
+
+    warning = rejectbot("sweep", "--at", "2026-12-01T10:00", cwd=operator)
+    assert warning.returncode == 0 and "no data for 2027" in warning.stderr
+
+    slack.fail_next("chat.postMessage", error="channel_not_found", times=10)
+    refused = rejectbot("digest", "--at", "2026-11-27T08:30", cwd=operator)
+    assert refused.returncode == 1 and "Slack failed after the retries (channel_not_found)" in refused.stderr
+
+    monkeypatch.setenv("DATABASE_URL", CLOSED_PORT_PG)
+    gone = rejectbot("digest", "--at", "2026-11-27T08:30", cwd=operator)
+    assert gone.returncode == 1 and "The database did not answer" in gone.stderr
+
+    for run in (bad_at, calendar, warning, refused, gone):
+        no_traceback(run.stderr)
+
+
+def test_check_config_with_the_database_gone_exits_1(operator, slack, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", CLOSED_PORT_PG)
+    assert main(["check-config"]) == 1
+    out = capsys.readouterr().out
+    assert "DATABASE_URL: cannot connect (OperationalError: " in out
