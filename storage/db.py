@@ -80,3 +80,17 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Does the database answer, with our schema? A problem in a few words,
+    or None. Pass an engine without a pool (``poolclass=NullPool``) so each
+    look opens a fresh connection."""
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1 FROM inbox WHERE 1 = 0")).all()
+    except Exception as exc:  # any driver error means: it does not answer
+        return f"database does not answer ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+    return None
