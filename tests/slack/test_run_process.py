@@ -317,11 +317,11 @@ def envelopes(fake: FakeSlack, signer_time: float) -> list[dict]:
         {"envelope_id": "env-ev-2", "type": "events_api", "accepts_response_payload": False, "retry_attempt": 1, "retry_reason": "timeout", "payload": envelope},
     ]
     y_message = next(m for m in fake.channel_history(CHANNEL) if "<@U0OWNERY>" in json.dumps(m["blocks"]))
-    button = next(
+    button = [  # the last item's: the commands confirm the first ones
         (block["block_id"], element)
         for block in y_message["blocks"] for element in [block.get("accessory"), *(block.get("elements") or [])]
         if isinstance(element, dict) and element.get("action_id") == "item.confirm"
-    )
+    ][-1]
     click = {"envelope_id": "env-click-1", "type": "interactive", "accepts_response_payload": False, "payload": {
         "type": "block_actions", "user": {"id": "U0OWNERY", "username": "u0ownery", "team_id": "T0TEST"}, "api_app_id": "A0TEST",
         "token": "x", "container": {"type": "message", "message_ts": y_message["ts"], "channel_id": CHANNEL, "is_ephemeral": False},
@@ -342,7 +342,7 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
         with FakeSlack(latency=0.05, socket_mode_url=socket_slack.url) as fake:
             operator = make_operator(tmp_path, fake, url, engine, items=20)
             sent = envelopes(fake, time.time())
-            clicked_value = int(sent[-1]["payload"]["actions"][0]["value"]) if sent[-1]["payload"]["actions"][0]["value"].isdigit() else None
+            clicked = sent[-1]["payload"]["actions"][0]["value"]
             first = operator.start("--health-port", str(health_port))
             try:
                 wait_for(lambda: socket_slack.connected() == 1, timeout=60, what="the Socket Mode connection")
@@ -358,14 +358,14 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
                 wait_for(lambda: socket_slack.connected() == 1, timeout=60, what="the new connection")
                 socket_slack.send({**sent[0], "envelope_id": "env-cmd-later", "payload": {**sent[0]["payload"], "text": f"confirm {order(8)}",
                                                                                          "response_url": fake.response_url("later")}})
-                wait_for(lambda: inbox_done(operator) and {"s0", "s2", "s4", "later"} <= replied(fake), what="every envelope applied")
+                wait_for(lambda: inbox_done(operator) and {"s0", "s1", "s2", "s3", "s4", "s5", "later"} <= replied(fake), what="every envelope applied")
             finally:
                 for process in operator_processes(first, locals().get("second")):
                     stop(process)
 
             counts = audit_counts(operator)
             final = statuses(operator)
-            for n in (0, 2, 4, 8):  # Y's commands, and the one after the restart
+            for n in (0, 1, 2, 3, 4, 5, 8):  # the commands, and the one after the restart
                 assert final[order(n)] == "confirmed"
             for n in range(1, 20, 2):  # Z's ✅ confirms all of Z's items, once despite Slack's retry
                 assert final[order(n)] == "confirmed" and counts[(order(n), "confirm")] == 1
@@ -374,7 +374,10 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
                 stored = store.list_entries(session=session)
             assert [e.dedup_key for e in stored].count("event:EvSock1") == 1
             assert len(stored) == len(sent) - 1 + 1  # the retry stored nothing; one envelope after the restart
-            assert clicked_value is None or final[order(0)] == "confirmed"
+            with transaction(operator.session_factory()) as session:  # the button's item, confirmed through the button
+                button_item = session.get(Item, int(clicked))
+                surfaces = session.exec(select(AuditEntry.surface).where(AuditEntry.item_id == button_item.id, AuditEntry.action == "confirm")).all()
+            assert button_item.status == "confirmed" and surfaces == ["button"]
     finally:
         socket_slack.close()
         engine.dispose()
