@@ -105,6 +105,18 @@ def socket_headers(retry_attempt: int | None, retry_reason: str | None) -> dict[
     return headers
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A row to dispatch, as the front stored it (or as a claim read it)."""
+
+    id: int
+    mode: str
+    body: str
+    headers: str
+    attempts: int
+    error: str = ""
+
+
 class InboxPool:
     """The worker threads, the recovery loop, and what the fronts call."""
 
@@ -121,7 +133,7 @@ class InboxPool:
         self._lease = lease
         self._recover_every = recover_every
         self._max_attempts = max_attempts
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._queue: queue.Queue[Job | None] = queue.Queue()
         self._held: set[int] = set()  # queued or in progress here: their leases are renewed
         self._held_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -134,13 +146,14 @@ class InboxPool:
         or None when it was already stored (a retried event). Raises when the
         database does: then the request must not be acknowledged."""
         now = self._clock.now()
+        stored_headers = json.dumps(dict(headers))
         with transaction(self.session_factory) as session:
             entry_id = store.add_entry(
-                session=session, mode=mode, body=body, headers=json.dumps(dict(headers)), received_at=now,
+                session=session, mode=mode, body=body, headers=stored_headers, received_at=now,
                 dedup_key=dedup_key, claimed_by=self.instance, claimed_until=now + self._lease,
             )
-        if entry_id is not None:
-            self._hold(entry_id)
+        if entry_id is not None:  # stored claimed: the first attempt is ours, no need to read it back
+            self._hold(Job(id=entry_id, mode=mode, body=body, headers=stored_headers, attempts=1))
         return entry_id
 
     # --- life cycle ---------------------------------------------------------
@@ -181,63 +194,54 @@ class InboxPool:
 
     def run_queued(self) -> int:
         """Dispatch what is queued here in the calling thread (a pool that was
-        not started: tests, the demo); how many rows."""
+        not started: tests); how many rows."""
         count = 0
         while True:
             try:
-                entry_id = self._queue.get_nowait()
+                job = self._queue.get_nowait()
             except queue.Empty:
                 return count
-            if entry_id is None:
-                continue
-            try:
-                self.run_entry(entry_id)
-            finally:
-                self._release(entry_id)
-            count += 1
+            if job is not None:
+                self._run_held(job)
+                count += 1
 
     # --- the workers --------------------------------------------------------
-    def _hold(self, entry_id: int) -> None:
+    def _hold(self, job: Job) -> None:
         with self._held_lock:
-            if entry_id in self._held:
+            if job.id in self._held:
                 return
-            self._held.add(entry_id)
-        self._queue.put(entry_id)
-
-    def _release(self, entry_id: int) -> None:
-        with self._held_lock:
-            self._held.discard(entry_id)
+            self._held.add(job.id)
+        self._queue.put(job)
 
     def _work(self) -> None:
-        while (entry_id := self._queue.get()) is not None:
-            try:
-                self.run_entry(entry_id)
-            except Exception:  # the database failed around the dispatch: the lease brings the row back
-                log.exception("inbox row %s: could not record its outcome", entry_id)
-            finally:
-                self._release(entry_id)
+        while (job := self._queue.get()) is not None:
+            self._run_held(job)
 
-    def run_entry(self, entry_id: int) -> None:
+    def _run_held(self, job: Job) -> None:
+        try:
+            self.run_job(job)
+        except Exception:  # the database failed around the dispatch: the lease brings the row back
+            log.exception("inbox row %s: could not record its outcome", job.id)
+        finally:
+            with self._held_lock:
+                self._held.discard(job.id)
+
+    def run_job(self, job: Job) -> None:
         """Dispatch one row this process holds, and record the outcome."""
-        now = self._clock.now()
-        with transaction(self.session_factory) as session:
-            entry = store.start_attempt(session=session, entry_id=entry_id, instance=self.instance, until=now + self._lease)
-        if entry is None:
-            return  # done, parked, or taken over meanwhile
-        if entry.attempts > self._max_attempts:
-            self._fail(entry_id, entry.error or "the process died while dispatching it", park=True, attempts=entry.attempts - 1)
+        if job.attempts > self._max_attempts:
+            self._fail(job.id, job.error or "the process died while dispatching it", park=True, attempts=job.attempts - 1)
             return
         try:
-            response = self._dispatch(_bolt_request(entry.mode, entry.body, entry.headers))
+            response = self._dispatch(_bolt_request(job.mode, job.body, job.headers))
         except Exception as exc:  # Bolt itself failed (listener errors go to the app's error handler)
-            log.exception("inbox row %s: dispatch failed (attempt %s)", entry_id, entry.attempts)
+            log.exception("inbox row %s: dispatch failed (attempt %s)", job.id, job.attempts)
             error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
-            self._fail(entry_id, error, park=entry.attempts >= self._max_attempts, attempts=entry.attempts)
+            self._fail(job.id, error, park=job.attempts >= self._max_attempts, attempts=job.attempts)
             return
         if response.status >= 500:
-            log.warning("inbox row %s: the app answered %s (its error handler told the user)", entry_id, response.status)
+            log.warning("inbox row %s: the app answered %s (its error handler told the user)", job.id, response.status)
         with transaction(self.session_factory) as session:
-            store.mark_done(session=session, entry_id=entry_id, at=self._clock.now())
+            store.mark_done(session=session, entry_id=job.id, at=self._clock.now())
 
     def _fail(self, entry_id: int, error: str, *, park: bool, attempts: int) -> None:
         now = self._clock.now()
@@ -266,10 +270,10 @@ class InboxPool:
             claimed = store.claim_free(session=session, instance=self.instance, now=now, until=now + self._lease)
         if claimed:
             log.info("inbox: took over %s waiting row(s)", len(claimed))
-        for entry_id in claimed:
+        for entry in claimed:
             if not self._stopping.is_set():
-                self._hold(entry_id)
-        return claimed
+                self._hold(Job(id=entry.id, mode=entry.mode, body=entry.body, headers=entry.headers, attempts=entry.attempts, error=entry.error))
+        return [entry.id for entry in claimed]
 
 
 def _bolt_request(mode: str, body: str, headers: str) -> BoltRequest:

@@ -26,10 +26,11 @@ def add_entry(
     dedup_key: str | None, claimed_by: str | None, claimed_until: datetime | None,
 ) -> int | None:
     """Store a request; its id, or None when ``dedup_key`` is already stored
-    (Slack retrying an event we have)."""
+    (Slack retrying an event we have). Stored claimed, it counts as the
+    first attempt: the claimant dispatches it next."""
     stmt = dialect_insert(session, InboxEntry).values(
         mode=mode, body=body, headers=headers, received_at=received_at, dedup_key=dedup_key,
-        claimed_by=claimed_by, claimed_until=claimed_until, attempts=0, error="",
+        claimed_by=claimed_by, claimed_until=claimed_until, attempts=1 if claimed_by else 0, error="",
     )
     if dedup_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"])
@@ -45,8 +46,9 @@ def _free(now: datetime):
     )
 
 
-def claim_free(*, session: Session, instance: str, now: datetime, until: datetime, limit: int = 50) -> list[int]:
-    """Take up to ``limit`` free rows, oldest first, for ``instance``.
+def claim_free(*, session: Session, instance: str, now: datetime, until: datetime, limit: int = 50) -> list[InboxEntry]:
+    """Take up to ``limit`` free rows, oldest first, for ``instance``; each
+    claim counts as an attempt at it. The rows taken.
 
     ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets replicas claim side by side;
     SQLite (which ignores it) serialises writers, and the compare-and-set
@@ -57,25 +59,14 @@ def claim_free(*, session: Session, instance: str, now: datetime, until: datetim
     claimed: list[int] = []
     for entry_id in ids:
         result = session.exec(
-            update(InboxEntry).where(col(InboxEntry.id) == entry_id, *_free(now)).values(claimed_by=instance, claimed_until=until)
+            update(InboxEntry).where(col(InboxEntry.id) == entry_id, *_free(now))
+            .values(claimed_by=instance, claimed_until=until, attempts=InboxEntry.attempts + 1)
         )
         if result.rowcount == 1:
             claimed.append(entry_id)
-    return claimed
-
-
-def start_attempt(*, session: Session, entry_id: int, instance: str, until: datetime) -> InboxEntry | None:
-    """Count one more attempt at a row ``instance`` holds; the row, or None
-    when it is done, parked or no longer ours."""
-    result = session.exec(
-        update(InboxEntry)
-        .where(col(InboxEntry.id) == entry_id, col(InboxEntry.claimed_by) == instance,
-               col(InboxEntry.done_at).is_(None), col(InboxEntry.parked_at).is_(None))
-        .values(attempts=InboxEntry.attempts + 1, claimed_until=until)
-    )
-    if result.rowcount != 1:
-        return None
-    return session.get(InboxEntry, entry_id, populate_existing=True)
+    if not claimed:
+        return []
+    return list(session.exec(select(InboxEntry).where(col(InboxEntry.id).in_(claimed)).order_by(col(InboxEntry.id))).all())
 
 
 def mark_done(*, session: Session, entry_id: int, at: datetime) -> None:
