@@ -167,9 +167,13 @@ class InboxPool:
 
     def stop(self, *, timeout: float = 5.0) -> None:
         """Take no more rows, let those in progress finish for up to
-        ``timeout`` seconds; anything unfinished stays in the inbox."""
+        ``timeout`` seconds in all; give back the rest, which stay in the
+        inbox for the next start or another replica."""
+        import time
+
+        deadline = time.monotonic() + timeout
         self._stopping.set()
-        while True:  # queued rows are left for the next start (their lease runs out)
+        while True:
             try:
                 self._queue.get_nowait()
             except queue.Empty:
@@ -177,7 +181,16 @@ class InboxPool:
         for _ in self._threads:
             self._queue.put(None)
         for thread in [*self._threads, *([self._recovery] if self._recovery else [])]:
-            thread.join(timeout=timeout)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self._held_lock:
+            left = sorted(self._held)
+        if left:
+            log.info("stopping: %s request(s) left in the inbox for the next start", len(left))
+            try:
+                with transaction(self.session_factory) as session:
+                    store.release(session=session, entry_ids=left, instance=self.instance)
+            except Exception:  # their leases run out instead
+                log.exception("could not give back %s inbox row(s)", len(left))
 
     def problem(self) -> str | None:
         """For health: is the pool taking rows?"""

@@ -92,6 +92,17 @@ def renew_leases(*, session: Session, entry_ids: Sequence[int], instance: str, u
         )
 
 
+def release(*, session: Session, entry_ids: Sequence[int], instance: str) -> None:
+    """Give back rows ``instance`` holds and will not finish (it is stopping):
+    the next start, or another replica, takes them at once."""
+    if entry_ids:
+        session.exec(
+            update(InboxEntry)
+            .where(col(InboxEntry.id).in_(list(entry_ids)), col(InboxEntry.claimed_by) == instance, col(InboxEntry.done_at).is_(None))
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
 def find_oldest_waiting(*, session: Session) -> datetime | None:
     """When the oldest row neither done nor parked arrived."""
     return session.exec(

@@ -248,3 +248,17 @@ def test_malformed_requests_get_4xx_and_store_nothing(settings, pool, session_fa
     answer = handle(front, signed)
     assert answer.status == (401 if case in ("timestamp", "unsigned") else 400)
     assert entries(session_factory) == []
+
+
+def test_a_stopping_pool_gives_back_what_it_did_not_do(front, pool, worker, session_factory, clock, fake_slack, signer, posted):
+    for n, order_no in enumerate([ORDER, "SO20261126000002"]):
+        signed = slash_command(signer, text=f"confirm {order_no}", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake_slack.response_url(f"r{n}"))
+        assert handle(front, signed).status == 200
+    pool.stop(timeout=1)  # never started: both still queued
+
+    assert [(e.claimed_by, e.claimed_until, e.done_at) for e in entries(session_factory)] == [(None, None, None)] * 2
+    after = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="next")
+    assert len(after.recover()) == 2  # at once: no lease to wait out
+    after.run_queued()
+    assert status(session_factory) == "confirmed"
+    assert {c.hook for c in fake_slack.calls_to("response_url")} == {"r0", "r1"}
