@@ -26,6 +26,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -169,8 +170,6 @@ class InboxPool:
         """Take no more rows, let those in progress finish for up to
         ``timeout`` seconds in all; give back the rest, which stay in the
         inbox for the next start or another replica."""
-        import time
-
         deadline = time.monotonic() + timeout
         self._stopping.set()
         while True:
