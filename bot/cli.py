@@ -253,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rejectbot", description="Mistaken-rejection follow-up bot for Slack.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (Socket Mode, or --http); SIGTERM/SIGINT stop it cleanly")
+    run = sub.add_parser(
+        "run", help="run the bot (Socket Mode, or --http); SIGTERM/SIGINT stop it cleanly",
+        description="Run the bot in one process: requests are stored in the database's inbox before they are "
+                    "acknowledged and worked on by threads of this process; the ticker runs the digest and sweep. "
+                    "SIGTERM or SIGINT stops it (exit 0); unfinished requests stay in the inbox for the next start.",
+    )
     run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz on --port (all interfaces, 0.0.0.0)")
     run.add_argument("--port", type=int, default=3000, help="HTTP mode's port (default 3000)")
     run.add_argument("--health-port", type=int, default=None, metavar="N",

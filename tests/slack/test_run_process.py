@@ -433,6 +433,9 @@ def test_a_signal_stops_run_cleanly(tmp_path, signum, mode):
                 wait_serving(operator, process, operator.port)
                 if socket_slack:
                     wait_for(lambda: socket_slack.connected() == 1, timeout=60, what="the Socket Mode connection")
+                if mode != "uv run":  # the ticker has run: health says so, with the times
+                    wait_for(lambda: healthz(operator.port)[0] == 200, timeout=30, what="a healthy process")
+                    assert healthz(operator.port)[1].startswith("ok\nlast digest: ")
                 descendants = children_of(process.pid)
                 process.send_signal(signum)
                 assert process.wait(timeout=15) == 0, operator.stderr()
