@@ -330,7 +330,20 @@ def envelopes(fake: FakeSlack, signer_time: float) -> list[dict]:
         "actions": [{"action_id": "item.confirm", "block_id": button[0], "value": button[1]["value"], "type": "button",
                      "text": button[1]["text"], "action_ts": f"{signer_time:.6f}"}],
     }}
-    return [*commands, *events, click]
+    return [*commands, *events, click, blank_modal()]
+
+
+def blank_modal() -> dict:
+    """A dispute modal submitted with a blank reason: answered in the ack, never stored."""
+    from urllib.parse import parse_qs
+
+    from bot.fakeslack import view_submission
+
+    signed = view_submission(SlackSigner(SIGNING_SECRET), user_id="U0OWNERZ", callback_id="dispute.submit",
+                             private_metadata=json.dumps({"item": 1, "channel": CHANNEL}),
+                             values={"dispute.reason": {"dispute.reason_input": "  "}})
+    payload = json.loads(parse_qs(signed.body)["payload"][0])
+    return {"envelope_id": "env-modal-1", "type": "interactive", "accepts_response_payload": True, "payload": payload}
 
 
 def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothing(tmp_path):
@@ -342,7 +355,7 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
         with FakeSlack(latency=0.05, socket_mode_url=socket_slack.url) as fake:
             operator = make_operator(tmp_path, fake, url, engine, items=20)
             sent = envelopes(fake, time.time())
-            clicked = sent[-1]["payload"]["actions"][0]["value"]
+            clicked = sent[-2]["payload"]["actions"][0]["value"]
             first = operator.start("--health-port", str(health_port))
             try:
                 wait_for(lambda: socket_slack.connected() == 1, timeout=60, what="the Socket Mode connection")
@@ -351,6 +364,9 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
                 for envelope in sent:
                     socket_slack.send(envelope)
                 wait_for(lambda: socket_slack.acked() == {e["envelope_id"] for e in sent}, timeout=30, what="the acks")
+                [modal_ack] = [a for a in socket_slack.acks if a["envelope_id"] == "env-modal-1"]
+                assert modal_ack["payload"]["response_action"] == "errors"  # the modal stays open, with the error
+                assert list(modal_ack["payload"]["errors"]) == ["dispute.reason"]
                 os.kill(first.pid, signal.SIGKILL)
                 first.wait(timeout=10)
 
@@ -373,7 +389,7 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
             with transaction(operator.session_factory()) as session:
                 stored = store.list_entries(session=session)
             assert [e.dedup_key for e in stored].count("event:EvSock1") == 1
-            assert len(stored) == len(sent) - 1 + 1  # the retry stored nothing; one envelope after the restart
+            assert len(stored) == len(sent) - 2 + 1  # the retry and the blank modal stored nothing; one envelope after the restart
             with transaction(operator.session_factory()) as session:  # the button's item, confirmed through the button
                 button_item = session.get(Item, int(clicked))
                 surfaces = session.exec(select(AuditEntry.surface).where(AuditEntry.item_id == button_item.id, AuditEntry.action == "confirm")).all()
