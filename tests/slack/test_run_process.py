@@ -28,6 +28,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import PG_SKIP, PG_URL, SIGNING_SECRET, postgres_schema
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
@@ -37,7 +38,6 @@ from bot.fakeslack import FakeSlack, SlackSigner, reaction_event, slash_command
 from storage import inbox as store
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import AuditEntry, Item
-from conftest import PG_SKIP, PG_URL, SIGNING_SECRET, postgres_schema
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BIN = Path(sys.executable).parent
