@@ -16,7 +16,10 @@ with the app for the GIL (as in the tests).
 Baseline: a bare ``slack_bolt.App`` with the same signing secret and client
 whose ``/reject`` listener only calls ``ack()``.
 
-Both are served the same way: ``bot.server.make_wsgi_app`` under waitress
+Both are served the same way under waitress (ours: ``bot.server``'s front,
+which stores each request in the inbox before it acks, and the worker
+threads of ``bot.handoff.InboxPool`` in the same process; the bare app and
+the informational "one process" run: Bolt's own WSGI adapter)
 (``create_server(..., host="127.0.0.1", port=0, threads=16)``) in a background
 thread. 16 client threads (``http.client``, one keep-alive connection each)
 send freshly signed slash commands: a warm-up, then a fixed count each.
@@ -33,14 +36,13 @@ import argparse
 import http.client
 import itertools
 import logging
-import multiprocessing
 import random
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
@@ -71,8 +73,10 @@ from bot.core.digest import page_count
 from bot.core.lifecycle import Status
 from bot.fakeslack import FakeSlack, SlackSigner, slash_command
 from bot.gateway import make_client
-from bot.handoff import create_front_app, run_worker
-from bot.server import make_wsgi_app
+from bot.handoff import InboxPool
+from bot.health import Health
+from bot.i18n import Catalog
+from bot.server import SlackFront, make_wsgi_app
 from storage import imports, queries
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction, upgrade
 
@@ -93,6 +97,13 @@ class Load:
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0  # first timed request sent -> last timed response read
     sent: int = 0  # all requests, warm-up included
+
+
+def bolt_wsgi(app: App):
+    """A Bolt app under Bolt's WSGI adapter (the baselines)."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    return SlackRequestHandler(app)
 
 
 class Served:
@@ -214,7 +225,7 @@ def run_bare(*, clients: int, warmup: int, per_client: int, session_factory: Ses
             i = next(counter)
             return slash_command(signer, text=f"confirm SO{i:07d}", user_id="U0OWN0001", channel_id=CHANNEL, response_url=hook)
 
-        served = Served(make_wsgi_app(app, session_factory))
+        served = Served(bolt_wsgi(app))
         try:
             return _drive(
                 served.port, clients=clients, warmup=warmup, per_client=per_client, make_request=make_request, think=think
@@ -275,16 +286,19 @@ def run_ours(
             order_no, user = targets[next(counter) % len(targets)]
             return slash_command(signer, text=f"confirm {order_no}", user_id=user, channel_id=CHANNEL, response_url=hooks[n])
 
-        worker = None
-        if handoff:  # as `rejectbot run --http`: the acknowledging front here, the app in a worker process
-            context = multiprocessing.get_context("spawn")
-            inbox = context.Queue()
-            worker_settings = replace(_settings(fake.api_url), database_url=database_url)
-            worker = context.Process(target=run_worker, args=(worker_settings, inbox, routing), kwargs={"ticker": False})
-            worker.start()
-            served = Served(make_wsgi_app(create_front_app(_settings(fake.api_url), inbox=inbox), session_factory))
-        else:  # everything in this process
-            served = Served(make_wsgi_app(bot.app, session_factory))
+        pool = None
+        if handoff:  # as `rejectbot run --http`: the front stores and acks, worker threads do the work
+            clock = FixedClock(DIGEST_NOW)
+            worker_app = create_app(
+                _settings(fake.api_url), client=make_client("xoxb-bench", fake.api_url), session_factory=session_factory,
+                clock=clock, routing=routing, process_before_response=True, verify_requests=False,
+            )
+            pool = InboxPool(session_factory=session_factory, dispatch=worker_app.app.dispatch, clock=clock)
+            pool.start()
+            front = SlackFront(signing_secret=SIGNING_SECRET, pool=pool, catalog=Catalog("zh_CN"))
+            served = Served(make_wsgi_app(front, Health(clock=clock, ticker=False)))
+        else:  # everything in Bolt's own threads, in this process
+            served = Served(bolt_wsgi(bot.app))
         try:
             load = _drive(
                 served.port, clients=clients, warmup=warmup, per_client=per_client, make_request=make_request, think=think
@@ -298,9 +312,8 @@ def run_ours(
             drain = time.perf_counter() - drain_began
         finally:
             served.close()
-            if worker is not None:
-                inbox.put(None)
-                worker.join(timeout=30)
+            if pool is not None:
+                pool.stop()
         calls = fake.calls()
     finally:
         fake.close()
@@ -360,7 +373,7 @@ def run(
         print("  " + _summary("bare Bolt app", bare))
     rows = []
     for handoff, (ours, facts) in results.items():
-        where = "front + worker process" if handoff else "one process"
+        where = "front + inbox + worker threads" if handoff else "Bolt alone, one process"
         if verbose:
             print("  " + _summary(f"ours, {where}", ours))
             print(
@@ -377,7 +390,7 @@ def run(
             print(f"  ERRORS: bare {bare.errors[:3]} {dict(bare.statuses)}; ours {ours.errors[:3]} {dict(ours.statuses)}")
         ratio = median(ours.latencies) / median(bare.latencies)
         p95_ratio = percentile(ours.latencies, 95) / percentile(bare.latencies, 95)
-        label = ("front + worker" if handoff else "one process") + (f", think {think:g} s" if think else "")
+        label = ("front + inbox" if handoff else "Bolt alone") + (f", think {think:g} s" if think else "")
         headline = handoff and not think
         rows += [
             Row(

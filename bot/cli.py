@@ -100,50 +100,82 @@ def _bot(settings: Settings, clock: Clock):
 
 
 def cmd_run(args, settings: Settings) -> int:
+    """One process: the front (HTTP or Socket Mode) stores each request in the
+    inbox before acknowledging it, a pool of worker threads dispatches it
+    through the whole app, the ticker runs what is due; see ``bot.handoff``.
+    SIGTERM or SIGINT stops it cleanly (exit 0); unfinished requests stay in
+    the inbox for the next start."""
     if args.http and not settings.signing_secret:
         raise ConfigError([Problem("cli.run_http_needs_secret")])
     if not args.http and not settings.app_token:
         raise ConfigError([Problem("cli.run_needs_app_token")])
-    if args.http:
-        return _run_http(args, settings)
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.scheduler import start_ticker
-
-    bot, _ = _bot(settings, SystemClock())
-    scheduler = start_ticker(bot.services, timezone=settings.timezone)
-    try:
-        SocketModeHandler(bot.app, settings.app_token).start()
-    finally:
-        scheduler.shutdown(wait=False)
-    return 0
-
-
-def _run_http(args, settings: Settings) -> int:
-    """The acknowledging front in this process, the worker (the app and the
-    scheduler) in a supervised child process; see ``bot.handoff``."""
-    import multiprocessing
+    import signal
     import threading
 
-    from bot.handoff import create_front_app, run_worker, supervise
-    from bot.server import serve
+    from sqlalchemy.pool import NullPool
 
-    routing = load_routing(settings.routing_file)  # fail here, not in the child
+    from bot.app import create_app
+    from bot.gateway import make_client
+    from bot.handoff import InboxPool
+    from bot.health import Health
+    from bot.scheduler import start_ticker
+    from bot.server import SlackFront, make_server, make_wsgi_app
+    from handlers.validate import malformed_reason
+    from storage.db import database_problem, make_engine
+
+    routing = load_routing(settings.routing_file)
     _, session_factory = _database(settings)
-    context = multiprocessing.get_context("spawn")
-    inbox = context.Queue()
-
-    def start_worker():
-        worker = context.Process(target=run_worker, args=(settings, inbox, routing), name="rejectbot-worker", daemon=True)
-        worker.start()
-        return worker
+    clock = SystemClock()
+    bot = create_app(
+        settings, client=make_client(settings.bot_token, settings.api_url), session_factory=session_factory,
+        clock=clock, routing=routing, process_before_response=True, verify_requests=False,  # the front verifies
+    )
+    catalog = Catalog(settings.locale)
+    health = Health(clock=clock)
+    probe = make_engine(settings.database_url, poolclass=NullPool)
+    health.add_check("database", lambda: database_problem(probe))
+    pool = InboxPool(session_factory=session_factory, dispatch=bot.app.dispatch, clock=clock)
+    health.add_check("workers", pool.problem)
 
     stop = threading.Event()
-    supervise(start_worker, stop=stop)
-    try:
-        serve(create_front_app(settings, inbox=inbox), session_factory, port=args.port)
-    finally:
+    serving = None
+
+    def on_signal(signum, frame) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.info("stopping (signal %s)", signum)
         stop.set()
+        if serving is not None:
+            raise SystemExit(0)  # waitress's loop stops on SystemExit and lets its tasks finish
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pool.start()
+    scheduler = start_ticker(bot.services, timezone=settings.timezone, health=health)
+    socket_client = None
+    try:
+        if args.http:
+            front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=catalog, check=malformed_reason)
+            serving = make_server(make_wsgi_app(front, health), port=args.port)
+            if not stop.is_set():
+                serving.run()
+        else:
+            from bot.socket_mode import SocketFront, connect
+
+            if args.health_port is not None:
+                health_server = make_server(make_wsgi_app(None, health), port=args.health_port, threads=2)
+                threading.Thread(target=health_server.run, name="healthz", daemon=True).start()
+            socket_client = connect(SocketFront(pool=pool, catalog=catalog, check=malformed_reason), app_token=settings.app_token, api_url=settings.api_url)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if socket_client is not None:
+            socket_client.close()
+        pool.stop()
+        scheduler.shutdown(wait=False)
+        probe.dispose()
     return 0
 
 
@@ -294,13 +326,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rejectbot", description="Mistaken-rejection follow-up bot for Slack.", **codes)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     sub = parser.add_subparsers(dest="command", required=True)
-
     def command(name: str, **kwargs) -> argparse.ArgumentParser:
         return sub.add_parser(name, **codes, **kwargs)  # every command's --help shows the codes
 
-    run = command("run", help="run the bot (Socket Mode, or --http)")
-    run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz")
-    run.add_argument("--port", type=int, default=3000)
+    run = command(
+        "run", help="run the bot (Socket Mode, or --http); SIGTERM/SIGINT stop it cleanly",
+        description="Run the bot in one process: requests are stored in the database's inbox before they are "
+                    "acknowledged and worked on by threads of this process; the ticker runs the digest and sweep. "
+                    "SIGTERM or SIGINT stops it (exit 0); unfinished requests stay in the inbox for the next start.",
+    )
+    run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz on --port (all interfaces, 0.0.0.0)")
+    run.add_argument("--port", type=int, default=3000, help="HTTP mode's port (default 3000)")
+    run.add_argument("--health-port", type=int, default=None, metavar="N",
+                     help="Socket Mode: also serve GET /healthz on port N (all interfaces, 0.0.0.0)")
     demo = command("demo", help="the whole workflow offline, against a built-in fake Slack")
     demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: en)")
     imp = command("import", help="import a callback export (CSV or XLSX)")

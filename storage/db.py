@@ -5,6 +5,7 @@ Errors: none of its own; SQLAlchemy's and Alembic's propagate.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,9 +51,31 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # SQLite's busy handler polls with growing sleeps (up to 100 ms), so
+    # threads of one process queueing for the write lock wait far longer than
+    # the transaction ahead of them takes. They queue on a lock of ours
+    # instead, and only other processes meet the busy handler.
+    writer = threading.RLock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        held = writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connection.info["writer_lock"] = held
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection) -> None:
+        if connection.info.pop("writer_lock", False):
+            try:
+                writer.release()
+            except RuntimeError:  # ended by another thread than began it: nothing of ours to release
+                pass
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
@@ -80,3 +103,17 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Does the database answer, with our schema? A problem in a few words,
+    or None. Pass an engine without a pool (``poolclass=NullPool``) so each
+    look opens a fresh connection."""
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1 FROM inbox WHERE 1 = 0")).all()
+    except Exception as exc:  # any driver error means: it does not answer
+        return f"database does not answer ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+    return None

@@ -191,3 +191,27 @@ class FollowUp(SQLModel, table=True):
     sent_at: datetime = Field(sa_column=_utc())
     channel: str | None = Field(default=None, sa_type=String(32))
     ts: str | None = Field(default=None, sa_type=String(32))
+
+
+class InboxEntry(SQLModel, table=True):
+    """A request from Slack, stored before it is acknowledged, until a worker
+    has dispatched it (``done_at``) or given up on it (``parked_at``).
+    ``claimed_by``/``claimed_until`` are a lease: a row whose lease ran out
+    (its process died) is taken by any replica. ``dedup_key`` (``event:<id>``)
+    makes Slack's retries of an event store nothing new."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_waiting", "done_at", "parked_at", "claimed_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mode: str = Field(sa_type=String(8))  # http | socket
+    body: str = Field(sa_type=Text)  # the raw HTTP body, or the Socket Mode payload as JSON
+    headers: str = Field(default="{}", sa_type=Text)  # JSON object
+    dedup_key: str | None = Field(default=None, sa_type=String(200), unique=True)
+    received_at: datetime = Field(sa_column=_utc())
+    claimed_by: str | None = Field(default=None, sa_type=String(64))
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = 0
+    done_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    parked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    error: str = Field(default="", sa_type=Text)  # the last dispatch failure

@@ -4,13 +4,13 @@ each method opens its own transactions and notifies through the gateway."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.core.answers import ItemResult
 from bot.core.lifecycle import Action, Surface
-from bot.core.workcal import CalendarDataMissing
 from bot.gateway import ReplyTo
+from bot.health import Health, run_job
 from bot.services import answers, digest, followup, review
 from bot.services.deps import Deps
 
@@ -28,16 +28,21 @@ class Services:
     def post_daily_digest(self, *, now: datetime | None = None) -> digest.DigestOutcome:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
 
-    def tick(self) -> None:
-        """What the scheduler runs every minute: everything that is due. The
-        sweep runs even when the digest fails (it reports a missing calendar);
-        then review requests whose first send failed go out again."""
-        try:
-            self.post_daily_digest()
-        except CalendarDataMissing:
-            log.exception("no digest: the working-day calendar has no data for today")
-        self.sweep()
-        self.send_pending_reviews()
+    def jobs(self) -> list[tuple[str, Callable[[], object]]]:
+        """What the ticker runs every minute, in order: everything that is due."""
+        return [
+            ("digest", self.post_daily_digest),
+            ("sweep", self.sweep),
+            ("reviews", self.send_pending_reviews),
+        ]
+
+    def tick(self, *, health: Health | None = None) -> dict[str, str | None]:
+        """Run every job on its own: one that fails (an exception, or a result
+        with a ``problem``) is logged and recorded in ``health`` and stops
+        none of the others. Each job's problem, or None."""
+        if health is not None:
+            health.record_tick()
+        return {name: run_job(name, job, health=health) for name, job in self.jobs()}
 
     def sweep(self, *, now: datetime | None = None) -> followup.SweepReport:
         return followup.sweep(self.deps, now=now or self.deps.clock.now())
