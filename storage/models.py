@@ -95,6 +95,10 @@ class DigestMessage(SQLModel, table=True):
     last_activity_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # owner side
     acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # 👀
     acknowledged_by: str | None = Field(default=None, sa_type=String(32))
+    # Delivery (kept while ``ts`` is empty): tries so far, one per run, and why the last one failed
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    attempted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    last_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
 
 
 class AuditEntry(SQLModel, table=True):
