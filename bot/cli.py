@@ -131,6 +131,9 @@ def cmd_digest(args, settings: Settings) -> int:
     outcome = bot.services.post_daily_digest()
     catalog = Catalog(settings.locale)
     print(catalog.t(f"cli.digest_{outcome.state}", day=outcome.day.isoformat(), messages=outcome.messages, items=outcome.items, unrouted=outcome.unrouted))
+    if outcome.problem:  # something due is still not posted: the next run retries it
+        print(outcome.problem, file=sys.stderr)
+        return 1
     return 0
 
 
