@@ -95,32 +95,8 @@ class Notifier(Protocol):
     def open_view(self, trigger_id: str, view: dict) -> None: ...
     def permalink(self, channel: str, ts: str) -> str: ...
     def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None: ...
-    def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str:
-        """Have Slack post ``text`` at ``post_at`` even if we are down; returns
-        the scheduled_message_id. No metadata: Slack's chat.scheduleMessage
-        page says a scheduled message with metadata is not posted. After an
-        ambiguous failure the gateway looks for it (``lookup_scheduled``)
-        before scheduling again."""
-        at = int(post_at.timestamp())
-        return self._retrying(
-            "chat.scheduleMessage",
-            lambda: self.client.chat_scheduleMessage(channel=channel, text=text, post_at=at)["scheduled_message_id"],
-            before_retry=lambda: self.lookup_scheduled(channel, text=text, post_at=post_at),
-        )
-
-    def lookup_scheduled(self, channel: str, *, text: str, post_at: datetime) -> str | None:
-        """The id of our pending scheduled message in ``channel`` with this
-        text and time (``chat.scheduledMessages.list``), or ``None``."""
-        at = int(post_at.timestamp())
-        listed = self._retrying(
-            "chat.scheduledMessages.list",
-            lambda: self.client.chat_scheduledMessages_list(channel=channel, oldest=str(at - 1), latest=str(at + 1)),
-        )
-        for scheduled in listed.get("scheduled_messages") or []:
-            if int(scheduled.get("post_at", 0)) == at and scheduled.get("text") == text:
-                return scheduled["id"]
-        return None
-
+    def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str: ...
+    def lookup_scheduled(self, channel: str, *, text: str, post_at: datetime) -> str | None: ...
     def delete_scheduled_message(self, channel: str, scheduled_message_id: str) -> None: ...
 
 
@@ -296,26 +272,27 @@ class SlackGateway:
         """Have Slack post ``text`` at ``post_at`` even if we are down; returns
         the scheduled_message_id. No metadata: Slack's chat.scheduleMessage
         page says a scheduled message with metadata is not posted. After an
-        ambiguous failure the gateway looks for it with
-        ``chat.scheduledMessages.list`` (same channel, same post_at) before
-        scheduling again."""
+        ambiguous failure the gateway looks for it (``lookup_scheduled``)
+        before scheduling again."""
         at = int(post_at.timestamp())
-
-        def find() -> str | None:
-            listed = self._retrying(
-                "chat.scheduledMessages.list",
-                lambda: self.client.chat_scheduledMessages_list(channel=channel, oldest=str(at - 1), latest=str(at + 1)),
-            )
-            for scheduled in listed.get("scheduled_messages") or []:
-                if int(scheduled.get("post_at", 0)) == at and scheduled.get("text") == text:
-                    return scheduled["id"]
-            return None
-
         return self._retrying(
             "chat.scheduleMessage",
             lambda: self.client.chat_scheduleMessage(channel=channel, text=text, post_at=at)["scheduled_message_id"],
-            before_retry=find,
+            before_retry=lambda: self.lookup_scheduled(channel, text=text, post_at=post_at),
         )
+
+    def lookup_scheduled(self, channel: str, *, text: str, post_at: datetime) -> str | None:
+        """The id of our pending scheduled message in ``channel`` with this
+        text and time (``chat.scheduledMessages.list``), or ``None``."""
+        at = int(post_at.timestamp())
+        listed = self._retrying(
+            "chat.scheduledMessages.list",
+            lambda: self.client.chat_scheduledMessages_list(channel=channel, oldest=str(at - 1), latest=str(at + 1)),
+        )
+        for scheduled in listed.get("scheduled_messages") or []:
+            if int(scheduled.get("post_at", 0)) == at and scheduled.get("text") == text:
+                return scheduled["id"]
+        return None
 
     def delete_scheduled_message(self, channel: str, scheduled_message_id: str) -> None:
         """Idempotent: a message already deleted or already posted
