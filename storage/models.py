@@ -99,6 +99,7 @@ class DigestMessage(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     attempted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     last_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    in_doubt: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # a try may have reached Slack: look before posting
 
 
 class AuditEntry(SQLModel, table=True):

@@ -307,7 +307,8 @@ def find_first_page(*, session: Session, digest_day: date, owner: str) -> Digest
 def set_message_posted(*, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime) -> None:
     """Record the message's ts, and give its items the deadline it shows."""
     session.exec(
-        update(DigestMessage).where(col(DigestMessage.id) == message_id).values(ts=ts, thread_ts=thread_ts, posted_at=now)
+        update(DigestMessage).where(col(DigestMessage.id) == message_id)
+        .values(ts=ts, thread_ts=thread_ts, posted_at=now, in_doubt=False, last_error="")
     )
     deadline = select(DigestMessage.deadline).where(DigestMessage.id == message_id).scalar_subquery()
     session.exec(
@@ -321,12 +322,16 @@ def start_message_attempt(*, session: Session, message_id: int, deadline: dateti
     show, before the post (so a run killed mid-post is seen by the next)."""
     session.exec(
         update(DigestMessage).where(col(DigestMessage.id) == message_id)
-        .values(attempts=DigestMessage.attempts + 1, attempted_at=now, deadline=deadline)
+        .values(attempts=DigestMessage.attempts + 1, attempted_at=now, deadline=deadline, in_doubt=True)
     )
 
 
-def set_message_failed(*, session: Session, message_id: int, error: str) -> None:
-    session.exec(update(DigestMessage).where(col(DigestMessage.id) == message_id).values(last_error=error[:2000]))
+def set_message_failed(*, session: Session, message_id: int, error: str, in_doubt: bool) -> None:
+    """Why the last try failed; ``in_doubt=False`` when Slack's answer says
+    for sure that nothing was posted (then no lookup is needed before the next)."""
+    session.exec(
+        update(DigestMessage).where(col(DigestMessage.id) == message_id).values(last_error=error[:2000], in_doubt=in_doubt)
+    )
 
 
 # --- reactions -------------------------------------------------------------------

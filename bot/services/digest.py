@@ -5,10 +5,10 @@ the day's messages (one ``digest_message`` row per message, items assigned
 and moved to *awaiting*). Messages are then posted one by one:
 
 - **Exactly once.** Each message carries the key ``digest:<day>:<message id>``
-  in its Slack metadata. Its try is counted in the database *before* the post;
-  a message that an earlier run tried (and may have posted before it was
-  killed, or before Slack's answer was lost) is first looked up by its key,
-  and only posted when it is not there. Its ``ts`` is stored as soon as it is
+  in its Slack metadata. Its try is counted in the database *before* the post
+  (``in_doubt``); a message that an earlier try may have posted (killed
+  mid-post, or Slack's answer lost) is first looked up by its key, and only
+  posted when it is not there. A try Slack definitely refused needs no lookup. Its ``ts`` is stored as soon as it is
   known.
 - **One failure stops nothing else.** A Slack error on one message is recorded
   on it (``attempts``, ``last_error``) and the others are still posted, and
@@ -248,7 +248,7 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> tuple[int, list[tuple[D
             reason = _error_text(error)
             log.warning("digest message %s (%s, page %d) not posted: %s", message.id, message.owner, message.page + 1, reason)
             with transaction(deps.session_factory) as session:
-                q.set_message_failed(session=session, message_id=message.id, error=reason)
+                q.set_message_failed(session=session, message_id=message.id, error=reason, in_doubt=isinstance(error, SlackUnavailable))
             message.last_error = reason
             pending.append((message, reason))
             continue
@@ -267,7 +267,7 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> tuple[int, list[tuple[D
 def _post_one(deps: Deps, message: DigestMessage, items: Sequence, everything: Sequence, *, thread_ts: str | None) -> str:
     """Post one digest message, unless an earlier try already did: then its ts."""
     key = message_key(message.digest_day, message.id)
-    if message.attempts:  # tried before: it may be in Slack already (killed, or the answer was lost)
+    if message.in_doubt:  # an earlier try may have reached Slack (killed mid-post, or its answer lost)
         found = deps.notifier.lookup_by_key(message.channel, key, thread_ts=thread_ts)
         if found is not None:
             log.info("digest message %s was already posted by an earlier try: %s", message.id, found)

@@ -151,6 +151,7 @@ def test_a_page_slack_keeps_refusing_stops_nothing_and_the_cs_lead_hears_once(bo
     assert all(o.problem and "msg_blocks_too_long" in o.problem for o in outcomes)
     y_first = pages(session_factory)[0]
     assert (y_first.owner, y_first.page, y_first.ts, y_first.attempts, y_first.last_error) == ("大件配送", 0, None, 4, "msg_blocks_too_long")
+    assert fake_slack.calls_to("conversations.history") == []  # a refusal is certain: nothing to look up
     z_pages = [p for p in pages(session_factory) if p.owner == "小件配送"]
     assert z_pages and all(p.ts for p in z_pages)  # the other owner's pages went out on the first tick
     assert keyed(fake_slack, LEAD_DM)["unrouted:2026-11-27"] == 1  # so did the unrouted list

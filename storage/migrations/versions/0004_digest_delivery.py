@@ -20,10 +20,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('attempted_at', storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('last_error', sa.Text(), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('in_doubt', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('digest_message', schema=None) as batch_op:
+        batch_op.drop_column('in_doubt')
         batch_op.drop_column('last_error')
         batch_op.drop_column('attempted_at')
         batch_op.drop_column('attempts')
