@@ -14,14 +14,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timedelta
+from http.client import RemoteDisconnected
+from urllib.error import URLError
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.state import RetryState
 from sqlmodel import select
 
 from bot.app import create_app
 from bot.core.importing import parse_export
-from bot.gateway import make_client
+from bot.gateway import Backoff, SafeConnectionErrorRetryHandler, SlackGateway, SlackUnavailable, make_client
 from storage.db import transaction
 from storage.imports import insert_records
 from storage.models import DigestMessage, Item
@@ -280,3 +285,73 @@ def test_a_page_posted_late_gets_its_own_full_window(bot, session_factory, clock
     assert by_owner == {("小件配送", at("2026-11-27 18:00")), ("大件配送", at("2026-11-30 18:00"))}
     y_first = pages(session_factory)[0]
     assert "11-30 18:00" in head_of(fake_slack, y_first.ts)
+
+
+# --- the gateway's own guarantees ------------------------------------------------------------
+
+
+def test_a_keyed_dm_whose_answer_was_lost_is_found_by_its_key_not_sent_twice(fake_slack) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url, timeout=1))
+    fake_slack.hang_next("chat.postMessage", 1.5, applied=True)  # posted; the answer comes too late
+
+    ts = gateway.send_dm(CS_LEAD, text="hello", key="test:1")
+
+    assert [m["ts"] for m in lead_dms(fake_slack)] == [ts]
+    (history,) = fake_slack.calls_to("conversations.history")
+    assert history.params["channel"] == LEAD_DM and history.params["include_all_metadata"]
+
+
+def test_a_post_without_a_key_is_not_repeated_after_an_ambiguous_failure(fake_slack) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url))
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, applied=True)
+
+    with pytest.raises(SlackApiError):
+        gateway.post_message(CHANNEL, text="hello")
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1 and len(fake_slack.channel_history(CHANNEL)) == 1
+
+
+def test_slack_still_failing_after_the_retries_raises_slack_unavailable(fake_slack) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url), backoff=Backoff(attempts=3, first=0.01))
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=3)
+
+    with pytest.raises(SlackUnavailable) as raised:
+        gateway.post_message(CHANNEL, text="hello", key="test:2")
+
+    assert raised.value.method == "chat.postMessage" and "500" in raised.value.reason
+    assert len(fake_slack.calls_to("chat.postMessage")) == 3 and len(fake_slack.calls_to("conversations.history")) == 2
+    assert fake_slack.channel_history(CHANNEL) == []
+
+
+def test_a_definitive_error_is_raised_at_once(fake_slack) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url))
+    fake_slack.fail_next("chat.postMessage", "channel_not_found")
+
+    with pytest.raises(SlackApiError):
+        gateway.post_message(CHANNEL, text="hello", key="test:3")
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1 and fake_slack.calls_to("conversations.history") == []
+
+
+def test_deleting_a_scheduled_message_twice_is_harmless(fake_slack, clock) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url))
+    scheduled = gateway.schedule_message(gateway.open_dm(CS_LEAD), text="later", post_at=clock.now() + timedelta(hours=1))
+
+    gateway.delete_scheduled_message(LEAD_DM, scheduled)
+    gateway.delete_scheduled_message(LEAD_DM, scheduled)  # invalid_scheduled_message_id: already gone
+
+    assert fake_slack.scheduled == []
+    assert [c.error for c in fake_slack.calls_to("chat.deleteScheduledMessage")] == [None, "invalid_scheduled_message_id"]
+
+
+def test_the_connection_retry_never_repeats_a_post_that_may_have_been_sent() -> None:
+    handler = SafeConnectionErrorRetryHandler(max_retry_count=2)
+
+    def retried(method: str, error: Exception) -> bool:
+        request = HttpRequest(method="POST", url=f"https://slack.com/api/{method}", headers={})
+        return handler.can_retry(state=RetryState(), request=request, error=error)
+
+    assert not retried("chat.postMessage", RemoteDisconnected("dropped after sending"))
+    assert not retried("chat.scheduleMessage", ConnectionResetError())
+    assert retried("chat.postMessage", URLError(ConnectionRefusedError()))  # nothing was sent
+    assert retried("chat.update", RemoteDisconnected("dropped"))  # repeating an update is harmless
