@@ -355,3 +355,17 @@ def test_the_connection_retry_never_repeats_a_post_that_may_have_been_sent() -> 
     assert not retried("chat.scheduleMessage", ConnectionResetError())
     assert retried("chat.postMessage", URLError(ConnectionRefusedError()))  # nothing was sent
     assert retried("chat.update", RemoteDisconnected("dropped"))  # repeating an update is harmless
+
+
+def test_a_warning_whose_scheduling_answer_was_lost_is_found_not_scheduled_twice(impatient_bot, session_factory, clock, fake_slack) -> None:
+    seed(session_factory, clock)
+    fake_slack.hang_next("chat.scheduleMessage", 1.5, applied=True)  # scheduled; the answer comes too late
+
+    impatient_bot.services.post_daily_digest()
+
+    assert len(fake_slack.scheduled) == 1
+    assert len(fake_slack.calls_to("chat.scheduledMessages.list")) == 1
+    clock.set(at("2026-11-30 08:30"))
+    impatient_bot.services.post_daily_digest()
+    assert [c.error for c in fake_slack.calls_to("chat.deleteScheduledMessage")] == [None]
+    assert [w["post_at"] for w in fake_slack.scheduled] == [int(at("2026-12-01 09:00").timestamp())]  # Monday's was deleted
