@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 from support import run_together
 
