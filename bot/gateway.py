@@ -195,6 +195,8 @@ class SlackGateway:
             return lookup()
         except SlackUnavailable as error:  # cannot tell whether it went out: do not post blindly
             raise SlackUnavailable(method, f"could not look the message up: {error.reason}") from error
+        except SlackApiError as error:  # e.g. missing_scope: still unknown whether it went out
+            raise SlackUnavailable(method, f"could not look the message up: {error.response.get('error')}") from error
 
     # --- messages --------------------------------------------------------------
 

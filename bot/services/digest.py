@@ -268,7 +268,10 @@ def _post_one(deps: Deps, message: DigestMessage, items: Sequence, everything: S
     """Post one digest message, unless an earlier try already did: then its ts."""
     key = message_key(message.digest_day, message.id)
     if message.in_doubt:  # an earlier try may have reached Slack (killed mid-post, or its answer lost)
-        found = deps.notifier.lookup_by_key(message.channel, key, thread_ts=thread_ts)
+        try:
+            found = deps.notifier.lookup_by_key(message.channel, key, thread_ts=thread_ts)
+        except SlackApiError as error:  # e.g. missing_scope: it stays in doubt, never posted blindly
+            raise SlackUnavailable("conversations.history", _error_text(error)) from error
         if found is not None:
             log.info("digest message %s was already posted by an earlier try: %s", message.id, found)
             return found

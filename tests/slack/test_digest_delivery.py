@@ -369,3 +369,19 @@ def test_a_warning_whose_scheduling_answer_was_lost_is_found_not_scheduled_twice
     impatient_bot.services.post_daily_digest()
     assert [c.error for c in fake_slack.calls_to("chat.deleteScheduledMessage")] == [None]
     assert [w["post_at"] for w in fake_slack.scheduled] == [int(at("2026-12-01 09:00").timestamp())]  # Monday's was deleted
+
+
+def test_a_page_that_may_be_posted_is_never_posted_blindly_when_the_lookup_fails(bot, session_factory, clock, fake_slack) -> None:
+    seed(session_factory, clock)
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, applied=True)  # Y's first page: posted, 500
+    fake_slack.fail_next("conversations.history", "missing_scope", times=2)  # and it cannot be looked up
+
+    first = bot.services.post_daily_digest()
+    clock.advance(timedelta(minutes=1))
+    second = bot.services.post_daily_digest()  # the lookup fails again: still not reposted
+    clock.advance(timedelta(minutes=1))
+    third = bot.services.post_daily_digest()  # found by its key now
+
+    assert first.problem and "missing_scope" in first.problem and second.problem and third.problem is None
+    assert pages(session_factory)[0].attempts == 1
+    assert_everything_shown_once(fake_slack, session_factory)
