@@ -179,6 +179,15 @@ def _minutes(value: object, where: str, default: int, problems: list[Problem]) -
     return default
 
 
+def _hours(value: object, where: str, default: timedelta, problems: list[Problem]) -> timedelta:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        problems.append(Problem("config.not_hours", {"where": where, "value": repr(value)}))
+        return default
+    return timedelta(hours=value)
+
+
 def _dates(value: object, where: str, problems: list[Problem]) -> frozenset[date]:
     if value is None:
         return frozenset()
@@ -328,6 +337,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
         reaction_undo_minutes=_minutes(
             timings_raw.get("reaction_undo_minutes"), "timings.reaction_undo_minutes", defaults.reaction_undo_minutes, problems
         ),
+        min_window=_hours(timings_raw.get("min_window_hours"), "timings.min_window_hours", defaults.min_window, problems),
     )
     if timings.work_start >= timings.work_end:
         problems.append(Problem("config.work_hours_order"))

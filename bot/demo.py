@@ -181,11 +181,12 @@ def run_demo(*, locale: str | None = None) -> int:
     locale = locale or "en"
     catalog = Catalog(locale)
     t = catalog.t
-    with tempfile.TemporaryDirectory() as tmp, FakeSlack() as fake:
+    clock = FixedClock(datetime(2026, 11, 27, 8, 30, tzinfo=TZ))
+    # the fake judges scheduled messages (the digest's warning) by the demo's clock
+    with tempfile.TemporaryDirectory() as tmp, FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
         upgrade(engine)
         session_factory = make_session_factory(engine)
-        clock = FixedClock(datetime(2026, 11, 27, 8, 30, tzinfo=TZ))
         settings = Settings(
             bot_token="xoxb-demo", app_token=None, signing_secret=SECRET, api_url=fake.api_url,
             database_url=f"sqlite:///{tmp}/demo.db", routing_file=Path(tmp) / "routing.toml", timezone=TZ, locale=locale,

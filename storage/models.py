@@ -95,6 +95,11 @@ class DigestMessage(SQLModel, table=True):
     last_activity_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # owner side
     acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # 👀
     acknowledged_by: str | None = Field(default=None, sa_type=String(32))
+    # Delivery (kept while ``ts`` is empty): tries so far, one per run, and why the last one failed
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    attempted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    last_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    in_doubt: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # a try may have reached Slack: look before posting
 
 
 class AuditEntry(SQLModel, table=True):

@@ -71,6 +71,14 @@ def renew_effect(*, session: Session, key: str, until: datetime) -> None:
     session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(lease_until=until))
 
 
+def release_effect(*, session: Session, key: str, now: datetime) -> None:
+    """Let the lease of an unfinished claim run out now, so that the next run
+    resumes the work (the digest leaves pages that Slack refused for it)."""
+    session.exec(
+        update(SideEffect).where(col(SideEffect.key) == key, col(SideEffect.done_at).is_(None)).values(lease_until=now)
+    )
+
+
 def finish_effect(*, session: Session, key: str, now: datetime, detail: str = "") -> None:
     session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(done_at=now, detail=detail))
 
@@ -249,7 +257,9 @@ def transition_many(*, session: Session, item_ids: Sequence[int], expected: Stat
     return list(changed)
 
 
-def assign_to_message(*, session: Session, item_ids: Sequence[int], owner: str, message_id: int, deadline: datetime) -> None:
+def assign_to_message(*, session: Session, item_ids: Sequence[int], owner: str, message_id: int, deadline: datetime | None) -> None:
+    """Put items on a digest message; their ``deadline`` stays ``None`` until
+    the message is posted (``set_message_posted`` sets it)."""
     session.exec(
         update(Item)
         .where(col(Item.id).in_(list(item_ids)))
@@ -299,8 +309,32 @@ def find_first_page(*, session: Session, digest_day: date, owner: str) -> Digest
 
 
 def set_message_posted(*, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime) -> None:
+    """Record the message's ts, and give its items the deadline it shows."""
     session.exec(
-        update(DigestMessage).where(col(DigestMessage.id) == message_id).values(ts=ts, thread_ts=thread_ts, posted_at=now)
+        update(DigestMessage).where(col(DigestMessage.id) == message_id)
+        .values(ts=ts, thread_ts=thread_ts, posted_at=now, in_doubt=False, last_error="")
+    )
+    deadline = select(DigestMessage.deadline).where(DigestMessage.id == message_id).scalar_subquery()
+    session.exec(
+        update(Item).where(col(Item.digest_message_id) == message_id).values(deadline=deadline)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def start_message_attempt(*, session: Session, message_id: int, deadline: datetime, now: datetime) -> None:
+    """Count a try at posting a digest message, with the deadline it will
+    show, before the post (so a run killed mid-post is seen by the next)."""
+    session.exec(
+        update(DigestMessage).where(col(DigestMessage.id) == message_id)
+        .values(attempts=DigestMessage.attempts + 1, attempted_at=now, deadline=deadline, in_doubt=True)
+    )
+
+
+def set_message_failed(*, session: Session, message_id: int, error: str, in_doubt: bool) -> None:
+    """Why the last try failed; ``in_doubt=False`` when Slack's answer says
+    for sure that nothing was posted (then no lookup is needed before the next)."""
+    session.exec(
+        update(DigestMessage).where(col(DigestMessage.id) == message_id).values(last_error=error[:2000], in_doubt=in_doubt)
     )
 
 

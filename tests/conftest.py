@@ -113,8 +113,8 @@ def routing() -> Routing:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
+def fake_slack(clock) -> Iterator[FakeSlack]:
+    with FakeSlack(clock=lambda: clock.now().timestamp()) as fake:  # scheduled messages follow the test's clock
         yield fake
 
 

@@ -77,6 +77,7 @@ class Timings:
     work_start: time = time(9, 0)
     work_end: time = time(18, 0)
     reaction_undo_minutes: int = 5
+    min_window: timedelta = timedelta(hours=4)  # working time an owner has, at least, between a message appearing and its deadline
 
 
 @dataclass(frozen=True, slots=True)

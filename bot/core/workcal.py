@@ -55,14 +55,3 @@ class WorkCalendar:
 def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz)
 
-
-def dispute_deadline(
-    posted_at: datetime, *, calendar: WorkCalendar, work_end: time, tz: ZoneInfo
-) -> datetime:
-    """The end of working hours of the posting day when the post is on a
-    working day before its close; otherwise the close of the next working day."""
-    local = posted_at.astimezone(tz)
-    day = local.date()
-    if calendar.is_working_day(day) and local.time() < work_end:
-        return local_datetime(day, work_end, tz)
-    return local_datetime(calendar.next_working_day(day), work_end, tz)

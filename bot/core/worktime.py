@@ -142,3 +142,25 @@ class WorkingHours:
         while day <= final:
             yield day
             day += _ONE_DAY
+
+
+def dispute_deadline(posted_at: datetime, *, hours: WorkingHours, min_window: timedelta) -> datetime:
+    """When an owner's answer to a message that appeared at ``posted_at`` is
+    due: the end of working hours on the first working day by whose close the
+    message has been visible for at least ``min_window`` of working time.
+
+    With 09:00–18:00 and a four-hour window: posted at 08:30 → 18:00 that
+    day; at 14:00 → 18:00 that day (exactly four hours); at 17:55, or 18:30,
+    or on a Saturday → 18:00 on the next working day. A window longer than a
+    working day runs on over as many working days as it needs. Counts from
+    when the message actually appeared, never from when it should have.
+    """
+    moment = _require_aware(posted_at, "posted_at")
+    if min_window < _ZERO:
+        raise ValueError(f"min_window must not be negative, got {min_window}")
+    day = hours.working_day_of(moment)
+    while True:
+        closes = hours.end_of_day(day)
+        if hours.between(moment, closes) >= min_window:
+            return closes
+        day = hours.calendar.next_working_day(day)

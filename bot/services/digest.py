@@ -1,14 +1,37 @@
-"""Posting the daily digest, exactly once per working day.
+"""Posting the daily digest, exactly once per working day, and never quietly failing.
 
 The ledger key ``digest:<day>`` is claimed in the same transaction that plans
 the day's messages (one ``digest_message`` row per message, items assigned
-and moved to *awaiting*). Messages are then posted one by one, each ``ts``
-stored as soon as Slack returns it, and the claim's lease renewed. A second
-process finds the claim and stops; a process that crashed is resumed by the
-next run once its lease has run out, posting only the messages that have no
-``ts`` yet.
+and moved to *awaiting*). Messages are then posted one by one:
 
-Errors: ``CalendarDataMissing`` (from the calendar) propagates.
+- **Exactly once.** Each message carries the key ``digest:<day>:<message id>``
+  in its Slack metadata. Its try is counted in the database *before* the post
+  (``in_doubt``); a message that an earlier try may have posted (killed
+  mid-post, or Slack's answer lost) is first looked up by its key, and only
+  posted when it is not there. A try Slack definitely refused needs no lookup. Its ``ts`` is stored as soon as it is
+  known.
+- **One failure stops nothing else.** A Slack error on one message is recorded
+  on it (``attempts``, ``last_error``) and the others are still posted, and
+  the CS lead's list of unrouted records still sent. While anything is
+  pending the claim is not finished but released, so each run (the ticker's,
+  every minute) tries again. Once a message has failed ``TROUBLE_AFTER``
+  tries, the CS lead gets one DM (``digest-trouble:<day>``) saying which and
+  why. ``DigestOutcome.problem`` says what is still pending.
+- **A full window.** A message's dispute deadline is set when it is posted,
+  from that moment (``bot.core.worktime.dispute_deadline``, ``min_window``
+  of working time at least); its items get that deadline once it is posted.
+- **Never silent.** A warning to the CS lead is scheduled in Slack itself
+  (``chat.scheduleMessage``, no metadata) for each digest's time + 30 min,
+  and deleted once that digest is fully posted. The rule: when a day's digest
+  is claimed (planned or resumed), the next working day's warning is
+  scheduled (``digest-watch:<day>``, once). A run before the digest's time on
+  a working day schedules that day's own warning if it has none, so the
+  first digest after installing is watched as well when the bot was started
+  before its time. If no bot process runs at all, the warning still arrives.
+
+Errors: ``CalendarDataMissing`` (from the calendar) propagates. Slack errors
+on a message, the unrouted DM or the warning are caught, recorded and retried
+by the next run.
 """
 
 from __future__ import annotations
@@ -19,10 +42,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from slack_sdk.errors import SlackApiError
+
 from bot.core.digest import PageContext, build_digest, digest_message, paginate, unrouted_message
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import Owner
-from bot.core.workcal import dispute_deadline, local_datetime
+from bot.core.workcal import CalendarDataMissing, local_datetime
+from bot.core.worktime import WorkingHours, dispute_deadline
+from bot.gateway import SlackUnavailable
 from bot.services.deps import Deps
 from storage import followups as f
 from storage import queries as q
@@ -33,6 +60,10 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 LATE_AFTER = timedelta(minutes=15)
+TROUBLE_AFTER = 3  # failed tries of a message before the CS lead is told
+WATCH_AFTER = timedelta(minutes=30)  # the scheduled warning: the digest's time + this
+POST_MARGIN = timedelta(minutes=1)  # a message's window counts from a little after its try: it appears within seconds
+SLACK_ERRORS = (SlackApiError, SlackUnavailable)
 
 
 class DigestState(StrEnum):
@@ -52,16 +83,35 @@ class DigestOutcome:
     unrouted: int = 0
     late: bool = False
     owners: dict[str, int] = field(default_factory=dict)
-    problem: str | None = None  # set when something due was not done (the CLI exits 1)
+    problem: str | None = None  # set when something due is still not posted after this run
+    pending: int = 0  # digest messages still unposted after this run
 
 
 def digest_key(day: date) -> str:
     return f"digest:{day.isoformat()}"
 
 
+def message_key(day: date, message_id: int) -> str:
+    """The side-effect key a digest message carries in its Slack metadata."""
+    return f"digest:{day.isoformat()}:{message_id}"
+
+
+def watch_key(day: date) -> str:
+    return f"digest-watch:{day.isoformat()}"
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or f"HTTP {error.response.status_code}")
+    if isinstance(error, SlackUnavailable):
+        return f"Slack unavailable ({error.reason})"
+    return type(error).__name__
+
+
 def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
-    """Post today's digest if it is due and not yet posted; safe to call any
-    number of times, from any number of processes."""
+    """Post today's digest if it is due and not yet posted, or what is still
+    pending of it; safe to call any number of times, from any number of
+    processes."""
     tz = deps.timezone
     local = now.astimezone(tz)
     day = local.date()
@@ -70,6 +120,7 @@ def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
         return DigestOutcome(DigestState.NOT_WORKING_DAY, day)
     due_at = local_datetime(day, timings.digest_at, tz)
     if local < due_at:
+        _watch(deps, day=day, now=now)  # e.g. the first digest after installing
         return DigestOutcome(DigestState.TOO_EARLY, day)
     key = digest_key(day)
 
@@ -82,20 +133,53 @@ def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
         if claim is q.Claim.NEW:
             outcome = _plan(deps, session=session, day=day, now=now, late=now - due_at > LATE_AFTER)
         else:
-            log.warning("resuming the digest of %s left unfinished by an earlier run", day)
+            log.info("resuming the digest of %s left unfinished by an earlier run", day)
             outcome = DigestOutcome(DigestState.POSTED, day)
 
-    outcome.messages = _post_pending(deps, day=day, key=key)
-    outcome.unrouted = _notify_unrouted(deps, day=day, now=now)
-    with transaction(deps.session_factory) as session:
-        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{outcome.messages} messages")
+    try:
+        _watch(deps, day=deps.calendar.next_working_day(day), now=now)
+    except CalendarDataMissing as error:
+        log.warning("no warning scheduled for the next digest: %s", error)
+
+    outcome.messages, pending, total = _post_pending(deps, day=day, key=key)
+    problems = []
+    if pending:
+        outcome.pending = len(pending)
+        problems.append(deps.catalog.t(
+            "delivery.problem", pending=len(pending), total=total, day=day.isoformat(), error=pending[0][1],
+        ))
+    unrouted_done = True
+    try:
+        outcome.unrouted, unrouted_done = _notify_unrouted(deps, day=day, now=now)
+    except SLACK_ERRORS as error:
+        unrouted_done = False
+        log.warning("the unrouted records of %s were not sent to the CS lead: %s", day, _error_text(error))
+        problems.append(deps.catalog.t("delivery.problem_unrouted", day=day.isoformat(), error=_error_text(error)))
+
+    if not pending and unrouted_done:
+        try:
+            _unwatch(deps, day=day)  # before finishing: a crash in between leaves it to the next run
+        except SLACK_ERRORS as error:
+            log.warning("the warning for the digest of %s could not be deleted: %s", day, _error_text(error))
+            problems.append(deps.catalog.t("delivery.problem_watch", day=day.isoformat(), error=_error_text(error)))
+        else:
+            with transaction(deps.session_factory) as session:
+                q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{total} messages")
+    if pending or not unrouted_done or problems:
+        with transaction(deps.session_factory) as session:
+            q.release_effect(session=session, key=key, now=deps.clock.now())  # the next run resumes
+    if pending:
+        _report_trouble(deps, day=day, pending=pending, now=now, problems=problems)
+    outcome.problem = "; ".join(problems) or None
+    if outcome.problem:
+        log.warning("digest %s: %s", day, outcome.problem)
     log.info("digest %s: %d items in %d messages, %d unrouted", day, outcome.items, outcome.messages, outcome.unrouted)
     return outcome
 
 
 def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> DigestOutcome:
     plan = build_digest(q.list_routing_keys(session=session, status=Status.NEW), deps.routing)
-    deadline = dispute_deadline(now, calendar=deps.calendar, work_end=deps.routing.timings.work_end, tz=deps.timezone)
+    provisional = _deadline(deps, now)  # replaced by the deadline of the moment each message is posted
     outcome = DigestOutcome(DigestState.POSTED, day, late=late)
     decision = decide(Status.NEW, Action.POST, Role.SYSTEM)
     for owner_name, items in plan.by_owner.items():
@@ -110,14 +194,14 @@ def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> Diges
                 session=session,
                 message=DigestMessage(
                     digest_day=day, owner=owner_name, page=page_no, pages=len(pages),
-                    channel=deps.routing.channel, late=late, deadline=deadline, created_at=now,
+                    channel=deps.routing.channel, late=late, deadline=provisional, created_at=now,
                     policy=deps.routing.policy_for(owner).to_json() if page_no == 0 else "",
                     copied=",".join(copied) if page_no == 0 else "",
                 ),
             )
             q.assign_to_message(
                 session=session, item_ids=[i.id for i in page_items], owner=owner_name,
-                message_id=message.id, deadline=deadline,
+                message_id=message.id, deadline=None,  # set when the message is posted
             )
             q.transition_many(
                 session=session, item_ids=[i.id for i in page_items], expected=Status.NEW,
@@ -129,8 +213,16 @@ def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> Diges
     return outcome
 
 
-def _post_pending(deps: Deps, *, day: date, key: str) -> int:
-    """Post every planned message of ``day`` that has no ``ts`` yet."""
+def _deadline(deps: Deps, at: datetime) -> datetime:
+    timings = deps.routing.timings
+    hours = WorkingHours(calendar=deps.calendar, start=timings.work_start, end=timings.work_end, tz=deps.timezone)
+    return dispute_deadline(at, hours=hours, min_window=timings.min_window)
+
+
+def _post_pending(deps: Deps, *, day: date, key: str) -> tuple[int, list[tuple[DigestMessage, str]], int]:
+    """Post every planned message of ``day`` that has no ``ts`` yet; returns
+    how many were posted now, the ones still pending (with why), and how
+    many messages the day has."""
     with transaction(deps.session_factory) as session:
         messages = q.list_digest_messages(session=session, digest_day=day)
         on_message: dict[int, list] = {m.id: [] for m in messages}
@@ -141,14 +233,25 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> int:
         per_owner.setdefault(message.owner, []).extend(on_message[message.id])
     first_ts = {m.owner: m.ts for m in messages if m.page == 0}
     posted = 0
+    pending: list[tuple[DigestMessage, str]] = []
     renewed = deps.clock.now()  # the claim was taken (or renewed) just before
     for message in messages:
         if message.ts:
             continue
         thread_ts = None if message.page == 0 else first_ts.get(message.owner)
-        everything = per_owner[message.owner] if message.page == 0 else on_message[message.id]
-        text, blocks = _render(deps, message, on_message[message.id], everything)
-        ts = deps.notifier.post_message(message.channel, text=text, blocks=blocks, thread_ts=thread_ts)
+        if message.page > 0 and not thread_ts:
+            pending.append((message, deps.catalog.t("delivery.waiting_for_first")))
+            continue
+        try:
+            ts = _post_one(deps, message, on_message[message.id], per_owner[message.owner], thread_ts=thread_ts)
+        except SLACK_ERRORS as error:
+            reason = _error_text(error)
+            log.warning("digest message %s (%s, page %d) not posted: %s", message.id, message.owner, message.page + 1, reason)
+            with transaction(deps.session_factory) as session:
+                q.set_message_failed(session=session, message_id=message.id, error=reason, in_doubt=isinstance(error, SlackUnavailable))
+            message.last_error = reason
+            pending.append((message, reason))
+            continue
         now = deps.clock.now()
         with transaction(deps.session_factory) as session:
             q.set_message_posted(session=session, message_id=message.id, ts=ts, thread_ts=thread_ts, now=now)
@@ -158,21 +261,121 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> int:
         if message.page == 0:
             first_ts[message.owner] = ts
         posted += 1
-    return posted
+    return posted, pending, len(messages)
 
 
-def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> int:
+def _post_one(deps: Deps, message: DigestMessage, items: Sequence, everything: Sequence, *, thread_ts: str | None) -> str:
+    """Post one digest message, unless an earlier try already did: then its ts."""
+    key = message_key(message.digest_day, message.id)
+    if message.in_doubt:  # an earlier try may have reached Slack (killed mid-post, or its answer lost)
+        try:
+            found = deps.notifier.lookup_by_key(message.channel, key, thread_ts=thread_ts)
+        except SlackApiError as error:  # e.g. missing_scope: it stays in doubt, never posted blindly
+            raise SlackUnavailable("conversations.history", _error_text(error)) from error
+        if found is not None:
+            log.info("digest message %s was already posted by an earlier try: %s", message.id, found)
+            return found
+    now = deps.clock.now()
+    deadline = _deadline(deps, now + POST_MARGIN)
+    with transaction(deps.session_factory) as session:
+        q.start_message_attempt(session=session, message_id=message.id, deadline=deadline, now=now)
+    message.attempts += 1
+    message.deadline = deadline
+    text, blocks = _render(deps, message, items, everything if message.page == 0 else items)
+    return deps.notifier.post_message(message.channel, text=text, blocks=blocks, thread_ts=thread_ts, key=key)
+
+
+def _dm_once(deps: Deps, *, key: str, text: str, now: datetime) -> bool:
+    """DM the CS lead ``text`` exactly once under ``key``; False when another
+    run holds the key right now. Slack errors propagate (the claim released)."""
+    with transaction(deps.session_factory) as session:
+        claim = q.claim_effect(session=session, key=key, now=now, lease=LEASE)
+    if claim is q.Claim.DONE:
+        return True
+    if claim is q.Claim.BUSY:
+        return False
+    try:
+        channel = deps.notifier.open_dm(deps.routing.cs_lead)
+        ts = deps.notifier.lookup_by_key(channel, key) if claim is q.Claim.RESUMED else None
+        if ts is None:
+            ts = deps.notifier.post_message(channel, text=text, key=key)
+    except SLACK_ERRORS:
+        with transaction(deps.session_factory) as session:
+            q.release_effect(session=session, key=key, now=deps.clock.now())
+        raise
+    with transaction(deps.session_factory) as session:
+        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{channel} {ts}")
+    return True
+
+
+def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> tuple[int, bool]:
     """DM the CS lead, once a day, the records no owner covers; they stay new
-    and are posted to their owner once the routing file covers them."""
+    and are posted to their owner once the routing file covers them. Returns
+    how many were sent now, and whether that DM is done (or not needed)."""
     key = f"unrouted:{day.isoformat()}"
     with transaction(deps.session_factory) as session:
+        effect = q.find_effect(session=session, key=key)
+        if effect is not None and effect.done_at is not None:
+            return 0, True
         items = build_digest(q.list_routing_keys(session=session, status=Status.NEW), deps.routing).unrouted
-        if not items or q.claim_effect(session=session, key=key, now=now, lease=LEASE) not in (q.Claim.NEW, q.Claim.RESUMED):
-            return 0
-    deps.notifier.send_dm(deps.routing.cs_lead, text=unrouted_message(items, day, deps.catalog))
+    if not items:
+        return 0, True
+    if not _dm_once(deps, key=key, text=unrouted_message(items, day, deps.catalog), now=now):
+        return 0, False
+    return len(items), True
+
+
+def _report_trouble(deps: Deps, *, day: date, pending: list[tuple[DigestMessage, str]], now: datetime, problems: list[str]) -> None:
+    """Once a message has failed ``TROUBLE_AFTER`` tries, DM the CS lead
+    (once a day) which messages are stuck and why."""
+    stuck = [(m, why) for m, why in pending if m.attempts >= TROUBLE_AFTER]
+    if not stuck:
+        return
+    cat = deps.catalog
+    lines = [cat.t("delivery.trouble_title", day=day.isoformat(), count=len(pending), tries=max(m.attempts for m, _ in stuck))]
+    lines += [cat.t("delivery.trouble_line", owner=m.owner, page=m.page + 1, pages=m.pages, error=why) for m, why in pending[:20]]
+    try:
+        _dm_once(deps, key=f"digest-trouble:{day.isoformat()}", text="\n".join(lines), now=now)
+    except SLACK_ERRORS as error:
+        log.warning("the CS lead could not be told about the digest of %s: %s", day, _error_text(error))
+
+
+def _watch(deps: Deps, *, day: date, now: datetime) -> None:
+    """Schedule, once, the CS lead's warning that ``day``'s digest is missing,
+    for its time + ``WATCH_AFTER``. Slack errors are logged; the next run
+    tries again."""
+    post_at = local_datetime(day, deps.routing.timings.digest_at, deps.timezone) + WATCH_AFTER
+    if post_at <= now + timedelta(minutes=1):
+        return
+    key = watch_key(day)
     with transaction(deps.session_factory) as session:
-        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{len(items)} records")
-    return len(items)
+        claim = q.claim_effect(session=session, key=key, now=now, lease=LEASE)
+    if claim not in (q.Claim.NEW, q.Claim.RESUMED):
+        return
+    text = deps.catalog.t("delivery.watch_missing", day=day.isoformat(), channel=deps.routing.channel)
+    try:
+        channel = deps.notifier.open_dm(deps.routing.cs_lead)
+        scheduled = deps.notifier.lookup_scheduled(channel, text=text, post_at=post_at) if claim is q.Claim.RESUMED else None
+        if scheduled is None:
+            scheduled = deps.notifier.schedule_message(channel, text=text, post_at=post_at)
+    except SLACK_ERRORS as error:
+        log.warning("the warning for the digest of %s was not scheduled: %s", day, _error_text(error))
+        with transaction(deps.session_factory) as session:
+            q.release_effect(session=session, key=key, now=deps.clock.now())
+        return
+    with transaction(deps.session_factory) as session:
+        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{channel} {scheduled}")
+
+
+def _unwatch(deps: Deps, *, day: date) -> None:
+    """Delete ``day``'s scheduled warning: its digest is fully posted.
+    Idempotent (Slack answers an already deleted or posted one harmlessly)."""
+    with transaction(deps.session_factory) as session:
+        effect = q.find_effect(session=session, key=watch_key(day))
+    if effect is None or effect.done_at is None or " " not in effect.detail:
+        return
+    channel, scheduled = effect.detail.split(" ", 1)
+    deps.notifier.delete_scheduled_message(channel, scheduled)
 
 
 def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list[dict]]:

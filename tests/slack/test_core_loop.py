@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 from support import run_together
 
@@ -210,7 +209,8 @@ def assert_one_set_of_messages(fake_slack, session_factory) -> None:
     assert len(fake_slack.channel_history(CHANNEL)) == 2
     assert len(fake_slack.thread(CHANNEL, digest_ts(fake_slack, Y))) == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 4  # with the CS lead's DM
-    assert len(fake_slack.calls_to("conversations.open")) == 1
+    assert {c.params["users"] for c in fake_slack.calls_to("conversations.open")} == {CS_LEAD}
+    assert [m["channel"] for m in fake_slack.scheduled] == [f"D{CS_LEAD}"]  # the next digest's warning, once
     messages = digest_messages(session_factory)
     assert len(messages) == 3 and all(m.ts for m in messages)
     assert len({m.ts for m in messages}) == 3
@@ -268,7 +268,7 @@ def test_the_digest_dms_the_records_no_owner_covers_to_the_cs_lead(bot, session_
 
     bot.services.post_daily_digest()
 
-    assert [c.params["users"] for c in fake_slack.calls_to("conversations.open")] == [CS_LEAD]
+    assert {c.params["users"] for c in fake_slack.calls_to("conversations.open")} == {CS_LEAD}  # the list, and the scheduled warning
     (dm,) = [p for p in posted(fake_slack) if p["channel"].startswith("D")]
     assert dm["channel"] == f"D{CS_LEAD}"
     assert all(order in dm["text"] for order in UNROUTED)
@@ -326,7 +326,7 @@ def test_sixty_items_for_one_owner_continue_in_the_thread_of_the_first_message(b
 
 def test_a_digest_posted_late_says_so(bot, session_factory, clock, fake_slack) -> None:
     seed(session_factory, clock)
-    clock.set(at("2026-11-27 14:00"))
+    clock.set(at("2026-11-27 13:30"))  # still four working hours and a half before the close
 
     bot.services.post_daily_digest()
 
@@ -384,22 +384,29 @@ def test_records_imported_after_the_digest_wait_for_the_next_working_day(bot, se
     assert "11-30 18:00" in fake_slack.channel_history(CHANNEL)[-1]["blocks"][0]["text"]["text"]
 
 
-def test_a_digest_run_that_failed_midway_is_finished_later_without_repeats(bot, session_factory, clock, fake_slack) -> None:
+def test_a_message_slack_refuses_stops_nothing_else_and_is_posted_by_the_next_run(bot, session_factory, clock, fake_slack) -> None:
     seed(session_factory, clock)
-    fake_slack.fail_next("chat.postMessage", error="fatal_error")
-    with pytest.raises(SlackApiError):
-        bot.services.post_daily_digest()
-    bot.services.post_daily_digest()  # the failed run's claim is still live
-    assert fake_slack.channel_history(CHANNEL) == []
+    fake_slack.fail_next("chat.postMessage", error="not_in_channel")  # definitive: Y's first message, not retried at once
 
-    clock.advance(timedelta(minutes=11))
-    bot.services.post_daily_digest()
-    clock.advance(timedelta(minutes=11))
-    bot.services.post_daily_digest()
+    outcome = bot.services.post_daily_digest()
 
+    assert outcome.problem and "2 of 3" in outcome.problem  # its continuation waits for it
+    assert len(fake_slack.channel_history(CHANNEL)) == 1  # Z's message went out
+    assert [p["channel"] for p in posted(fake_slack) if p["channel"].startswith("D")] == [f"D{CS_LEAD}"]  # so did the unrouted list
+    (y_first,) = [m for m in digest_messages(session_factory) if m.owner == "大件配送" and m.page == 0]
+    assert (y_first.ts, y_first.attempts, y_first.last_error) == (None, 1, "not_in_channel")
+    assert {i.deadline for i in items(session_factory).values() if i.owner == "大件配送"} == {None}  # not shown: no deadline yet
+
+    clock.advance(timedelta(minutes=1))
+    outcome = bot.services.post_daily_digest()  # the next tick
+    clock.advance(timedelta(minutes=1))
+    again = bot.services.post_daily_digest()
+
+    assert outcome.problem is None and again.state == "already_posted"
     assert len(fake_slack.channel_history(CHANNEL)) == 2
     assert len(fake_slack.thread(CHANNEL, digest_ts(fake_slack, Y))) == 1
     assert len([c for c in fake_slack.calls_to("chat.postMessage") if c.error is None]) == 4
+    assert all(m.ts for m in digest_messages(session_factory))
 
 
 # --- /reject confirm and dispute -------------------------------------------------------------

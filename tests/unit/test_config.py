@@ -4,7 +4,7 @@ model's questions (``bot.core.routing``)."""
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -197,6 +197,7 @@ digest_at = "08:00"
 work_start = 08:30:00
 work_end = "17:30"
 reaction_undo_minutes = 10
+min_window_hours = 2.5
 
 [calendar]
 days_off = [2026-12-31, "2026-12-30"]
@@ -205,7 +206,8 @@ working_days = [2027-01-02]
     routing = load_routing(write(tmp_path, text))
     assert routing.cs_lead == "lead@example.com"
     assert routing.timings == Timings(
-        digest_at=time(8, 0), work_start=time(8, 30), work_end=time(17, 30), reaction_undo_minutes=10
+        digest_at=time(8, 0), work_start=time(8, 30), work_end=time(17, 30), reaction_undo_minutes=10,
+        min_window=timedelta(hours=2.5),
     )
     assert routing.calendar.days_off == {date(2026, 12, 31), date(2026, 12, 30)}
     assert routing.calendar.working_days == {date(2027, 1, 2)}
@@ -276,6 +278,16 @@ reaction_undo_minutes = "five"
     problems = routing_problems(tmp_path, text)
     assert any("channel" in p for p in problems)
     assert any("timings.reaction_undo_minutes" in p and "'five'" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("value", ['"four"', "0", "-1", "true"])
+def test_a_min_window_that_is_not_a_positive_number_of_hours_is_reported(tmp_path: Path, value: str) -> None:
+    problems = routing_problems(tmp_path, DESIGN_EXAMPLE + f"\n[timings]\nmin_window_hours = {value}\n")
+    assert [p for p in problems if "timings.min_window_hours" in p and "positive number of working hours" in p], problems
+
+
+def test_the_min_window_defaults_to_four_working_hours(tmp_path: Path) -> None:
+    assert load_routing(write(tmp_path, DESIGN_EXAMPLE)).timings.min_window == timedelta(hours=4)
 
 
 def test_times_in_the_wrong_order_are_reported(tmp_path: Path) -> None:

@@ -3,13 +3,13 @@ dispute deadline."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.routing import CalendarOverrides
-from bot.core.workcal import CalendarDataMissing, WorkCalendar, dispute_deadline
+from bot.core.workcal import CalendarDataMissing, WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORK_END = time(18, 0)
@@ -117,48 +117,3 @@ def test_next_working_day_is_strictly_after(day: date, following: date) -> None:
 def test_next_working_day_skips_a_company_day_off() -> None:
     cal = WorkCalendar(CalendarOverrides(days_off=frozenset({date(2025, 11, 24)})))
     assert cal.next_working_day(date(2025, 11, 21)) == date(2025, 11, 25)
-
-
-# --- dispute_deadline --------------------------------------------------------
-
-
-def deadline(posted: datetime, cal: WorkCalendar = CAL) -> datetime:
-    return dispute_deadline(posted, calendar=cal, work_end=WORK_END, tz=SHANGHAI)
-
-
-@pytest.mark.parametrize(
-    ("posted", "due"),
-    [
-        ("2025-11-19 08:30", "2025-11-19 18:00"),  # the usual digest: same day
-        ("2025-11-19 17:59", "2025-11-19 18:00"),
-        ("2025-11-19 18:00", "2025-11-20 18:00"),  # at the close: next working day
-        ("2025-11-19 19:00", "2025-11-20 18:00"),
-        ("2025-11-21 19:00", "2025-11-24 18:00"),  # Friday evening -> Monday
-        ("2025-11-22 08:30", "2025-11-24 18:00"),  # a Saturday
-        ("2025-09-30 19:00", "2025-10-09 18:00"),  # the eve of National Day
-        ("2025-10-03 08:30", "2025-10-09 18:00"),  # during the holiday
-        ("2025-09-28 08:30", "2025-09-28 18:00"),  # an adjusted working Sunday
-    ],
-)
-def test_dispute_deadline(posted: str, due: str) -> None:
-    assert deadline(at(posted)) == at(due)
-
-
-def test_dispute_deadline_is_in_the_teams_time_zone_whatever_the_input_zone() -> None:
-    posted = at("2025-11-19 08:30").astimezone(timezone.utc)  # 00:30 UTC
-    due = deadline(posted)
-    assert due == at("2025-11-19 18:00")
-    assert due.utcoffset() == timedelta(hours=8)
-
-
-def test_utc_evening_is_the_next_local_morning() -> None:
-    # 2025-11-18 23:00 UTC is 2025-11-19 07:00 in Shanghai: before the close.
-    posted = datetime(2025, 11, 18, 23, 0, tzinfo=timezone.utc)
-    assert deadline(posted) == at("2025-11-19 18:00")
-
-
-def test_dispute_deadline_honours_overrides() -> None:
-    cal = WorkCalendar(CalendarOverrides(days_off=frozenset({date(2025, 11, 20)})))
-    assert deadline(at("2025-11-19 19:00"), cal) == at("2025-11-21 18:00")
-    cal = WorkCalendar(CalendarOverrides(working_days=frozenset({date(2025, 11, 22)})))
-    assert deadline(at("2025-11-22 08:30"), cal) == at("2025-11-22 18:00")

@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.routing import CalendarOverrides
 from bot.core.workcal import CalendarDataMissing, WorkCalendar
-from bot.core.worktime import WorkingHours
+from bot.core.worktime import WorkingHours, dispute_deadline
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOURS = WorkingHours(calendar=WorkCalendar(), start=time(9, 0), end=time(18, 0), tz=SHANGHAI)
@@ -388,3 +388,59 @@ def test_next_working_moment_is_the_first_working_instant() -> None:
             assert nxt.astimezone(SHANGHAI).time() == time(9, 0)  # an opening
             assert not HOURS.is_working_time(nxt - timedelta(seconds=1))
         assert HOURS.working_day_of(a) == nxt.astimezone(SHANGHAI).date()
+
+
+# --- dispute_deadline: a full window from when the message appeared ------------------
+
+
+def deadline(posted: str, window: float = 4, hours: WorkingHours = HOURS) -> datetime:
+    return dispute_deadline(at(posted), hours=hours, min_window=h(window))
+
+
+@pytest.mark.parametrize(
+    ("posted", "due"),
+    [
+        ("2025-11-19 08:30", "2025-11-19 18:00"),  # the usual digest: the whole day
+        ("2025-11-19 14:00", "2025-11-19 18:00"),  # exactly four working hours
+        ("2025-11-19 14:01", "2025-11-20 18:00"),  # a minute short: the next working day
+        ("2025-11-19 17:55", "2025-11-20 18:00"),  # five minutes are no window
+        ("2025-11-19 18:00", "2025-11-20 18:00"),
+        ("2025-11-19 18:30", "2025-11-20 18:00"),  # after an outage: never deemed at once
+        ("2025-11-21 17:00", "2025-11-24 18:00"),  # Friday afternoon -> Monday
+        ("2025-11-22 08:30", "2025-11-24 18:00"),  # a Saturday
+        ("2025-09-30 16:00", "2025-10-09 18:00"),  # the eve of National Day
+        ("2025-10-03 08:30", "2025-10-09 18:00"),  # during the holiday
+        ("2025-09-28 08:30", "2025-09-28 18:00"),  # an adjusted working Sunday
+    ],
+)
+def test_dispute_deadline_gives_the_owner_a_full_window(posted: str, due: str) -> None:
+    assert deadline(posted) == at(due)
+
+
+@pytest.mark.parametrize(
+    ("posted", "window", "due"),
+    [
+        ("2025-11-19 08:30", 9, "2025-11-19 18:00"),  # a whole working day fits
+        ("2025-11-19 09:01", 9, "2025-11-20 18:00"),
+        ("2025-11-19 10:00", 12, "2025-11-20 18:00"),  # 8 h today + 9 h tomorrow
+        ("2025-11-19 17:59", 0, "2025-11-19 18:00"),  # no window: the posting day
+        ("2025-11-19 18:30", 0, "2025-11-20 18:00"),  # no working time left today
+    ],
+)
+def test_dispute_deadline_with_other_windows(posted: str, window: float, due: str) -> None:
+    assert deadline(posted, window) == at(due)
+
+
+def test_dispute_deadline_is_utc_whatever_the_input_zone_and_honours_overrides() -> None:
+    posted = datetime(2025, 11, 18, 23, 0, tzinfo=UTC)  # 07:00 on the 19th in Shanghai
+    due = dispute_deadline(posted, hours=HOURS, min_window=h(4))
+    assert due == at("2025-11-19 18:00") and is_utc(due)
+    off = WorkingHours(calendar=WorkCalendar(CalendarOverrides(days_off=frozenset({date(2025, 11, 20)}))), start=time(9), end=time(18), tz=SHANGHAI)
+    assert deadline("2025-11-19 17:00", hours=off) == at("2025-11-21 18:00")
+
+
+def test_dispute_deadline_refuses_naive_times_and_negative_windows() -> None:
+    with pytest.raises(ValueError):
+        dispute_deadline(datetime(2025, 11, 19, 8, 30), hours=HOURS, min_window=h(4))
+    with pytest.raises(ValueError):
+        dispute_deadline(at("2025-11-19 08:30"), hours=HOURS, min_window=h(-1))
