@@ -95,6 +95,12 @@ class DigestMessage(SQLModel, table=True):
     last_activity_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # owner side
     acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # 👀
     acknowledged_by: str | None = Field(default=None, sa_type=String(32))
+    # What the message shows: ``version`` grows with every change to an item it
+    # shows (in the change's transaction); ``shown_version`` is the version last
+    # rendered to Slack. Behind (shown < version) means a refresh is owed.
+    version: int = 0
+    shown_version: int = 0
+    refresh_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # lease of the refresher updating it
 
 
 class AuditEntry(SQLModel, table=True):
@@ -191,3 +197,12 @@ class FollowUp(SQLModel, table=True):
     sent_at: datetime = Field(sa_column=_utc())
     channel: str | None = Field(default=None, sa_type=String(32))
     ts: str | None = Field(default=None, sa_type=String(32))
+    # Sending: the key the message carries in its metadata (shared by the steps
+    # sent as one message), how often sending failed and why, the lease of a
+    # send in flight, and when the bot gave up (a definitive refusal, thrice).
+    message_key: str | None = Field(default=None, sa_type=String(200))
+    attempts: int = 0
+    error: str = Field(default="", sa_type=Text)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    gave_up_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    detail: str = Field(default="", sa_type=Text)  # a notice's text, fixed when it was decided
