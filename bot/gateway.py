@@ -4,15 +4,43 @@ Services depend on the ``Notifier`` protocol; ``SlackGateway`` implements it
 over ``slack_sdk.WebClient`` (pointed at Slack, or at our fake in tests and
 the demo).
 
-Errors: ``slack_sdk.errors.SlackApiError`` propagates from the Web API, and
-``UserNotFound`` when an e-mail address has no Slack user.
+Failures, and what the gateway does about them:
+- **429** (rate limited): slack_sdk's ``RateLimitErrorRetryHandler`` waits
+  out ``Retry-After`` and repeats the call, on every method.
+- **Ambiguous** failures — HTTP 5xx, Slack's ``internal_error`` /
+  ``fatal_error`` / ``service_unavailable``, timeouts, dropped connections:
+  Slack may or may not have done the call. Idempotent methods (``chat.update``,
+  lookups, ``conversations.open``, ``chat.deleteScheduledMessage``) are
+  retried with backoff inside the call. A post with a ``key`` carries it in
+  its ``metadata``; before each retry the gateway looks the message up by
+  that key (``conversations.history`` / ``conversations.replies`` with
+  ``include_all_metadata``) and returns the ts found instead of posting
+  again. A post without a key is not retried after an ambiguous failure (a
+  retry could post it twice): Slack's error (or the timeout) propagates as is.
+  slack_sdk's ``ConnectionErrorRetryHandler`` would retry a post blindly
+  after a dropped connection (``RemoteDisconnected`` arrives after the
+  request was sent): ``make_client`` installs it only for calls that are
+  safe to repeat, and for connections refused before anything was sent.
+- **Definitive** Slack errors (``msg_too_long``, ``channel_not_found``,
+  ``not_in_channel``, …) raise ``SlackApiError`` at once.
+
+Errors:
+- ``SlackUnavailable`` — Slack still failed ambiguously after the retries
+  (``.method``, ``.reason``); a keyed post was not found by its key either.
+- ``slack_sdk.errors.SlackApiError`` — a definitive error from the Web API.
+- ``UserNotFound`` — an e-mail address has no Slack user.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -21,9 +49,28 @@ from slack_sdk.webhook import WebhookClient
 
 log = logging.getLogger(__name__)
 
+EFFECT_EVENT = "rejectbot_effect"  # metadata event_type of every keyed message
+CLIENT_TIMEOUT = 10  # seconds per HTTP request (slack_sdk's default is 30)
+AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable"})  # "some aspect may have succeeded"
+# Methods that must not be repeated blindly: the repeat may do it twice.
+NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "views.open", "views.push")
+LOOKUP_PAGE = 200  # messages per conversations.history / replies page
+LOOKUP_PAGES = 5  # pages scanned at most, newest first: the window of a lookup without ``since``
+
+T = TypeVar("T")
+
 
 class UserNotFound(LookupError):
     pass
+
+
+class SlackUnavailable(ConnectionError):
+    """Slack kept failing ambiguously (5xx, timeouts) after the retries."""
+
+    def __init__(self, method: str, reason: str) -> None:
+        super().__init__(f"Slack did not complete {method}: {reason}")
+        self.method = method
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,35 +85,161 @@ class ReplyTo:
 
 
 class Notifier(Protocol):
-    def post_message(self, channel: str, *, text: str, blocks: list[dict] | None = None, thread_ts: str | None = None) -> str: ...
+    def post_message(
+        self, channel: str, *, text: str, blocks: list[dict] | None = None, thread_ts: str | None = None, key: str | None = None
+    ) -> str: ...
     def update_message(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None = None) -> None: ...
     def reply(self, to: ReplyTo, text: str, *, blocks: list[dict] | None = None) -> None: ...
-    def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None) -> str: ...
+    def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None, key: str | None = None) -> str: ...
     def open_dm(self, user: str) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
     def permalink(self, channel: str, ts: str) -> str: ...
+    def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None: ...
+    def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str: ...
+    def delete_scheduled_message(self, channel: str, scheduled_message_id: str) -> None: ...
 
 
-def make_client(token: str | None, base_url: str) -> WebClient:
-    """A WebClient that waits out rate limits and retries dropped connections."""
-    client = WebClient(token=token, base_url=base_url)
+def _method_of(url: str) -> str:
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _nothing_sent(error: Exception | None) -> bool:
+    """A connection refused: the request never reached Slack."""
+    return isinstance(error, URLError) and isinstance(error.reason, ConnectionRefusedError)
+
+
+class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """slack_sdk's connection retry, except for a call that may already have
+    been done (a post whose connection dropped after it was sent): those are
+    left to the gateway, which looks the message up before posting again."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if _method_of(request.url) in NOT_IDEMPOTENT and not _nothing_sent(error):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+def make_client(token: str | None, base_url: str, *, timeout: int = CLIENT_TIMEOUT) -> WebClient:
+    """A WebClient that waits out rate limits (every method) and retries
+    dropped connections where repeating the call is safe."""
+    client = WebClient(token=token, base_url=base_url, timeout=timeout)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
-    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(SafeConnectionErrorRetryHandler(max_retry_count=2))
     return client
 
 
-class SlackGateway:
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
+def _ambiguous(error: Exception) -> str | None:
+    """Why ``error`` leaves it open whether Slack did the call, or ``None``
+    when it is a definitive answer."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        if status >= 500:
+            return f"HTTP {status}"
+        if code in AMBIGUOUS_ERRORS:
+            return str(code)
+        return None
+    if isinstance(error, (OSError, http.client.HTTPException)):  # timeouts, resets, refused, truncated answers
+        return f"{type(error).__name__}: {error}"
+    return None
 
-    def post_message(self, channel, *, text, blocks=None, thread_ts=None) -> str:
-        response = self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """How often and how long ambiguous failures are retried inside a call."""
+
+    attempts: int = 4
+    first: float = 0.25  # seconds before the first retry, then x4: 0.25, 1, 4 (5.25 s at most)
+    factor: float = 4.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        for _ in range(self.attempts - 1):
+            yield delay
+            delay *= self.factor
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient, *, backoff: Backoff = Backoff(), sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.backoff = backoff
+        self._sleep = sleep
+
+    # --- retrying --------------------------------------------------------------
+
+    def _retrying(self, method: str, call: Callable[[], T], *, before_retry: Callable[[], T | None] | None = None) -> T:
+        """``call()``, repeated after ambiguous failures with backoff; before
+        each repeat ``before_retry()`` may return the result instead (the
+        message it found)."""
+        delays = self.backoff.delays()
+        while True:
+            try:
+                return call()
+            except Exception as error:  # noqa: BLE001 - sorted below: definitive errors re-raise as they are
+                reason = _ambiguous(error)
+                if reason is None:
+                    raise
+                delay = next(delays, None)
+                if delay is None:
+                    raise SlackUnavailable(method, reason) from error
+                log.warning("%s failed ambiguously (%s); retrying in %.2f s", method, reason, delay)
+            self._sleep(delay)
+            if before_retry is not None:
+                found = self._retrying_lookup(method, before_retry)
+                if found is not None:
+                    return found
+
+    def _retrying_lookup(self, method: str, lookup: Callable[[], T | None]) -> T | None:
+        try:
+            return lookup()
+        except SlackUnavailable as error:  # cannot tell whether it went out: do not post blindly
+            raise SlackUnavailable(method, f"could not look the message up: {error.reason}") from error
+
+    # --- messages --------------------------------------------------------------
+
+    def post_message(self, channel, *, text, blocks=None, thread_ts=None, key=None) -> str:
+        """Post and return the message's ts. With ``key``, the message carries
+        it in its metadata and an ambiguous failure is followed by a lookup,
+        never by a second copy."""
+        params: dict[str, Any] = dict(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False)
+        if key is None:  # not retried: a repeat could post it twice; the caller sees Slack's error as it is
+            return self.client.chat_postMessage(**params)["ts"]
+        params["metadata"] = {"event_type": EFFECT_EVENT, "event_payload": {"key": key}}
+        return self._retrying(
+            "chat.postMessage", lambda: self.client.chat_postMessage(**params)["ts"],
+            before_retry=lambda: self.lookup_by_key(channel, key, thread_ts=thread_ts),
         )
-        return response["ts"]
+
+    def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None:
+        """The ts of the bot's message carrying ``key`` in its metadata: among
+        the top-level messages of ``channel`` (newest first) or the replies
+        of ``thread_ts``; from ``since`` when given, else within the newest
+        ``LOOKUP_PAGE * LOOKUP_PAGES`` messages. ``None`` when not found."""
+        for message in self._scan(channel, thread_ts=thread_ts, since=since):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == EFFECT_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+                return message["ts"]
+        return None
+
+    def _scan(self, channel: str, *, thread_ts: str | None, since: datetime | None) -> Iterator[dict]:
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            params: dict[str, Any] = dict(channel=channel, limit=LOOKUP_PAGE, include_all_metadata=True)
+            if since is not None:
+                params["oldest"] = f"{since.timestamp():.6f}"
+            if cursor:
+                params["cursor"] = cursor
+            if thread_ts:
+                response = self._retrying("conversations.replies", lambda p=params: self.client.conversations_replies(ts=thread_ts, **p))
+            else:
+                response = self._retrying("conversations.history", lambda p=params: self.client.conversations_history(**p))
+            yield from response.get("messages") or []
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return
 
     def update_message(self, channel, ts, *, text, blocks=None) -> None:
-        self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        self._retrying("chat.update", lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
 
     def reply(self, to: ReplyTo, text: str, *, blocks=None) -> None:
         if to.response_url:
@@ -84,23 +257,64 @@ class SlackGateway:
                 log.warning("ephemeral reply failed (%s); sending a DM instead", exc.response.get("error"))
         self.send_dm(to.user, text=text, blocks=blocks)
 
-    def send_dm(self, user, *, text, blocks=None) -> str:
-        return self.post_message(self.open_dm(user), text=text, blocks=blocks)
+    def send_dm(self, user, *, text, blocks=None, key=None) -> str:
+        return self.post_message(self.open_dm(user), text=text, blocks=blocks, key=key)
 
     def open_dm(self, user) -> str:
         """The id of the app's DM channel with ``user`` (to post there and
         update the message later)."""
-        return self.client.conversations_open(users=user)["channel"]["id"]
+        return self._retrying("conversations.open", lambda: self.client.conversations_open(users=user))["channel"]["id"]
+
+    # --- scheduled messages -------------------------------------------------------
+
+    def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str:
+        """Have Slack post ``text`` at ``post_at`` even if we are down; returns
+        the scheduled_message_id. No metadata: Slack's chat.scheduleMessage
+        page says a scheduled message with metadata is not posted. After an
+        ambiguous failure the gateway looks for it with
+        ``chat.scheduledMessages.list`` (same channel, same post_at) before
+        scheduling again."""
+        at = int(post_at.timestamp())
+
+        def find() -> str | None:
+            listed = self._retrying(
+                "chat.scheduledMessages.list",
+                lambda: self.client.chat_scheduledMessages_list(channel=channel, oldest=str(at - 1), latest=str(at + 1)),
+            )
+            for scheduled in listed.get("scheduled_messages") or []:
+                if int(scheduled.get("post_at", 0)) == at and scheduled.get("text") == text:
+                    return scheduled["id"]
+            return None
+
+        return self._retrying(
+            "chat.scheduleMessage",
+            lambda: self.client.chat_scheduleMessage(channel=channel, text=text, post_at=at)["scheduled_message_id"],
+            before_retry=find,
+        )
+
+    def delete_scheduled_message(self, channel: str, scheduled_message_id: str) -> None:
+        """Idempotent: a message already deleted or already posted
+        (``invalid_scheduled_message_id``) counts as deleted."""
+        try:
+            self._retrying(
+                "chat.deleteScheduledMessage",
+                lambda: self.client.chat_deleteScheduledMessage(channel=channel, scheduled_message_id=scheduled_message_id),
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "invalid_scheduled_message_id":
+                raise
+
+    # --- the rest -----------------------------------------------------------------
 
     def open_view(self, trigger_id, view) -> None:
         self.client.views_open(trigger_id=trigger_id, view=view)
 
     def permalink(self, channel: str, ts: str) -> str:
-        return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        return self._retrying("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
 
     def lookup_user_by_email(self, email: str) -> str:
         try:
-            return self.client.users_lookupByEmail(email=email)["user"]["id"]
+            return self._retrying("users.lookupByEmail", lambda: self.client.users_lookupByEmail(email=email))["user"]["id"]
         except SlackApiError as exc:
             if exc.response.get("error") == "users_not_found":
                 raise UserNotFound(f"no Slack user has the e-mail address {email}") from None

@@ -386,7 +386,7 @@ def test_records_imported_after_the_digest_wait_for_the_next_working_day(bot, se
 
 def test_a_digest_run_that_failed_midway_is_finished_later_without_repeats(bot, session_factory, clock, fake_slack) -> None:
     seed(session_factory, clock)
-    fake_slack.fail_next("chat.postMessage", error="fatal_error")
+    fake_slack.fail_next("chat.postMessage", error="not_in_channel")  # definitive: raised at once
     with pytest.raises(SlackApiError):
         bot.services.post_daily_digest()
     bot.services.post_daily_digest()  # the failed run's claim is still live
