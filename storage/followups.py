@@ -162,14 +162,18 @@ def set_message_key(*, session: Session, keys: Sequence[str], message_key: str) 
     session.exec(update(FollowUp).where(col(FollowUp.key).in_(list(keys))).values(message_key=message_key))
 
 
-def record_send_failure(*, session: Session, keys: Sequence[str], error: str, give_up_after: int | None, now: datetime) -> int:
-    """Count a failed send of the unsent ``keys``, free them for the next
-    sweep, and give them up once ``give_up_after`` attempts failed (None:
-    never). Returns the attempts made."""
+def record_send_failure(*, session: Session, keys: Sequence[str], error: str, refused: bool, give_up_after: int | None, now: datetime) -> int:
+    """Count a failed send of the unsent ``keys`` and free them for the next
+    sweep; give them up once ``give_up_after`` attempts failed (None: never).
+    A message Slack ``refused`` was not posted: the next attempt need not look
+    for it. Returns the attempts made."""
+    values: dict = dict(attempts=FollowUp.attempts + 1, error=error[:500], lease_until=None)
+    if refused:
+        values["message_key"] = None
     attempts = session.exec(
         update(FollowUp)
         .where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None))
-        .values(attempts=FollowUp.attempts + 1, error=error[:500], lease_until=None)
+        .values(**values)
         .returning(FollowUp.attempts)
     ).scalars().all()
     most = max(attempts, default=0)

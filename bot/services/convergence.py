@@ -33,11 +33,15 @@ RENDERS_PER_REFRESH = 3  # renders in a row while the message keeps changing und
 AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "ratelimited", "request_timeout"})
 
 
-def slack_refused(exc: Exception) -> str | None:
-    """Slack's error when ``exc`` is a definitive refusal (trying the same
-    call again cannot help); None when it may pass another time (5xx,
-    timeouts, Slack unavailable, anything else)."""
+def slack_refused(exc: Exception, *, method: str | tuple[str, ...]) -> str | None:
+    """Slack's error when ``exc`` is ``method`` (one of them) definitively refused (trying
+    the same call again cannot help); None when it may pass another time
+    (5xx, timeouts, Slack unavailable, anything else) — or when another call
+    failed, such as the lookup the gateway makes before repeating a post:
+    then the post may have gone out."""
     if not isinstance(exc, SlackApiError):
+        return None
+    if not str(getattr(exc.response, "api_url", "")).rstrip("/").endswith(method):
         return None
     status = getattr(exc.response, "status_code", 200) or 200
     error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
@@ -83,7 +87,7 @@ def _update(deps: Deps, message: DigestMessage) -> bool:
         text, blocks = render_digest_message(deps, message)
         deps.notifier.update_message(message.channel, message.ts, text=text, blocks=blocks)
     except Exception as exc:  # noqa: BLE001 - one message failing must not stop the others
-        refused = slack_refused(exc)
+        refused = slack_refused(exc, method="chat.update")
         if refused is None:
             log.warning("digest message %s (%s %s) could not be updated (%s); it stays behind for the next tick", message.id, message.channel, message.ts, exc)
             return False

@@ -274,7 +274,7 @@ ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:")  # ledger keys of t
 def _failure(exc: Exception) -> tuple[bool, str]:
     """(definitive, why): a definitive refusal by Slack, or a failure that
     may pass if tried again (5xx, timeouts, Slack unavailable, …)."""
-    refused = slack_refused(exc)
+    refused = slack_refused(exc, method=("chat.postMessage", "conversations.open"))  # nothing was posted
     if refused is not None:
         return True, refused
     return False, f"{type(exc).__name__}: {exc}"[:300]
@@ -362,7 +362,9 @@ def _send_failed(deps: Deps, steps: Sequence[Step], exc: Exception, now: datetim
     definitive, why = _failure(exc)
     keys = [s.key for s in steps]
     with transaction(deps.session_factory) as session:
-        attempts = f.record_send_failure(session=session, keys=keys, error=why, give_up_after=GIVE_UP_AFTER if definitive else None, now=now)
+        attempts = f.record_send_failure(
+            session=session, keys=keys, error=why, refused=definitive, give_up_after=GIVE_UP_AFTER if definitive else None, now=now,
+        )
     stopped = definitive and attempts >= GIVE_UP_AFTER
     log.error("follow-up %s failed (attempt %d: %s); %s", keys, attempts, why, "given up" if stopped else "will retry next sweep")
     if attempts >= GIVE_UP_AFTER:
@@ -463,6 +465,7 @@ def _post_once(deps: Deps, key: str, note: dict, now: datetime, *, look_first: b
     except Exception as exc:  # noqa: BLE001 - whatever failed, the next sweep tries again
         definitive, why = _failure(exc)
         note["attempts"] = note.get("attempts", 0) + 1
+        note["look"] = not definitive  # refused: it is not in Slack, the next attempt need not look for it
         stop = definitive and note["attempts"] >= GIVE_UP_AFTER
         log.error("message %s failed (attempt %d: %s)%s", key, note["attempts"], why, "; given up" if stop else "")
         with transaction(deps.session_factory) as session:
@@ -485,8 +488,8 @@ def _retry_once_messages(deps: Deps, now: datetime) -> None:
         with transaction(deps.session_factory) as session:
             if q.claim_effect(session=session, key=key, now=now, lease=SEND_LEASE) is not q.Claim.RESUMED:
                 continue
-            detail = q.find_effect(session=session, key=key).detail
-        _post_once(deps, key, json.loads(detail), now, look_first=True)
+            note = json.loads(q.find_effect(session=session, key=key).detail)
+        _post_once(deps, key, note, now, look_first=note.get("look", True))  # a crashed sender left no "look": look
 
 
 def _fmt(deps: Deps, at: datetime) -> str:
