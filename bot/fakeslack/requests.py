@@ -5,6 +5,10 @@ Builders for slash commands (form-encoded), interactivity payloads
 Events API envelopes (JSON), signed with the app's signing secret so they pass
 Bolt's request verification. Dispatch them with ``app.dispatch(req.to_bolt())``.
 
+Interactions carry a fresh ``trigger_id`` issued when the request is built
+(wall clock, `new_trigger_id`), so it expires 3 s later and works once in the
+fake's views.open, as Slack's does; pass ``trigger_id=`` to send an old one.
+
 Errors raised: none of its own; ``SignatureVerifier`` raises ``ValueError``
 for an empty signing secret.
 """
@@ -21,11 +25,10 @@ from urllib.parse import urlencode
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.fakeslack.server import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from bot.fakeslack.server import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, new_trigger_id
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-DEFAULT_TRIGGER_ID = "1764200000001.1.fake-trigger"
 _VERIFICATION_TOKEN = "verification_token"  # deprecated field Slack still sends
 
 
@@ -93,7 +96,7 @@ def slash_command(
     command: str = "/reject",
     response_url: str,
     team_id: str = TEAM_ID,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
+    trigger_id: str | None = None,
     user_name: str | None = None,
     channel_name: str | None = None,
 ) -> SignedRequest:
@@ -111,7 +114,7 @@ def slash_command(
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
     }
     return signer.sign(urlencode(fields), content_type=FORM)
 
@@ -138,7 +141,7 @@ def block_actions(
     channel_id: str,
     message_ts: str,
     message: Mapping[str, Any] | None = None,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
+    trigger_id: str | None = None,
     response_url: str,
     team_id: str = TEAM_ID,
     is_ephemeral: bool = False,
@@ -159,7 +162,7 @@ def block_actions(
             "channel_id": channel_id,
             "is_ephemeral": is_ephemeral,
         },
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -193,7 +196,7 @@ def view_submission(
     values: Mapping[str, Mapping[str, str | Mapping[str, Any] | None]],
     view_id: str = "V0001",
     team_id: str = TEAM_ID,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
+    trigger_id: str | None = None,
     title: str = "RejectBot",
 ) -> SignedRequest:
     """A modal submission; ``values[block_id][action_id]`` is the typed text.
@@ -225,7 +228,7 @@ def view_submission(
         "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
         "api_app_id": APP_ID,
         "token": _VERIFICATION_TOKEN,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "view": {
             "id": view_id,
             "team_id": team_id,

@@ -6,6 +6,14 @@ keeps the current state of posted messages and views, and rejects what Slack
 rejects (Block Kit limits, missing tokens, unknown methods) with Slack's own
 error bodies, so the real ``slack_sdk.WebClient`` raises the real errors.
 
+As strict as Slack where our bot depends on it: the undocumented block text
+budget (`count_block_text`, `MAX_BLOCK_TEXT`), trigger ids that expire after
+3 s and work once, message metadata, conversations.history/replies,
+scheduled messages (`FakeSlack.scheduled`, `FakeSlack.deliver_scheduled`).
+Faults on demand: `FakeSlack.fail_next` (optionally after applying the call),
+`FakeSlack.hang_next`, `FakeSlack.fail_randomly`; each `Call` records its
+HTTP status and whether it was applied.
+
 Errors raised: none of its own to callers. Slack errors travel over HTTP as
 Slack sends them (``{"ok": false, "error": ...}``), so ``WebClient`` raises
 ``slack_sdk.errors.SlackApiError``. ``_ApiError`` is internal: a method raises
@@ -15,14 +23,21 @@ port can raise ``OSError``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import hashlib
+import itertools
 import json
+import random
+import re
+import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -39,6 +54,35 @@ _MAX_TEXT = 40_000
 _MAX_MESSAGE_BLOCKS = 50
 _MAX_VIEW_BLOCKS = 100
 _JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
+# Total characters of every "text" string in a message's blocks. Undocumented:
+# Slack answers msg_blocks_too_long (listed, without a figure, in chat.postMessage's
+# errors, https://docs.slack.dev/reference/methods/chat.postMessage) and was seen
+# refusing 13,297 (slackapi/bolt-js#2509) and 11,341 characters (slackapi/bolt-js#2867).
+# We refuse above 11,000, below the smallest refusal seen.
+MAX_BLOCK_TEXT = 11_000
+# "The trigger_id is expired" after 3 seconds; one use ("exchanged_trigger_id"):
+# views.open/views.push errors, https://docs.slack.dev/reference/methods/views.open
+# and https://docs.slack.dev/reference/interactivity/handling-user-interaction
+# ("Pass a valid trigger_id within 3 seconds").
+TRIGGER_TTL = 3.0
+# "The expected format for the trigger_id argument is "132456.7890123.abcdef""
+# (views.open, invalid_trigger_id).
+_TRIGGER_ID = re.compile(r"(\d+)\.(\d+)\.([0-9a-f]+)")
+# Conversation ids (conversations.history/replies take an "encoded ID", not a name).
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+# conversations.history: limit default 100, "Maximum of 999"
+# (https://docs.slack.dev/reference/methods/conversations.history).
+_HISTORY_LIMIT, _HISTORY_MAX = 100, 999
+# conversations.replies: limit default 1000 (https://docs.slack.dev/reference/methods/conversations.replies).
+_REPLIES_LIMIT = 1000
+# chat.scheduleMessage: "up to 120 days into the future" (time_too_far); "no more than
+# 30 messages to post within a 5-minute window to the same channel" (restricted_too_many)
+# https://docs.slack.dev/reference/methods/chat.scheduleMessage
+_SCHEDULE_HORIZON = 120 * 86_400
+_SCHEDULE_WINDOW, _SCHEDULE_PER_WINDOW = 300, 30
+# "only those messages will be deleted that are not posted [...] within 60 seconds of
+# the delete request" (chat.deleteScheduledMessage docs, quoted in slackapi/bolt-js#1857).
+_UNDELETABLE_BEFORE_POST = 60
 
 Params = dict[str, Any]
 _Answer = tuple[int, dict[str, Any] | str, dict[str, str]]
@@ -58,15 +102,22 @@ class Call:
     token: str | None
     error: str | None = None
     hook: str | None = None
+    status: int = 200
+    applied: bool = False
+    delay: float = 0.0
 
 
 @dataclass
 class _Failure:
-    error: str
+    """An injected answer. ``error=None`` answers the real result (a slow success)."""
+
+    error: str | None
     status: int
     retry_after: int
     extra: dict[str, Any]
     remaining: int
+    applied: bool = False
+    delay: float = 0.0
 
 
 class _ApiError(Exception):
@@ -231,6 +282,54 @@ def check_view(view: Any) -> list[str]:
     return errors
 
 
+def count_block_text(blocks: Any) -> int:
+    """Total length of every ``"text"`` string anywhere in ``blocks``.
+
+    What Slack's undocumented per-message budget counts (see `MAX_BLOCK_TEXT`):
+    section and header text, fields, context elements, button labels, rich
+    text runs alike.
+    """
+    if isinstance(blocks, dict):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else count_block_text(value)
+            for key, value in blocks.items()
+        )
+    if isinstance(blocks, list):
+        return sum(count_block_text(item) for item in blocks)
+    return 0
+
+
+_trigger_serial = itertools.count(1)
+
+
+def new_trigger_id(*, now: float | None = None) -> str:
+    """A trigger id shaped like Slack's, ``"<issued ms>.<n>.<hex>"``, issued ``now`` (wall clock).
+
+    The fake's views.open/views.push read the issue time back from it to
+    expire it after `TRIGGER_TTL` seconds.
+    """
+    issued = time.time() if now is None else now
+    return f"{int(issued * 1000)}.{next(_trigger_serial)}.{secrets.token_hex(10)}"
+
+
+def _metadata_error(metadata: Any, *, allow_empty: bool = False) -> _ApiError | None:
+    """Message metadata is ``{"event_type": str, "event_payload": object}``.
+
+    Not an object: invalid_metadata_format; an object without those two:
+    invalid_metadata_schema (chat.postMessage/chat.update/chat.scheduleMessage
+    errors; shape from https://docs.slack.dev/messaging/message-metadata and
+    @slack/types MessageMetadata). chat.update takes ``{}`` to remove it.
+    """
+    if not isinstance(metadata, dict):
+        return _ApiError("invalid_metadata_format")
+    if allow_empty and not metadata:
+        return None
+    event_type, payload = metadata.get("event_type"), metadata.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        return _ApiError("invalid_metadata_schema")
+    return None
+
+
 def _message_errors(params: Mapping[str, Any], *, require_content: bool = True) -> _ApiError | None:
     """The error Slack answers for a message's text and blocks, if any."""
     text, blocks = params.get("text"), params.get("blocks")
@@ -244,6 +343,8 @@ def _message_errors(params: Mapping[str, Any], *, require_content: bool = True) 
             errors=errors,
             response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
         )
+    if blocks is not None and count_block_text(blocks) > MAX_BLOCK_TEXT:
+        return _ApiError("msg_blocks_too_long")
     return None
 
 
@@ -254,7 +355,8 @@ def _decode_json_fields(params: Params) -> None:
             try:
                 params[key] = json.loads(params[key])
             except json.JSONDecodeError:
-                raise _ApiError(f"invalid_{key}_format" if key == "blocks" else "invalid_arguments") from None
+                error = {"blocks": "invalid_blocks_format", "metadata": "invalid_metadata_format"}
+                raise _ApiError(error.get(key, "invalid_arguments")) from None
 
 
 def _flag(value: Any) -> bool:
@@ -286,13 +388,16 @@ class _Handler(BaseHTTPRequestHandler):
             payload, content_type = body.encode(), "text/plain; charset=utf-8"
         else:
             payload, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a hang it timed out on)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Keep test output quiet."""
@@ -311,6 +416,14 @@ class FakeSlack:
         latency: seconds to wait before answering each request.
         socket_mode_url: what ``apps.connections.open`` answers (nothing
             serves WebSockets here; point it at your own server).
+        channels: the workspace's conversation ids. ``None`` (default): every
+            well-formed id (``C…``, ``G…``, ``D…``) exists. Given: posting,
+            scheduling or reading anywhere else answers ``channel_not_found``
+            (DMs ``D<user>`` with a known user, and opened ones, always exist).
+        clock: "now" in epoch seconds for chat.scheduleMessage's checks
+            (``time_in_past``, ``time_too_far``); pass the app's clock when it
+            is fixed. Trigger ids always expire by the wall clock.
+        rate_limits: enforce Slack's per-method rate limits (see `RATE_LIMITS`).
     """
 
     def __init__(
@@ -319,9 +432,20 @@ class FakeSlack:
         users: Mapping[str, Mapping[str, Any]] | None = None,
         latency: float = 0.0,
         socket_mode_url: str | None = None,
+        channels: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.time,
+        rate_limits: bool = False,
     ) -> None:
         self._lock = threading.RLock()
+        self._closing = threading.Event()
         self._latency = latency
+        self._channels = None if channels is None else set(channels)
+        self._clock = clock
+        self._rate_limits = rate_limits
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._exchanged_triggers: set[str] = set()
+        self._scheduled: dict[str, dict[str, Any]] = {}
+        self._random: tuple[float, random.Random, frozenset[str] | None, float] | None = None
         self._users: dict[str, dict[str, Any]] = {
             BOT_USER_ID: {"name": "rejectbot", "real_name": "RejectBot", "is_bot": True},
             **{user_id: dict(info) for user_id, info in (users or {}).items()},
@@ -343,7 +467,12 @@ class FakeSlack:
             "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
+            "chat.scheduleMessage": self._chat_schedule_message,
+            "chat.deleteScheduledMessage": self._chat_delete_scheduled_message,
+            "chat.scheduledMessages.list": self._chat_scheduled_messages_list,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -374,6 +503,7 @@ class FakeSlack:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()  # wake hung answers
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -449,6 +579,40 @@ class FakeSlack:
             view_id = self._home_view_ids.get(user_id)
             return copy.deepcopy(self._views[view_id]) if view_id else None
 
+    def trigger_id(self) -> str:
+        """A fresh trigger id, issued now (wall clock), as a click or command would carry."""
+        return new_trigger_id()
+
+    @property
+    def scheduled(self) -> list[dict[str, Any]]:
+        """Pending scheduled messages, by ``post_at`` (a copy).
+
+        Each has ``id``, ``channel``, ``post_at``, ``date_created``, ``text``,
+        ``blocks``, ``thread_ts`` and ``metadata`` (``None`` when absent).
+        """
+        with self._lock:
+            return sorted((copy.deepcopy(m) for m in self._scheduled.values()), key=lambda m: (m["post_at"], m["id"]))
+
+    def deliver_scheduled(self, until: float) -> list[dict[str, Any]]:
+        """Post every pending message with ``post_at <= until``, as Slack would by then.
+
+        Returns the messages posted (Slack's message objects). A scheduled
+        message that carries ``metadata`` is dropped without being posted:
+        "Messages scheduled with chat.scheduleMessage will not post if the
+        metadata parameter is used" (bug alert on
+        https://docs.slack.dev/reference/methods/chat.scheduleMessage).
+        """
+        with self._lock:
+            due = [m for m in self._scheduled.values() if m["post_at"] <= until]
+            posted = []
+            for pending in sorted(due, key=lambda m: (m["post_at"], m["id"])):
+                del self._scheduled[pending["id"]]
+                if pending["metadata"] is not None:
+                    continue
+                message = self._store_message(pending["channel"], pending["params"], thread_ts=pending["thread_ts"])
+                posted.append(self._wire(message))
+            return posted
+
     def fail_next(
         self,
         method: str,
@@ -458,11 +622,23 @@ class FakeSlack:
         retry_after: int = 1,
         times: int = 1,
         extra: Mapping[str, Any] | None = None,
+        applied: bool = False,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` with ``error``.
 
         ``status`` defaults to 429 for ``ratelimited`` (with a ``Retry-After``
         header) and to 200 otherwise; ``extra`` adds fields such as ``needed``.
+        ``applied=True`` performs the call first (message stored, state
+        changed) and then answers the failure: Slack's "5xx after the work was
+        done" ("It's possible some aspect of the operation succeeded before the
+        error was raised", ``fatal_error`` in Slack's method error lists). For
+        a 5xx use e.g. ``fail_next(m, "internal_error", status=500)``: Slack
+        answers ``{"ok": false, "error": "internal_error"}`` (seen in
+        slackapi/node-slack-sdk#1305, MeilCli/slack-upload-file#870), and
+        slack_sdk's ``WebClient`` raises ``SlackApiError`` for any non-200
+        answer with a JSON body (``SlackResponse.validate``), with
+        ``e.response.status_code == 500``. A call that Slack itself refuses
+        (bad blocks, unknown message) answers that error and is not applied.
         """
         failure = _Failure(
             error=error,
@@ -470,9 +646,71 @@ class FakeSlack:
             retry_after=retry_after,
             extra=dict(extra or {}),
             remaining=times,
+            applied=applied,
         )
         with self._lock:
             self._failures.setdefault(method, []).append(failure)
+
+    def hang_next(self, method: str, seconds: float, *, times: int = 1, applied: bool = False) -> None:
+        """Wait ``seconds`` before answering the next ``times`` calls of ``method``.
+
+        A client whose timeout is shorter sees a timeout (slack_sdk's
+        ``WebClient`` raises ``TimeoutError``/``URLError``; its default retry
+        handlers do not retry those for Web API calls). ``applied=True``: the
+        call takes effect before the wait and, if the client is still
+        waiting, answers its real result. ``applied=False``: the call never
+        takes effect; after the wait it answers 500 ``internal_error``.
+        The call is recorded when it arrives (``Call.delay`` is the wait).
+        """
+        failure = _Failure(
+            error=None if applied else "internal_error",
+            status=200 if applied else 500,
+            retry_after=0,
+            extra={},
+            remaining=times,
+            applied=applied,
+            delay=seconds,
+        )
+        with self._lock:
+            self._failures.setdefault(method, []).append(failure)
+
+    def fail_randomly(
+        self, rate: float, *, seed: int, methods: Iterable[str] | None = None, timeout: float = 0.0
+    ) -> None:
+        """From now on fail each call of ``methods`` with probability ``rate``.
+
+        ``methods=None`` means every Web API method except ``auth.test``
+        (``response_url`` posts only when named). Draws come from
+        ``random.Random(seed)`` in arrival order, so a sequential run is
+        reproducible. A failing call is, with equal odds: 500 before applying,
+        500 after applying, 429 ``ratelimited`` with ``Retry-After: 1``, and
+        (when ``timeout > 0``) a hang of ``timeout`` seconds after applying.
+        Calls queued with `fail_next`/`hang_next` go first.
+        ``fail_randomly(0, seed=0)`` turns it off. Each `Call` records its
+        ``status``, ``applied`` and ``delay``.
+        """
+        with self._lock:
+            if rate <= 0:
+                self._random = None
+            else:
+                chosen = None if methods is None else frozenset(methods)
+                self._random = (rate, random.Random(seed), chosen, timeout)
+
+    def _random_failure(self, method: str) -> _Failure | None:
+        if self._random is None:
+            return None
+        rate, rng, methods, timeout = self._random
+        if (method not in methods) if methods is not None else method in ("auth.test", "response_url"):
+            return None
+        if rng.random() >= rate:
+            return None
+        kinds = ["500-before", "500-after", "429"] + (["hang-after"] if timeout > 0 else [])
+        kind = rng.choice(kinds)
+        if kind == "429":
+            return _Failure("ratelimited", 429, 1, {}, 1)
+        if kind == "hang-after":
+            return _Failure(None, 200, 0, {}, 1, applied=True, delay=timeout)
+        return _Failure("internal_error", 500, 0, {}, 1, applied=kind == "500-after")
 
     # --- dispatch -----------------------------------------------------------
     def _dispatch(self, path: str, raw: str, headers: Mapping[str, str]) -> _Answer:
@@ -488,6 +726,7 @@ class FakeSlack:
 
     def _api(self, method: str, query: str, raw: str, headers: Mapping[str, str]) -> _Answer:
         params: Params = dict(parse_qsl(query, keep_blank_values=True))
+        applied, delay = False, 0.0
         with self._lock:
             token: str | None = None
             try:
@@ -504,15 +743,23 @@ class FakeSlack:
                 form_token = params.pop("token", None)
                 token = (headers.get("authorization") or "").removeprefix("Bearer ").strip() or form_token or None
                 _decode_json_fields(params)
-                answer = self._answer_api(method, params, token)
+                answer, applied, delay = self._answer_api(method, params, token)
             except _ApiError as e:
                 answer = 200, {"ok": False, "error": e.error, **e.extra}, {}
             body = answer[1]
             error = None if not isinstance(body, dict) or body.get("ok") else body.get("error")
-            self._calls.append(Call(method=method, params=params, token=token, error=error))
-            return answer
+            self._calls.append(
+                Call(
+                    method=method, params=params, token=token, error=error,
+                    status=answer[0], applied=applied, delay=delay,
+                )
+            )  # fmt: skip
+        if delay:
+            self._closing.wait(delay)
+        return answer
 
-    def _answer_api(self, method: str, params: Params, token: str | None) -> _Answer:
+    def _answer_api(self, method: str, params: Params, token: str | None) -> tuple[_Answer, bool, float]:
+        """``(answer, applied, delay)`` for one authenticated Web API call."""
         handler = self._methods.get(method)
         if handler is None:
             raise _ApiError("unknown_method")
@@ -522,10 +769,18 @@ class FakeSlack:
             raise _ApiError("invalid_auth")
         if token.startswith("xapp-") != (method == "apps.connections.open") and method != "auth.test":
             raise _ApiError("not_allowed_token_type")
-        if failure := self._take_failure(method):
-            extra = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
-            return failure.status, {"ok": False, "error": failure.error, **failure.extra}, extra
-        return 200, {"ok": True, **handler(params, token)}, {}
+        failure = self._take_failure(method) or self._random_failure(method) or self._rate_limited(method, params)
+        if failure is not None and not failure.applied:
+            return self._failure_answer(failure), False, failure.delay
+        result = 200, {"ok": True, **handler(params, token)}, {}
+        if failure is None:
+            return result, True, 0.0
+        return (result if failure.error is None else self._failure_answer(failure)), True, failure.delay
+
+    @staticmethod
+    def _failure_answer(failure: _Failure) -> _Answer:
+        headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
+        return failure.status, {"ok": False, "error": failure.error, **failure.extra}, headers
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
@@ -535,31 +790,41 @@ class FakeSlack:
         failure.remaining -= 1
         if failure.remaining <= 0:
             queue.pop(0)
-        return failure
+        return replace(failure)
 
     def _hook(self, name: str, raw: str) -> _Answer:
         with self._lock:
-            body, answer = self._answer_hook(name, raw)
+            body, answer, applied, delay = self._answer_hook(name, raw)
             error = None if answer[0] == 200 else str(answer[1])
-            self._calls.append(Call(method="response_url", params=body, token=None, error=error, hook=name))
-            return answer
+            self._calls.append(
+                Call(
+                    method="response_url", params=body, token=None, error=error, hook=name,
+                    status=answer[0], applied=applied, delay=delay,
+                )
+            )  # fmt: skip
+        if delay:
+            self._closing.wait(delay)
+        return answer
 
-    def _answer_hook(self, name: str, raw: str) -> tuple[Params, _Answer]:
+    def _answer_hook(self, name: str, raw: str) -> tuple[Params, _Answer, bool, float]:
         """Slack's webhooks answer plain text: ``ok`` or the error with HTTP 400."""
         try:
             body = json.loads(raw) if raw else {}
         except json.JSONDecodeError:
             body = None
         if not isinstance(body, dict):
-            return {"payload": raw}, (400, "invalid_payload", {})
-        if failure := self._take_failure("response_url"):
-            return body, (failure.status, failure.error, {})
+            return {"payload": raw}, (400, "invalid_payload", {}), False, 0.0
+        failure = self._take_failure("response_url") or self._random_failure("response_url")
+        if failure is not None and not failure.applied:
+            return body, (failure.status, str(failure.error), {}), False, failure.delay
         try:
             _decode_json_fields(body)
             self._apply_hook(name, body)
         except _ApiError as e:
-            return body, (400, e.error, {})
-        return body, (200, "ok", {})
+            return body, (400, e.error, {}), False, 0.0
+        if failure is None or failure.error is None:
+            return body, (200, "ok", {}), True, failure.delay if failure else 0.0
+        return body, (failure.status, failure.error, {}), True, failure.delay
 
     def _apply_hook(self, name: str, body: Params) -> None:
         channel, ts = self._hooks.get(name, (None, None))
@@ -657,12 +922,39 @@ class FakeSlack:
     def _apps_connections_open(self, params: Params, token: str) -> dict[str, Any]:
         return {"url": self._socket_mode_url}
 
-    def _chat_post_message(self, params: Params, token: str) -> dict[str, Any]:
-        if not params.get("channel"):
+    def _rate_limited(self, method: str, params: Params) -> _Failure | None:
+        if not self._rate_limits:
+            return None
+        return None
+
+    def _channel_exists(self, channel: str, *, by_name: bool = False) -> bool:
+        """Whether ``channel`` is a conversation of this workspace (see ``channels=``).
+
+        ``by_name``: the method also takes a channel name (chat.postMessage,
+        chat.scheduleMessage: "Can be an encoded ID, or a name").
+        """
+        if self._channels is None:
+            return by_name or bool(_CHANNEL_ID.fullmatch(channel))
+        if channel in self._channels or channel in self._opened_ims:
+            return True
+        return channel.startswith("D") and channel[1:] in self._users
+
+    def _target_channel(self, params: Params) -> str:
+        """The conversation a message goes to: a user id means the app's DM with them."""
+        raw = params.get("channel")
+        if not raw or not isinstance(raw, str):
             raise _ApiError("channel_not_found")
+        channel = self._dm_channel(raw)
+        if not self._channel_exists(channel, by_name=True):
+            raise _ApiError("channel_not_found")
+        return channel
+
+    def _chat_post_message(self, params: Params, token: str) -> dict[str, Any]:
+        channel = self._target_channel(params)
         if error := _message_errors(params):
             raise error
-        channel = self._dm_channel(params["channel"])
+        if params.get("metadata") is not None and (error := _metadata_error(params["metadata"])):
+            raise error
         message = self._store_message(channel, params, thread_ts=params.get("thread_ts") or None)
         return {"channel": channel, "ts": message["ts"], "message": self._wire(message)}
 
@@ -677,7 +969,17 @@ class FakeSlack:
             raise error
         if not any(params.get(key) is not None for key in ("text", "blocks", "attachments")):
             raise _ApiError("no_text")
+        metadata = params.get("metadata")
+        if metadata is not None and (error := _metadata_error(metadata, allow_empty=True)):
+            raise error
         self._replace_content(message, params)
+        if metadata is not None:
+            # "If you don't include this field, the message's previous metadata will be
+            # retained. To remove previous metadata, include an empty object" (chat.update docs).
+            if metadata:
+                message["metadata"] = metadata
+            else:
+                message.pop("metadata", None)
         return {"channel": channel, "ts": message["ts"], "text": message["text"], "message": self._wire(message)}
 
     def _chat_delete(self, params: Params, token: str) -> dict[str, Any]:
@@ -756,10 +1058,25 @@ class FakeSlack:
         self._views[view_id] = stored
         return {"view": copy.deepcopy(stored)}
 
-    def _views_open(self, params: Params, token: str) -> dict[str, Any]:
-        if not params.get("trigger_id") and not params.get("interactivity_pointer"):
+    def _exchange_trigger(self, params: Params) -> str:
+        """Check a trigger id like Slack (format, 3 s, once); return it to mark it used."""
+        trigger = params.get("trigger_id") or params.get("interactivity_pointer")
+        if not trigger:
             raise _ApiError("invalid_arguments")
-        return self._store_view(self._next_id("V"), self._checked_view(params, kind="modal"))
+        match = _TRIGGER_ID.fullmatch(str(trigger))
+        if match is None:
+            raise _ApiError("invalid_trigger_id")
+        if trigger in self._exchanged_triggers:
+            raise _ApiError("exchanged_trigger_id")
+        if time.time() - int(match.group(1)) / 1000 > TRIGGER_TTL:
+            raise _ApiError("expired_trigger_id")
+        return str(trigger)
+
+    def _views_open(self, params: Params, token: str) -> dict[str, Any]:
+        trigger = self._exchange_trigger(params)
+        answer = self._store_view(self._next_id("V"), self._checked_view(params, kind="modal"))
+        self._exchanged_triggers.add(trigger)
+        return answer
 
     def _views_push(self, params: Params, token: str) -> dict[str, Any]:
         return self._views_open(params, token)
@@ -871,3 +1188,231 @@ class FakeSlack:
                 entry["users"].append(BOT_USER_ID)
                 entry["count"] += 1
         return {}
+
+    # --- history --------------------------------------------------------------
+    def _read_channel(self, params: Params) -> str:
+        channel = params.get("channel")
+        if not isinstance(channel, str) or not self._channel_exists(channel):
+            raise _ApiError("channel_not_found")
+        return channel
+
+    @staticmethod
+    def _in_range(messages: Iterable[dict[str, Any]], params: Params) -> list[dict[str, Any]]:
+        """Messages after ``oldest`` and before ``latest`` (both kept when ``inclusive``)."""
+        oldest = _parse_ts(params.get("oldest"), "invalid_ts_oldest", default=Decimal(0))
+        latest = _parse_ts(params.get("latest"), "invalid_ts_latest", default=None)
+        inclusive = _flag(params.get("inclusive"))
+
+        def keep(ts: Decimal) -> bool:
+            above = ts >= oldest if inclusive else ts > oldest  # type: ignore[operator]
+            below = latest is None or (ts <= latest if inclusive else ts < latest)
+            return above and below
+
+        return [m for m in messages if keep(Decimal(m["ts"]))]
+
+    @staticmethod
+    def _limit(params: Params, *, default: int, maximum: int) -> int:
+        try:
+            limit = int(params.get("limit") or default)
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_limit") from None
+        return min(max(limit, 1), maximum)
+
+    @staticmethod
+    def _paged(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str]:
+        """The first ``limit`` items and the cursor to the next one ("" when none is left)."""
+        page, rest = items[:limit], items[limit:]
+        return page, (_encode_cursor(f"next_ts:{rest[0]['ts']}") if rest else "")
+
+    def _history_message(self, message: Mapping[str, Any], *, metadata: bool) -> dict[str, Any]:
+        wire = self._wire(message)
+        if message.get("reply_count") and message["thread_ts"] is None:
+            wire["thread_ts"] = message["ts"]  # a thread's parent carries its own ts
+        if not metadata:
+            wire.pop("metadata", None)
+        return wire
+
+    def _conversations_history(self, params: Params, token: str) -> dict[str, Any]:
+        """Top-level messages and broadcast replies, newest first.
+
+        https://docs.slack.dev/reference/methods/conversations.history: latest,
+        oldest, inclusive, limit (default 100, max 999), cursor; metadata only
+        with ``include_all_metadata``.
+        """
+        channel = self._read_channel(params)
+        messages = self._in_range(
+            (
+                m
+                for (ch, _), m in self._messages.items()
+                if ch == channel and (m["thread_ts"] is None or m.get("subtype") == "thread_broadcast")
+            ),
+            params,
+        )
+        messages.sort(key=lambda m: Decimal(m["ts"]), reverse=True)
+        if cursor := params.get("cursor"):
+            start = _cursor_ts(str(cursor))
+            messages = [m for m in messages if Decimal(m["ts"]) <= start]
+        page, next_cursor = self._paged(messages, self._limit(params, default=_HISTORY_LIMIT, maximum=_HISTORY_MAX))
+        return self._messages_answer(page, next_cursor, params)
+
+    def _messages_answer(self, page: list[dict[str, Any]], next_cursor: str, params: Params) -> dict[str, Any]:
+        metadata = _flag(params.get("include_all_metadata"))
+        answer: dict[str, Any] = {
+            "messages": [self._history_message(m, metadata=metadata) for m in page],
+            "has_more": bool(next_cursor),
+        }
+        if next_cursor:
+            answer["response_metadata"] = {"next_cursor": next_cursor}
+        return answer
+
+    def _conversations_replies(self, params: Params, token: str) -> dict[str, Any]:
+        """A thread: its parent first, then the replies oldest first.
+
+        https://docs.slack.dev/reference/methods/conversations.replies: ``ts``
+        is the parent's or any reply's; an unknown ``ts`` is ``thread_not_found``.
+        The parent heads the first page whatever ``oldest``/``latest`` say;
+        later pages (``cursor``) hold replies only.
+        """
+        channel = self._read_channel(params)
+        message = self._messages.get((channel, str(params.get("ts") or "")))
+        if message is None:
+            raise _ApiError("thread_not_found")
+        root_ts = message["thread_ts"] or message["ts"]
+        replies = self._in_range(
+            (m for (ch, ts), m in self._messages.items() if ch == channel and m["thread_ts"] == root_ts and ts != root_ts),
+            params,
+        )
+        replies.sort(key=lambda m: Decimal(m["ts"]))
+        if cursor := params.get("cursor"):
+            start = _cursor_ts(str(cursor))
+            items = [m for m in replies if Decimal(m["ts"]) >= start]
+        else:
+            root = self._messages.get((channel, root_ts))
+            items = ([root] if root is not None else []) + replies
+        page, next_cursor = self._paged(items, self._limit(params, default=_REPLIES_LIMIT, maximum=_REPLIES_LIMIT))
+        return self._messages_answer(page, next_cursor, params)
+
+    # --- scheduled messages -------------------------------------------------------
+    def _chat_schedule_message(self, params: Params, token: str) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/chat.scheduleMessage.
+
+        Same message checks as chat.postMessage; ``post_at`` in the past:
+        time_in_past, beyond 120 days: time_too_far, not a number: invalid_time;
+        more than 30 in 5 minutes in one channel: restricted_too_many.
+        """
+        channel = self._target_channel(params)
+        if error := _message_errors(params):
+            raise error
+        metadata = params.get("metadata")
+        if metadata is not None and (error := _metadata_error(metadata)):
+            raise error
+        try:
+            post_at = int(float(params.get("post_at")))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raise _ApiError("invalid_time") from None
+        now = self._clock()
+        if post_at < now:
+            raise _ApiError("time_in_past")
+        if post_at > now + _SCHEDULE_HORIZON:
+            raise _ApiError("time_too_far")
+        close = [
+            m for m in self._scheduled.values()
+            if m["channel"] == channel and abs(m["post_at"] - post_at) < _SCHEDULE_WINDOW
+        ]  # fmt: skip
+        if len(close) >= _SCHEDULE_PER_WINDOW:
+            raise _ApiError("restricted_too_many")
+        scheduled_id = self._next_id("Q")
+        content = {k: copy.deepcopy(params[k]) for k in ("text", "blocks", "attachments", "reply_broadcast") if k in params}
+        self._scheduled[scheduled_id] = {
+            "id": scheduled_id,
+            "channel": channel,
+            "post_at": post_at,
+            "date_created": int(now),
+            "text": params.get("text") or "",
+            "blocks": copy.deepcopy(params.get("blocks")),
+            "thread_ts": params.get("thread_ts") or None,
+            "metadata": copy.deepcopy(metadata),
+            "params": content,
+        }
+        message = {"type": "delayed_message", "subtype": "bot_message", "bot_id": BOT_ID, "text": params.get("text") or ""}
+        return {"channel": channel, "scheduled_message_id": scheduled_id, "post_at": post_at, "message": message}
+
+    def _chat_delete_scheduled_message(self, params: Params, token: str) -> dict[str, Any]:
+        """Unknown, already posted or deleted id: invalid_scheduled_message_id
+        (https://docs.slack.dev/reference/methods/chat.deleteScheduledMessage);
+        so is one due within 60 s (see `_UNDELETABLE_BEFORE_POST`)."""
+        channel = self._target_channel(params)
+        pending = self._scheduled.get(str(params.get("scheduled_message_id") or ""))
+        if pending is None or pending["channel"] != channel:
+            raise _ApiError("invalid_scheduled_message_id")
+        if pending["post_at"] - self._clock() < _UNDELETABLE_BEFORE_POST:
+            raise _ApiError("invalid_scheduled_message_id")
+        del self._scheduled[pending["id"]]
+        return {}
+
+    def _chat_scheduled_messages_list(self, params: Params, token: str) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/chat.scheduledMessages.list:
+        channel, oldest/latest on post_at, limit, cursor."""
+        channel = params.get("channel")
+        if channel and not self._channel_exists(self._dm_channel(str(channel))):
+            raise _ApiError("invalid_channel")
+        oldest = _parse_ts(params.get("oldest"), "invalid_ts_oldest", default=None)
+        latest = _parse_ts(params.get("latest"), "invalid_ts_latest", default=None)
+        pending = [
+            m for m in sorted(self._scheduled.values(), key=lambda m: (m["post_at"], m["id"]))
+            if (not channel or m["channel"] == self._dm_channel(str(channel)))
+            and (oldest is None or m["post_at"] >= oldest) and (latest is None or m["post_at"] <= latest)
+        ]  # fmt: skip
+        start = 0
+        if cursor := params.get("cursor"):
+            ids = [m["id"] for m in pending]
+            start_id = _decode_cursor(str(cursor), "next_id:")
+            if start_id not in ids:
+                raise _ApiError("invalid_cursor")
+            start = ids.index(start_id)
+        try:
+            limit = max(int(params.get("limit") or 100), 1)
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_limit") from None
+        page, rest = pending[start : start + limit], pending[start + limit :]
+        return {
+            "scheduled_messages": [
+                {k: m[k] for k in ("id", "post_at", "date_created", "text")} | {"channel_id": m["channel"]} for m in page
+            ],
+            "response_metadata": {"next_cursor": _encode_cursor("next_id:" + rest[0]["id"]) if rest else ""},
+        }
+
+
+def _parse_ts(value: Any, error: str, *, default: Decimal | None) -> Decimal | None:
+    """A Slack timestamp argument (``"1764200000.000100"``, ``"0"``) as a Decimal."""
+    if value is None or value == "":
+        return default
+    try:
+        parsed = Decimal(str(value))
+    except InvalidOperation:
+        raise _ApiError(error) from None
+    if not parsed.is_finite():
+        raise _ApiError(error)
+    return parsed
+
+
+def _encode_cursor(text: str) -> str:
+    """Slack's cursors are base64 of e.g. ``next_ts:1512085861000543`` (pagination docs)."""
+    return base64.b64encode(text.encode()).decode()
+
+
+def _decode_cursor(cursor: str, prefix: str) -> str:
+    try:
+        text = base64.b64decode(cursor, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _ApiError("invalid_cursor") from None
+    if not text.startswith(prefix):
+        raise _ApiError("invalid_cursor")
+    return text.removeprefix(prefix)
+
+
+def _cursor_ts(cursor: str) -> Decimal:
+    value = _parse_ts(_decode_cursor(cursor, "next_ts:"), "invalid_cursor", default=None)
+    if value is None:
+        raise _ApiError("invalid_cursor")
+    return value

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from slack_bolt import App
@@ -17,11 +18,15 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.fakeslack import (
     BOT_USER_ID,
+    MAX_BLOCK_TEXT,
+    TRIGGER_TTL,
     FakeSlack,
     SignedRequest,
     SlackSigner,
     block_actions,
+    count_block_text,
     event_callback,
+    new_trigger_id,
     reaction_event,
     slash_command,
     view_submission,
@@ -45,6 +50,10 @@ def client(fake: FakeSlack) -> WebClient:
 def section(text: str, block_id: str | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
     return block | ({"block_id": block_id} if block_id else {})
+
+
+def interactive_payload(request: SignedRequest) -> dict[str, Any]:
+    return json.loads(parse_qs(request.body)["payload"][0])
 
 
 def error_of(call: Any) -> SlackApiError:
@@ -127,7 +136,7 @@ def test_views_get_ids_and_are_echoed(fake: FakeSlack, client: WebClient) -> Non
         "title": {"type": "plain_text", "text": "Reject"},
         "blocks": [],
     }
-    opened = client.views_open(trigger_id="t", view=modal)["view"]
+    opened = client.views_open(trigger_id=fake.trigger_id(), view=modal)["view"]
     updated = client.views_update(view_id=opened["id"], view=modal | {"private_metadata": "42"})["view"]
     home = client.views_publish(user_id="U0OWNERY", view={"type": "home", "blocks": [section("home")]})["view"]
 
@@ -135,7 +144,7 @@ def test_views_get_ids_and_are_echoed(fake: FakeSlack, client: WebClient) -> Non
     assert updated["id"] == opened["id"] and fake.views[opened["id"]]["private_metadata"] == "42"
     assert fake.home_view("U0OWNERY") == home
     too_long = modal | {"title": {"type": "plain_text", "text": "x" * 25}}
-    assert error_of(lambda: client.views_open(trigger_id="t", view=too_long)).response["error"] == "invalid_arguments"
+    assert error_of(lambda: client.views_open(trigger_id=fake.trigger_id(), view=too_long)).response["error"] == "invalid_arguments"
 
 
 def test_users_directory(client: WebClient) -> None:
@@ -198,8 +207,9 @@ def test_invalid_blocks_are_rejected_like_slack(
     assert fake.messages == {} and fake.calls_to("chat.postMessage")[0].error == "invalid_blocks"
 
 
-def test_fifty_blocks_and_long_but_legal_text_pass(client: WebClient) -> None:
-    client.chat_postMessage(channel="C1", text="x", blocks=[section("y" * 3000) for _ in range(50)])
+def test_fifty_blocks_and_a_full_section_pass(client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="x", blocks=[section("y" * 100) for _ in range(50)])
+    client.chat_postMessage(channel="C1", text="x", blocks=[section("y" * 3000)])
 
 
 def test_message_text_limits(client: WebClient) -> None:
@@ -377,3 +387,458 @@ def test_socket_mode_connection_needs_an_app_level_token(fake: FakeSlack, client
     assert app_client.apps_connections_open(app_token="xapp-1-test")["url"].startswith("ws://127.0.0.1:")
     error = error_of(lambda: client.apps_connections_open(app_token="xoxb-test"))
     assert error.response["error"] == "not_allowed_token_type"
+
+
+# --- the block text budget (msg_blocks_too_long) -------------------------------
+def blocks_with_text(total: int) -> list[dict[str, Any]]:
+    """Sections whose "text" strings add up to exactly ``total`` characters."""
+    sizes = [3000] * (total // 3000) + ([total % 3000] if total % 3000 else [])
+    return [section("t" * size) for size in sizes]
+
+
+def test_block_text_counts_every_text_string_anywhere() -> None:
+    button = {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Confirm"}, "value": "v" * 50}
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Head"}},
+        section("12345") | {"accessory": button},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "ab"}, {"type": "mrkdwn", "text": "cde"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "ctx"}]},
+        {"type": "divider"},
+    ]
+    assert count_block_text(blocks) == len("Head") + 5 + len("Confirm") + 2 + 3 + 3
+    assert count_block_text(blocks_with_text(MAX_BLOCK_TEXT)) == MAX_BLOCK_TEXT == 11_000
+
+
+def test_posting_over_the_block_text_budget_is_refused_and_stores_nothing(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="x", blocks=blocks_with_text(MAX_BLOCK_TEXT))
+    error = error_of(lambda: client.chat_postMessage(channel="C1", text="x", blocks=blocks_with_text(MAX_BLOCK_TEXT + 1)))
+    assert (error.response.status_code, error.response["error"]) == (200, "msg_blocks_too_long")
+    assert len(fake.messages) == 1
+    assert [(c.error, c.applied) for c in fake.calls_to("chat.postMessage")] == [
+        (None, True),
+        ("msg_blocks_too_long", False),
+    ]
+
+
+def test_update_and_ephemeral_over_the_budget_are_refused(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C1", text="x", blocks=[section("before")])
+    too_long = blocks_with_text(MAX_BLOCK_TEXT + 1)
+    update = error_of(lambda: client.chat_update(channel="C1", ts=posted["ts"], text="x", blocks=too_long))
+    ephemeral = error_of(lambda: client.chat_postEphemeral(channel="C1", user="U0OWNERY", text="x", blocks=too_long))
+    assert update.response["error"] == ephemeral.response["error"] == "msg_blocks_too_long"
+    assert fake.messages[("C1", posted["ts"])]["blocks"][0]["text"]["text"] == "before"
+
+
+def test_response_url_over_the_budget_answers_400(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C1", text="x", blocks=[section("before")])
+    url = fake.response_url("r1", channel="C1", ts=posted["ts"])
+    answer = WebhookClient(url).send(text="x", blocks=blocks_with_text(MAX_BLOCK_TEXT + 1), replace_original=True)
+    assert (answer.status_code, answer.body) == (400, "msg_blocks_too_long")
+    assert fake.messages[("C1", posted["ts"])]["blocks"][0]["text"]["text"] == "before"
+
+
+def test_top_level_text_keeps_its_own_40000_limit(client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="x" * 40_000)
+    assert error_of(lambda: client.chat_postMessage(channel="C1", text="x" * 40_001)).response["error"] == "msg_too_long"
+
+
+# --- trigger ids: 3 seconds, once -------------------------------------------------
+MODAL = {"type": "modal", "callback_id": "m", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+
+
+def test_a_trigger_id_opens_one_view_then_is_exchanged(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.trigger_id()
+    client.views_open(trigger_id=trigger, view=MODAL)
+    again = error_of(lambda: client.views_open(trigger_id=trigger, view=MODAL))
+    assert again.response["error"] == "exchanged_trigger_id"
+    assert len(fake.views) == 1
+
+
+def test_a_trigger_id_older_than_3_seconds_is_expired(fake: FakeSlack, client: WebClient) -> None:
+    stale = new_trigger_id(now=time.time() - 3.2)
+    assert error_of(lambda: client.views_open(trigger_id=stale, view=MODAL)).response["error"] == "expired_trigger_id"
+    assert error_of(lambda: client.views_push(trigger_id=stale, view=MODAL)).response["error"] == "expired_trigger_id"
+    assert fake.views == {}
+
+
+@pytest.mark.parametrize("trigger", ["t", "111.222.xxx", "1764200000001.1.fake-trigger", "12.34"])
+def test_a_malformed_trigger_id_is_invalid(fake: FakeSlack, client: WebClient, trigger: str) -> None:
+    assert error_of(lambda: client.views_open(trigger_id=trigger, view=MODAL)).response["error"] == "invalid_trigger_id"
+
+
+def test_views_push_exchanges_the_trigger_too(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.trigger_id()
+    client.views_push(trigger_id=trigger, view=MODAL)
+    assert error_of(lambda: client.views_open(trigger_id=trigger, view=MODAL)).response["error"] == (
+        "exchanged_trigger_id"
+    )
+
+
+def test_a_refused_view_does_not_use_up_the_trigger(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.trigger_id()
+    bad = MODAL | {"title": {"type": "plain_text", "text": "x" * 25}}
+    assert error_of(lambda: client.views_open(trigger_id=trigger, view=bad)).response["error"] == "invalid_arguments"
+    assert client.views_open(trigger_id=trigger, view=MODAL)["ok"] is True
+
+
+def test_request_builders_issue_fresh_slack_shaped_trigger_ids(fake: FakeSlack) -> None:
+    signer = SlackSigner(SECRET)
+    issued = [
+        parse_qs(command(signer, fake).body)["trigger_id"][0],
+        interactive_payload(
+            block_actions(
+                signer, user_id="U0OWNERY", action_id="a", value="1", block_id="b", channel_id="C1",
+                message_ts="1.2", response_url=fake.response_url(),
+            )
+        )["trigger_id"],
+        interactive_payload(
+            view_submission(signer, user_id="U0OWNERY", callback_id="c", private_metadata="", values={})
+        )["trigger_id"],
+    ]  # fmt: skip
+    assert len(set(issued)) == 3
+    for trigger in issued:
+        millis, serial, secret = trigger.split(".")
+        assert abs(int(millis) / 1000 - time.time()) < TRIGGER_TTL and serial.isdigit() and int(secret, 16) >= 0
+
+
+def test_a_clicked_button_opens_a_modal_with_its_own_trigger_id(fake: FakeSlack, app: App, client: WebClient) -> None:
+    refused: list[str] = []
+
+    @app.action("item.dispute")
+    def handle_item_dispute(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+        except SlackApiError as e:
+            refused.append(e.response["error"])
+
+    def click() -> SignedRequest:
+        return block_actions(
+            SlackSigner(SECRET), user_id="U0OWNERY", action_id="item.dispute", value="1", block_id="b",
+            channel_id="C1", message_ts="1.2", response_url=fake.response_url(),
+        )  # fmt: skip
+
+    first = click()
+    assert app.dispatch(first.to_bolt()).status == 200
+    assert app.dispatch(first.to_bolt()).status == 200  # Slack's retry of the same click
+    assert app.dispatch(click().to_bolt()).status == 200
+    assert [c.error for c in fake.calls_to("views.open")] == [None, "exchanged_trigger_id", None]
+    assert refused == ["exchanged_trigger_id"] and len(fake.views) == 2
+
+
+# --- fault injection ----------------------------------------------------------------
+def test_a_500_before_applying_stores_nothing(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", "internal_error", status=500)
+    error = error_of(lambda: client.chat_postMessage(channel="C1", text="x"))
+    assert (error.response.status_code, error.response.data) == (500, {"ok": False, "error": "internal_error"})
+    assert fake.messages == {}
+    (call,) = fake.calls
+    assert (call.status, call.applied, call.error) == (500, False, "internal_error")
+
+
+def test_a_500_after_applying_keeps_the_message(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", "internal_error", status=500, applied=True)
+    error = error_of(lambda: client.chat_postMessage(channel="C1", text="x", metadata=META))
+    assert error.response.status_code == 500
+    (message,) = fake.messages.values()
+    assert (message["text"], message["metadata"]) == ("x", META)
+    (call,) = fake.calls
+    assert (call.status, call.applied, call.error) == (500, True, "internal_error")
+
+
+def test_an_applied_failure_on_update_changes_the_message(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C1", text="before")
+    fake.fail_next("chat.update", "internal_error", status=500, applied=True)
+    error_of(lambda: client.chat_update(channel="C1", ts=posted["ts"], text="after"))
+    assert fake.messages[("C1", posted["ts"])]["text"] == "after"
+
+
+def test_a_call_slack_refuses_is_not_applied_even_when_the_failure_says_so(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.update", "internal_error", status=500, applied=True)
+    error = error_of(lambda: client.chat_update(channel="C1", ts="1.2", text="x"))
+    assert (error.response.status_code, error.response["error"]) == (200, "message_not_found")
+
+
+def test_a_hang_after_applying_times_the_client_out_but_the_message_is_there(fake: FakeSlack) -> None:
+    impatient = WebClient(token="xoxb-test", base_url=fake.api_url, timeout=0.3)  # type: ignore[arg-type]
+    fake.hang_next("chat.postMessage", 30, applied=True)
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel="C1", text="x")
+    assert [m["text"] for m in fake.messages.values()] == ["x"]
+    (call,) = fake.calls
+    assert (call.status, call.applied, call.delay) == (200, True, 30)
+    assert impatient.chat_postMessage(channel="C1", text="y")["ok"] is True  # only the next call hangs
+
+
+def test_a_hang_before_applying_stores_nothing(fake: FakeSlack) -> None:
+    impatient = WebClient(token="xoxb-test", base_url=fake.api_url, timeout=0.3)  # type: ignore[arg-type]
+    fake.hang_next("chat.postMessage", 30)
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel="C1", text="x")
+    assert fake.messages == {}
+    (call,) = fake.calls
+    assert (call.status, call.applied, call.error) == (500, False, "internal_error")
+
+
+def test_a_short_hang_answers_the_real_result_to_a_patient_client(fake: FakeSlack, client: WebClient) -> None:
+    fake.hang_next("chat.postMessage", 0.05, applied=True)
+    assert client.chat_postMessage(channel="C1", text="x")["ok"] is True
+
+
+def attempt_posts(client: WebClient, count: int) -> list[str]:
+    outcomes = []
+    for i in range(count):
+        try:
+            client.chat_postMessage(channel="C1", text=f"m{i}")
+            outcomes.append("ok")
+        except SlackApiError as e:
+            outcomes.append(f"{e.response.status_code}")
+        except TimeoutError:
+            outcomes.append("timeout")
+    return outcomes
+
+
+def test_random_failures_are_reproducible_from_the_seed_and_recorded() -> None:
+    runs = []
+    for _ in range(2):
+        with FakeSlack() as fake:
+            client = WebClient(token="xoxb-test", base_url=fake.api_url, timeout=0.3)  # type: ignore[arg-type]
+            fake.fail_randomly(0.5, seed=7, timeout=5)
+            outcomes = attempt_posts(client, 40)
+            client.auth_test()  # never fails
+            calls = fake.calls_to("chat.postMessage")
+            stored = sorted(m["text"] for m in fake.messages.values())
+            runs.append((outcomes, [(c.status, c.applied, c.delay) for c in calls], stored))
+            assert sorted(c.params["text"] for c in calls if c.applied) == stored
+    assert runs[0] == runs[1]
+    outcomes, calls, _ = runs[0]
+    assert {"ok", "500", "429", "timeout"} <= set(outcomes)
+    assert (500, True, 0.0) in calls and (500, False, 0.0) in calls and (200, True, 5) in calls
+
+
+def test_random_failures_only_hit_the_methods_named_and_can_be_turned_off(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_randomly(1.0, seed=1, methods={"chat.update"})
+    posted = client.chat_postMessage(channel="C1", text="x")
+    error_of(lambda: client.chat_update(channel="C1", ts=posted["ts"], text="y"))
+    fake.fail_randomly(0, seed=0)
+    assert client.chat_update(channel="C1", ts=posted["ts"], text="z")["ok"] is True
+    assert [c.status for c in fake.calls_to("chat.update")][1] == 200
+
+
+def test_a_random_429_carries_retry_after(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_randomly(1.0, seed=3, methods={"chat.postMessage"})
+    seen = set()
+    for _ in range(12):
+        try:
+            client.chat_postMessage(channel="C1", text="x")
+        except SlackApiError as e:
+            if e.response.status_code == 429:
+                assert e.response.headers["Retry-After"] == "1"
+            seen.add(e.response.status_code)
+    assert seen == {429, 500}
+
+
+# --- history and metadata ----------------------------------------------------------------
+META = {"event_type": "rejectbot_page", "event_payload": {"key": "digest:2026-11-27:1"}}
+
+
+def test_history_is_newest_first_top_level_and_broadcasts_with_metadata_on_request(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    first = client.chat_postMessage(channel="C1", text="first", metadata=META)
+    client.chat_postMessage(channel="C1", thread_ts=first["ts"], text="quiet reply")
+    loud = client.chat_postMessage(channel="C1", thread_ts=first["ts"], text="broadcast", reply_broadcast=True)
+    second = client.chat_postMessage(channel="C1", text="second")
+    client.chat_postMessage(channel="C2", text="elsewhere")
+
+    plain = client.conversations_history(channel="C1")
+    assert [m["ts"] for m in plain["messages"]] == [second["ts"], loud["ts"], first["ts"]]
+    assert all("metadata" not in m for m in plain["messages"])
+    assert plain["has_more"] is False
+    assert plain["messages"][2]["thread_ts"] == first["ts"] and plain["messages"][2]["reply_count"] == 2
+    with_metadata = client.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+    assert with_metadata[2]["metadata"] == META and "metadata" not in with_metadata[0]
+
+
+def test_history_pages_with_a_cursor(fake: FakeSlack, client: WebClient) -> None:
+    posted = [client.chat_postMessage(channel="C1", text=str(i))["ts"] for i in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = client.conversations_history(channel="C1", limit=2, cursor=cursor)
+        seen += [m["ts"] for m in page["messages"]]
+        pages += 1
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    assert seen == posted[::-1] and pages == 3
+    bad = error_of(lambda: client.conversations_history(channel="C1", cursor="not-a-cursor"))
+    assert bad.response["error"] == "invalid_cursor"
+
+
+def test_history_limit_defaults_to_100_and_stops_at_999(fake: FakeSlack, client: WebClient) -> None:
+    for i in range(101):
+        client.chat_postMessage(channel="C1", text=str(i))
+    first = client.conversations_history(channel="C1")
+    assert (len(first["messages"]), first["has_more"]) == (100, True)
+    assert len(client.conversations_history(channel="C1", limit=5000)["messages"]) == 101
+
+
+def test_history_oldest_latest_and_inclusive(fake: FakeSlack, client: WebClient) -> None:
+    ts = [client.chat_postMessage(channel="C1", text=str(i))["ts"] for i in range(4)]
+
+    def between(**kwargs: Any) -> list[str]:
+        return [m["ts"] for m in client.conversations_history(channel="C1", **kwargs)["messages"]]
+
+    assert between(oldest=ts[0], latest=ts[3]) == [ts[2], ts[1]]
+    assert between(oldest=ts[0], latest=ts[3], inclusive=True) == ts[::-1]
+    assert between(oldest=ts[2]) == [ts[3]]
+    assert error_of(lambda: between(latest="soon")).response["error"] == "invalid_ts_latest"
+
+
+def test_history_of_an_unknown_channel(client: WebClient) -> None:
+    assert error_of(lambda: client.conversations_history(channel="general")).response["error"] == "channel_not_found"
+    assert error_of(lambda: client.conversations_history(channel="U0OWNERY")).response["error"] == "channel_not_found"
+
+
+def test_a_workspace_with_listed_channels_knows_no_others() -> None:
+    with FakeSlack(channels={"C1"}, users={"U0OWNERY": OWNER}) as strict:
+        client = WebClient(token="xoxb-test", base_url=strict.api_url)
+        client.chat_postMessage(channel="C1", text="x")
+        client.chat_postMessage(channel="U0OWNERY", text="dm")
+        for call in (
+            lambda: client.chat_postMessage(channel="C2", text="x"),
+            lambda: client.conversations_history(channel="C2"),
+        ):
+            assert error_of(call).response["error"] == "channel_not_found"
+        assert [m["text"] for m in client.conversations_history(channel="DU0OWNERY")["messages"]] == ["dm"]
+
+
+def test_dms_are_read_back_from_the_d_channel(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="U0OWNERY", text="hi", metadata=META)
+    (message,) = client.conversations_history(channel=posted["channel"], include_all_metadata=True)["messages"]
+    assert (posted["channel"], message["text"], message["metadata"]) == ("DU0OWNERY", "hi", META)
+
+
+def test_replies_give_the_parent_then_replies_oldest_first(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="parent", metadata=META)
+    replies = [client.chat_postMessage(channel="C1", thread_ts=parent["ts"], text=f"r{i}")["ts"] for i in range(3)]
+    client.chat_postMessage(channel="C1", text="other")
+
+    thread = client.conversations_replies(channel="C1", ts=replies[1])
+    assert [m["ts"] for m in thread["messages"]] == [parent["ts"], *replies]
+    assert "metadata" not in thread["messages"][0]
+    assert client.conversations_replies(channel="C1", ts=parent["ts"], include_all_metadata=True)["messages"][0][
+        "metadata"
+    ] == META
+    first = client.conversations_replies(channel="C1", ts=parent["ts"], limit=2)
+    assert [m["ts"] for m in first["messages"]] == [parent["ts"], replies[0]] and first["has_more"] is True
+    rest = client.conversations_replies(
+        channel="C1", ts=parent["ts"], limit=2, cursor=first["response_metadata"]["next_cursor"]
+    )
+    assert [m["ts"] for m in rest["messages"]] == replies[1:] and rest["has_more"] is False
+    assert error_of(lambda: client.conversations_replies(channel="C1", ts="1.2")).response["error"] == (
+        "thread_not_found"
+    )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ("not json", "invalid_metadata_format"),
+        ('["a list"]', "invalid_metadata_format"),
+        (json.dumps({"event_type": "x"}), "invalid_metadata_schema"),
+        (json.dumps({"event_payload": {}}), "invalid_metadata_schema"),
+        (json.dumps({"event_type": "x", "event_payload": "text"}), "invalid_metadata_schema"),
+    ],
+)
+def test_malformed_metadata_is_refused(fake: FakeSlack, client: WebClient, metadata: str, error: str) -> None:
+    answer = error_of(lambda: client.api_call("chat.postMessage", params={"channel": "C1", "text": "x", "metadata": metadata}))
+    assert answer.response["error"] == error
+    assert fake.messages == {}
+
+
+def test_update_keeps_metadata_unless_told_and_an_empty_object_removes_it(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C1", text="x", metadata=META)
+    client.chat_update(channel="C1", ts=posted["ts"], text="y")
+    assert fake.messages[("C1", posted["ts"])]["metadata"] == META
+    client.chat_update(channel="C1", ts=posted["ts"], text="z", metadata={})
+    assert "metadata" not in fake.messages[("C1", posted["ts"])]
+
+
+# --- scheduled messages ----------------------------------------------------------------
+NOW = 1_796_000_000.0  # the fixed clock of the scheduling tests
+
+
+@pytest.fixture
+def clocked() -> Iterator[FakeSlack]:
+    with FakeSlack(users={"U0OWNERY": OWNER}, clock=lambda: NOW) as server:
+        yield server
+
+
+def test_a_scheduled_message_is_listed_then_posted_when_due(clocked: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    answer = client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 3600, text="digest is late")
+    assert answer["scheduled_message_id"].startswith("Q")
+    assert (answer["channel"], answer["post_at"]) == ("C1", int(NOW) + 3600)
+    listed = client.chat_scheduledMessages_list(channel="C1")["scheduled_messages"]
+    assert [(m["id"], m["channel_id"], m["text"]) for m in listed] == [(answer["scheduled_message_id"], "C1", "digest is late")]
+    assert [m["id"] for m in clocked.scheduled] == [answer["scheduled_message_id"]]
+
+    assert clocked.deliver_scheduled(NOW + 3599) == [] and clocked.messages == {}
+    (posted,) = clocked.deliver_scheduled(NOW + 3600)
+    assert [m["text"] for m in clocked.channel_history("C1")] == ["digest is late"] == [posted["text"]]
+    assert clocked.scheduled == []
+    gone = error_of(lambda: client.chat_deleteScheduledMessage(channel="C1", scheduled_message_id=answer["scheduled_message_id"]))
+    assert gone.response["error"] == "invalid_scheduled_message_id"
+
+
+def test_a_deleted_scheduled_message_is_never_posted(clocked: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    scheduled = client.chat_scheduleMessage(channel="U0OWNERY", post_at=int(NOW) + 600, text="late")
+    assert scheduled["channel"] == "DU0OWNERY"
+    client.chat_deleteScheduledMessage(channel="DU0OWNERY", scheduled_message_id=scheduled["scheduled_message_id"])
+    assert clocked.deliver_scheduled(NOW + 86_400) == [] and clocked.messages == {}
+    unknown = error_of(lambda: client.chat_deleteScheduledMessage(channel="C1", scheduled_message_id="Q123"))
+    assert unknown.response["error"] == "invalid_scheduled_message_id"
+
+
+def test_a_scheduled_message_due_within_a_minute_can_no_longer_be_deleted(clocked: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    soon = client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 30, text="soon")
+    error = error_of(lambda: client.chat_deleteScheduledMessage(channel="C1", scheduled_message_id=soon["scheduled_message_id"]))
+    assert error.response["error"] == "invalid_scheduled_message_id"
+    assert [m["text"] for m in clocked.deliver_scheduled(NOW + 30)] == ["soon"]
+
+
+def test_a_scheduled_message_with_metadata_is_accepted_but_never_posted(clocked: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 60, text="warning", metadata=META)
+    assert len(clocked.scheduled) == 1
+    assert clocked.deliver_scheduled(NOW + 120) == []
+    assert clocked.messages == {} and clocked.scheduled == []
+
+
+@pytest.mark.parametrize(
+    ("post_at", "error"),
+    [(NOW - 1, "time_in_past"), (NOW + 120 * 86_400 + 1, "time_too_far"), ("tomorrow", "invalid_time")],
+)
+def test_scheduling_outside_the_window_is_refused(clocked: FakeSlack, post_at: Any, error: str) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    assert error_of(lambda: client.chat_scheduleMessage(channel="C1", post_at=post_at, text="x")).response["error"] == error
+    assert clocked.scheduled == []
+
+
+def test_scheduling_checks_the_message_like_posting(clocked: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    too_long = blocks_with_text(MAX_BLOCK_TEXT + 1)
+    answer = error_of(lambda: client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 60, text="x", blocks=too_long))
+    assert answer.response["error"] == "msg_blocks_too_long"
+
+
+def test_more_than_30_scheduled_in_five_minutes_in_one_channel_is_refused(clocked: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=clocked.api_url)
+    for i in range(30):
+        client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 600 + i, text=str(i))
+    crowded = error_of(lambda: client.chat_scheduleMessage(channel="C1", post_at=int(NOW) + 700, text="x"))
+    assert crowded.response["error"] == "restricted_too_many"
+    client.chat_scheduleMessage(channel="C2", post_at=int(NOW) + 700, text="x")
