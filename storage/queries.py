@@ -418,15 +418,20 @@ def find_first_page(*, session: Session, digest_day: date, owner: str) -> Digest
     ).first()
 
 
+PLANNED_VERSION = 1  # a planned message's version: the plan's one transaction moved its items to awaiting
+
+
 def set_message_posted(
-    *, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime, shown_version: int | None = None
+    *, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime, shown_version: int = PLANNED_VERSION
 ) -> None:
-    """Record a posted message; ``shown_version``: the version it was rendered
-    from (without it, the message counts as behind and is refreshed once)."""
-    values: dict = dict(ts=ts, thread_ts=thread_ts, posted_at=now)
-    if shown_version is not None:
-        values["shown_version"] = shown_version
-    session.exec(update(DigestMessage).where(col(DigestMessage.id) == message_id).values(**values))
+    """Record a posted message, which shows ``shown_version``: by default
+    its planned state, so a change made since the plan (an answer by order
+    number before the page went out) leaves it behind, to be refreshed."""
+    session.exec(
+        update(DigestMessage)
+        .where(col(DigestMessage.id) == message_id)
+        .values(ts=ts, thread_ts=thread_ts, posted_at=now, shown_version=shown_version)
+    )
 
 
 # --- reactions -------------------------------------------------------------------

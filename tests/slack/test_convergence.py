@@ -177,7 +177,7 @@ def test_a_nudge_slack_refuses_three_times_stops_and_the_cs_lead_is_told_once(bo
     posts = [(c.params["channel"], c.params.get("thread_ts"), c.error) for c in fake_slack.calls_to("chat.postMessage")]
     assert posts == [(CHANNEL, threads.y, "msg_too_long")] * 3 + [(f"D{CS_LEAD}", None, None)]
     assert fake_slack.calls_to("conversations.replies") == []  # a refused post is not in Slack: nothing to look up
-    (told,) = [m for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}"]
+    (told,) = [m for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "follow-up" in m["text"]]
     assert "msg_too_long" in told["text"] and "stopped" in told["text"] and f"<@{Y}>" in told["text"]
     (row,) = [r for r in follow_ups(session_factory) if r.recipient == Y]
     assert (row.ts, row.attempts, row.error, row.gave_up_at) == (None, 3, "msg_too_long", at("2026-11-27 11:02"))
