@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import importing
+from bot.core.followup import StepKind
 from bot.core.lifecycle import Action, Status, Surface
 from bot.core.routing import CATEGORIES
 from bot.i18n import LOCALES, LOCALES_DIR, Catalog, load_messages, placeholders
@@ -113,6 +114,7 @@ FAMILIES: dict[str, set[str]] = {
     "answers.applied_": {a.value for a in ANSWERED_ACTIONS},
     "answers.repeated_": {a.value for a in ANSWERED_ACTIONS},
     "cli.digest_": {s.value for s in DigestState},
+    "followup.failed_": {k.value for k in StepKind},
 }
 
 
