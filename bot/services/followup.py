@@ -453,7 +453,7 @@ def _send_once(deps: Deps, key: str, *, text: str, now: datetime, channel: str |
             note = json.loads(q.find_effect(session=session, key=key).detail)
         else:
             return False
-    return _post_once(deps, key, note, now, look_first=claim is q.Claim.RESUMED)
+    return _post_once(deps, key, note, now, look_first=claim is q.Claim.RESUMED and note.get("look", True))
 
 
 def _post_once(deps: Deps, key: str, note: dict, now: datetime, *, look_first: bool) -> bool:

@@ -23,10 +23,11 @@ from test_followup_sweep import CHANNEL, CS_LEAD, Y, Z, at, follow_ups, post_fri
 from bot.app import Bot, create_app
 from bot.core.answers import Outcome
 from bot.core.followup import Step, StepKind
-from bot.core.lifecycle import Status, Surface
+from bot.core.lifecycle import Action, Role, Status, Surface
 from bot.gateway import EFFECT_EVENT, make_client
 from bot.services.convergence import refresh_stale_messages
 from bot.services.digest import render_digest_message
+from storage import queries as q
 from storage.db import transaction
 from storage.models import DigestMessage, FollowUp, Item
 
@@ -251,16 +252,18 @@ def test_an_answer_whose_update_fails_is_still_answered_and_shown_at_the_next_re
 
 def test_refreshing_is_bounded_per_call_oldest_first(bot, session_factory, clock, fake_slack) -> None:
     post_friday_digest(bot, session_factory, clock, fake_slack)
-    fake_slack.fail_next("chat.update", "internal_error", status=500, times=12)  # all three messages fail
-
-    sweep_at(bot, clock, "2026-11-27 18:00")
-    fake_slack.clear()
-
-    ids = [m.id for m in digest_messages(session_factory)]
+    with transaction(session_factory) as session:  # every item deemed, and the process died before any refresh
+        awaiting = [i.id for i in session.exec(select(Item).where(Item.status == Status.AWAITING)).all()]
+        change = q.Change(Action.DEEM, Status.DEEMED_CONFIRMED, "system", Role.SYSTEM, Surface.SCHEDULER)
+        q.transition_many(session=session, item_ids=awaiting, expected=Status.AWAITING, change=change, now=at("2026-11-27 18:00"))
+    messages = digest_messages(session_factory)
 
     assert refresh_stale_messages(bot.services.deps, limit=2) == 2
-    assert [c.params["ts"] for c in fake_slack.calls_to("chat.update")] == [m.ts for m in digest_messages(session_factory)[:2]]
-    assert [m.id for m in digest_messages(session_factory) if m.shown_version < m.version] == ids[2:]
+
+    assert [c.params["ts"] for c in fake_slack.calls_to("chat.update")] == [m.ts for m in messages[:2]]
+    assert [m.id for m in digest_messages(session_factory) if m.shown_version < m.version] == [messages[2].id]
+    assert refresh_stale_messages(bot.services.deps, limit=2) == 1
+    assert all(shown_as_rendered(bot, fake_slack, session_factory).values())
 
 
 # --- under random faults --------------------------------------------------------------------------
