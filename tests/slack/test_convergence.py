@@ -269,7 +269,8 @@ def test_refreshing_is_bounded_per_call_oldest_first(bot, session_factory, clock
 # --- under random faults --------------------------------------------------------------------------
 
 
-FAULTY_DAY = ["2026-11-27 11:00", "2026-11-27 11:01", "2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 18:00", "2026-11-27 18:01"]
+# The answers at 10:00 restart both quiet periods: nudges at 12:00, escalation at 14:00, deadline 18:00.
+FAULTY_DAY = ["2026-11-27 12:00", "2026-11-27 12:01", "2026-11-27 14:00", "2026-11-27 14:01", "2026-11-27 18:00", "2026-11-27 18:01"]
 CALM_TICKS = ["2026-11-27 18:02", "2026-11-27 18:03", "2026-11-27 18:04", "2026-11-30 09:00"]
 
 
@@ -279,12 +280,23 @@ def tick(bot: Bot) -> None:
     bot.services.refresh_stale_messages()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_day_of_sweeps_under_random_faults_ends_with_no_duplicates_and_every_message_current(quick_bot, session_factory, clock, fake_slack, seed) -> None:
+def answer_one_by_one(bot: Bot, session_factory, clock, owner: str, user: str, count: int) -> None:
+    """At 10:00, ``user`` confirms ``count`` of ``owner``'s items, one command each."""
+    clock.set(at("2026-11-27 10:00"))
+    with transaction(session_factory) as session:
+        orders = [i.order_no for i in session.exec(select(Item).where(Item.owner == owner).order_by(Item.id)).all()][:count]
+    for order in orders:
+        bot.services.confirm_items(actor=user, surface=Surface.COMMAND, reply_to=None, orders=[order])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_day_of_answers_and_sweeps_under_random_faults_ends_with_no_duplicates_and_every_message_current(quick_bot, session_factory, clock, fake_slack, seed) -> None:
     bot = quick_bot
     threads = post_friday_digest(bot, session_factory, clock, fake_slack)
-    fake_slack.fail_randomly(0.08, seed=seed, timeout=CLIENT_TIMEOUT + 0.5)
+    fake_slack.fail_randomly(0.1, seed=seed, timeout=CLIENT_TIMEOUT + 0.5)  # 500 before/after, 429, hangs past the timeout
 
+    answer_one_by_one(bot, session_factory, clock, "小件配送", Z, 6)  # Z's thread stays open: 6 of 12 awaiting
+    answer_one_by_one(bot, session_factory, clock, "大件配送", Y, 8)  # on both of Y's pages
     for when in FAULTY_DAY:
         clock.set(at(when))
         tick(bot)
@@ -306,3 +318,6 @@ def test_a_day_of_sweeps_under_random_faults_ends_with_no_duplicates_and_every_m
     assert all(r.ts and (r.channel, r.ts) in fake_slack.messages for r in rows)
     assert all(shown_as_rendered(bot, fake_slack, session_factory).values())
     assert all(m.shown_version == m.version for m in digest_messages(session_factory))
+    with transaction(session_factory) as session:
+        statuses = Counter(i.status for i in session.exec(select(Item).where(Item.owner.is_not(None))).all())
+    assert statuses == {Status.CONFIRMED: 14, Status.DEEMED_CONFIRMED: 24}
