@@ -205,4 +205,3 @@ class FollowUp(SQLModel, table=True):
     error: str = Field(default="", sa_type=Text)
     lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     gave_up_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    detail: str = Field(default="", sa_type=Text)  # a notice's text, fixed when it was decided

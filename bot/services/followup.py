@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.core.followup import (
@@ -516,7 +515,8 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
         earlier = [u for u in f.list_follow_ups(session=session, thread_ids=[message.id]) if u.kind == StepKind.NUDGE and u.ts]
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
-    except SlackApiError:
+    except Exception:  # noqa: BLE001 - an escalation without the link beats one held back for it
+        log.warning("no permalink for thread %s; the escalation goes without it", message.id, exc_info=True)
         link = ""
     return EscalationThread(
         thread_id=message.id, owner=message.owner, owner_user=owner.user if owner else "", digest_day=message.digest_day,

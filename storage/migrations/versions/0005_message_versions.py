@@ -34,12 +34,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('error', sa.Text(), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('lease_until', storage.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('gave_up_at', storage.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('detail', sa.Text(), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
-        batch_op.drop_column('detail')
         batch_op.drop_column('gave_up_at')
         batch_op.drop_column('lease_until')
         batch_op.drop_column('error')
