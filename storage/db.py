@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from storage.queries import watch_changes
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -79,8 +81,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
+    """Sessions that keep digest messages' versions up to date with their
+    items (``storage.queries.watch_changes``)."""
     def factory() -> Session:
-        return Session(engine, expire_on_commit=False)
+        return watch_changes(Session(engine, expire_on_commit=False))
 
     return factory
 

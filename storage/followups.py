@@ -107,11 +107,21 @@ def list_disputed_items(*, session: Session) -> Sequence[Item]:
     return session.exec(select(Item).where(Item.status == Status.DISPUTED).order_by(Item.id)).all()
 
 
-def list_done_keys(*, session: Session, keys: Iterable[str]) -> set[str]:
+def list_done_keys(*, session: Session, keys: Iterable[str], now: datetime) -> set[str]:
+    """The keys taken: sent, given up, or being sent (a live lease). A claim
+    whose send failed, or whose sender died (lease over), is not taken: the
+    next sweep takes it over."""
     keys = list(keys)
     if not keys:
         return set()
-    return set(session.exec(select(FollowUp.key).where(col(FollowUp.key).in_(keys))).all())
+    return set(
+        session.exec(
+            select(FollowUp.key).where(
+                col(FollowUp.key).in_(keys),
+                col(FollowUp.ts).is_not(None) | col(FollowUp.gave_up_at).is_not(None) | (col(FollowUp.lease_until) > now),
+            )
+        ).all()
+    )
 
 
 def claim_follow_up(*, session: Session, follow_up: FollowUp) -> bool:
@@ -132,20 +142,58 @@ def release_once(*, session: Session, key: str) -> None:
     session.exec(delete(SideEffect).where(col(SideEffect.key) == key))
 
 
-def release_follow_ups(*, session: Session, keys: Sequence[str]) -> None:
-    """Forget claims whose message could not be sent, so they are tried again."""
-    session.exec(delete(FollowUp).where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None)))
+def take_over_follow_up(*, session: Session, key: str, now: datetime, lease_until: datetime) -> tuple[bool, str | None]:
+    """Take a claim that is not being sent (its send failed, or its sender's
+    lease ran out): (taken, the key its earlier message carried, if any)."""
+    row = session.exec(
+        update(FollowUp)
+        .where(
+            col(FollowUp.key) == key, col(FollowUp.ts).is_(None), col(FollowUp.gave_up_at).is_(None),
+            col(FollowUp.lease_until).is_(None) | (col(FollowUp.lease_until) <= now),
+        )
+        .values(lease_until=lease_until, sent_at=now)
+        .returning(FollowUp.message_key)
+    ).first()
+    return (row is not None, row[0] if row is not None else None)
+
+
+def set_message_key(*, session: Session, keys: Sequence[str], message_key: str) -> None:
+    """The key the message about to be sent for ``keys`` carries in its metadata."""
+    session.exec(update(FollowUp).where(col(FollowUp.key).in_(list(keys))).values(message_key=message_key))
+
+
+def record_send_failure(*, session: Session, keys: Sequence[str], error: str, refused: bool, give_up_after: int | None, now: datetime) -> int:
+    """Count a failed send of the unsent ``keys`` and free them for the next
+    sweep; give them up once ``give_up_after`` attempts failed (None: never).
+    A message Slack ``refused`` was not posted: the next attempt need not look
+    for it. Returns the attempts made."""
+    values: dict = dict(attempts=FollowUp.attempts + 1, error=error[:500], lease_until=None)
+    if refused:
+        values["message_key"] = None
+    attempts = session.exec(
+        update(FollowUp)
+        .where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None))
+        .values(**values)
+        .returning(FollowUp.attempts)
+    ).scalars().all()
+    most = max(attempts, default=0)
+    if give_up_after is not None and most >= give_up_after:
+        session.exec(
+            update(FollowUp).where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None)).values(gave_up_at=now)
+        )
+    return most
 
 
 def set_follow_ups_sent(*, session: Session, keys: Sequence[str], channel: str, ts: str) -> None:
-    session.exec(update(FollowUp).where(col(FollowUp.key).in_(list(keys))).values(channel=channel, ts=ts))
+    session.exec(update(FollowUp).where(col(FollowUp.key).in_(list(keys))).values(channel=channel, ts=ts, lease_until=None))
 
 
 def count_sent_since(*, session: Session, since: datetime) -> dict[str, int]:
-    """Follow-up messages per recipient since ``since`` (one DM counts once)."""
+    """Follow-up messages per recipient since ``since`` (one DM counts once):
+    sent or being sent, not those whose send failed."""
     rows = session.exec(
         select(FollowUp.recipient, func.count(func.distinct(func.coalesce(FollowUp.ts, FollowUp.key))))
-        .where(col(FollowUp.sent_at) >= since)
+        .where(col(FollowUp.sent_at) >= since, col(FollowUp.ts).is_not(None) | col(FollowUp.lease_until).is_not(None))
         .group_by(FollowUp.recipient)
     ).all()
     return {recipient: count for recipient, count in rows}

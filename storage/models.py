@@ -100,6 +100,12 @@ class DigestMessage(SQLModel, table=True):
     attempted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     last_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     in_doubt: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # a try may have reached Slack: look before posting
+    # What the message shows: ``version`` grows with every change to an item it
+    # shows (in the change's transaction); ``shown_version`` is the version last
+    # rendered to Slack. Behind (shown < version) means a refresh is owed.
+    version: int = 0
+    shown_version: int = 0
+    refresh_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # lease of the refresher updating it
 
 
 class AuditEntry(SQLModel, table=True):
@@ -220,3 +226,11 @@ class InboxEntry(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     parked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     error: str = Field(default="", sa_type=Text)  # the last dispatch failure
+    # Sending: the key the message carries in its metadata (shared by the steps
+    # sent as one message), how often sending failed and why, the lease of a
+    # send in flight, and when the bot gave up (a definitive refusal, thrice).
+    message_key: str | None = Field(default=None, sa_type=String(200))
+    attempts: int = 0
+    error: str = Field(default="", sa_type=Text)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    gave_up_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, case, event, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import undefer
 from sqlalchemy.orm.attributes import set_committed_value
@@ -85,6 +85,23 @@ def finish_effect(*, session: Session, key: str, now: datetime, detail: str = ""
 
 def find_effect(*, session: Session, key: str) -> SideEffect | None:
     return session.get(SideEffect, key)
+
+
+def set_effect_detail(*, session: Session, key: str, detail: str) -> None:
+    session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(detail=detail))
+
+
+def list_unfinished_effects(*, session: Session, prefixes: Sequence[str], now: datetime) -> Sequence[SideEffect]:
+    """Claimed effects with one of ``prefixes`` that are not done and whose
+    lease is over (their claimant failed or died), oldest first."""
+    return session.exec(
+        select(SideEffect)
+        .where(
+            col(SideEffect.done_at).is_(None), col(SideEffect.lease_until) <= now,
+            or_(*[col(SideEffect.key).startswith(p) for p in prefixes]),
+        )
+        .order_by(SideEffect.claimed_at)
+    ).all()
 
 
 def record_once(*, session: Session, key: str, now: datetime) -> bool:
@@ -230,6 +247,7 @@ def transition_item(*, session: Session, item: Item, change: Change, now: dateti
     )
     for name, value in _change_values(change, now).items():  # what the UPDATE wrote; no reload
         set_committed_value(item, name, value)
+    _note_changed(session, [item.id])
     return True
 
 
@@ -254,6 +272,7 @@ def transition_many(*, session: Session, item_ids: Sequence[int], expected: Stat
                 for i in changed
             ],
         )
+        _note_changed(session, changed)
     return list(changed)
 
 
@@ -270,6 +289,111 @@ def assign_to_message(*, session: Session, item_ids: Sequence[int], owner: str, 
 
 def list_audit(*, session: Session, item_id: int) -> Sequence[AuditEntry]:
     return session.exec(select(AuditEntry).where(AuditEntry.item_id == item_id).order_by(AuditEntry.id)).all()
+
+
+# --- what digest messages show ----------------------------------------------------
+#
+# Every item change makes the digest messages showing it (and the owner's first
+# page, whose head counts every page) one version newer, in the same
+# transaction. The bump is made once, just before the commit, for all the
+# transaction's changes in message-id order: two transactions changing items on
+# the same messages in a different order then queue instead of deadlocking.
+
+_CHANGED = "changed_item_ids"  # session.info: items changed in the open transaction
+
+
+def _note_changed(session: Session, item_ids: Iterable[int]) -> None:
+    session.info.setdefault(_CHANGED, set()).update(item_ids)
+
+
+def bump_message_versions(session: Session) -> None:
+    """Make the messages showing the items changed in this transaction one
+    version newer (the session runs it before each commit; see ``watch_changes``)."""
+    item_ids = session.info.pop(_CHANGED, None)
+    if not item_ids:
+        return
+    rows = session.exec(
+        select(DigestMessage.id, DigestMessage.digest_day, DigestMessage.owner, DigestMessage.page).where(
+            col(DigestMessage.id).in_(select(Item.digest_message_id).where(col(Item.id).in_(sorted(item_ids))))
+        )
+    ).all()
+    ids = {row[0] for row in rows}
+    continued = {(day, owner) for _, day, owner, page in rows if page > 0}
+    if continued:
+        ids.update(
+            session.exec(
+                select(DigestMessage.id).where(
+                    DigestMessage.page == 0,
+                    or_(*[and_(DigestMessage.digest_day == day, DigestMessage.owner == owner) for day, owner in sorted(continued)]),
+                )
+            ).all()
+        )
+    if ids:
+        session.exec(
+            update(DigestMessage)
+            .where(col(DigestMessage.id).in_(sorted(ids)))
+            .values(version=DigestMessage.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _forget_changes(session: Session, *_args) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def watch_changes(session: Session) -> Session:
+    """Have ``session`` bump message versions before each commit (and forget
+    the changes of a rolled-back transaction). ``storage.db`` does this for
+    every session it makes."""
+    event.listen(session, "before_commit", bump_message_versions)
+    event.listen(session, "after_rollback", _forget_changes)
+    return session
+
+
+def list_stale_messages(*, session: Session, limit: int) -> Sequence[DigestMessage]:
+    """Posted digest messages showing an older version than the database's,
+    oldest first."""
+    return session.exec(
+        select(DigestMessage)
+        .where(col(DigestMessage.ts).is_not(None), col(DigestMessage.shown_version) < col(DigestMessage.version))
+        .order_by(DigestMessage.id)
+        .limit(limit)
+    ).all()
+
+
+def claim_message_refresh(*, session: Session, message_id: int, now: datetime, until: datetime) -> DigestMessage | None:
+    """Become the one refresher of a posted message (until ``until``): the
+    message as it is now, or None when another refresher holds it. One at a
+    time, so an older render can never overwrite a newer one in Slack."""
+    taken = session.exec(
+        update(DigestMessage)
+        .where(
+            col(DigestMessage.id) == message_id, col(DigestMessage.ts).is_not(None),
+            col(DigestMessage.refresh_until).is_(None) | (col(DigestMessage.refresh_until) <= now),
+        )
+        .values(refresh_until=until)
+        .returning(DigestMessage.id)
+    ).first()
+    if taken is None:
+        return None
+    message = session.get(DigestMessage, message_id)
+    session.refresh(message)
+    return message
+
+
+def mark_message_shown(*, session: Session, message_id: int, version: int) -> int:
+    """Slack now shows ``version`` of the message (never moves backwards);
+    returns the message's current version."""
+    return session.exec(
+        update(DigestMessage)
+        .where(col(DigestMessage.id) == message_id)
+        .values(shown_version=case((col(DigestMessage.shown_version) < version, version), else_=col(DigestMessage.shown_version)))
+        .returning(DigestMessage.version)
+    ).scalar_one()
+
+
+def release_message_refresh(*, session: Session, message_id: int) -> None:
+    session.exec(update(DigestMessage).where(col(DigestMessage.id) == message_id).values(refresh_until=None))
 
 
 # --- digest messages ------------------------------------------------------------
@@ -308,11 +432,19 @@ def find_first_page(*, session: Session, digest_day: date, owner: str) -> Digest
     ).first()
 
 
-def set_message_posted(*, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime) -> None:
-    """Record the message's ts, and give its items the deadline it shows."""
+PLANNED_VERSION = 1  # a planned message's version: the plan's one transaction moved its items to awaiting
+
+
+def set_message_posted(
+    *, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime, shown_version: int = PLANNED_VERSION
+) -> None:
+    """Record a posted message and give its items the deadline it shows. The
+    message shows ``shown_version``: by default its planned state, so a change
+    made since the plan (an answer by order number before the page went out)
+    leaves it behind, to be refreshed."""
     session.exec(
         update(DigestMessage).where(col(DigestMessage.id) == message_id)
-        .values(ts=ts, thread_ts=thread_ts, posted_at=now, in_doubt=False, last_error="")
+        .values(ts=ts, thread_ts=thread_ts, posted_at=now, in_doubt=False, last_error="", shown_version=shown_version)
     )
     deadline = select(DigestMessage.deadline).where(DigestMessage.id == message_id).scalar_subquery()
     session.exec(

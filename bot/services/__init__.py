@@ -11,7 +11,7 @@ from bot.core.answers import ItemResult
 from bot.core.lifecycle import Action, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, digest, followup, review
+from bot.services import answers, convergence, digest, followup, review
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class Services:
             ("digest", self.post_daily_digest),
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
+            ("refresh", self.refresh_stale_messages),  # messages catch up with the database
         ]
 
     def tick(self, *, health: Health | None = None) -> dict[str, str | None]:
@@ -46,6 +47,11 @@ class Services:
 
     def sweep(self, *, now: datetime | None = None) -> followup.SweepReport:
         return followup.sweep(self.deps, now=now or self.deps.clock.now())
+
+    def refresh_stale_messages(self) -> int:
+        """Digest messages that show an older state than the database's are
+        updated, oldest first, a bounded number per call (for the ticker)."""
+        return convergence.refresh_stale_messages(self.deps)
 
     def acknowledge(self, *, event_id: str, user: str, channel: str, ts: str) -> None:
         followup.acknowledge(self.deps, event_id=event_id, user=user, channel=channel, ts=ts)

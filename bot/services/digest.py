@@ -405,20 +405,33 @@ def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Seq
     return digest_message(ctx, items, deps.catalog, deps.timezone)
 
 
-def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> None:
+def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> int:
     """Show the items' current state on their digest messages (``chat.update``),
-    and the owner's first message too, whose head counts every page."""
+    and the owner's first message too, whose head counts every page. Called
+    after a change is committed, so it never raises: a message Slack could
+    not update stays behind and ``convergence.refresh_stale_messages`` brings
+    it up to date at a later tick. Returns the messages updated."""
+    from bot.services.convergence import show_current_state  # it renders with this module
+
     messages: dict[int, DigestMessage] = {}
-    with transaction(deps.session_factory) as session:
-        for message_id in message_ids:
-            message = q.get_digest_message(session=session, message_id=message_id)
-            messages[message.id] = message
-            if message.page > 0:
-                first = q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
-                if first is not None:
-                    messages[first.id] = first
+    try:
+        with transaction(deps.session_factory) as session:
+            for message_id in message_ids:
+                message = q.get_digest_message(session=session, message_id=message_id)
+                messages[message.id] = message
+                if message.page > 0:
+                    first = q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
+                    if first is not None:
+                        messages[first.id] = first
+    except Exception:  # noqa: BLE001 - the change is committed; the tick catches up
+        log.exception("could not load digest messages %s to refresh; the tick will", sorted(message_ids))
+        return 0
+    updated = 0
     for message in sorted(messages.values(), key=lambda m: (m.digest_day, m.owner, m.page)):
         if not message.ts:
             continue
-        text, blocks = render_digest_message(deps, message)
-        deps.notifier.update_message(message.channel, message.ts, text=text, blocks=blocks)
+        try:
+            updated += show_current_state(deps, message.id)
+        except Exception:  # noqa: BLE001 - the change is committed; the tick catches up
+            log.exception("could not refresh digest message %s; the tick will", message.id)
+    return updated

@@ -2,8 +2,10 @@
 due now — each exactly once, however many sweeps, processes or restarts.
 
 Every follow-up message is claimed in the ``follow_up`` table under its key
-before it is sent (``nudge:<thread>:0:<quiet since>``); a claim whose send
-fails is released so that the next sweep tries again. Escalations to one
+before it is sent (``nudge:<thread>:0:<quiet since>``) and carries that key
+in its metadata; a claim whose send failed or whose sender died is taken
+over by the next sweep, which looks the message up by its key before
+sending it again. Escalations to one
 manager in one sweep go out as one consolidated DM, with buttons per thread,
 and nobody gets more than the policy's daily cap of follow-up messages.
 
@@ -14,19 +16,20 @@ thread, once per thread and asker every ten minutes) and
 ``confirm_for_owner`` (the thread's awaiting items confirmed by the clicking
 manager or delegate, through ``answers.act_on_items``).
 
-Errors: none of its own; a missing calendar year is reported, not raised. A
+Errors: none of its own; a missing calendar year is reported, not raised,
+and a failed follow-up send is kept for the next sweep (see "sending"). A
 Slack error posting a manager's reminder propagates, its ledger key released.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.core.followup import (
@@ -52,6 +55,7 @@ from bot.core.workcal import CalendarDataMissing, local_datetime
 from bot.core.worktime import WorkingHours
 from bot.gateway import ReplyTo
 from bot.services.answers import Answer, act_on_items
+from bot.services.convergence import slack_refused
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from storage import followups as f
@@ -182,7 +186,7 @@ def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[int, f.OpenThread]
         for found, year in ladders:  # a cut ladder still counts up to the cut; the others go on
             steps += found
             missing = year or missing
-        done = f.list_done_keys(session=session, keys=[s.key for s in steps])
+        done = f.list_done_keys(session=session, keys=[s.key for s in steps], now=now)
     return due_steps(steps, now=now, done=done), work.threads, work.items, missing
 
 
@@ -211,7 +215,7 @@ def upcoming(deps: Deps, *, actor: str) -> list[ThreadOutlook | DisputeOutlook]:
             if routing.is_cs(actor) and (cs_lead or facts.agent_user == actor)
         }
         keys = [s.key for p in projections.values() for s in p.current] + [s.key for steps, _ in disputes.values() for s in steps]
-        done = f.list_done_keys(session=session, keys=keys)
+        done = f.list_done_keys(session=session, keys=keys, now=deps.clock.now())
     order = {o.name: i for i, o in enumerate(routing.owners)}
     entries: list[ThreadOutlook | DisputeOutlook] = []
     for thread_id in sorted(projections, key=lambda t: (work.threads[t].message.digest_day, order[work.threads[t].message.owner])):
@@ -245,23 +249,56 @@ def tell_upcoming(deps: Deps, *, actor: str, reply_to: ReplyTo) -> str:
 
 
 # --- sending -----------------------------------------------------------------------
+#
+# A follow-up is claimed (its ``follow_up`` row, with a lease) before it is
+# sent, and its message carries a key in its metadata: the first claimed
+# step's key, recorded on the claims before the send. Whatever goes wrong
+# while sending — a refusal, a timeout, Slack unavailable, a crash — the claim
+# stays: a failed send frees it at once, a dead sender's lease runs out. The
+# next sweep takes it over and first looks its message up by that key (Slack
+# may have posted it after all), so it goes out exactly once. A definitive
+# refusal (``SlackApiError`` from the gateway) is tried ``GIVE_UP_AFTER``
+# times; then the bot stops, and the CS lead is told once. Other failures are
+# tried at every sweep, and the CS lead is told once they have failed that often.
+#
+# One-off messages outside the ladders (the owner's escalation notice, the
+# CS lead's failure notice, the calendar warning) work the same way through
+# the side-effect ledger: ``_send_once``.
+
+SEND_LEASE = timedelta(minutes=5)  # a send in flight; longer than the gateway's retries of one call
+GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
+ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:")  # ledger keys of the one-off messages below
 
 
-def _claim(deps: Deps, steps: Sequence[Step], now: datetime) -> list[Step]:
-    claimed = []
+def _failure(exc: Exception) -> tuple[bool, str]:
+    """(definitive, why): a definitive refusal by Slack, or a failure that
+    may pass if tried again (5xx, timeouts, Slack unavailable, …)."""
+    refused = slack_refused(exc, method=("chat.postMessage", "conversations.open"))  # nothing was posted
+    if refused is not None:
+        return True, refused
+    return False, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _claim(deps: Deps, steps: Sequence[Step], now: datetime) -> list[tuple[Step, str | None]]:
+    """Claim ``steps`` (new claims, or claims nobody is sending); each with the
+    key an earlier attempt's message carried, if any."""
+    claimed: list[tuple[Step, str | None]] = []
+    lease_until = now + SEND_LEASE
     with transaction(deps.session_factory) as session:
         for step in steps:
             thread = step.subject if step.kind in (StepKind.NUDGE, StepKind.ESCALATE) else None
             item = None if thread else step.subject
-            row = FollowUp(key=step.key, kind=step.kind, thread_id=thread, item_id=item, level=step.level, recipient=step.recipient, sent_at=now)
+            row = FollowUp(
+                key=step.key, kind=step.kind, thread_id=thread, item_id=item, level=step.level, recipient=step.recipient,
+                sent_at=now, lease_until=lease_until,
+            )
             if f.claim_follow_up(session=session, follow_up=row):
-                claimed.append(step)
+                claimed.append((step, None))
+                continue
+            taken, earlier = f.take_over_follow_up(session=session, key=step.key, now=now, lease_until=lease_until)
+            if taken:
+                claimed.append((step, earlier))
     return claimed
-
-
-def _release(deps: Deps, steps: Sequence[Step]) -> None:
-    with transaction(deps.session_factory) as session:
-        f.release_follow_ups(session=session, keys=[s.key for s in steps])
 
 
 def _mark_sent(deps: Deps, steps: Sequence[Step], channel: str, ts: str) -> None:
@@ -269,23 +306,85 @@ def _mark_sent(deps: Deps, steps: Sequence[Step], channel: str, ts: str) -> None
         f.set_follow_ups_sent(session=session, keys=[s.key for s in steps], channel=channel, ts=ts)
 
 
-def _deliver(deps: Deps, steps: Sequence[Step], now: datetime, send) -> bool:
-    """Claim ``steps``, send one message for the claimed ones, record it; on a
-    Slack error release the claims for the next sweep."""
+def _found_earlier(deps: Deps, claimed: list[tuple[Step, str | None]], channel: str, thread_ts: str | None) -> list[Step]:
+    """Look up the messages of earlier attempts by their keys; record those
+    found as sent, and return the steps still to send."""
+    by_key: dict[str, list[Step]] = defaultdict(list)
+    unsent: list[Step] = []
+    for step, earlier in claimed:
+        if earlier is None:
+            unsent.append(step)
+        else:
+            by_key[earlier].append(step)
+    for key, steps in by_key.items():
+        ts = deps.notifier.lookup_by_key(channel, key, thread_ts=thread_ts)
+        if ts is None:
+            unsent.extend(steps)
+        else:
+            log.info("follow-up %s had gone out after all (found by its key)", key)
+            _mark_sent(deps, steps, channel, ts)
+    return sorted(unsent, key=lambda s: (s.due_at, s.level, s.key))
+
+
+def _deliver(deps: Deps, steps: Sequence[Step], now: datetime, *, where, compose) -> bool:
+    """Claim ``steps`` and send one keyed message for the claimed ones that
+    have not gone out yet: ``where()`` gives (channel, thread ts),
+    ``compose(steps)`` (text, blocks). Any failure leaves the claims for the
+    next sweep. True when the steps' message is in Slack."""
     claimed = _claim(deps, steps, now)
     if not claimed:
         return False
+    unsent = [step for step, _ in claimed]
+    channel: str | None = None
+    thread_ts: str | None = None
     try:
-        channel, ts = send(claimed)
-    except SlackApiError as exc:
-        log.error("follow-up %s failed (%s); will retry next sweep", [s.key for s in claimed], exc.response.get("error"))
-        _release(deps, claimed)
+        if any(earlier for _, earlier in claimed):  # taken over: did an earlier attempt go out after all?
+            channel, thread_ts = where()
+            unsent = _found_earlier(deps, claimed, channel, thread_ts)
+            if not unsent:
+                return True
+        key = unsent[0].key
+        with transaction(deps.session_factory) as session:  # committed first: a crash after the post can find it
+            f.set_message_key(session=session, keys=[s.key for s in unsent], message_key=key)
+        text, blocks = compose(unsent)
+        if channel is None:
+            channel, thread_ts = where()
+        ts = deps.notifier.post_message(channel, text=text, blocks=blocks, thread_ts=thread_ts, key=key)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the claims stay for the next sweep
+        _send_failed(deps, unsent, exc, now)
         return False
-    _mark_sent(deps, claimed, channel, ts)
+    _mark_sent(deps, unsent, channel, ts)
     return True
 
 
+def _send_failed(deps: Deps, steps: Sequence[Step], exc: Exception, now: datetime) -> None:
+    definitive, why = _failure(exc)
+    keys = [s.key for s in steps]
+    with transaction(deps.session_factory) as session:
+        attempts = f.record_send_failure(
+            session=session, keys=keys, error=why, refused=definitive, give_up_after=GIVE_UP_AFTER if definitive else None, now=now,
+        )
+    stopped = definitive and attempts >= GIVE_UP_AFTER
+    log.error("follow-up %s failed (attempt %d: %s); %s", keys, attempts, why, "given up" if stopped else "will retry next sweep")
+    if attempts >= GIVE_UP_AFTER:
+        cat = deps.catalog
+        what = "; ".join(_describe(deps, step) for step in steps)
+        text = cat.t("followup.send_given_up" if stopped else "followup.send_failing", attempts=attempts, error=why, what=what)
+        _send_once(deps, f"followup-failed:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
+
+
+def _describe(deps: Deps, step: Step) -> str:
+    """What a follow-up step is, for the CS lead."""
+    owner = ""
+    if step.kind in (StepKind.NUDGE, StepKind.ESCALATE):
+        with transaction(deps.session_factory) as session:
+            message = f.find_thread(session=session, thread_id=step.subject)
+        owner = message.owner if message else ""
+    return deps.catalog.t(f"followup.failed_{step.kind}", owner=owner, user=f"<@{step.recipient}>", level=step.level)
+
+
 def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: dict[int, Item], now: datetime, report: SweepReport) -> None:
+    _retry_once_messages(deps, now)
     start_of_day = local_datetime(now.astimezone(deps.timezone).date(), datetime.min.time(), deps.timezone)
     with transaction(deps.session_factory) as session:
         sent_today = f.count_sent_since(session=session, since=start_of_day)
@@ -298,43 +397,98 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
         grouped[(step.kind, step.recipient)].append(step)
     cat = deps.catalog
     for (kind, recipient), steps in grouped.items():
+        def in_dm(recipient=recipient):
+            return deps.notifier.open_dm(recipient), None
+
         if kind is StepKind.NUDGE:
             for step in steps:
-                thread = threads[step.subject].message
-                text = _nudge_text(deps, threads[step.subject])
-                if _deliver(deps, [step], now, lambda _s, t=thread, x=text: (t.channel, deps.notifier.post_message(t.channel, text=x, thread_ts=t.ts))):
+                thread = threads[step.subject]
+                sent = _deliver(
+                    deps, [step], now, where=lambda t=thread.message: (t.channel, t.ts),
+                    compose=lambda _s, t=thread: (_nudge_text(deps, t), None),
+                )
+                if sent:
                     report.sent[kind] = report.sent.get(kind, 0) + 1
         elif kind is StepKind.ESCALATE:
-            def send_escalation(claimed, recipient=recipient):
-                text, blocks = escalation_message([_escalation_facts(deps, threads[s.subject], s) for s in claimed], cat, deps.timezone)
-                channel = deps.notifier.open_dm(recipient)
-                return channel, deps.notifier.post_message(channel, text=text, blocks=blocks)
+            def escalation(claimed):
+                return escalation_message([_escalation_facts(deps, threads[s.subject], s) for s in claimed], cat, deps.timezone)
 
-            if _deliver(deps, steps, now, send_escalation):
+            if _deliver(deps, steps, now, where=in_dm, compose=escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
                 for step in steps:
                     _tell_owner(deps, threads[step.subject].message, step, now)
         else:
-            def send_dispute(claimed, kind=kind, recipient=recipient):
+            def dispute(claimed, kind=kind):
                 lines = [_dispute_line(deps, items[s.subject], now) for s in claimed]
-                head = cat.t(DISPUTE_HEADS[kind], count=len(claimed))
-                channel = deps.notifier.open_dm(recipient)
-                return channel, deps.notifier.post_message(channel, text=head + "\n" + "\n".join(lines))
+                return cat.t(DISPUTE_HEADS[kind], count=len(claimed)) + "\n" + "\n".join(lines), None
 
-            if _deliver(deps, steps, now, send_dispute):
+            if _deliver(deps, steps, now, where=in_dm, compose=dispute):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
 
 
 def _tell_owner(deps: Deps, message: DigestMessage, step: Step, now: datetime) -> None:
     """Nobody is escalated behind their back: say so in the owner's thread."""
+    owner = deps.routing.owner_named(message.owner)
+    text = deps.catalog.t(
+        "followup.escalated_notice", owner=f"<@{owner.user}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
+    )
+    _send_once(deps, f"notice:{step.key}", channel=message.channel, thread_ts=message.ts, text=text, now=now)
+
+
+# --- one-off messages ---------------------------------------------------------------
+
+
+def _send_once(deps: Deps, key: str, *, text: str, now: datetime, channel: str | None = None, thread_ts: str | None = None, user: str | None = None) -> bool:
+    """Send a one-off message once: claimed in the ledger under ``key`` with
+    where it goes and what it says, carrying ``key`` in its metadata. A
+    failed send is retried by the next sweep (``_retry_once_messages``),
+    after looking the message up by its key. True when sent now."""
+    note = {"channel": channel, "thread_ts": thread_ts, "user": user, "text": text, "attempts": 0}
     with transaction(deps.session_factory) as session:
-        first = q.record_once(session=session, key=f"notice:{step.key}", now=now)
-    if first:
-        owner = deps.routing.owner_named(message.owner)
-        deps.notifier.post_message(
-            message.channel, thread_ts=message.ts,
-            text=deps.catalog.t("followup.escalated_notice", owner=f"<@{owner.user}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level),
-        )
+        claim = q.claim_effect(session=session, key=key, now=now, lease=SEND_LEASE)
+        if claim is q.Claim.NEW:
+            q.set_effect_detail(session=session, key=key, detail=json.dumps(note, ensure_ascii=False))
+        elif claim is q.Claim.RESUMED:
+            note = json.loads(q.find_effect(session=session, key=key).detail)
+        else:
+            return False
+    return _post_once(deps, key, note, now, look_first=claim is q.Claim.RESUMED and note.get("look", True))
+
+
+def _post_once(deps: Deps, key: str, note: dict, now: datetime, *, look_first: bool) -> bool:
+    try:
+        channel = note["channel"] or deps.notifier.open_dm(note["user"])
+        ts = deps.notifier.lookup_by_key(channel, key, thread_ts=note["thread_ts"]) if look_first else None
+        if ts is None:
+            ts = deps.notifier.post_message(channel, text=note["text"], thread_ts=note["thread_ts"], key=key)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the next sweep tries again
+        definitive, why = _failure(exc)
+        note["attempts"] = note.get("attempts", 0) + 1
+        note["look"] = not definitive  # refused: it is not in Slack, the next attempt need not look for it
+        stop = definitive and note["attempts"] >= GIVE_UP_AFTER
+        log.error("message %s failed (attempt %d: %s)%s", key, note["attempts"], why, "; given up" if stop else "")
+        with transaction(deps.session_factory) as session:
+            if stop:
+                q.finish_effect(session=session, key=key, now=now, detail=f"given up: {why}")
+            else:
+                q.set_effect_detail(session=session, key=key, detail=json.dumps(note, ensure_ascii=False))
+                q.renew_effect(session=session, key=key, until=now)  # free for the next sweep
+        return False
+    with transaction(deps.session_factory) as session:
+        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{channel} {ts}")
+    return True
+
+
+def _retry_once_messages(deps: Deps, now: datetime) -> None:
+    """One-off messages whose send failed, or whose sender died: once more."""
+    with transaction(deps.session_factory) as session:
+        keys = [e.key for e in q.list_unfinished_effects(session=session, prefixes=ONCE_PREFIXES, now=now)]
+    for key in keys:
+        with transaction(deps.session_factory) as session:
+            if q.claim_effect(session=session, key=key, now=now, lease=SEND_LEASE) is not q.Claim.RESUMED:
+                continue
+            note = json.loads(q.find_effect(session=session, key=key).detail)
+        _post_once(deps, key, note, now, look_first=note.get("look", True))  # a crashed sender left no "look": look
 
 
 def _fmt(deps: Deps, at: datetime) -> str:
@@ -361,7 +515,8 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
         earlier = [u for u in f.list_follow_ups(session=session, thread_ids=[message.id]) if u.kind == StepKind.NUDGE and u.ts]
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
-    except SlackApiError:
+    except Exception:  # noqa: BLE001 - an escalation without the link beats one held back for it
+        log.warning("no permalink for thread %s; the escalation goes without it", message.id, exc_info=True)
         link = ""
     return EscalationThread(
         thread_id=message.id, owner=message.owner, owner_user=owner.user if owner else "", digest_day=message.digest_day,
@@ -392,10 +547,8 @@ def _check_calendar(deps: Deps, now: datetime) -> int | None:
 def _warn_calendar(deps: Deps, now: datetime, year: int) -> None:
     log.error("the China working-day calendar has no official data for %s: upgrade the chinesecalendar package", year)
     day = now.astimezone(deps.timezone).date().isoformat()
-    with transaction(deps.session_factory) as session:
-        first = q.record_once(session=session, key=f"calendar:{year}:{day}", now=now)
-    if first:
-        deps.notifier.send_dm(deps.routing.cs_lead, text=deps.catalog.t("followup.calendar_missing", year=year))
+    text = deps.catalog.t("followup.calendar_missing", year=year)
+    _send_once(deps, f"calendar:{year}:{day}", user=deps.routing.cs_lead, text=text, now=now)
 
 
 
@@ -475,8 +628,8 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
         return False
     text = _nudge_text(deps, thread, "followup.remind", manager=f"<@{actor}>")
     try:
-        deps.notifier.post_message(message.channel, text=text, thread_ts=message.ts)
-    except SlackApiError:
+        deps.notifier.post_message(message.channel, text=text, thread_ts=message.ts, key=key)
+    except Exception:
         with transaction(deps.session_factory) as session:  # not sent: the next click may try again
             f.release_once(session=session, key=key)
         raise

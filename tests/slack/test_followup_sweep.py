@@ -448,7 +448,7 @@ def test_a_nudge_slack_refuses_is_sent_by_the_next_sweep_once(bot, session_facto
         "2026-11-27 11:02": [],
     }
     rows = follow_ups(session_factory)
-    assert [(r.kind, r.recipient) for r in rows] == [("nudge", Z), ("nudge", Y)] and all(r.ts for r in rows)
+    assert [(r.kind, r.recipient, r.attempts) for r in rows] == [("nudge", Y, 1), ("nudge", Z, 0)] and all(r.ts for r in rows)
 
 
 def test_the_failed_nudge_was_refused_not_lost(bot, session_factory, clock, fake_slack, threads) -> None:
@@ -458,17 +458,20 @@ def test_the_failed_nudge_was_refused_not_lost(bot, session_factory, clock, fake
     bot.services.sweep()
 
     assert [c.error for c in fake_slack.calls_to("chat.postMessage")] == ["channel_not_found", None]
-    assert [(r.kind, r.recipient) for r in follow_ups(session_factory)] == [("nudge", Z)]
+    rows = follow_ups(session_factory)
+    assert [(r.kind, r.recipient, bool(r.ts)) for r in rows] == [("nudge", Y, False), ("nudge", Z, True)]
+    # kept for the next sweep: the failure counted, the claim free, nothing to look up (Slack refused it)
+    assert (rows[0].attempts, rows[0].error, rows[0].lease_until, rows[0].message_key, rows[0].gave_up_at) == (1, "channel_not_found", None, None, None)
 
 
 def test_an_escalation_slack_refuses_is_sent_with_its_notices_by_the_next_sweep(bot, session_factory, clock, fake_slack, threads) -> None:
     run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
-    fake_slack.fail_next("chat.postMessage", error="fatal_error")
+    fake_slack.fail_next("chat.postMessage", error="restricted_action")  # definitive: the gateway does not retry it
 
     seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 13:02"], bot.services.sweep)
 
     assert seen == {
-        "2026-11-27 13:00": [link(threads.y), link(threads.z), opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "fatal_error")],  # no notices
+        "2026-11-27 13:00": [link(threads.y), link(threads.z), opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "restricted_action")],  # no notices
         "2026-11-27 13:01": escalation(OPS_HEAD, {threads.y: Y, threads.z: Z}),
         "2026-11-27 13:02": [],
     }

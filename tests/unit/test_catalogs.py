@@ -12,6 +12,7 @@ import pytest
 
 from bot.core import importing
 from bot.core.answers import Outcome
+from bot.core.followup import StepKind
 from bot.core.lifecycle import Action, Status, Surface
 from bot.core.routing import CATEGORIES
 from bot.i18n import LOCALES, LOCALES_DIR, Catalog, load_messages, placeholders
@@ -115,6 +116,7 @@ FAMILIES: dict[str, set[str]] = {
     "answers.repeated_": {a.value for a in ANSWERED_ACTIONS},
     "cli.digest_": {s.value for s in DigestState},
     "answers.count_": {o.value for o in Outcome},
+    "followup.failed_": {k.value for k in StepKind},
 }
 
 

@@ -1,0 +1,111 @@
+"""Digest messages converge on the database.
+
+Every change to an item makes the digest messages showing it one version
+newer, in the change's own transaction (``storage.queries``); each message
+records the version Slack last showed (``shown_version``). After an answer
+the messages concerned are updated at once (``digest.refresh_digest_messages``);
+whatever that missed — a failed or timed-out ``chat.update``, a crash, a
+sweep deeming thousands of items — ``refresh_stale_messages`` catches up at
+each tick, oldest first, at most ``PER_TICK`` messages a tick.
+
+Errors: none; a message that cannot be updated is logged and stays behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.services.deps import Deps
+from bot.services.digest import render_digest_message
+from storage import queries as q
+from storage.db import transaction
+from storage.models import DigestMessage
+
+log = logging.getLogger(__name__)
+
+# chat.update is Tier 3, about 50 calls a minute (slack-limits.md); the tick runs every minute.
+PER_TICK = 50
+REFRESH_LEASE = timedelta(minutes=2)  # one refresher per message; longer than the gateway's retries of chat.update
+RENDERS_PER_REFRESH = 3  # renders in a row while the message keeps changing under the refresher
+AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "ratelimited", "request_timeout"})
+
+
+def slack_refused(exc: Exception, *, method: str | tuple[str, ...]) -> str | None:
+    """Slack's error when ``exc`` is ``method`` (one of them) definitively refused (trying
+    the same call again cannot help); None when it may pass another time
+    (5xx, timeouts, Slack unavailable, anything else) — or when another call
+    failed, such as the lookup the gateway makes before repeating a post:
+    then the post may have gone out."""
+    if not isinstance(exc, SlackApiError):
+        return None
+    if not str(getattr(exc.response, "api_url", "")).rstrip("/").endswith(method):
+        return None
+    status = getattr(exc.response, "status_code", 200) or 200
+    error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+    if status >= 500 or status == 429 or error in AMBIGUOUS_ERRORS:
+        return None
+    return str(error or exc)
+
+
+def show_current_state(deps: Deps, message_id: int) -> bool:
+    """Bring one posted message up to what the database says, recording the
+    version it now shows; True when it does. One refresher at a time per
+    message (a short lease): a refresher that finds another at work leaves
+    the message to it, and the one at work renders again while the message
+    changed under it, so an older render never overwrites a newer one. A
+    passing failure leaves the message behind for the next tick; a
+    definitive refusal (message deleted, channel archived…) is logged, and
+    that version is not tried again."""
+    now = deps.clock.now()
+    with transaction(deps.session_factory) as session:
+        message = q.claim_message_refresh(session=session, message_id=message_id, now=now, until=now + REFRESH_LEASE)
+    if message is None:
+        return False
+    try:
+        for _ in range(RENDERS_PER_REFRESH):
+            version = message.version  # read before the items: it never claims more than Slack shows
+            if not _update(deps, message):
+                return False
+            with transaction(deps.session_factory) as session:
+                current = q.mark_message_shown(session=session, message_id=message.id, version=version)
+            if current <= version:
+                return True
+            with transaction(deps.session_factory) as session:  # changed meanwhile: once more
+                message = q.get_digest_message(session=session, message_id=message.id)
+        return False
+    finally:
+        with transaction(deps.session_factory) as session:
+            q.release_message_refresh(session=session, message_id=message_id)
+
+
+def _update(deps: Deps, message: DigestMessage) -> bool:
+    """chat.update to the database's state; False when it may pass next time."""
+    try:
+        text, blocks = render_digest_message(deps, message)
+        deps.notifier.update_message(message.channel, message.ts, text=text, blocks=blocks)
+    except Exception as exc:  # noqa: BLE001 - one message failing must not stop the others
+        refused = slack_refused(exc, method="chat.update")
+        if refused is None:
+            log.warning("digest message %s (%s %s) could not be updated (%s); it stays behind for the next tick", message.id, message.channel, message.ts, exc)
+            return False
+        log.error("Slack refused to update digest message %s (%s %s): %s; not retried until it changes again", message.id, message.channel, message.ts, refused)
+    return True
+
+
+def refresh_stale_messages(deps: Deps, *, limit: int = PER_TICK) -> int:
+    """Update the posted digest messages that show an older state than the
+    database's, oldest first, at most ``limit``; returns how many now show it."""
+    with transaction(deps.session_factory) as session:
+        stale = list(q.list_stale_messages(session=session, limit=limit))
+    updated = 0
+    for message in stale:
+        try:
+            updated += show_current_state(deps, message.id)
+        except Exception:  # noqa: BLE001 - the database failing for one message must not stop the others
+            log.exception("could not refresh digest message %s", message.id)
+    if stale:
+        log.info("refreshed %d of %d digest messages that were behind", updated, len(stale))
+    return updated
