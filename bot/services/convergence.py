@@ -26,7 +26,7 @@ from storage.models import DigestMessage
 
 log = logging.getLogger(__name__)
 
-# chat.update is Tier 3, about 50 calls a minute (slack-limits.md); the tick runs every minute.
+# chat.update is Tier 3, about 50 calls a minute (docs.slack.dev/reference/methods/chat.update); the tick runs every minute.
 PER_TICK = 50
 REFRESH_LEASE = timedelta(minutes=2)  # one refresher per message; longer than the gateway's retries of chat.update
 RENDERS_PER_REFRESH = 3  # renders in a row while the message keeps changing under the refresher
