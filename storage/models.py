@@ -202,6 +202,14 @@ class FollowUp(SQLModel, table=True):
     sent_at: datetime = Field(sa_column=_utc())
     channel: str | None = Field(default=None, sa_type=String(32))
     ts: str | None = Field(default=None, sa_type=String(32))
+    # Sending: the key the message carries in its metadata (shared by the steps
+    # sent as one message), how often sending failed and why, the lease of a
+    # send in flight, and when the bot gave up (a definitive refusal, thrice).
+    message_key: str | None = Field(default=None, sa_type=String(200))
+    attempts: int = 0
+    error: str = Field(default="", sa_type=Text)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    gave_up_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class InboxEntry(SQLModel, table=True):
@@ -226,11 +234,3 @@ class InboxEntry(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     parked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     error: str = Field(default="", sa_type=Text)  # the last dispatch failure
-    # Sending: the key the message carries in its metadata (shared by the steps
-    # sent as one message), how often sending failed and why, the lease of a
-    # send in flight, and when the bot gave up (a definitive refusal, thrice).
-    message_key: str | None = Field(default=None, sa_type=String(200))
-    attempts: int = 0
-    error: str = Field(default="", sa_type=Text)
-    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    gave_up_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
