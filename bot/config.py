@@ -337,7 +337,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
         reaction_undo_minutes=_minutes(
             timings_raw.get("reaction_undo_minutes"), "timings.reaction_undo_minutes", defaults.reaction_undo_minutes, problems
         ),
-        min_window=_hours(timings_raw.get("min_window_hours"), "timings.min_window_hours", defaults.min_window, problems),
+        min_window=_hours(timings_raw.get("min_window"), "timings.min_window", defaults.min_window, problems),
     )
     if timings.work_start >= timings.work_end:
         problems.append(Problem("config.work_hours_order"))

@@ -197,7 +197,7 @@ digest_at = "08:00"
 work_start = 08:30:00
 work_end = "17:30"
 reaction_undo_minutes = 10
-min_window_hours = 2.5
+min_window = 2.5
 
 [calendar]
 days_off = [2026-12-31, "2026-12-30"]
@@ -282,8 +282,8 @@ reaction_undo_minutes = "five"
 
 @pytest.mark.parametrize("value", ['"four"', "0", "-1", "true"])
 def test_a_min_window_that_is_not_a_positive_number_of_hours_is_reported(tmp_path: Path, value: str) -> None:
-    problems = routing_problems(tmp_path, DESIGN_EXAMPLE + f"\n[timings]\nmin_window_hours = {value}\n")
-    assert [p for p in problems if "timings.min_window_hours" in p and "positive number of working hours" in p], problems
+    problems = routing_problems(tmp_path, DESIGN_EXAMPLE + f"\n[timings]\nmin_window = {value}\n")
+    assert [p for p in problems if "timings.min_window" in p and "positive number of working hours" in p], problems
 
 
 def test_the_min_window_defaults_to_four_working_hours(tmp_path: Path) -> None:
