@@ -46,6 +46,7 @@ LEASE = timedelta(seconds=15)  # how long a killed process's rows wait before an
 RECOVER_EVERY = 3.0  # seconds between recovery passes (claims and lease renewals)
 MAX_ATTEMPTS = 5
 STUCK_AFTER = timedelta(seconds=60)  # a row waiting this long means the pool is not taking rows
+KEEP_DONE = timedelta(days=7)  # finished rows are kept this long (to look into a complaint), then deleted
 HTTP, SOCKET = "http", "socket"
 
 Check = Callable[[dict], str | None]  # extra payload validation: a reason to refuse, or None
@@ -273,13 +274,15 @@ class InboxPool:
             self._stopping.wait(self._recover_every)
 
     def recover(self) -> list[int]:
-        """Renew the leases of rows held here, and claim free rows; the ids claimed."""
+        """Renew the leases of rows held here, claim free rows, and forget rows
+        done over ``KEEP_DONE`` ago; the ids claimed."""
         now = self._clock.now()
         with self._held_lock:
             held = sorted(self._held)
         with transaction(self.session_factory) as session:
             store.renew_leases(session=session, entry_ids=held, instance=self.instance, until=now + self._lease)
             claimed = store.claim_free(session=session, instance=self.instance, now=now, until=now + self._lease)
+            store.delete_done(session=session, before=now - KEEP_DONE)  # bounded: at most a batch per pass
         if claimed:
             log.info("inbox: took over %s waiting row(s)", len(claimed))
         for entry in claimed:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import InboxEntry
@@ -108,6 +108,19 @@ def find_oldest_waiting(*, session: Session) -> datetime | None:
     return session.exec(
         select(func.min(InboxEntry.received_at)).where(col(InboxEntry.done_at).is_(None), col(InboxEntry.parked_at).is_(None))
     ).one()
+
+
+def delete_done(*, session: Session, before: datetime, limit: int = 1000) -> int:
+    """Forget up to ``limit`` rows done before ``before``, oldest first (their
+    effects live in the audit log; a year of requests need not); how many.
+    Parked rows stay for an operator to read."""
+    ids = session.exec(
+        select(InboxEntry.id).where(col(InboxEntry.done_at).is_not(None), col(InboxEntry.done_at) < before)
+        .order_by(col(InboxEntry.id)).limit(limit)
+    ).all()
+    if ids:
+        session.exec(delete(InboxEntry).where(col(InboxEntry.id).in_(list(ids))))
+    return len(ids)
 
 
 def get_entry(*, session: Session, entry_id: int) -> InboxEntry:

@@ -262,3 +262,22 @@ def test_a_stopping_pool_gives_back_what_it_did_not_do(front, pool, worker, sess
     after.run_queued()
     assert status(session_factory) == "confirmed"
     assert {c.hook for c in fake_slack.calls_to("response_url")} == {"r0", "r1"}
+
+
+def test_rows_done_over_a_week_ago_are_forgotten_parked_ones_stay(pool, session_factory, clock):
+    def stored(*, done: bool, parked: bool) -> int:
+        with transaction(session_factory) as session:
+            entry_id = store.add_entry(session=session, mode=HTTP, body="{}", headers="{}", received_at=clock.now(),
+                                       dedup_key=None, claimed_by=None, claimed_until=None)
+            if done:
+                store.mark_done(session=session, entry_id=entry_id, at=clock.now())
+            if parked:
+                store.mark_failed(session=session, entry_id=entry_id, error="poison", retry_at=None, at=clock.now())
+        return entry_id
+
+    old_done, old_parked = stored(done=True, parked=False), stored(done=False, parked=True)
+    clock.advance(timedelta(days=7, minutes=1))
+    recent_done = stored(done=True, parked=False)
+    assert pool.recover() == []
+    assert [e.id for e in entries(session_factory)] == [old_parked, recent_done]
+    assert old_done not in [e.id for e in entries(session_factory)]
