@@ -231,7 +231,7 @@ def test_a_digest_slack_refuses_exits_1_with_a_message(operator, slack, capsys):
     slack.fail_next("chat.postMessage", error="channel_not_found", times=10)
     assert main(["digest", "--at", "2026-11-27T08:30"]) == 1
     err = capsys.readouterr().err
-    assert "Slack failed after the retries (channel_not_found)" in err
+    assert "The digest of 2026-11-27 is not complete: 3 of 3 digest message(s)" in err and "channel_not_found" in err
     no_traceback(err)
 
 
@@ -336,7 +336,8 @@ def test_as_a_process_each_failure_has_its_exit_status_and_no_traceback(operator
 
     slack.fail_next("chat.postMessage", error="channel_not_found", times=10)
     refused = rejectbot("digest", "--at", "2026-11-27T08:30", cwd=operator)
-    assert refused.returncode == 1 and "Slack failed after the retries (channel_not_found)" in refused.stderr
+    assert refused.returncode == 1 and "The digest of 2026-11-27 is not complete" in refused.stderr
+    assert "channel_not_found" in refused.stderr
 
     monkeypatch.setenv("DATABASE_URL", CLOSED_PORT_PG)
     gone = rejectbot("digest", "--at", "2026-11-27T08:30", cwd=operator)
