@@ -22,7 +22,10 @@ Failures, and what the gateway does about them:
   request was sent): ``make_client`` installs it only for calls that are
   safe to repeat, and for connections refused before anything was sent.
 - **Definitive** Slack errors (``msg_too_long``, ``channel_not_found``,
-  ``not_in_channel``, …) raise ``SlackApiError`` at once.
+  ``not_in_channel``, …) raise ``SlackApiError`` at once, except after an
+  ambiguous failure of the same post: then it may still have been done and
+  ``SlackUnavailable`` is raised (the caller looks it up before posting again).
+  ``is_ambiguous(error)`` is the one test of which errors leave that open.
 
 Errors:
 - ``SlackUnavailable`` — Slack still failed ambiguously after the retries
@@ -129,6 +132,14 @@ def make_client(token: str | None, base_url: str, *, timeout: int = CLIENT_TIMEO
     return client
 
 
+def is_ambiguous(error: Exception) -> bool:
+    """Whether ``error`` leaves it open that Slack did the call (5xx,
+    ``internal_error``/``fatal_error``/``service_unavailable``, timeouts,
+    dropped connections, or ``SlackUnavailable``): the one classifier every
+    caller should use."""
+    return isinstance(error, SlackUnavailable) or _ambiguous(error) is not None
+
+
 def _ambiguous(error: Exception) -> str | None:
     """Why ``error`` leaves it open whether Slack did the call, or ``None``
     when it is a definitive answer."""
@@ -143,6 +154,12 @@ def _ambiguous(error: Exception) -> str | None:
     if isinstance(error, (OSError, http.client.HTTPException)):  # timeouts, resets, refused, truncated answers
         return f"{type(error).__name__}: {error}"
     return None
+
+
+def _error_reason(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or f"HTTP {error.response.status_code}")
+    return type(error).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +190,18 @@ class SlackGateway:
         each repeat ``before_retry()`` may return the result instead (the
         message it found)."""
         delays = self.backoff.delays()
+        doubt = None  # why an earlier try of a non-idempotent call may have been done
         while True:
             try:
                 return call()
             except Exception as error:  # noqa: BLE001 - sorted below: definitive errors re-raise as they are
                 reason = _ambiguous(error)
                 if reason is None:
+                    if doubt is not None:  # e.g. 429 after a 500: the earlier try may still have been done
+                        raise SlackUnavailable(method, f"{doubt}, then {_error_reason(error)}") from error
                     raise
+                if before_retry is not None:
+                    doubt = reason
                 delay = next(delays, None)
                 if delay is None:
                     raise SlackUnavailable(method, reason) from error
@@ -287,14 +309,18 @@ class SlackGateway:
         """The id of our pending scheduled message in ``channel`` with this
         text and time (``chat.scheduledMessages.list``), or ``None``."""
         at = int(post_at.timestamp())
-        listed = self._retrying(
-            "chat.scheduledMessages.list",
-            lambda: self.client.chat_scheduledMessages_list(channel=channel, oldest=str(at - 1), latest=str(at + 1)),
-        )
-        for scheduled in listed.get("scheduled_messages") or []:
-            if int(scheduled.get("post_at", 0)) == at and scheduled.get("text") == text:
-                return scheduled["id"]
-        return None
+        cursor = None
+        while True:  # every page; oldest/latest are not documented to filter on post_at, so match here
+            params: dict[str, Any] = dict(channel=channel, limit=100)
+            if cursor:
+                params["cursor"] = cursor
+            listed = self._retrying("chat.scheduledMessages.list", lambda p=params: self.client.chat_scheduledMessages_list(**p))
+            for scheduled in listed.get("scheduled_messages") or []:
+                if int(scheduled.get("post_at", 0)) == at and scheduled.get("text") == text:
+                    return scheduled["id"]
+            cursor = (listed.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     def delete_scheduled_message(self, channel: str, scheduled_message_id: str) -> None:
         """Idempotent: a message already deleted or already posted

@@ -67,20 +67,33 @@ def claim_effect(*, session: Session, key: str, now: datetime, lease: timedelta)
     return Claim.RESUMED if taken == 1 else Claim.BUSY
 
 
-def renew_effect(*, session: Session, key: str, until: datetime) -> None:
-    session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(lease_until=until))
+def _held(key: str, holder: datetime | None):
+    """The row of ``key``, and when ``holder`` is given only while that claim
+    (its ``claimed_at``) still holds it: a claimant whose lease ran out and
+    was resumed by another must not renew, release or finish that one's claim."""
+    where = [col(SideEffect.key) == key]
+    if holder is not None:
+        where.append(col(SideEffect.claimed_at) == holder)
+    return where
 
 
-def release_effect(*, session: Session, key: str, now: datetime) -> None:
+def renew_effect(*, session: Session, key: str, until: datetime, holder: datetime | None = None) -> bool:
+    """Extend the lease; False when ``holder`` no longer holds the claim."""
+    return session.exec(update(SideEffect).where(*_held(key, holder)).values(lease_until=until)).rowcount == 1
+
+
+def release_effect(*, session: Session, key: str, now: datetime, holder: datetime | None = None) -> bool:
     """Let the lease of an unfinished claim run out now, so that the next run
-    resumes the work (the digest leaves pages that Slack refused for it)."""
-    session.exec(
-        update(SideEffect).where(col(SideEffect.key) == key, col(SideEffect.done_at).is_(None)).values(lease_until=now)
-    )
+    resumes the work (the digest leaves pages that Slack refused for it).
+    False when ``holder`` no longer holds the claim (then nothing changes)."""
+    return session.exec(
+        update(SideEffect).where(*_held(key, holder), col(SideEffect.done_at).is_(None)).values(lease_until=now)
+    ).rowcount == 1
 
 
-def finish_effect(*, session: Session, key: str, now: datetime, detail: str = "") -> None:
-    session.exec(update(SideEffect).where(col(SideEffect.key) == key).values(done_at=now, detail=detail))
+def finish_effect(*, session: Session, key: str, now: datetime, detail: str = "", holder: datetime | None = None) -> bool:
+    """Mark the effect done; False when ``holder`` no longer holds the claim."""
+    return session.exec(update(SideEffect).where(*_held(key, holder)).values(done_at=now, detail=detail)).rowcount == 1
 
 
 def find_effect(*, session: Session, key: str) -> SideEffect | None:
@@ -435,22 +448,44 @@ def find_first_page(*, session: Session, digest_day: date, owner: str) -> Digest
 PLANNED_VERSION = 1  # a planned message's version: the plan's one transaction moved its items to awaiting
 
 
-def set_message_posted(
-    *, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime, shown_version: int = PLANNED_VERSION
-) -> None:
+def set_message_posted(*, session: Session, message_id: int, ts: str, thread_ts: str | None, now: datetime) -> None:
     """Record a posted message and give its items the deadline it shows. The
-    message shows ``shown_version``: by default its planned state, so a change
-    made since the plan (an answer by order number before the page went out)
-    leaves it behind, to be refreshed."""
+    message shows its planned state (``PLANNED_VERSION``), or its ``version``
+    when that is lower (a message planned before versions were kept, still 0):
+    so a change made since the plan (an answer by order number before the
+    page went out) leaves it behind, to be refreshed. Frees its post claim."""
+    shown = case((col(DigestMessage.version) < PLANNED_VERSION, col(DigestMessage.version)), else_=PLANNED_VERSION)
     session.exec(
         update(DigestMessage).where(col(DigestMessage.id) == message_id)
-        .values(ts=ts, thread_ts=thread_ts, posted_at=now, in_doubt=False, last_error="", shown_version=shown_version)
+        .values(ts=ts, thread_ts=thread_ts, posted_at=now, in_doubt=False, last_error="", shown_version=shown, refresh_until=None)
     )
     deadline = select(DigestMessage.deadline).where(DigestMessage.id == message_id).scalar_subquery()
     session.exec(
         update(Item).where(col(Item.digest_message_id) == message_id).values(deadline=deadline)
         .execution_options(synchronize_session=False)
     )
+
+
+def claim_message_post(*, session: Session, message_id: int, now: datetime, lease: timedelta) -> DigestMessage | None:
+    """Take the right to try posting an unposted digest message until
+    ``now + lease`` (kept in ``refresh_until``, which only posted messages
+    otherwise use), so that two runs never post the same message at once.
+    Returns the message as it is now, or ``None`` when it is posted already
+    or another run's try holds it."""
+    taken = session.exec(
+        update(DigestMessage)
+        .where(
+            col(DigestMessage.id) == message_id, col(DigestMessage.ts).is_(None),
+            col(DigestMessage.refresh_until).is_(None) | (col(DigestMessage.refresh_until) <= now),
+        )
+        .values(refresh_until=now + lease)
+        .returning(DigestMessage.id)
+    ).first()
+    if taken is None:
+        return None
+    message = session.get(DigestMessage, message_id)
+    session.refresh(message)
+    return message
 
 
 def start_message_attempt(*, session: Session, message_id: int, deadline: datetime, now: datetime) -> None:
@@ -462,12 +497,15 @@ def start_message_attempt(*, session: Session, message_id: int, deadline: dateti
     )
 
 
-def set_message_failed(*, session: Session, message_id: int, error: str, in_doubt: bool) -> None:
+def set_message_failed(*, session: Session, message_id: int, error: str, in_doubt: bool, count_try: bool = False) -> None:
     """Why the last try failed; ``in_doubt=False`` when Slack's answer says
-    for sure that nothing was posted (then no lookup is needed before the next)."""
-    session.exec(
-        update(DigestMessage).where(col(DigestMessage.id) == message_id).values(last_error=error[:2000], in_doubt=in_doubt)
-    )
+    for sure that nothing was posted (then no lookup is needed before the next).
+    ``count_try`` counts a try that failed before its post (the lookup of an
+    earlier try failed). Frees its post claim."""
+    values: dict = dict(last_error=error[:2000], in_doubt=in_doubt, refresh_until=None)
+    if count_try:
+        values["attempts"] = DigestMessage.attempts + 1
+    session.exec(update(DigestMessage).where(col(DigestMessage.id) == message_id).values(**values))
 
 
 # --- reactions -------------------------------------------------------------------

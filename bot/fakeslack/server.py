@@ -508,6 +508,7 @@ class FakeSlack:
         self._opened_ims: set[str] = set()
         self._bot_reactions: set[tuple[str, str, str]] = set()
         self._serial = 0
+        self._last_ts_micros = 0
         self._methods: dict[str, Callable[[Params, str], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
@@ -891,8 +892,13 @@ class FakeSlack:
 
     # --- message state helpers ----------------------------------------------
     def _next_ts(self) -> str:
+        """A message ts as Slack gives it: the epoch seconds of ``clock`` at
+        posting (so ``oldest``/``latest`` filters line up with the app's
+        clock), kept unique and increasing within a channel as Slack's are
+        (https://docs.slack.dev/messaging/retrieving-messages: ts is unique per channel)."""
         self._serial += 1
-        micros = _TS_BASE_MICROS + self._serial * 100
+        micros = max(int(self._clock() * 1_000_000), self._last_ts_micros + 100)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:

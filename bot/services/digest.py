@@ -58,7 +58,12 @@ from storage.models import DigestMessage
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(minutes=10)  # a run's claim on a day's digest, renewed after every page it tries
+# A run's claim on one page while it tries to post it: longer than any one try
+# can take (the gateway's retries and lookups are bounded: well under a minute,
+# plus rate-limit waits), so no other run posts that page while a slow try may
+# still land. A run killed mid-post leaves its page to the next run after this.
+PAGE_LEASE = timedelta(minutes=15)
 LATE_AFTER = timedelta(minutes=15)
 TROUBLE_AFTER = 3  # failed tries of a message before the CS lead is told
 WATCH_AFTER = timedelta(minutes=30)  # the scheduled warning: the digest's time + this
@@ -110,26 +115,27 @@ def _error_text(error: Exception) -> str:
 
 def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
     """Post today's digest if it is due and not yet posted, or what is still
-    pending of it; safe to call any number of times, from any number of
-    processes."""
+    pending of it, and first what is still pending of earlier days' digests;
+    safe to call any number of times, from any number of processes."""
     tz = deps.timezone
     local = now.astimezone(tz)
     day = local.date()
     timings = deps.routing.timings
     if not deps.calendar.is_working_day(day):
         return DigestOutcome(DigestState.NOT_WORKING_DAY, day)
+    earlier = _resume_earlier(deps, day=day, now=now) if local.time() >= min(timings.work_start, timings.digest_at) else []
     due_at = local_datetime(day, timings.digest_at, tz)
     if local < due_at:
         _watch(deps, day=day, now=now)  # e.g. the first digest after installing
-        return DigestOutcome(DigestState.TOO_EARLY, day)
+        return _with_earlier(DigestOutcome(DigestState.TOO_EARLY, day), earlier)
     key = digest_key(day)
 
     with transaction(deps.session_factory) as session:
         claim = q.claim_effect(session=session, key=key, now=now, lease=LEASE)
         if claim is q.Claim.DONE:
-            return DigestOutcome(DigestState.ALREADY_POSTED, day)
+            return _with_earlier(DigestOutcome(DigestState.ALREADY_POSTED, day), earlier)
         if claim is q.Claim.BUSY:
-            return DigestOutcome(DigestState.IN_PROGRESS, day)
+            return _with_earlier(DigestOutcome(DigestState.IN_PROGRESS, day), earlier)
         if claim is q.Claim.NEW:
             outcome = _plan(deps, session=session, day=day, now=now, late=now - due_at > LATE_AFTER)
         else:
@@ -141,40 +147,92 @@ def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
     except CalendarDataMissing as error:
         log.warning("no warning scheduled for the next digest: %s", error)
 
-    outcome.messages, pending, total = _post_pending(deps, day=day, key=key)
-    problems = []
+    delivery = _deliver(deps, day=day, holder=now, now=now, unrouted=True)
+    outcome.messages, outcome.unrouted, outcome.pending = delivery.posted, delivery.unrouted, delivery.pending
+    outcome = _with_earlier(outcome, earlier, delivery.problems)
+    log.info("digest %s: %d items in %d messages, %d unrouted", day, outcome.items, outcome.messages, outcome.unrouted)
+    return outcome
+
+
+def _with_earlier(outcome: DigestOutcome, earlier: list[Delivery], problems: Sequence[str] = ()) -> DigestOutcome:
+    """``outcome`` with what is still pending of earlier days' digests added."""
+    outcome.pending += sum(d.pending for d in earlier)
+    outcome.problem = "; ".join([p for d in earlier for p in d.problems] + list(problems)) or None
+    if outcome.problem:
+        log.warning("digest %s: %s", outcome.day, outcome.problem)
+    return outcome
+
+
+@dataclass
+class Delivery:
+    """What one run did for one day's digest."""
+
+    posted: int = 0
+    pending: int = 0
+    unrouted: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _resume_earlier(deps: Deps, *, day: date, now: datetime) -> list[Delivery]:
+    """Post what is still pending of the digests of days before ``day`` (a
+    page Slack refused until the day ended): their claims stay unfinished
+    until every page is posted. Each page's window counts from when it
+    appears, as always."""
+    with transaction(deps.session_factory) as session:
+        keys = [e.key for e in q.list_unfinished_effects(session=session, prefixes=["digest:"], now=now)]
+    deliveries = []
+    for key in keys:
+        earlier = date.fromisoformat(key.removeprefix("digest:"))
+        if earlier >= day:
+            continue
+        with transaction(deps.session_factory) as session:
+            if q.claim_effect(session=session, key=key, now=now, lease=LEASE) is not q.Claim.RESUMED:
+                continue  # another run has it, or just finished it
+        log.info("resuming the digest of %s, still unfinished on %s", earlier, day)
+        deliveries.append(_deliver(deps, day=earlier, holder=now, now=now, unrouted=False))
+    return deliveries
+
+
+def _deliver(deps: Deps, *, day: date, holder: datetime, now: datetime, unrouted: bool) -> Delivery:
+    """Post ``day``'s pending messages (and, with ``unrouted``, the CS lead's
+    list of unrouted records) under the claim ``digest:<day>`` taken at
+    ``holder``; finish the claim when all is done, else release it for the
+    next run. A run that lost its claim to another leaves both to that one."""
+    key = digest_key(day)
+    delivery = Delivery()
+    posted, pending, total, held = _post_pending(deps, day=day, key=key, holder=holder)
+    delivery.posted = posted
     if pending:
-        outcome.pending = len(pending)
-        problems.append(deps.catalog.t(
+        delivery.pending = len(pending)
+        delivery.problems.append(deps.catalog.t(
             "delivery.problem", pending=len(pending), total=total, day=day.isoformat(), error=pending[0][1],
         ))
+    if not held:
+        return delivery
     unrouted_done = True
-    try:
-        outcome.unrouted, unrouted_done = _notify_unrouted(deps, day=day, now=now)
-    except SLACK_ERRORS as error:
-        unrouted_done = False
-        log.warning("the unrouted records of %s were not sent to the CS lead: %s", day, _error_text(error))
-        problems.append(deps.catalog.t("delivery.problem_unrouted", day=day.isoformat(), error=_error_text(error)))
+    if unrouted:
+        try:
+            delivery.unrouted, unrouted_done = _notify_unrouted(deps, day=day, now=now)
+        except SLACK_ERRORS as error:
+            unrouted_done = False
+            log.warning("the unrouted records of %s were not sent to the CS lead: %s", day, _error_text(error))
+            delivery.problems.append(deps.catalog.t("delivery.problem_unrouted", day=day.isoformat(), error=_error_text(error)))
 
     if not pending and unrouted_done:
         try:
             _unwatch(deps, day=day)  # before finishing: a crash in between leaves it to the next run
         except SLACK_ERRORS as error:
             log.warning("the warning for the digest of %s could not be deleted: %s", day, _error_text(error))
-            problems.append(deps.catalog.t("delivery.problem_watch", day=day.isoformat(), error=_error_text(error)))
+            delivery.problems.append(deps.catalog.t("delivery.problem_watch", day=day.isoformat(), error=_error_text(error)))
         else:
             with transaction(deps.session_factory) as session:
-                q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{total} messages")
-    if pending or not unrouted_done or problems:
+                q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{total} messages", holder=holder)
+    if pending or not unrouted_done or delivery.problems:
         with transaction(deps.session_factory) as session:
-            q.release_effect(session=session, key=key, now=deps.clock.now())  # the next run resumes
+            q.release_effect(session=session, key=key, now=deps.clock.now(), holder=holder)  # the next run resumes
     if pending:
-        _report_trouble(deps, day=day, pending=pending, now=now, problems=problems)
-    outcome.problem = "; ".join(problems) or None
-    if outcome.problem:
-        log.warning("digest %s: %s", day, outcome.problem)
-    log.info("digest %s: %d items in %d messages, %d unrouted", day, outcome.items, outcome.messages, outcome.unrouted)
-    return outcome
+        _report_trouble(deps, day=day, pending=pending, now=now)
+    return delivery
 
 
 def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> DigestOutcome:
@@ -219,10 +277,15 @@ def _deadline(deps: Deps, at: datetime) -> datetime:
     return dispute_deadline(at, hours=hours, min_window=timings.min_window)
 
 
-def _post_pending(deps: Deps, *, day: date, key: str) -> tuple[int, list[tuple[DigestMessage, str]], int]:
-    """Post every planned message of ``day`` that has no ``ts`` yet; returns
-    how many were posted now, the ones still pending (with why), and how
-    many messages the day has."""
+def _post_pending(
+    deps: Deps, *, day: date, key: str, holder: datetime
+) -> tuple[int, list[tuple[DigestMessage, str]], int, bool]:
+    """Post every planned message of ``day`` that has no ``ts`` yet, each
+    under its own claim (``q.claim_message_post``) so that two runs never
+    post the same one; the day's claim is renewed after every try, failed or
+    not. Returns how many were posted now, the ones still pending (with
+    why), how many messages the day has, and whether this run still holds
+    the day's claim (when another run took it over, this one stops)."""
     with transaction(deps.session_factory) as session:
         messages = q.list_digest_messages(session=session, digest_day=day)
         on_message: dict[int, list] = {m.id: [] for m in messages}
@@ -234,47 +297,67 @@ def _post_pending(deps: Deps, *, day: date, key: str) -> tuple[int, list[tuple[D
     first_ts = {m.owner: m.ts for m in messages if m.page == 0}
     posted = 0
     pending: list[tuple[DigestMessage, str]] = []
-    renewed = deps.clock.now()  # the claim was taken (or renewed) just before
-    for message in messages:
-        if message.ts:
+    for planned in messages:
+        if planned.ts:
             continue
-        thread_ts = None if message.page == 0 else first_ts.get(message.owner)
-        if message.page > 0 and not thread_ts:
-            pending.append((message, deps.catalog.t("delivery.waiting_for_first")))
+        thread_ts = None if planned.page == 0 else first_ts.get(planned.owner)
+        if planned.page > 0 and not thread_ts:
+            pending.append((planned, deps.catalog.t("delivery.waiting_for_first")))
+            continue
+        with transaction(deps.session_factory) as session:
+            message = q.claim_message_post(session=session, message_id=planned.id, now=deps.clock.now(), lease=PAGE_LEASE)
+            if message is None:
+                current = q.get_digest_message(session=session, message_id=planned.id)
+        if message is None:  # posted meanwhile, or another run is trying it right now
+            if current.ts:
+                if current.page == 0:
+                    first_ts[current.owner] = current.ts
+            else:
+                pending.append((current, deps.catalog.t("delivery.busy_elsewhere")))
             continue
         try:
             ts = _post_one(deps, message, on_message[message.id], per_owner[message.owner], thread_ts=thread_ts)
         except SLACK_ERRORS as error:
             reason = _error_text(error)
+            lookup_failed = message.in_doubt  # still in doubt: the lookup of an earlier try failed, nothing was posted
             log.warning("digest message %s (%s, page %d) not posted: %s", message.id, message.owner, message.page + 1, reason)
+            now = deps.clock.now()
             with transaction(deps.session_factory) as session:
-                q.set_message_failed(session=session, message_id=message.id, error=reason, in_doubt=isinstance(error, SlackUnavailable))
+                q.set_message_failed(
+                    session=session, message_id=message.id, error=reason, count_try=lookup_failed,
+                    in_doubt=lookup_failed or isinstance(error, SlackUnavailable),
+                )
+                held = q.renew_effect(session=session, key=key, until=now + LEASE, holder=holder)
+            if lookup_failed:
+                message.attempts += 1
             message.last_error = reason
             pending.append((message, reason))
-            continue
-        now = deps.clock.now()
-        with transaction(deps.session_factory) as session:
-            q.set_message_posted(session=session, message_id=message.id, ts=ts, thread_ts=thread_ts, now=now)
-            if now >= renewed + LEASE / 2:  # keep the claim alive while posting takes long
-                q.renew_effect(session=session, key=key, until=now + LEASE)
-                renewed = now
-        if message.page == 0:
-            first_ts[message.owner] = ts
-        posted += 1
-    return posted, pending, len(messages)
+        else:
+            now = deps.clock.now()
+            with transaction(deps.session_factory) as session:
+                q.set_message_posted(session=session, message_id=message.id, ts=ts, thread_ts=thread_ts, now=now)
+                held = q.renew_effect(session=session, key=key, until=now + LEASE, holder=holder)
+            if message.page == 0:
+                first_ts[message.owner] = ts
+            posted += 1
+        if not held:
+            log.warning("the digest of %s was taken over by another run; this one stops", day)
+            return posted, pending, len(messages), False
+    return posted, pending, len(messages), True
 
 
 def _post_one(deps: Deps, message: DigestMessage, items: Sequence, everything: Sequence, *, thread_ts: str | None) -> str:
-    """Post one digest message, unless an earlier try already did: then its ts."""
+    """Post one digest message, unless an earlier try already did: then its
+    ts. Clears ``message.in_doubt`` (in memory) once the lookup has not found it."""
     key = message_key(message.digest_day, message.id)
     if message.in_doubt:  # an earlier try may have reached Slack (killed mid-post, or its answer lost)
-        try:
-            found = deps.notifier.lookup_by_key(message.channel, key, thread_ts=thread_ts)
-        except SlackApiError as error:  # e.g. missing_scope: it stays in doubt, never posted blindly
-            raise SlackUnavailable("conversations.history", _error_text(error)) from error
+        # from a little before that try: one page of history, not the channel's last thousand messages
+        since = message.attempted_at - POST_MARGIN if message.attempted_at else None
+        found = deps.notifier.lookup_by_key(message.channel, key, thread_ts=thread_ts, since=since)
         if found is not None:
             log.info("digest message %s was already posted by an earlier try: %s", message.id, found)
             return found
+        message.in_doubt = False
     now = deps.clock.now()
     deadline = _deadline(deps, now + POST_MARGIN)
     with transaction(deps.session_factory) as session:
@@ -325,7 +408,7 @@ def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> tuple[int, bool
     return len(items), True
 
 
-def _report_trouble(deps: Deps, *, day: date, pending: list[tuple[DigestMessage, str]], now: datetime, problems: list[str]) -> None:
+def _report_trouble(deps: Deps, *, day: date, pending: list[tuple[DigestMessage, str]], now: datetime) -> None:
     """Once a message has failed ``TROUBLE_AFTER`` tries, DM the CS lead
     (once a day) which messages are stuck and why."""
     stuck = [(m, why) for m, why in pending if m.attempts >= TROUBLE_AFTER]

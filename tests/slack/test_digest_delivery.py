@@ -12,6 +12,8 @@ late: against the fake Slack's fault injection, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from http.client import RemoteDisconnected
@@ -27,6 +29,7 @@ from sqlmodel import select
 from bot.app import create_app
 from bot.core.importing import parse_export
 from bot.gateway import Backoff, SafeConnectionErrorRetryHandler, SlackGateway, SlackUnavailable, make_client
+from storage import queries as q
 from storage.db import transaction
 from storage.imports import insert_records
 from storage.models import DigestMessage, Item
@@ -383,5 +386,69 @@ def test_a_page_that_may_be_posted_is_never_posted_blindly_when_the_lookup_fails
     third = bot.services.post_daily_digest()  # found by its key now
 
     assert first.problem and "missing_scope" in first.problem and second.problem and third.problem is None
-    assert pages(session_factory)[0].attempts == 1
+    assert pages(session_factory)[0].attempts == 2  # the post, and the second tick's failed lookup: both count as tries
+    assert_everything_shown_once(fake_slack, session_factory)
+
+
+# --- a page left over from an earlier day, two runners, lookups ----------------------------
+
+
+def test_a_page_still_unposted_when_its_day_ends_is_posted_on_the_next_working_day(bot, session_factory, clock, fake_slack) -> None:
+    seed(session_factory, clock)
+    clock.set(at("2026-11-27 17:00"))
+    for _ in range(3):  # Friday's last ticks: Slack refuses Y's first page (and so its continuations wait)
+        fake_slack.fail_next("chat.postMessage", "msg_blocks_too_long")
+        friday = bot.services.post_daily_digest()
+        clock.advance(timedelta(minutes=1))
+    assert friday.pending == 3
+
+    clock.set(at("2026-11-28 10:00"))  # Saturday: no digest, nothing posted
+    saturday = bot.services.post_daily_digest()
+    clock.set(at("2026-11-30 08:45"))  # Monday, after its digest time; Slack still refuses that page once
+    fake_slack.fail_next("chat.postMessage", "msg_blocks_too_long")
+    monday = bot.services.post_daily_digest()
+    clock.advance(timedelta(minutes=1))
+    later = bot.services.post_daily_digest()  # Slack takes it now
+
+    assert saturday.state == "not_working_day"
+    assert monday.problem and "2026-11-27" in monday.problem and monday.pending == 3  # reported while pending
+    assert later.problem is None and later.pending == 0
+    assert_everything_shown_once(fake_slack, session_factory)
+    y_pages = [p for p in pages(session_factory) if p.owner == "大件配送"]
+    assert all(p.posted_at == at("2026-11-30 08:46") for p in y_pages)
+    with transaction(session_factory) as session:
+        y_items = session.exec(select(Item).where(Item.owner == "大件配送")).all()
+        friday_claim = q.find_effect(session=session, key="digest:2026-11-27")
+    # the window counts from Monday 08:46, when the pages appeared (min_window of working time)
+    assert y_items and all(i.deadline is not None and i.deadline > at("2026-11-30 09:00") for i in y_items)
+    assert {i.deadline for i in y_items} == {p.deadline for p in y_pages if p.page == 0} | {p.deadline for p in y_pages if p.page > 0}
+    assert friday_claim.done_at == at("2026-11-30 08:46")
+
+
+def test_a_slow_run_that_loses_its_claim_never_doubles_a_page_with_the_run_that_took_over(bot, session_factory, clock, fake_slack) -> None:
+    seed(session_factory, clock)
+    clock.set(at("2026-11-27 09:30"))
+    fake_slack.hang_next("chat.postMessage", 3.0, applied=True)  # run A's first post lands, its answer takes 3 s
+    results: dict = {}
+    run_a = threading.Thread(target=lambda: results.setdefault("a", bot.services.post_daily_digest()))
+    run_a.start()
+    give_up = time.monotonic() + 10
+    while not fake_slack.calls_to("chat.postMessage") and time.monotonic() < give_up:  # A's post has reached Slack
+        time.sleep(0.005)
+    clock.advance(timedelta(minutes=11))  # A's try has taken longer than the day's lease (10 min): B takes the digest over
+    b = bot.services.post_daily_digest()  # another replica's tick
+    assert run_a.is_alive(), "run B must finish while run A's post is still in flight"
+    run_a.join()
+    a = results["a"]
+    with transaction(session_factory) as session:
+        claim = q.find_effect(session=session, key="digest:2026-11-27")
+    clock.advance(timedelta(minutes=1))
+    c = bot.services.post_daily_digest()  # the next tick finishes what A left when it lost the claim
+
+    y_first = f"digest:2026-11-27:{pages(session_factory)[0].id}"
+    assert [((c_.params.get("metadata") or {}).get("event_payload") or {}).get("key") for c_ in fake_slack.calls_to("chat.postMessage")].count(y_first) == 1
+    assert b.problem and "another run is posting it" in b.problem  # B left A's page alone
+    assert a.messages == 1 and a.problem is None  # A recorded its page, then stopped: the claim was B's
+    assert claim.done_at is None and claim.lease_until == at("2026-11-27 09:41")  # A neither finished nor released B's claim
+    assert c.problem is None
     assert_everything_shown_once(fake_slack, session_factory)

@@ -6,7 +6,8 @@ forked from the test so that it does not pay Python's start-up each time) and
 kills it with SIGKILL once this run has sent k page posts (k random, 1–3),
 sometimes at once — while the fake holds the answer to a post it has already
 applied, the crash window — and sometimes a little later. The next trial is the
-rerun (11 minutes later, when the killed run's lease has run out); the last run
+rerun (16 minutes later, when the killed run's leases have run out: the day's,
+10 minutes, and the page it was posting, 15); the last run
 of each day is a real ``rejectbot digest`` subprocess that runs to the end.
 After each day: every planned page is in the channel exactly once (by the key in
 its metadata) under the ts the database holds, and every planned item is shown
@@ -180,7 +181,7 @@ def test_thirty_kills_mid_digest_double_no_page_and_lose_no_item(database, tmp_p
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
                     kills += 1
-                now["at"] += timedelta(minutes=11)  # the killed run's lease (10 min) has run out
+                now["at"] += timedelta(minutes=16)  # the killed run's leases have run out (its page's: 15 min)
                 if finished:
                     break
             result = operator.run(now["at"])  # the rerun that finishes the day

@@ -92,12 +92,28 @@ def test_one_refresher_at_a_time_per_message_until_released_or_its_lease_ends(se
 
 
 def test_a_posted_message_shows_its_planned_version(session_factory) -> None:
-    message = add_message(session_factory, ts=None)
+    planned = add_message(session_factory, ts=None)
+    with transaction(session_factory) as session:  # as the plan's transaction leaves it
+        session.exec(text("UPDATE digest_message SET version = :v WHERE id = :id").bindparams(v=q.PLANNED_VERSION, id=planned))
 
     with transaction(session_factory) as session:
-        q.set_message_posted(session=session, message_id=message, ts="3.0", thread_ts=None, now=NOW)
+        q.set_message_posted(session=session, message_id=planned, ts="3.0", thread_ts=None, now=NOW)
 
-    assert versions(session_factory)[message] == (0, q.PLANNED_VERSION)
+    assert versions(session_factory)[planned] == (q.PLANNED_VERSION, q.PLANNED_VERSION)
+
+
+def test_a_message_planned_before_versions_were_kept_sees_its_first_change_as_stale(session_factory) -> None:
+    old = add_message(session_factory, ts=None)  # pending across the upgrade that added versions: still 0
+
+    with transaction(session_factory) as session:
+        q.set_message_posted(session=session, message_id=old, ts="3.0", thread_ts=None, now=NOW)
+    assert versions(session_factory)[old] == (0, 0)  # not claimed to show a version it never had
+    item = add_item(session_factory, "SO1", old)
+    with transaction(session_factory) as session:
+        q.transition_many(session=session, item_ids=[item], expected=Status.AWAITING, change=CONFIRM, now=NOW)
+
+    with transaction(session_factory) as session:
+        assert [m.id for m in q.list_stale_messages(session=session, limit=10)] == [old]  # the change is owed to Slack
 
 
 # --- follow-up claims ---------------------------------------------------------------------------

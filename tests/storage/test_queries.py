@@ -16,7 +16,7 @@ from sqlmodel import select
 from bot.core.importing import parse_export
 from bot.core.lifecycle import Action, Role, Status, Surface
 from storage import queries as q
-from storage.db import transaction
+from storage.db import make_session_factory, transaction
 from storage.imports import insert_records
 from storage.models import AuditEntry, DigestMessage, Item, ReactionEffect, SideEffect
 
@@ -170,6 +170,47 @@ def test_a_renewed_lease_keeps_others_out(session_factory) -> None:
 
     assert claim(session_factory, "digest:2026-11-27", NOW + timedelta(minutes=20)) is q.Claim.BUSY
     assert claim(session_factory, "digest:2026-11-27", NOW + timedelta(minutes=31)) is q.Claim.RESUMED
+
+
+def test_a_claimant_whose_lease_was_taken_over_can_neither_renew_release_nor_finish(session_factory) -> None:
+    key = "digest:2026-11-27"
+    claim(session_factory, key, NOW)
+    took_over = NOW + LEASE + timedelta(minutes=1)
+    assert claim(session_factory, key, took_over) is q.Claim.RESUMED
+
+    with transaction(session_factory) as session:
+        renewed = q.renew_effect(session=session, key=key, until=took_over + timedelta(hours=1), holder=NOW)
+        released = q.release_effect(session=session, key=key, now=took_over, holder=NOW)
+        finished = q.finish_effect(session=session, key=key, now=took_over, detail="old run", holder=NOW)
+    with transaction(session_factory) as session:
+        row = q.find_effect(session=session, key=key)
+    assert (renewed, released, finished) == (False, False, False)
+    assert (row.lease_until, row.done_at, row.detail) == (took_over + LEASE, None, "")  # the new holder's claim, untouched
+
+    with transaction(session_factory) as session:
+        assert q.renew_effect(session=session, key=key, until=took_over + timedelta(hours=1), holder=took_over)
+        assert q.finish_effect(session=session, key=key, now=took_over, detail="2 messages", holder=took_over)
+
+
+def test_one_run_at_a_time_tries_a_digest_page_until_its_try_ends_or_its_lease_does(session_factory, replica_engine) -> None:
+    page = add_message(session_factory, owner="大件配送")
+    other = make_session_factory(replica_engine)  # another replica
+    lease = timedelta(minutes=15)
+
+    with transaction(session_factory) as session:
+        mine = q.claim_message_post(session=session, message_id=page, now=NOW, lease=lease)
+    with transaction(other) as session:
+        theirs = q.claim_message_post(session=session, message_id=page, now=NOW + timedelta(minutes=14), lease=lease)
+    with transaction(session_factory) as session:  # my try failed: the page is free again
+        q.set_message_failed(session=session, message_id=page, error="msg_too_long", in_doubt=False)
+    with transaction(other) as session:
+        again = q.claim_message_post(session=session, message_id=page, now=NOW + timedelta(minutes=14), lease=lease)
+        q.set_message_posted(session=session, message_id=page, ts="1764200000.000100", thread_ts=None, now=NOW)
+    with transaction(session_factory) as session:
+        after_posting = q.claim_message_post(session=session, message_id=page, now=NOW + timedelta(hours=1), lease=lease)
+
+    assert mine is not None and mine.id == page and theirs is None
+    assert again is not None and after_posting is None  # a posted page is never tried again
 
 
 def test_record_once_is_true_only_the_first_time(session_factory) -> None:
