@@ -125,8 +125,9 @@ def paginate(items: Sequence[ItemFacts], catalogs: Sequence[Catalog] | None = No
 
 
 def page_count(n_items: int) -> int:
-    """The fewest pages the block limit allows for ``n_items`` (pages with
-    long text need more: ``paginate``)."""
+    """The fewest pages the block limit allows for ``n_items``: a lower bound
+    for the tests and benchmarks to check ``paginate`` against (pages with
+    long text need more). The digest itself pages with ``paginate``."""
     if n_items <= ITEMS_FIRST_PAGE:
         return 1
     return 1 + -(-(n_items - ITEMS_FIRST_PAGE) // ITEMS_PER_PAGE)

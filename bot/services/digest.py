@@ -7,16 +7,29 @@ and moved to *awaiting*). Messages are then posted one by one:
 - **Exactly once.** Each message carries the key ``digest:<day>:<message id>``
   in its Slack metadata. Its try is counted in the database *before* the post
   (``in_doubt``); a message that an earlier try may have posted (killed
-  mid-post, or Slack's answer lost) is first looked up by its key, and only
-  posted when it is not there. A try Slack definitely refused needs no lookup. Its ``ts`` is stored as soon as it is
-  known.
+  mid-post, or Slack's answer lost) is first looked up by its key (from a
+  minute before that try: one call), and only posted when it is not there. A
+  try Slack definitely refused needs no lookup. Its ``ts`` is stored as soon
+  as it is known.
+- **One run per page.** Each try at a page is claimed first
+  (``q.claim_message_post``, for ``PAGE_LEASE``, longer than any one try), so
+  two runs (replicas, or the CLI beside the ticker) never post the same page.
+  The day's claim is renewed after every try, failed or not, and only by the
+  run holding it: a run whose claim another run took over stops, and can
+  neither release nor finish that run's claim.
 - **One failure stops nothing else.** A Slack error on one message is recorded
   on it (``attempts``, ``last_error``) and the others are still posted, and
   the CS lead's list of unrouted records still sent. While anything is
   pending the claim is not finished but released, so each run (the ticker's,
   every minute) tries again. Once a message has failed ``TROUBLE_AFTER``
-  tries, the CS lead gets one DM (``digest-trouble:<day>``) saying which and
-  why. ``DigestOutcome.problem`` says what is still pending.
+  tries (a failed lookup of an earlier try counts as one), the CS lead gets
+  one DM (``digest-trouble:<day>``) saying which and why.
+  ``DigestOutcome.problem`` says what is still pending.
+- **Nothing left behind at midnight.** A page still pending when its day
+  ends is posted by the next working day's runs: each run from the earlier
+  of the digest's time and the start of work first resumes every unfinished
+  ``digest:<day>`` claim of an earlier day, and reports its pending pages in
+  ``problem`` until they are posted.
 - **A full window.** A message's dispute deadline is set when it is posted,
   from that moment (``bot.core.worktime.dispute_deadline``, ``min_window``
   of working time at least); its items get that deadline once it is posted.

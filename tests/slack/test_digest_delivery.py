@@ -28,7 +28,7 @@ from sqlmodel import select
 
 from bot.app import create_app
 from bot.core.importing import parse_export
-from bot.gateway import Backoff, SafeConnectionErrorRetryHandler, SlackGateway, SlackUnavailable, make_client
+from bot.gateway import Backoff, SafeConnectionErrorRetryHandler, SlackGateway, SlackUnavailable, is_ambiguous, make_client
 from storage import queries as q
 from storage.db import transaction
 from storage.imports import insert_records
@@ -452,3 +452,83 @@ def test_a_slow_run_that_loses_its_claim_never_doubles_a_page_with_the_run_that_
     assert claim.done_at is None and claim.lease_until == at("2026-11-27 09:41")  # A neither finished nor released B's claim
     assert c.problem is None
     assert_everything_shown_once(fake_slack, session_factory)
+
+
+def test_a_page_whose_lookup_keeps_failing_counts_its_tries_and_the_cs_lead_hears(bot, session_factory, clock, fake_slack) -> None:
+    seed(session_factory, clock)
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, applied=True)  # Y's first page: posted, 500
+    fake_slack.fail_next("conversations.history", "missing_scope", times=100)  # and it can never be looked up
+
+    for _ in range(4):  # four ticks
+        outcome = bot.services.post_daily_digest()
+        clock.advance(timedelta(minutes=1))
+
+    y_first = pages(session_factory)[0]
+    assert (y_first.ts, y_first.in_doubt, y_first.attempts) == (None, True, 4)  # the post, then three failed lookups
+    assert outcome.problem and "missing_scope" in outcome.problem
+    assert keyed(fake_slack, CHANNEL)[f"digest:2026-11-27:{y_first.id}"] == 1  # never posted blindly
+    trouble = [m for m in lead_dms(fake_slack) if "could not be posted" in m["text"]]
+    assert len(trouble) == 1 and "missing_scope" in trouble[0]["text"]
+
+
+def test_a_page_in_doubt_is_looked_up_from_its_try_in_one_call(bot, session_factory, clock, fake_slack) -> None:
+    seed(session_factory, clock)
+    client = make_client("xoxb-test", fake_slack.api_url)
+    for n in range(250):  # the channel's morning: more than a page of history before the digest
+        client.chat_postMessage(channel=CHANNEL, text=f"earlier message {n}")
+    clock.set(at("2026-11-27 09:30"))
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, applied=True)  # Y's first page: posted, 500
+    fake_slack.fail_next("conversations.history", "missing_scope")  # the gateway's own lookup fails: it stays in doubt
+    first = bot.services.post_daily_digest()
+    fake_slack.clear()
+    clock.advance(timedelta(minutes=1))
+    second = bot.services.post_daily_digest()
+
+    stored = pages(session_factory)
+    lookups = fake_slack.calls_to("conversations.history")
+    assert first.problem and second.problem is None and all(p.ts for p in stored)
+    assert len(lookups) == 1  # not two pages of 200: only what came after the try
+    assert float(lookups[0].params["oldest"]) == at("2026-11-27 09:29").timestamp()  # the try's time - 1 min
+    assert sorted(keyed(fake_slack, CHANNEL).values()) == [1] * len(stored)  # found, not posted again
+
+
+def test_a_definitive_error_after_an_ambiguous_one_leaves_the_post_in_doubt(fake_slack) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url), backoff=Backoff(attempts=3, first=0.01))
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500)  # may have been posted
+    fake_slack.fail_next("chat.postMessage", "channel_not_found")  # then a definitive answer to the retry
+
+    with pytest.raises(SlackUnavailable) as raised:
+        gateway.post_message(CHANNEL, text="hello", key="test:4")
+
+    assert "500" in raised.value.reason and "channel_not_found" in raised.value.reason
+    assert is_ambiguous(raised.value) and len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+def test_is_ambiguous_is_the_one_classifier(fake_slack) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url), backoff=Backoff(attempts=1))
+    errors = []
+    for error, status in (("internal_error", 500), ("service_unavailable", 200), ("channel_not_found", 200)):
+        fake_slack.fail_next("chat.update", error, status=status)
+        with pytest.raises((SlackApiError, SlackUnavailable)) as raised:
+            gateway.client.chat_update(channel=CHANNEL, ts="1.0", text="x")
+        errors.append(raised.value)
+
+    assert [is_ambiguous(e) for e in errors] == [True, True, False]
+    assert is_ambiguous(TimeoutError("timed out")) and not is_ambiguous(ValueError("bad"))
+
+
+def test_a_scheduled_warning_is_found_past_the_first_page_of_the_list_without_time_filters(fake_slack, clock) -> None:
+    gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url))
+    start = clock.now() + timedelta(hours=1)
+    for n in range(100):  # other scheduled messages in the DM, earlier than ours
+        gateway.schedule_message(LEAD_DM, text=f"reminder {n}", post_at=start + timedelta(minutes=10 * n))
+    ours_at = start + timedelta(days=2)
+    ours = gateway.schedule_message(LEAD_DM, text="the warning", post_at=ours_at)
+    fake_slack.clear()
+
+    found = gateway.lookup_scheduled(LEAD_DM, text="the warning", post_at=ours_at)
+    missing = gateway.lookup_scheduled(LEAD_DM, text="another text", post_at=ours_at)
+
+    assert found == ours and missing is None
+    listed = fake_slack.calls_to("chat.scheduledMessages.list")
+    assert len(listed) == 4 and all("oldest" not in c.params and "latest" not in c.params for c in listed)
