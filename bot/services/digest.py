@@ -195,7 +195,10 @@ def _resume_earlier(deps: Deps, *, day: date, now: datetime) -> list[Delivery]:
         keys = [e.key for e in q.list_unfinished_effects(session=session, prefixes=["digest:"], now=now)]
     deliveries = []
     for key in keys:
-        earlier = date.fromisoformat(key.removeprefix("digest:"))
+        try:
+            earlier = date.fromisoformat(key.removeprefix("digest:"))
+        except ValueError:  # not a day's digest claim
+            continue
         if earlier >= day:
             continue
         with transaction(deps.session_factory) as session:
