@@ -501,3 +501,27 @@ def test_an_update_slack_refuses_tells_the_cs_lead_once_per_message(bot, session
     assert z_message.shown_version == z_message.version  # refused: not retried until it changes again
     with transaction(session_factory) as session:
         assert q.find_effect(session=session, key=f"update-refused:{z_message.id}").done_at is not None
+
+
+def test_a_refused_update_whose_notice_to_the_cs_lead_fails_is_told_by_the_next_sweep_once(bot, session_factory, clock, fake_slack) -> None:
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    clock.set(at("2026-11-27 10:00"))
+    with transaction(session_factory) as session:
+        order = session.exec(select(Item.order_no).where(Item.owner == "小件配送").order_by(Item.id)).first()
+    fake_slack.fail_next("chat.update", "msg_blocks_too_long")
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500)  # the DM to the CS lead: not posted...
+    fake_slack.fail_next("conversations.history", "internal_error", status=500, times=4)  # ...and not found
+
+    bot.services.confirm_items(actor=Z, surface=Surface.COMMAND, reply_to=None, orders=[order])
+
+    def told() -> list[str]:
+        return [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "refused to update" in m["text"]]
+
+    assert told() == []
+    (z_message,) = [m for m in digest_messages(session_factory) if m.ts == threads.z]
+    with transaction(session_factory) as session:
+        assert q.find_effect(session=session, key=f"update-refused:{z_message.id}").done_at is None  # kept for the sweep
+
+    sweep_at(bot, clock, "2026-11-27 10:01", "2026-11-27 10:02")
+
+    assert len(told()) == 1 and keyed(fake_slack)[f"update-refused:{z_message.id}"] == 1
