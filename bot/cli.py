@@ -247,6 +247,9 @@ def cmd_sweep(args, settings: Settings) -> int:
                     deemed=report.deemed, sent=sum(report.sent.values()), held=report.held))
     if report.calendar_problem:  # a warning: what was due now was done
         _say(catalog, "cli.sweep_calendar", year=report.calendar_problem)
+    if report.problem:  # follow-ups failing: not everything due was done
+        print(report.problem, file=sys.stderr)
+        return EXIT_NOT_DONE
     return EXIT_OK
 
 

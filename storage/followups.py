@@ -162,26 +162,52 @@ def set_message_key(*, session: Session, keys: Sequence[str], message_key: str) 
     session.exec(update(FollowUp).where(col(FollowUp.key).in_(list(keys))).values(message_key=message_key))
 
 
-def record_send_failure(*, session: Session, keys: Sequence[str], error: str, refused: bool, give_up_after: int | None, now: datetime) -> int:
+@dataclass(frozen=True, slots=True)
+class SendFailures:
+    """Failed sends of a follow-up so far: all of them, and those Slack
+    definitively refused (the rest were ambiguous: timeouts, 5xx, …)."""
+
+    attempts: int
+    refusals: int
+
+    @property
+    def ambiguous(self) -> int:
+        return self.attempts - self.refusals
+
+
+def record_send_failure(*, session: Session, keys: Sequence[str], error: str, refused: bool, give_up_after: int | None, now: datetime) -> SendFailures:
     """Count a failed send of the unsent ``keys`` and free them for the next
-    sweep; give them up once ``give_up_after`` attempts failed (None: never).
-    A message Slack ``refused`` was not posted: the next attempt need not look
-    for it. Returns the attempts made."""
+    sweep. Definitive refusals (``refused``) are counted apart: the keys are
+    given up once ``give_up_after`` refusals failed them (None: never);
+    ambiguous failures never give up. A message Slack ``refused`` was not
+    posted: the next attempt need not look for it. Returns the most failures
+    of any of the keys."""
     values: dict = dict(attempts=FollowUp.attempts + 1, error=error[:500], lease_until=None)
     if refused:
         values["message_key"] = None
-    attempts = session.exec(
+        values["refusals"] = FollowUp.refusals + 1
+    rows = session.exec(
         update(FollowUp)
         .where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None))
         .values(**values)
-        .returning(FollowUp.attempts)
-    ).scalars().all()
-    most = max(attempts, default=0)
-    if give_up_after is not None and most >= give_up_after:
+        .returning(FollowUp.attempts, FollowUp.refusals)
+    ).all()
+    most = SendFailures(max((r[0] for r in rows), default=0), max((r[1] for r in rows), default=0))
+    if give_up_after is not None and most.refusals >= give_up_after:
         session.exec(
             update(FollowUp).where(col(FollowUp.key).in_(list(keys)), col(FollowUp.ts).is_(None)).values(gave_up_at=now)
         )
     return most
+
+
+def count_stuck_follow_ups(*, session: Session, attempts: int) -> int:
+    """Follow-ups neither sent nor given up whose send failed ``attempts``
+    times or more: still pending, still failing."""
+    return session.exec(
+        select(func.count()).select_from(FollowUp).where(
+            col(FollowUp.ts).is_(None), col(FollowUp.gave_up_at).is_(None), col(FollowUp.attempts) >= attempts,
+        )
+    ).one()
 
 
 def set_follow_ups_sent(*, session: Session, keys: Sequence[str], channel: str, ts: str) -> None:

@@ -105,7 +105,7 @@ class DigestMessage(SQLModel, table=True):
     # rendered to Slack. Behind (shown < version) means a refresh is owed.
     version: int = 0
     shown_version: int = 0
-    refresh_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # lease of the refresher updating it
+    refresh_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # lease of the refresher updating it; once released, when it was last tried
 
 
 class AuditEntry(SQLModel, table=True):
@@ -207,6 +207,7 @@ class FollowUp(SQLModel, table=True):
     # send in flight, and when the bot gave up (a definitive refusal, thrice).
     message_key: str | None = Field(default=None, sa_type=String(200))
     attempts: int = 0
+    refusals: int = 0  # of the attempts, those Slack definitively refused (the give-up rule counts these)
     error: str = Field(default="", sa_type=Text)
     lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     gave_up_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

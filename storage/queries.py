@@ -364,12 +364,14 @@ def watch_changes(session: Session) -> Session:
 
 
 def list_stale_messages(*, session: Session, limit: int) -> Sequence[DigestMessage]:
-    """Posted digest messages showing an older version than the database's,
-    oldest first."""
+    """Posted digest messages showing an older version than the database's:
+    those never tried first, then by their last refresh attempt
+    (``refresh_until`` once released), then oldest first — so messages that
+    keep failing take turns with the others."""
     return session.exec(
         select(DigestMessage)
         .where(col(DigestMessage.ts).is_not(None), col(DigestMessage.shown_version) < col(DigestMessage.version))
-        .order_by(DigestMessage.id)
+        .order_by(col(DigestMessage.refresh_until).is_not(None), col(DigestMessage.refresh_until), DigestMessage.id)
         .limit(limit)
     ).all()
 
@@ -405,8 +407,11 @@ def mark_message_shown(*, session: Session, message_id: int, version: int) -> in
     ).scalar_one()
 
 
-def release_message_refresh(*, session: Session, message_id: int) -> None:
-    session.exec(update(DigestMessage).where(col(DigestMessage.id) == message_id).values(refresh_until=None))
+def release_message_refresh(*, session: Session, message_id: int, attempted_at: datetime) -> None:
+    """The refresher is done with the message: ``refresh_until`` becomes the
+    time of its attempt (free to claim from then on, and what orders the
+    stale list: the least recently tried first)."""
+    session.exec(update(DigestMessage).where(col(DigestMessage.id) == message_id).values(refresh_until=attempted_at))
 
 
 # --- digest messages ------------------------------------------------------------

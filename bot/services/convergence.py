@@ -6,18 +6,27 @@ records the version Slack last showed (``shown_version``). After an answer
 the messages concerned are updated at once (``digest.refresh_digest_messages``);
 whatever that missed — a failed or timed-out ``chat.update``, a crash, a
 sweep deeming thousands of items — ``refresh_stale_messages`` catches up at
-each tick, oldest first, at most ``PER_TICK`` messages a tick.
+each tick, at most ``PER_TICK`` messages a tick: those never tried first,
+then the one whose last refresh attempt is oldest, so messages that keep
+failing (a render error, Slack down) take turns with the others instead of
+holding the first places for ever.
 
 Errors: none; a message that cannot be updated is logged and stays behind.
+An update Slack definitively refuses (``msg_blocks_too_long``, deleted
+message, archived channel…) is not tried again until the message changes,
+and the CS lead is told once per message (a keyed DM through the ledger,
+``update-refused:<message id>``; a failed DM is retried by the sweep).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.gateway import AMBIGUOUS_ERRORS
 from bot.services.deps import Deps
 from bot.services.digest import render_digest_message
 from storage import queries as q
@@ -30,13 +39,14 @@ log = logging.getLogger(__name__)
 PER_TICK = 50
 REFRESH_LEASE = timedelta(minutes=2)  # one refresher per message; longer than the gateway's retries of chat.update
 RENDERS_PER_REFRESH = 3  # renders in a row while the message keeps changing under the refresher
-AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "ratelimited", "request_timeout"})
+REFUSED_PREFIX = "update-refused:"  # ledger keys of the CS lead's notices of refused updates
 
 
 def slack_refused(exc: Exception, *, method: str | tuple[str, ...]) -> str | None:
     """Slack's error when ``exc`` is ``method`` (one of them) definitively refused (trying
     the same call again cannot help); None when it may pass another time
-    (5xx, timeouts, Slack unavailable, anything else) — or when another call
+    (5xx, 429, the gateway's ``AMBIGUOUS_ERRORS``, timeouts, Slack
+    unavailable, anything else) — or when another call
     failed, such as the lookup the gateway makes before repeating a post:
     then the post may have gone out."""
     if not isinstance(exc, SlackApiError):
@@ -78,7 +88,7 @@ def show_current_state(deps: Deps, message_id: int) -> bool:
         return False
     finally:
         with transaction(deps.session_factory) as session:
-            q.release_message_refresh(session=session, message_id=message_id)
+            q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
 
 
 def _update(deps: Deps, message: DigestMessage) -> bool:
@@ -92,12 +102,40 @@ def _update(deps: Deps, message: DigestMessage) -> bool:
             log.warning("digest message %s (%s %s) could not be updated (%s); it stays behind for the next tick", message.id, message.channel, message.ts, exc)
             return False
         log.error("Slack refused to update digest message %s (%s %s): %s; not retried until it changes again", message.id, message.channel, message.ts, refused)
+        _tell_refused(deps, message, refused)
     return True
+
+
+def _tell_refused(deps: Deps, message: DigestMessage, error: str) -> None:
+    """Tell the CS lead, once per message, that Slack refused to update it.
+    Claimed in the ledger with where it goes and what it says, the way the
+    sweep's one-off messages are (``followup.ONCE_PREFIXES``): a DM that
+    fails here is sent by a later sweep, after looking it up by its key."""
+    now = deps.clock.now()
+    key = f"{REFUSED_PREFIX}{message.id}"
+    text = deps.catalog.t(
+        "followup.update_refused", owner=message.owner, day=message.digest_day.isoformat(), error=error, channel=f"<#{message.channel}>",
+    )
+    note = {"channel": None, "thread_ts": None, "user": deps.routing.cs_lead, "text": text, "attempts": 0}
+    with transaction(deps.session_factory) as session:
+        if q.claim_effect(session=session, key=key, now=now, lease=REFRESH_LEASE) is not q.Claim.NEW:
+            return  # told already, or being told
+        q.set_effect_detail(session=session, key=key, detail=json.dumps(note, ensure_ascii=False))
+    try:
+        ts = deps.notifier.send_dm(deps.routing.cs_lead, text=text, key=key)
+    except Exception:  # noqa: BLE001 - the sweep sends it later (the lease runs out at once)
+        log.exception("could not tell the CS lead that digest message %s was refused; the sweep retries", message.id)
+        with transaction(deps.session_factory) as session:
+            q.release_effect(session=session, key=key, now=now)
+        return
+    with transaction(deps.session_factory) as session:
+        q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=ts)
 
 
 def refresh_stale_messages(deps: Deps, *, limit: int = PER_TICK) -> int:
     """Update the posted digest messages that show an older state than the
-    database's, oldest first, at most ``limit``; returns how many now show it."""
+    database's, those tried least recently first, at most ``limit``; returns
+    how many now show it."""
     with transaction(deps.session_factory) as session:
         stale = list(q.list_stale_messages(session=session, limit=limit))
     updated = 0

@@ -53,9 +53,9 @@ from bot.core.routing import FollowUpPolicy
 from bot.core.text import fmt_time
 from bot.core.workcal import CalendarDataMissing, local_datetime
 from bot.core.worktime import WorkingHours
-from bot.gateway import ReplyTo
+from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
 from bot.services.answers import Answer, act_on_items
-from bot.services.convergence import slack_refused
+from bot.services.convergence import REFUSED_PREFIX, slack_refused
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from storage import followups as f
@@ -76,6 +76,9 @@ class SweepReport:
     sent: dict[str, int] = field(default_factory=dict)  # step kind -> messages sent
     held: int = 0  # over the daily cap, left for tomorrow
     calendar_problem: int | None = None  # the year without calendar data, if any
+    failed: int = 0  # follow-up messages whose send failed in this sweep
+    stuck: int = 0  # follow-ups neither sent nor given up after GIVE_UP_AFTER failed sends
+    problem: str | None = None  # for /healthz and the exit code: sends are failing (catalog text)
 
 
 def working_hours(deps: Deps) -> WorkingHours:
@@ -94,6 +97,10 @@ def sweep(deps: Deps, *, now: datetime) -> SweepReport:
         _warn_calendar(deps, now, missing_year)
     if _in_working_hours(deps, now):  # reminders wait for working hours, however late they are
         _send(deps, steps, threads, items, now, report)
+    with transaction(deps.session_factory) as session:
+        report.stuck = f.count_stuck_follow_ups(session=session, attempts=GIVE_UP_AFTER)
+    if report.failed or report.stuck:
+        report.problem = deps.catalog.t("followup.sweep_problem", failed=report.failed, stuck=report.stuck, attempts=GIVE_UP_AFTER)
     return report
 
 
@@ -257,17 +264,44 @@ def tell_upcoming(deps: Deps, *, actor: str, reply_to: ReplyTo) -> str:
 # stays: a failed send frees it at once, a dead sender's lease runs out. The
 # next sweep takes it over and first looks its message up by that key (Slack
 # may have posted it after all), so it goes out exactly once. A definitive
-# refusal (``SlackApiError`` from the gateway) is tried ``GIVE_UP_AFTER``
-# times; then the bot stops, and the CS lead is told once. Other failures are
-# tried at every sweep, and the CS lead is told once they have failed that often.
+# refusal (``SlackApiError`` from the gateway) is tried until Slack refused it
+# ``GIVE_UP_AFTER`` times; then the bot stops, and the CS lead is told once.
+# Other (ambiguous) failures are counted apart and tried at every sweep, and
+# the CS lead is told once they have failed that often. While a send failed in
+# a sweep, or some follow-up is still pending after that many failed sends,
+# the sweep's report has a ``problem`` (/healthz, ``rejectbot sweep``'s exit code).
 #
 # One-off messages outside the ladders (the owner's escalation notice, the
 # CS lead's failure notice, the calendar warning) work the same way through
 # the side-effect ledger: ``_send_once``.
 
-SEND_LEASE = timedelta(minutes=5)  # a send in flight; longer than the gateway's retries of one call
+
+
+def _worst_call(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -> float:
+    """Seconds one gateway call may take at worst: every attempt times out,
+    with the backoff's waits in between."""
+    return backoff.attempts * timeout + sum(backoff.delays())
+
+
+def _worst_send(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -> timedelta:
+    """The longest one follow-up send may be in flight in the gateway: the DM
+    opened (``conversations.open``), an earlier attempt looked up by its key
+    (``LOOKUP_PAGES`` pages of ``conversations.history``/``replies``), then
+    the keyed post — its attempts, each repeat preceded by such a lookup."""
+    call = _worst_call(backoff, timeout)
+    lookup = LOOKUP_PAGES * call
+    post = call + (backoff.attempts - 1) * lookup
+    return timedelta(seconds=call + lookup + post)
+
+
+# A send in flight: twice the gateway's worst case (about 16 min with its
+# defaults), so another replica never takes over a claim whose sender is still
+# retrying (it would miss the message in flight and send it again); the margin
+# covers rate-limit waits and the escalation's permalinks. A dead sender's
+# claim waits that long before the next sweep takes it over.
+SEND_LEASE = 2 * _worst_send()
 GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
-ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:")  # ledger keys of the one-off messages below
+ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", REFUSED_PREFIX)  # ledger keys of the one-off messages (below; convergence)
 
 
 def _failure(exc: Exception) -> tuple[bool, str]:
@@ -326,7 +360,7 @@ def _found_earlier(deps: Deps, claimed: list[tuple[Step, str | None]], channel: 
     return sorted(unsent, key=lambda s: (s.due_at, s.level, s.key))
 
 
-def _deliver(deps: Deps, steps: Sequence[Step], now: datetime, *, where, compose) -> bool:
+def _deliver(deps: Deps, steps: Sequence[Step], now: datetime, report: SweepReport, *, where, compose) -> bool:
     """Claim ``steps`` and send one keyed message for the claimed ones that
     have not gone out yet: ``where()`` gives (channel, thread ts),
     ``compose(steps)`` (text, blocks). Any failure leaves the claims for the
@@ -352,24 +386,33 @@ def _deliver(deps: Deps, steps: Sequence[Step], now: datetime, *, where, compose
         ts = deps.notifier.post_message(channel, text=text, blocks=blocks, thread_ts=thread_ts, key=key)
     except Exception as exc:  # noqa: BLE001 - whatever failed, the claims stay for the next sweep
         _send_failed(deps, unsent, exc, now)
+        report.failed += 1
         return False
     _mark_sent(deps, unsent, channel, ts)
     return True
 
 
 def _send_failed(deps: Deps, steps: Sequence[Step], exc: Exception, now: datetime) -> None:
+    """Count the failure (a refusal apart from an ambiguous one) and free the
+    claims; give up after ``GIVE_UP_AFTER`` refusals; tell the CS lead once
+    when it is given up, and once when ambiguous failures reached that many."""
     definitive, why = _failure(exc)
     keys = [s.key for s in steps]
     with transaction(deps.session_factory) as session:
-        attempts = f.record_send_failure(
-            session=session, keys=keys, error=why, refused=definitive, give_up_after=GIVE_UP_AFTER if definitive else None, now=now,
-        )
-    stopped = definitive and attempts >= GIVE_UP_AFTER
-    log.error("follow-up %s failed (attempt %d: %s); %s", keys, attempts, why, "given up" if stopped else "will retry next sweep")
-    if attempts >= GIVE_UP_AFTER:
-        cat = deps.catalog
+        failures = f.record_send_failure(session=session, keys=keys, error=why, refused=definitive, give_up_after=GIVE_UP_AFTER, now=now)
+    stopped = failures.refusals >= GIVE_UP_AFTER
+    log.error(
+        "follow-up %s failed (%s; %d refused, %d ambiguous so far); %s",
+        keys, why, failures.refusals, failures.ambiguous, "given up" if stopped else "will retry next sweep",
+    )
+    cat = deps.catalog
+    if stopped:
         what = "; ".join(_describe(deps, step) for step in steps)
-        text = cat.t("followup.send_given_up" if stopped else "followup.send_failing", attempts=attempts, error=why, what=what)
+        text = cat.t("followup.send_given_up", attempts=failures.refusals, error=why, what=what)
+        _send_once(deps, f"followup-failed:given-up:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
+    elif not definitive and failures.ambiguous >= GIVE_UP_AFTER:
+        what = "; ".join(_describe(deps, step) for step in steps)
+        text = cat.t("followup.send_failing", attempts=failures.ambiguous, error=why, what=what)
         _send_once(deps, f"followup-failed:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
 
 
@@ -404,7 +447,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
             for step in steps:
                 thread = threads[step.subject]
                 sent = _deliver(
-                    deps, [step], now, where=lambda t=thread.message: (t.channel, t.ts),
+                    deps, [step], now, report, where=lambda t=thread.message: (t.channel, t.ts),
                     compose=lambda _s, t=thread: (_nudge_text(deps, t), None),
                 )
                 if sent:
@@ -413,7 +456,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
             def escalation(claimed):
                 return escalation_message([_escalation_facts(deps, threads[s.subject], s) for s in claimed], cat, deps.timezone)
 
-            if _deliver(deps, steps, now, where=in_dm, compose=escalation):
+            if _deliver(deps, steps, now, report, where=in_dm, compose=escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
                 for step in steps:
                     _tell_owner(deps, threads[step.subject].message, step, now)
@@ -422,7 +465,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
                 lines = [_dispute_line(deps, items[s.subject], now) for s in claimed]
                 return cat.t(DISPUTE_HEADS[kind], count=len(claimed)) + "\n" + "\n".join(lines), None
 
-            if _deliver(deps, steps, now, where=in_dm, compose=dispute):
+            if _deliver(deps, steps, now, report, where=in_dm, compose=dispute):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
 
 
@@ -464,8 +507,9 @@ def _post_once(deps: Deps, key: str, note: dict, now: datetime, *, look_first: b
     except Exception as exc:  # noqa: BLE001 - whatever failed, the next sweep tries again
         definitive, why = _failure(exc)
         note["attempts"] = note.get("attempts", 0) + 1
+        note["refusals"] = note.get("refusals", 0) + definitive  # only refusals count toward giving up
         note["look"] = not definitive  # refused: it is not in Slack, the next attempt need not look for it
-        stop = definitive and note["attempts"] >= GIVE_UP_AFTER
+        stop = note["refusals"] >= GIVE_UP_AFTER
         log.error("message %s failed (attempt %d: %s)%s", key, note["attempts"], why, "; given up" if stop else "")
         with transaction(deps.session_factory) as session:
             if stop:

@@ -256,6 +256,21 @@ def test_a_sweep_when_slack_cannot_be_reached_exits_1_with_a_message(operator, s
     no_traceback(err)
 
 
+def test_a_sweep_whose_follow_ups_slack_refuses_exits_1_until_they_go_out(operator, slack, capsys):
+    assert main(["import", str(SAMPLE)]) == 0
+    assert main(["digest", "--at", "2026-11-27T08:30"]) == 0
+    capsys.readouterr()
+    slack.fail_next("chat.postMessage", error="channel_not_found", times=2)  # both owners' nudges
+
+    assert main(["sweep", "--at", "2026-11-27T11:00"]) == 1
+    err = capsys.readouterr().err
+    assert "follow-ups are failing: 2 send(s) failed in this sweep" in err
+    no_traceback(err)
+
+    assert main(["sweep", "--at", "2026-11-27T11:01"]) == 0  # sent now: nothing is failing any more
+    assert "2 follow-up message(s) sent" in capsys.readouterr().out
+
+
 def test_an_import_with_some_bad_rows_keeps_the_good_ones_and_exits_0(operator, capsys):
     path = operator / "mixed.csv"
     path.write_text("\n".join([HEADER, GOOD_ROW, BAD_ROW]), encoding="utf-8")

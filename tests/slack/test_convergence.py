@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -24,8 +25,11 @@ from bot.app import Bot, create_app
 from bot.core.answers import Outcome
 from bot.core.followup import Step, StepKind
 from bot.core.lifecycle import Action, Role, Status, Surface
-from bot.gateway import EFFECT_EVENT, make_client
+from bot.gateway import CLIENT_TIMEOUT as GATEWAY_TIMEOUT
+from bot.gateway import EFFECT_EVENT, LOOKUP_PAGES, Backoff, make_client
+from bot.health import Health, run_job
 from bot.services.convergence import refresh_stale_messages
+from bot.services.followup import SEND_LEASE
 from bot.services.digest import render_digest_message
 from storage import queries as q
 from storage.db import transaction
@@ -208,6 +212,135 @@ def test_an_owner_notice_slack_fails_is_sent_by_the_next_sweep_once(bot, session
     assert max(keyed(fake_slack).values()) == 1
 
 
+def only_y_due(bot: Bot, clock, fake_slack) -> None:
+    """Z answers everything at 10:00: only Y's nudge is due at 11:00."""
+    clock.set(at("2026-11-27 10:00"))
+    bot.services.confirm_items(actor=Z, surface=Surface.COMMAND, reply_to=None, every_open=True)
+    fake_slack.clear()
+
+
+def cs_lead_dms(fake) -> list[str]:
+    """The CS lead's DMs about follow-ups (not the digest's unrouted records)."""
+    return [m["text"] for (ch, _), m in fake.messages.items() if ch == f"D{CS_LEAD}" and "follow-up" in m["text"]]
+
+
+def test_two_timeouts_then_one_refusal_do_not_give_a_nudge_up(bot, session_factory, clock, fake_slack) -> None:
+    # Only definitive refusals count toward giving up: 2 ambiguous failures + 1 refusal is 1 refusal.
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    only_y_due(bot, clock, fake_slack)
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=8)  # two sweeps: every retry of the post
+
+    sweep_at(bot, clock, "2026-11-27 11:00", "2026-11-27 11:01")
+    fake_slack.fail_next("chat.postMessage", "channel_not_found")
+    sweep_at(bot, clock, "2026-11-27 11:02")
+
+    (row,) = [r for r in follow_ups(session_factory) if r.recipient == Y]
+    assert (row.ts, row.attempts, row.refusals, row.error, row.gave_up_at) == (None, 3, 1, "channel_not_found", None)
+    assert cs_lead_dms(fake_slack) == []  # neither three refusals nor three ambiguous failures
+
+    sweep_at(bot, clock, "2026-11-27 11:03", "2026-11-27 11:04")
+
+    (y_nudge,) = replies_mentioning(fake_slack, threads.y, Y)
+    (row,) = [r for r in follow_ups(session_factory) if r.recipient == Y]
+    assert row.ts == y_nudge["ts"] and keyed(fake_slack)[row.key] == 1
+
+
+def test_a_sweep_whose_nudge_slack_refuses_reports_a_problem_to_health_until_it_goes_out(bot, session_factory, clock, fake_slack) -> None:
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    only_y_due(bot, clock, fake_slack)
+    health = Health(clock=clock, ticker=False)
+    fake_slack.fail_next("chat.postMessage", "channel_not_found")
+    clock.set(at("2026-11-27 11:00"))
+
+    report = bot.services.sweep()
+    problem = run_job("sweep", lambda: report, health=health)
+
+    assert (report.failed, report.stuck) == (1, 0)
+    assert problem == report.problem and "1 send(s) failed in this sweep" in problem
+    assert not health.report().ok and "sweep failed" in health.report().text
+
+    clock.set(at("2026-11-27 11:01"))
+    assert run_job("sweep", bot.services.sweep, health=health) is None
+    assert health.report().ok
+    assert len(replies_mentioning(fake_slack, threads.y, Y)) == 1
+
+
+def test_a_nudge_failing_ambiguously_at_every_sweep_keeps_the_sweep_failing_and_tells_the_cs_lead_once(bot, session_factory, clock, fake_slack) -> None:
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    only_y_due(bot, clock, fake_slack)
+    problems = []
+    for when in ("2026-11-27 11:00", "2026-11-27 11:01", "2026-11-27 11:02", "2026-11-27 11:03"):
+        clock.set(at(when))
+        fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=4)  # the nudge, through every retry
+        problems.append(bot.services.sweep().problem)
+
+    assert all(problems)
+    assert "1 follow-up(s) still unsent after 3 or more failed attempts" in problems[2]
+    (told,) = cs_lead_dms(fake_slack)  # once, at the third failure, though it failed a fourth time
+    assert "could not be sent after 3 attempts" in told and "keeps trying" in told
+    (row,) = [r for r in follow_ups(session_factory) if r.recipient == Y]
+    assert (row.ts, row.attempts, row.refusals, row.gave_up_at) == (None, 4, 0, None)  # ambiguous failures never give up
+
+    clock.set(at("2026-11-27 11:04"))
+    assert bot.services.sweep().problem is None
+    assert len(replies_mentioning(fake_slack, threads.y, Y)) == 1
+
+
+def test_a_nudge_given_up_after_three_refusals_is_no_longer_a_problem_of_later_sweeps(bot, session_factory, clock, fake_slack) -> None:
+    post_friday_digest(bot, session_factory, clock, fake_slack)
+    only_y_due(bot, clock, fake_slack)
+    fake_slack.fail_next("chat.postMessage", "msg_too_long", times=3)
+
+    problems = []
+    for when in ("2026-11-27 11:00", "2026-11-27 11:01", "2026-11-27 11:02", "2026-11-27 11:03"):
+        clock.set(at(when))
+        problems.append(bot.services.sweep().problem)
+
+    assert [bool(p) for p in problems] == [True, True, True, False]  # given up: the CS lead took it over
+    (told,) = cs_lead_dms(fake_slack)
+    assert "refused a follow-up 3 times" in told
+
+
+def gateway_worst_send() -> timedelta:
+    """The longest a follow-up send can be inside the gateway, from its own
+    constants: open the DM, look an earlier attempt up, then the keyed post
+    whose every repeat is preceded by a lookup (each call: every attempt
+    timing out, with the backoff's waits)."""
+    backoff = Backoff()
+    call = backoff.attempts * GATEWAY_TIMEOUT + sum(backoff.delays())
+    lookup = LOOKUP_PAGES * call
+    return timedelta(seconds=call + lookup + call + (backoff.attempts - 1) * lookup)
+
+
+def test_a_send_still_inside_the_gateway_s_retries_is_not_taken_over_by_another_replica(bot, session_factory, clock, fake_slack) -> None:
+    # Replica A claimed Y's nudge at 11:00 (key recorded) and is still in the
+    # gateway's retries; replica B sweeps while A could still post it.
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    worst = gateway_worst_send()
+    assert worst > timedelta(minutes=5)  # the old five-minute lease was shorter than one send
+    key = nudge_key(session_factory, Y)
+    start = at("2026-11-27 11:00")
+    with transaction(session_factory) as session:
+        thread = session.exec(select(DigestMessage).where(DigestMessage.ts == threads.y)).one()
+        session.add(FollowUp(key=key, kind="nudge", thread_id=thread.id, level=0, recipient=Y, sent_at=start,
+                             lease_until=start + SEND_LEASE, message_key=key))
+
+    clock.set(start + worst)
+    bot.services.sweep()
+
+    assert replies_mentioning(fake_slack, threads.y, Y) == []  # A may still post it: B leaves it alone
+    assert fake_slack.calls_to("conversations.replies") == []
+    bot.services.deps.notifier.post_message(CHANNEL, text=f"<@{Y}> reminder", thread_ts=threads.y, key=key)  # A's post lands
+
+    clock.set(start + SEND_LEASE)  # A's lease is over: B takes over, finds A's message by its key
+    bot.services.sweep()
+
+    (y_nudge,) = replies_mentioning(fake_slack, threads.y, Y)
+    (row,) = [r for r in follow_ups(session_factory) if r.recipient == Y]
+    assert row.ts == y_nudge["ts"] and keyed(fake_slack)[key] == 1
+    assert SEND_LEASE >= 2 * worst
+
+
 # --- messages that fall behind --------------------------------------------------------------------
 
 
@@ -321,3 +454,74 @@ def test_a_day_of_answers_and_sweeps_under_random_faults_ends_with_no_duplicates
     with transaction(session_factory) as session:
         statuses = Counter(i.status for i in session.exec(select(Item).where(Item.owner.is_not(None))).all())
     assert statuses == {Status.CONFIRMED: 14, Status.DEEMED_CONFIRMED: 24}
+
+
+def deem_everything(session_factory) -> None:
+    with transaction(session_factory) as session:  # every item deemed, and the process died before any refresh
+        awaiting = [i.id for i in session.exec(select(Item).where(Item.status == Status.AWAITING)).all()]
+        change = q.Change(Action.DEEM, Status.DEEMED_CONFIRMED, "system", Role.SYSTEM, Surface.SCHEDULER)
+        q.transition_many(session=session, item_ids=awaiting, expected=Status.AWAITING, change=change, now=at("2026-11-27 18:00"))
+
+
+def test_a_message_that_keeps_failing_takes_turns_with_the_others_instead_of_blocking_them(bot, session_factory, clock, fake_slack) -> None:
+    # One message a tick (limit 1): the first fails at its turn; the others are not held behind it.
+    post_friday_digest(bot, session_factory, clock, fake_slack)
+    deem_everything(session_factory)
+    first, second, third = digest_messages(session_factory)
+    fake_slack.clear()
+
+    updated = []
+    for minute, fails in ((1, True), (2, False), (3, False), (4, False)):
+        clock.set(at(f"2026-11-27 18:0{minute}"))
+        if fails:
+            fake_slack.fail_next("chat.update", "internal_error", status=500, times=4)  # through every retry
+        refresh_stale_messages(bot.services.deps, limit=1)
+        updated.append({c.params["ts"] for c in fake_slack.calls_to("chat.update")})
+        fake_slack.clear()
+
+    assert updated == [{first.ts}, {second.ts}, {third.ts}, {first.ts}]
+    assert all(m.shown_version == m.version for m in digest_messages(session_factory))
+    assert all(shown_as_rendered(bot, fake_slack, session_factory).values())
+
+
+def test_an_update_slack_refuses_tells_the_cs_lead_once_per_message(bot, session_factory, clock, fake_slack) -> None:
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    clock.set(at("2026-11-27 10:00"))
+    with transaction(session_factory) as session:
+        orders = [i.order_no for i in session.exec(select(Item).where(Item.owner == "小件配送").order_by(Item.id)).all()]
+
+    for order in orders[:2]:  # two answers, each refused when the message is updated
+        fake_slack.fail_next("chat.update", "msg_blocks_too_long")
+        bot.services.confirm_items(actor=Z, surface=Surface.COMMAND, reply_to=None, orders=[order])
+
+    assert [c.error for c in fake_slack.calls_to("chat.update")] == ["msg_blocks_too_long"] * 2
+    (told,) = [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "refused to update" in m["text"]]
+    assert "refused to update" in told and "msg_blocks_too_long" in told and "小件配送" in told
+    (z_message,) = [m for m in digest_messages(session_factory) if m.ts == threads.z]
+    assert z_message.shown_version == z_message.version  # refused: not retried until it changes again
+    with transaction(session_factory) as session:
+        assert q.find_effect(session=session, key=f"update-refused:{z_message.id}").done_at is not None
+
+
+def test_a_refused_update_whose_notice_to_the_cs_lead_fails_is_told_by_the_next_sweep_once(bot, session_factory, clock, fake_slack) -> None:
+    threads = post_friday_digest(bot, session_factory, clock, fake_slack)
+    clock.set(at("2026-11-27 10:00"))
+    with transaction(session_factory) as session:
+        order = session.exec(select(Item.order_no).where(Item.owner == "小件配送").order_by(Item.id)).first()
+    fake_slack.fail_next("chat.update", "msg_blocks_too_long")
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500)  # the DM to the CS lead: not posted...
+    fake_slack.fail_next("conversations.history", "internal_error", status=500, times=4)  # ...and not found
+
+    bot.services.confirm_items(actor=Z, surface=Surface.COMMAND, reply_to=None, orders=[order])
+
+    def told() -> list[str]:
+        return [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "refused to update" in m["text"]]
+
+    assert told() == []
+    (z_message,) = [m for m in digest_messages(session_factory) if m.ts == threads.z]
+    with transaction(session_factory) as session:
+        assert q.find_effect(session=session, key=f"update-refused:{z_message.id}").done_at is None  # kept for the sweep
+
+    sweep_at(bot, clock, "2026-11-27 10:01", "2026-11-27 10:02")
+
+    assert len(told()) == 1 and keyed(fake_slack)[f"update-refused:{z_message.id}"] == 1

@@ -86,9 +86,35 @@ def test_one_refresher_at_a_time_per_message_until_released_or_its_lease_ends(se
     with transaction(other) as session:
         assert q.claim_message_refresh(session=session, message_id=message, now=NOW, until=until) is None
         assert q.claim_message_refresh(session=session, message_id=message, now=until, until=until + timedelta(minutes=2)) is not None
-        q.release_message_refresh(session=session, message_id=message)
+        q.release_message_refresh(session=session, message_id=message, attempted_at=until)
     with transaction(session_factory) as session:
-        assert q.claim_message_refresh(session=session, message_id=message, now=NOW, until=until) is not None
+        assert q.claim_message_refresh(session=session, message_id=message, now=until, until=until + timedelta(minutes=2)) is not None
+
+
+def test_stale_messages_that_were_tried_wait_behind_the_others_least_recently_tried_first(session_factory) -> None:
+    # Messages that keep failing (a render error) must not hold the first places of the list for ever.
+    a, b, c = (add_message(session_factory, owner=owner, ts=f"{n}.0") for n, owner in enumerate(("A", "B", "C"), start=1))
+    for message, order in ((a, "SO1"), (b, "SO2"), (c, "SO3")):
+        item = add_item(session_factory, order, message)
+        with transaction(session_factory) as session:
+            q.transition_many(session=session, item_ids=[item], expected=Status.AWAITING, change=CONFIRM, now=NOW)
+
+    def attempt(message: int, at) -> None:  # a refresh that failed: claimed, then released, still behind
+        with transaction(session_factory) as session:
+            assert q.claim_message_refresh(session=session, message_id=message, now=at, until=at + timedelta(minutes=2)) is not None
+            q.release_message_refresh(session=session, message_id=message, attempted_at=at)
+
+    def stale(limit: int = 2) -> list[int]:
+        with transaction(session_factory) as session:
+            return [m.id for m in q.list_stale_messages(session=session, limit=limit)]
+
+    assert stale() == [a, b]
+    attempt(a, NOW)
+    attempt(b, NOW + timedelta(seconds=1))
+    assert stale() == [c, a]  # never tried first, then the least recently tried
+    attempt(c, NOW + timedelta(minutes=1))
+    attempt(a, NOW + timedelta(minutes=1, seconds=1))
+    assert stale(3) == [b, c, a]
 
 
 def test_a_posted_message_shows_its_planned_version(session_factory) -> None:
@@ -132,7 +158,7 @@ def test_a_claim_being_sent_is_taken_a_failed_one_is_free_for_one_sweep_only(ses
         assert f.list_done_keys(session=session, keys=["nudge:1:0:x"], now=NOW) == {"nudge:1:0:x"}  # in flight
         assert f.take_over_follow_up(session=session, key="nudge:1:0:x", now=NOW, lease_until=NOW) == (False, None)
         f.set_message_key(session=session, keys=["nudge:1:0:x"], message_key="nudge:1:0:x")
-        assert f.record_send_failure(session=session, keys=["nudge:1:0:x"], error="TimeoutError", refused=False, give_up_after=None, now=NOW) == 1
+        assert f.record_send_failure(session=session, keys=["nudge:1:0:x"], error="TimeoutError", refused=False, give_up_after=None, now=NOW) == f.SendFailures(1, 0)
         assert f.list_done_keys(session=session, keys=["nudge:1:0:x"], now=NOW) == set()  # free again
 
     later = NOW + timedelta(minutes=1)
@@ -153,8 +179,27 @@ def test_a_refused_send_given_up_after_three_attempts_stays_done(session_factory
     claim(session_factory)
     with transaction(session_factory) as session:
         for attempt in (1, 2, 3):
-            assert f.record_send_failure(session=session, keys=["nudge:1:0:x"], error="msg_too_long", refused=True, give_up_after=3, now=NOW) == attempt
+            assert f.record_send_failure(session=session, keys=["nudge:1:0:x"], error="msg_too_long", refused=True, give_up_after=3, now=NOW) == f.SendFailures(attempt, attempt)
         assert f.list_done_keys(session=session, keys=["nudge:1:0:x"], now=NOW) == {"nudge:1:0:x"}
         assert f.take_over_follow_up(session=session, key="nudge:1:0:x", now=NOW, lease_until=NOW) == (False, None)
         row = session.exec(text("SELECT attempts, error, gave_up_at IS NOT NULL FROM follow_up")).one()
     assert tuple(row) == (3, "msg_too_long", True)
+
+
+def test_ambiguous_failures_do_not_count_toward_giving_up_only_three_refusals_do(session_factory) -> None:
+    # Two timeouts, then one refusal: not given up (one refusal is not three).
+    claim(session_factory)
+    key = ["nudge:1:0:x"]
+    with transaction(session_factory) as session:
+        for _ in range(2):
+            f.record_send_failure(session=session, keys=key, error="SlackUnavailable: timeout", refused=False, give_up_after=None, now=NOW)
+        assert f.record_send_failure(session=session, keys=key, error="channel_not_found", refused=True, give_up_after=3, now=NOW) == f.SendFailures(3, 1)
+        assert f.list_done_keys(session=session, keys=key, now=NOW) == set()  # free for the next sweep
+        assert f.count_stuck_follow_ups(session=session, attempts=3) == 1  # pending after three failed tries
+        assert f.record_send_failure(session=session, keys=key, error="channel_not_found", refused=True, give_up_after=3, now=NOW).refusals == 2
+        assert f.list_done_keys(session=session, keys=key, now=NOW) == set()
+        assert f.record_send_failure(session=session, keys=key, error="channel_not_found", refused=True, give_up_after=3, now=NOW) == f.SendFailures(5, 3)
+        assert f.list_done_keys(session=session, keys=key, now=NOW) == set(key)  # given up after the third refusal
+        assert f.count_stuck_follow_ups(session=session, attempts=3) == 0  # given up is not pending
+        row = session.exec(text("SELECT attempts, refusals, gave_up_at IS NOT NULL FROM follow_up")).one()
+    assert tuple(row) == (5, 3, True)
