@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.gateway import AMBIGUOUS_ERRORS
+from bot.gateway import is_ambiguous
 from bot.services.deps import Deps
 from bot.services.digest import render_digest_message
 from storage import queries as q
@@ -45,18 +45,17 @@ REFUSED_PREFIX = "update-refused:"  # ledger keys of the CS lead's notices of re
 def slack_refused(exc: Exception, *, method: str | tuple[str, ...]) -> str | None:
     """Slack's error when ``exc`` is ``method`` (one of them) definitively refused (trying
     the same call again cannot help); None when it may pass another time
-    (5xx, 429, the gateway's ``AMBIGUOUS_ERRORS``, timeouts, Slack
-    unavailable, anything else) — or when another call
+    (whatever the gateway's ``is_ambiguous`` says may have been done, a 429,
+    anything else) — or when another call
     failed, such as the lookup the gateway makes before repeating a post:
     then the post may have gone out."""
     if not isinstance(exc, SlackApiError):
         return None
     if not str(getattr(exc.response, "api_url", "")).rstrip("/").endswith(method):
         return None
-    status = getattr(exc.response, "status_code", 200) or 200
-    error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-    if status >= 500 or status == 429 or error in AMBIGUOUS_ERRORS:
+    if is_ambiguous(exc) or getattr(exc.response, "status_code", 200) == 429:  # a 429 passes later
         return None
+    error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
     return str(error or exc)
 
 
