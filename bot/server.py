@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.handoff import HTTP, Check, InboxPool, triage
+from bot.handoff import HTTP, InboxPool, PayloadCheck, triage
 from bot.health import Health
 from bot.i18n import Catalog
 
@@ -49,7 +49,7 @@ STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 
 class SlackFront:
     """What ``POST /slack/events`` does with one request."""
 
-    def __init__(self, *, signing_secret: str, pool: InboxPool, catalog: Catalog, check: Check | None = None, verifier: SignatureVerifier | None = None) -> None:
+    def __init__(self, *, signing_secret: str, pool: InboxPool, catalog: Catalog, check: PayloadCheck | None = None, verifier: SignatureVerifier | None = None) -> None:
         self._verifier = verifier or SignatureVerifier(signing_secret)
         self._pool = pool
         self._catalog = catalog

@@ -16,14 +16,14 @@ from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.handoff import SOCKET, Check, InboxPool, socket_headers, triage
+from bot.handoff import SOCKET, InboxPool, PayloadCheck, socket_headers, triage
 from bot.i18n import Catalog
 
 log = logging.getLogger(__name__)
 
 
 class SocketFront:
-    def __init__(self, *, pool: InboxPool, catalog: Catalog, check: Check | None = None) -> None:
+    def __init__(self, *, pool: InboxPool, catalog: Catalog, check: PayloadCheck | None = None) -> None:
         self._pool = pool
         self._catalog = catalog
         self._check = check
