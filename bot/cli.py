@@ -109,10 +109,9 @@ def cmd_run(args, settings: Settings) -> int:
         raise ConfigError([Problem("cli.run_http_needs_secret")])
     if not args.http and not settings.app_token:
         raise ConfigError([Problem("cli.run_needs_app_token")])
+    import functools
     import signal
     import threading
-
-    from sqlalchemy.pool import NullPool
 
     from bot.app import create_app
     from bot.gateway import make_client
@@ -121,7 +120,9 @@ def cmd_run(args, settings: Settings) -> int:
     from bot.scheduler import start_ticker
     from bot.server import SlackFront, make_server, make_wsgi_app
     from handlers.validate import malformed_reason
-    from storage.db import database_problem, make_engine
+    from bot.handoff import tell_sender
+    from bot.services.inbox_notice import tell_parked
+    from storage.db import database_problem, make_probe_engine
 
     routing = load_routing(settings.routing_file)
     _, session_factory = _database(settings)
@@ -132,10 +133,12 @@ def cmd_run(args, settings: Settings) -> int:
     )
     catalog = Catalog(settings.locale)
     health = Health(clock=clock)
-    probe = make_engine(settings.database_url, poolclass=NullPool)
+    probe = make_probe_engine(settings.database_url)
     health.add_check("database", lambda: database_problem(probe))
-    pool = InboxPool(session_factory=session_factory, dispatch=bot.app.dispatch, clock=clock)
+    pool = InboxPool(session_factory=session_factory, dispatch=bot.app.dispatch, clock=clock, probe=probe,
+                     on_parked=tell_sender(functools.partial(tell_parked, bot.services)))
     health.add_check("workers", pool.problem)
+    health.add_note("inbox", pool.parked_note)
 
     stop = threading.Event()
     serving = None

@@ -229,12 +229,12 @@ class InboxPool:
             return f"inbox rows waiting since {oldest.isoformat(timespec='seconds')}"
         return None
 
-    def parked_recently(self) -> int:
-        """For health's 200 body: rows parked in the last day (their senders
-        were told; an operator may look). Not a failure: it never clears by
-        itself."""
+    def parked_note(self) -> str | None:
+        """For health's 200 body (a note, not a failure: a 503 that never
+        clears by itself helps nobody): rows parked in the last day."""
         with self._reading() as session:
-            return store.count_parked_since(session=session, since=self._clock.now() - PARKED_NOTICE_WINDOW)
+            count = store.count_parked_since(session=session, since=self._clock.now() - PARKED_NOTICE_WINDOW)
+        return f"{count} request(s) parked in the last 24 h (their senders were told)" if count else None
 
     def _reading(self):
         # A plain read on the probe engine takes no write lock (SQLite) and

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 WATCHED_JOBS = ("digest", "sweep")
 
-Check = Callable[[], str | None]  # a problem in a few words, or None
+Probe = Callable[[], str | None]  # a check's problem, or a note's line; None: nothing to say
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +56,18 @@ class Health:
         self._last_tick: datetime | None = None
         self._last_run: dict[str, JobRun] = {}
         self._last_success: dict[str, datetime] = {}
-        self._checks: list[tuple[str, Check]] = []
+        self._checks: list[tuple[str, Probe]] = []
+        self._notes: list[tuple[str, Probe]] = []
 
-    def add_check(self, name: str, check: Check) -> None:
+    def add_check(self, name: str, check: Probe) -> None:
         with self._lock:
             self._checks.append((name, check))
+
+    def add_note(self, name: str, note: Probe) -> None:
+        """A line for the 200 body (something an operator should see that
+        is not a failure, e.g. parked requests); ignored when it raises."""
+        with self._lock:
+            self._notes.append((name, note))
 
     def record_tick(self) -> None:
         with self._lock:
@@ -77,7 +84,7 @@ class Health:
         now = self._clock.now()
         with self._lock:
             last_tick, started = self._last_tick, self._started_at
-            runs, successes, checks = dict(self._last_run), dict(self._last_success), list(self._checks)
+            runs, successes, checks, notes = dict(self._last_run), dict(self._last_success), list(self._checks), list(self._notes)
         problems: list[str] = []
         for name in self._watched:
             run = runs.get(name)
@@ -97,6 +104,14 @@ class Health:
         if problems:
             return HealthReport(ok=False, lines=tuple(problems))
         lines = ["ok"] + [f"last {name}: {successes[name].isoformat(timespec='seconds') if name in successes else 'never'}" for name in self._watched]
+        for name, note in notes:
+            try:
+                line = note()
+            except Exception:  # a note is not a check: say nothing
+                log.exception("health note %s failed", name)
+                line = None
+            if line:
+                lines.append(f"{name}: {line}")
         return HealthReport(ok=True, lines=tuple(lines))
 
 

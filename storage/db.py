@@ -20,6 +20,7 @@ from storage.queries import watch_changes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PROBE_TIMEOUT_S = 2  # a health probe that waits longer answers "does not answer"
 
 SessionFactory = Callable[[], Session]
 
@@ -29,8 +30,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     for several writers (WAL, a busy timeout, ``BEGIN IMMEDIATE`` so that a
     transaction takes the write lock up front and two writers queue instead of
     deadlocking on a lock upgrade)."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = _driver_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -39,6 +39,29 @@ def make_engine(url: str, **kwargs) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _driver_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_probe_engine(url: str, *, connect_args: dict | None = None) -> Engine:
+    """An engine for health's plain reads: a fresh connection per look, no
+    ``BEGIN IMMEDIATE`` (so it never queues behind a writer: SQLite's WAL
+    lets it read beside one), and it gives up within ``PROBE_TIMEOUT_S``
+    (connecting, and on PostgreSQL each statement) instead of hanging."""
+    from sqlalchemy.pool import NullPool
+
+    url = _driver_url(url)
+    args = dict(connect_args or {})
+    if url.startswith("sqlite"):
+        args.update(check_same_thread=False, timeout=PROBE_TIMEOUT_S)
+    else:
+        args["connect_timeout"] = PROBE_TIMEOUT_S
+        args["options"] = f"-c statement_timeout={PROBE_TIMEOUT_S * 1000} {args.get('options', '')}".strip()
+    return create_engine(url, poolclass=NullPool, connect_args=args)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -111,8 +134,8 @@ def upgrade(engine: Engine) -> None:
 
 def database_problem(engine: Engine) -> str | None:
     """Does the database answer, with our schema? A problem in a few words,
-    or None. Pass an engine without a pool (``poolclass=NullPool``) so each
-    look opens a fresh connection."""
+    or None. Pass a ``make_probe_engine``: a fresh connection each look,
+    which neither waits on a writer nor hangs."""
     from sqlalchemy import text
 
     try:
