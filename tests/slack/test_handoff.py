@@ -360,3 +360,39 @@ def test_a_request_that_never_works_is_parked_and_its_sender_is_told(front, work
     assert f"confirm {ORDER}" in dm.params["text"] and f"inbox {entry.id}" in dm.params["text"]
     assert len(fake_slack.calls_to("conversations.open")) == 1
     assert fake_slack.calls_to("conversations.open")[0].params["users"] == "U0OWNERY"
+
+
+def test_stop_start_cycles_alone_never_park_a_row(front, pool, worker, session_factory, clock, fake_slack, signer, posted):
+    # Before: each claim counted an attempt and release() kept it, so five
+    # restarts parked a request that never ran.
+    signed = slash_command(signer, text=f"confirm {ORDER}", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake_slack.response_url())
+    assert handle(front, signed).status == 200
+    pool.stop(timeout=1)  # stored and queued, never started
+    for n in range(6):
+        again = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance=f"start-{n}")
+        assert len(again.recover()) == 1
+        again.stop(timeout=1)
+        [entry] = entries(session_factory)
+        assert (entry.attempts, entry.claimed_by, entry.parked_at) == (0, None, None)
+    last = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="last")
+    last.recover()
+    last.run_queued()
+    [entry] = entries(session_factory)
+    assert entry.done_at is not None and entry.parked_at is None and entry.attempts == 1
+    assert status(session_factory) == "confirmed"
+
+
+def test_a_holder_whose_lease_ran_out_cannot_fail_the_row_another_now_holds(front, pool, worker, session_factory, clock, fake_slack, signer, posted):
+    # Before: mark_failed ignored claimed_by, so a slow first holder freed (or
+    # parked) a row the second holder was running.
+    assert handle(front, event_callback(signer, event=z_reaction(fake_slack), event_id="EvLate1")).status == 200
+    clock.advance(timedelta(seconds=16))  # "here" is slow: its lease runs out
+    there = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="there")
+    [taken] = there.recover()
+    with audit_table_away(session_factory):
+        pool.run_queued()  # "here" finally runs it, and fails
+    [entry] = entries(session_factory)
+    assert (entry.claimed_by, entry.error, entry.parked_at) == ("there", "", None)  # untouched: "there" decides
+    there.run_queued()
+    [entry] = entries(session_factory)
+    assert entry.id == taken and entry.done_at is not None and confirms(session_factory) == 12
