@@ -3,7 +3,9 @@ and its jobs what happened, and asking its checks (the database, the worker
 pool) when someone looks.
 
 Unhealthy (503, with the reasons) when the last run of a watched job (the
-digest, the sweep) failed, the ticker has not run for ``STALE_AFTER``, or a
+digest, the sweep) that did something failed (a digest tick that is too
+early, or on a day off, neither clears nor sets a failure: the day's
+digest is done only once it is posted), the ticker has not run for ``STALE_AFTER``, or a
 check reports a problem; otherwise 200 with the time of each job's last
 success.
 
@@ -23,6 +25,7 @@ from bot.clock import Clock
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 WATCHED_JOBS = ("digest", "sweep")
+DONE_STATES = ("posted", "already_posted")  # a result with a ``state`` (the digest's) is done only in these
 
 Probe = Callable[[], str | None]  # a check's problem, or a note's line; None: nothing to say
 
@@ -73,11 +76,16 @@ class Health:
         with self._lock:
             self._last_tick = self._clock.now()
 
-    def record_job(self, name: str, problem: str | None) -> None:
+    def record_job(self, name: str, problem: str | None, *, done: bool = True) -> None:
+        """A run that failed (``problem``), or worked; one that had nothing
+        to do yet (``done`` False: the digest before its time) changes
+        nothing, so an earlier failure stands until a run does the work."""
         now = self._clock.now()
         with self._lock:
-            self._last_run[name] = JobRun(at=now, problem=problem)
-            if problem is None:
+            if problem is not None:
+                self._last_run[name] = JobRun(at=now, problem=problem)
+            elif done:
+                self._last_run[name] = JobRun(at=now, problem=None)
                 self._last_success[name] = now
 
     def report(self) -> HealthReport:
@@ -129,6 +137,7 @@ def short_reason(exc: BaseException) -> str:
 def run_job(name: str, job: Callable[[], object], *, health: Health | None) -> str | None:
     """Run one job on its own: an exception or a result with a truthy
     ``problem`` is a failure, logged and recorded; its short reason, or None."""
+    done = True
     try:
         result = job()
     except Exception as exc:
@@ -138,6 +147,8 @@ def run_job(name: str, job: Callable[[], object], *, health: Health | None) -> s
         problem = getattr(result, "problem", None) or None
         if problem:
             log.error("job %s: %s", name, problem)
+        state = getattr(result, "state", None)
+        done = state is None or str(state) in DONE_STATES
     if health is not None:
-        health.record_job(name, problem)
+        health.record_job(name, problem, done=done)
     return problem

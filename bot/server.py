@@ -59,7 +59,8 @@ class SlackFront:
         """``headers`` with lower-case names."""
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
-        if not timestamp.isdigit():
+        # isdigit() alone takes "²" (which int() refuses) and 5,000 digits; Slack's is Unix seconds
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             return _text(401, "invalid timestamp")
         try:
             text = body.decode("utf-8")

@@ -220,13 +220,19 @@ def test_a_row_whose_process_died_five_times_is_parked_without_a_sixth_dispatch(
     assert status(session_factory) == "awaiting" and fake_slack.calls == []
 
 
-@pytest.mark.parametrize("case", ["timestamp", "unsigned", "not_json", "json_list", "payload_list", "payload_not_json", "no_actions", "checked"])
+@pytest.mark.parametrize("case", ["timestamp", "superscript_timestamp", "huge_timestamp", "unsigned", "not_json", "json_list", "payload_list", "payload_not_json", "no_actions", "checked"])
 def test_malformed_requests_get_4xx_and_store_nothing(settings, pool, session_factory, signer, fake_slack, case):
     front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=Catalog("en"),
                        check=lambda payload: "value out of range" if payload.get("text") == "confirm 99999999999999999999999999999" else None)
     if case == "timestamp":
         signed = signer.sign("{}", content_type=JSON)
         signed.headers["X-Slack-Request-Timestamp"] = "soon"
+    elif case == "superscript_timestamp":  # before: passed isdigit(), int() raised, a 500
+        signed = signer.sign("{}", content_type=JSON)
+        signed.headers["X-Slack-Request-Timestamp"] = "²"
+    elif case == "huge_timestamp":  # before: int() of 5,000 digits raised (Python's digit limit), a 500
+        signed = signer.sign("{}", content_type=JSON)
+        signed.headers["X-Slack-Request-Timestamp"] = "9" * 5000
     elif case == "unsigned":
         signed = signer.sign("{}", content_type=JSON)
         del signed.headers["X-Slack-Signature"]
@@ -248,7 +254,7 @@ def test_malformed_requests_get_4xx_and_store_nothing(settings, pool, session_fa
         signed = slash_command(signer, text="confirm 99999999999999999999999999999", user_id="U0OWNERY", channel_id=CHANNEL,
                                response_url=fake_slack.response_url())
     answer = handle(front, signed)
-    assert answer.status == (401 if case in ("timestamp", "unsigned") else 400)
+    assert answer.status == (401 if case in ("timestamp", "superscript_timestamp", "huge_timestamp", "unsigned") else 400)
     assert entries(session_factory) == []
 
 

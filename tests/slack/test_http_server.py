@@ -147,6 +147,30 @@ def test_healthz_is_503_when_the_digest_failed(server, pool, worker, health, ses
     assert text.startswith("digest failed at ") and "channel_not_found" in text
 
 
+def test_a_failed_digest_stays_a_failure_until_a_digest_is_posted(server, pool, worker, health, session_factory, clock, fake_slack):
+    # Before: the next morning's first tick (too early to post) cleared
+    # Friday's failure, and "last digest" showed a tick, not a digest.
+    pool.start()
+    records = parse_export(SAMPLE.read_bytes(), filename="c.csv").records
+    with transaction(session_factory) as session:
+        insert_records(session=session, records=records, batch_id=None, now=clock.now(), timezone=SHANGHAI)
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found", times=1)  # a page stays unposted that day
+    failed_at = clock.now().isoformat(timespec="seconds")
+    assert worker.services.tick(health=health)["digest"]
+
+    clock.advance(timedelta(days=3, hours=-1, minutes=-30))  # Monday 07:00: the ticker runs, too early to post
+    assert [c.error for c in fake_slack.calls_to("chat.postMessage")].count("channel_not_found") == 1  # used up on Friday
+    assert worker.services.tick(health=health)["digest"] is None
+    status, text = get(f"{server}/healthz")
+    assert status == 503 and text.startswith(f"digest failed at {failed_at}")
+
+    clock.advance(timedelta(hours=1, minutes=31))  # Monday 08:31: posted
+    assert worker.services.tick(health=health)["digest"] is None
+    status, text = get(f"{server}/healthz")
+    assert status == 200 and f"last digest: {clock.now().isoformat(timespec='seconds')}" in text.splitlines()
+    assert any(c.error is None for c in fake_slack.calls_to("chat.postMessage"))
+
+
 def test_healthz_is_503_when_the_ticker_is_stale(server, pool, worker, health, clock):
     pool.start()
     worker.services.tick(health=health)
