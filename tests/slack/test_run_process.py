@@ -295,6 +295,13 @@ class SocketSlack:
         with self._lock:
             return {ack["envelope_id"] for ack in self.acks}
 
+    def close_connections(self) -> None:
+        """Slack dropping the WebSocket (the server keeps listening)."""
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.close()
+
     def close(self) -> None:
         self._server.shutdown()
 
