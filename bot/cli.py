@@ -209,12 +209,20 @@ def _exit_when_jobs_hang(grace: float = STOP_GRACE) -> None:
     would otherwise wait at exit for the scheduler's thread, as long as a
     hung Slack call takes. Every job is safe to cut short (as a kill -9 is)."""
     import threading
+    from concurrent.futures import thread as futures_threads
+
+    def joined_at_exit() -> list[threading.Thread]:
+        # Non-daemon threads, and the workers of every ThreadPoolExecutor
+        # (APScheduler's among them), which concurrent.futures joins at exit
+        # whatever their daemon flag: its own registry, the only list there is.
+        workers = list(getattr(futures_threads, "_threads_queues", {}))
+        others = [t for t in threading.enumerate() if not t.daemon]
+        return [t for t in {*workers, *others} if t is not threading.current_thread() and t.is_alive()]
 
     deadline = time.monotonic() + grace
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    busy = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    for thread in joined_at_exit():
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    busy = sorted(t.name for t in joined_at_exit())
     if not busy:
         return
     log.warning("stopped; a job still running (%s) is cut short", ", ".join(busy))

@@ -13,7 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from storage.queries import watch_changes
@@ -54,14 +54,17 @@ def make_probe_engine(url: str, *, connect_args: dict | None = None) -> Engine:
     (connecting, and on PostgreSQL each statement) instead of hanging."""
     from sqlalchemy.pool import NullPool
 
-    url = _driver_url(url)
+    parsed = make_url(_driver_url(url))
     args = dict(connect_args or {})
-    if url.startswith("sqlite"):
+    if parsed.drivername.startswith("sqlite"):
         args.update(check_same_thread=False, timeout=PROBE_TIMEOUT_S)
-    else:
+    else:  # keep the URL's own options (a search_path, say): connect_args would replace them
+        in_url = parsed.query.get("options")
+        in_url = " ".join(in_url) if isinstance(in_url, tuple) else in_url
         args["connect_timeout"] = PROBE_TIMEOUT_S
-        args["options"] = f"-c statement_timeout={PROBE_TIMEOUT_S * 1000} {args.get('options', '')}".strip()
-    return create_engine(url, poolclass=NullPool, connect_args=args)
+        args["options"] = " ".join(o for o in (f"-c statement_timeout={PROBE_TIMEOUT_S * 1000}", in_url, args.get("options")) if o)
+        parsed = parsed.difference_update_query(["options"])
+    return create_engine(parsed, poolclass=NullPool, connect_args=args)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -472,3 +472,89 @@ def test_a_signal_stops_run_cleanly(tmp_path, signum, mode):
         if socket_slack:
             socket_slack.close()
         engine.dispose()
+
+
+def test_a_signal_during_start_up_stops_run_cleanly(tmp_path):
+    # Before: the handlers were installed after the schema upgrade and
+    # create_app, so a SIGINT there printed a KeyboardInterrupt traceback.
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    try:
+        with FakeSlack() as fake:
+            operator = make_operator(tmp_path, fake, url, engine, items=2)
+            engine.dispose()
+            holder = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another process writing: start-up's upgrade waits for it
+            try:
+                process = operator.start("--http", "--port", str(operator.port))
+                try:
+                    wait_for(lambda: "checking the database schema" in operator.stderr(), timeout=60, what="start-up")
+                    process.send_signal(signal.SIGINT)
+                    holder.execute("ROLLBACK")
+                    assert process.wait(timeout=30) == 0, operator.stderr()
+                finally:
+                    stop(process)
+            finally:
+                holder.close()
+            err = operator.stderr()
+            assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+            assert healthz(operator.port) is None  # it never served
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_app_token_is_exit_2_with_a_message_not_a_traceback(tmp_path):
+    socket_slack = SocketSlack()
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    try:
+        with FakeSlack(socket_mode_url=socket_slack.url) as fake:
+            operator = make_operator(tmp_path, fake, url, engine, items=2)
+            fake.fail_next("apps.connections.open", error="invalid_auth", times=5)  # the app-level token was revoked
+            process = operator.start()
+            try:
+                assert process.wait(timeout=60) == 2, operator.stderr()
+            finally:
+                stop(process)
+            err = operator.stderr()
+            assert "SLACK_APP_TOKEN was refused by Slack (invalid_auth)" in err
+            assert "Traceback" not in err, err
+            assert socket_slack.connected() == 0
+    finally:
+        socket_slack.close()
+        engine.dispose()
+
+
+def test_sigterm_during_a_hung_tick_exits_within_the_grace(tmp_path):
+    # Before: scheduler.shutdown(wait=False) left the tick running and the
+    # interpreter joined its thread at exit: run lived as long as the tick.
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    with postgres_schema(PG_URL) as engine:
+        with engine.connect() as conn:
+            schema = conn.execute(text("SHOW search_path")).scalar_one()
+        url = f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
+        with FakeSlack() as fake:
+            operator = make_operator(tmp_path, fake, url, engine, items=2)
+            with engine.connect() as holder:
+                holder.execute(text("LOCK TABLE item, digest_message, follow_up IN ACCESS EXCLUSIVE MODE"))  # the tick hangs on it
+                process = operator.start("--http", "--port", str(operator.port))
+                try:
+                    wait_serving(operator, process, operator.port)
+
+                    def tick_stuck() -> bool:
+                        with engine.connect() as conn:
+                            return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                     "AND datname = current_database() AND pid <> pg_backend_pid()")).scalar_one() > 0
+
+                    wait_for(tick_stuck, timeout=60, what="the first tick to wait on the lock")
+                    process.send_signal(signal.SIGTERM)
+                    assert process.wait(timeout=15) == 0, operator.stderr()  # the grace is 5 s
+                finally:
+                    stop(process)
+                    holder.rollback()
+            err = operator.stderr()
+            assert "Traceback" not in err, err
+            assert "is cut short" in err
