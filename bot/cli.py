@@ -137,7 +137,6 @@ def cmd_run(args, settings: Settings) -> int:
     from bot.scheduler import start_ticker
     from bot.server import SlackFront, make_server, make_wsgi_app
     from bot.services.inbox_notice import tell_parked
-    from handlers.validate import malformed_reason
     from storage.db import database_problem, make_probe_engine
 
     routing = load_routing(settings.routing_file)
@@ -167,7 +166,7 @@ def cmd_run(args, settings: Settings) -> int:
     code = EXIT_OK
     try:
         if args.http:
-            front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=catalog, check=malformed_reason)
+            front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=catalog)
             serving = make_server(make_wsgi_app(front, health), port=args.port)
             if not stop.is_set():
                 serving.run()
@@ -180,7 +179,7 @@ def cmd_run(args, settings: Settings) -> int:
                 health_server = make_server(make_wsgi_app(None, health), port=args.health_port, threads=2)
                 threading.Thread(target=health_server.run, name="healthz", daemon=True).start()
             try:
-                socket_client = connect(SocketFront(pool=pool, catalog=catalog, check=malformed_reason), app_token=settings.app_token, api_url=settings.api_url)
+                socket_client = connect(SocketFront(pool=pool, catalog=catalog), app_token=settings.app_token, api_url=settings.api_url)
             except SlackApiError as exc:  # apps.connections.open refused the app-level token
                 _say(catalog, "cli.app_token_refused", error=_slack_error_text(exc))
                 code = EXIT_USAGE

@@ -45,6 +45,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.i18n import Catalog
 from handlers.context import ATTEMPT_HEADER, MAX_ATTEMPTS_HEADER, describe_request, user_id_of
+from handlers.validate import malformed_reason
 from handlers.views import MODAL_TEXT, blank_text_errors
 from storage import inbox as store
 from storage.db import SessionFactory, transaction
@@ -76,14 +77,11 @@ class Verdict:
 def triage(payload: object, *, catalog: Catalog, check: PayloadCheck | None = None) -> Verdict:
     """Check a parsed request (an event envelope, an interactivity payload or
     a slash command's fields) before it is stored. Every event, action, view
-    and command type gets through unless it is malformed."""
+    and command type gets through unless it is malformed
+    (``handlers.validate.malformed_reason``, or the caller's ``check``)."""
     if not isinstance(payload, dict):
         return Verdict(refuse="the payload is not a JSON object")
     kind = payload.get("type")
-    if kind == "block_actions":
-        actions = payload.get("actions")
-        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
-            return Verdict(refuse="block_actions without actions")
     if kind == "view_submission":
         view = payload.get("view")
         if not isinstance(view, dict):
@@ -95,7 +93,8 @@ def triage(payload: object, *, catalog: Catalog, check: PayloadCheck | None = No
                 return Verdict(refuse="view_submission without its input")
             if errors:  # the modal stays open with the error; nothing to store
                 return Verdict(answer={"response_action": "errors", "errors": errors})
-    if check is not None and (reason := check(payload)):
+    # The same rules as the app's own middleware (handlers.validate), then the caller's
+    if (reason := malformed_reason(payload)) or (check is not None and (reason := check(payload))):
         return Verdict(refuse=reason)
     dedup = None
     if kind == "event_callback":

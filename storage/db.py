@@ -96,14 +96,36 @@ def _tune_sqlite(engine: Engine) -> None:
             raise
 
     def _release(connection) -> None:
-        if connection.info.pop("writer_lock", False):
+        try:
+            info = connection.info
+        except (NotImplementedError, AttributeError):  # the dialect's first-connect probe: no transaction of ours
+            return
+        if info.pop("writer_lock", False):
             try:
                 writer.release()
             except RuntimeError:  # ended by another thread than began it: nothing of ours to release
                 pass
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    # Released once the COMMIT or ROLLBACK has run: SQLAlchemy's ``commit``
+    # and ``rollback`` events fire before it, and a thread let in then met
+    # SQLite's busy handler after all. The dialect is this engine's own.
+    dialect = engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def _commit_then_release(dbapi_connection) -> None:
+        try:
+            do_commit(dbapi_connection)
+        finally:
+            _release(dbapi_connection)
+
+    def _rollback_then_release(dbapi_connection) -> None:
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            _release(dbapi_connection)
+
+    dialect.do_commit = _commit_then_release
+    dialect.do_rollback = _rollback_then_release
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

@@ -18,7 +18,6 @@ from bot.gateway import make_client
 from bot.handoff import InboxPool
 from bot.i18n import Catalog
 from bot.socket_mode import SocketFront, connection_check
-from handlers.validate import malformed_reason
 from storage import inbox as store
 from storage.db import transaction
 from test_run_process import SocketSlack, wait_for
@@ -38,7 +37,7 @@ def client(socket_slack, clock, settings, session_factory, routing):
                             routing=routing, process_before_response=True, verify_requests=False)
         pool = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="here")
         client = SocketModeClient(app_token="xapp-1-test", web_client=WebClient(base_url=fake.api_url), auto_reconnect_enabled=False)
-        client.socket_mode_request_listeners.append(SocketFront(pool=pool, catalog=Catalog("en"), check=malformed_reason).handle)
+        client.socket_mode_request_listeners.append(SocketFront(pool=pool, catalog=Catalog("en")).handle)
         client.connect()
         wait_for(lambda: socket_slack.connected() == 1 and client.is_connected(), timeout=30, what="the connection")
         yield client
