@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,6 +36,7 @@ from sqlmodel import func, select
 
 from bot.core.workcal import WorkCalendar
 from bot.fakeslack import FakeSlack, SlackSigner, reaction_event, slash_command
+from bot.handoff import WORKER_THREADS
 from storage import inbox as store
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import AuditEntry, Item
@@ -195,6 +197,21 @@ def replied(fake: FakeSlack) -> set[str]:
     return {call.hook for call in fake.calls_to("response_url")}
 
 
+def unfinished_hooks(operator: Operator) -> set[str]:
+    """The response_url hooks of the rows not done (right after a kill: the
+    rows the restart runs again, and the only ones that may answer twice)."""
+    hooks = set()
+    with transaction(operator.session_factory()) as session:
+        for entry in store.list_entries(session=session):
+            if entry.done_at is None:
+                body = json.loads(entry.body) if entry.body.startswith("{") else parse_qs(entry.body)
+                url = body.get("response_url")
+                url = url[0] if isinstance(url, list) else url
+                if isinstance(url, str):
+                    hooks.add(url.rsplit("/", 1)[1])
+    return hooks
+
+
 def command_for(signer: SlackSigner, fake: FakeSlack, n: int):
     verb = f"confirm {order(n)}" if n % 3 else f"dispute {order(n)} not our mistake {n}"
     return slash_command(signer, text=verb, user_id=owner_of(n), channel_id=CHANNEL, response_url=fake.response_url(f"c{n}"))
@@ -230,6 +247,7 @@ def test_http_kill_9_loses_nothing_acknowledged(tmp_path, database):
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
             assert before_kill < 200, "the workers had finished before the kill: nothing was in flight"
+            unfinished = unfinished_hooks(operator)
 
             second = operator.start("--http", "--port", str(operator.port))
             wait_serving(operator, second, operator.port)
@@ -246,6 +264,15 @@ def test_http_kill_9_loses_nothing_acknowledged(tmp_path, database):
         final = statuses(operator)
         assert all(final[order(n)] == ("confirmed" if n % 3 else "disputed") for n in range(210))
         assert replied(fake) == {f"c{n}" for n in range(210)}  # everyone was answered
+        # Each command was dispatched once, but for a row a worker had answered
+        # and not yet marked done when the kill came: the restart runs it again
+        # (its use case is idempotent, its reply is not). Only those, at most
+        # one per worker thread, answer twice.
+        per_command = Counter(call.hook for call in fake.calls_to("response_url"))
+        twice = {hook for hook, count in per_command.items() if count > 1}
+        assert set(per_command.values()) <= {1, 2}
+        assert twice <= unfinished and len(twice) <= WORKER_THREADS, (twice, unfinished)
+        assert all(per_command[f"c{n}"] == 1 for n in range(200, 210))  # after the restart: once each
 
 
 def operator_processes(*processes):
@@ -359,7 +386,7 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
     engine = make_engine(url)
     health_port = free_port()
     try:
-        with FakeSlack(latency=0.05, socket_mode_url=socket_slack.url) as fake:
+        with FakeSlack(latency=0.3, socket_mode_url=socket_slack.url) as fake:  # slow enough that the kill finds work in flight
             operator = make_operator(tmp_path, fake, url, engine, items=20)
             sent = envelopes(fake, time.time())
             clicked = sent[-2]["payload"]["actions"][0]["value"]
@@ -376,6 +403,8 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
                 assert list(modal_ack["payload"]["errors"]) == ["dispute.reason"]
                 os.kill(first.pid, signal.SIGKILL)
                 first.wait(timeout=10)
+                unfinished = unfinished_hooks(operator)
+                assert unfinished, "the workers had finished before the kill: nothing was in flight"
 
                 second = operator.start()
                 wait_for(lambda: socket_slack.connected() == 1, timeout=60, what="the new connection")
@@ -393,6 +422,10 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
             for n in range(1, 20, 2):  # Z's ✅ confirms all of Z's items, once despite Slack's retry
                 assert final[order(n)] == "confirmed" and counts[(order(n), "confirm")] == 1
             assert all(count == 1 for count in counts.values())
+            per_command = Counter(call.hook for call in fake.calls_to("response_url"))
+            twice = {hook for hook, count in per_command.items() if count > 1}  # answered, not yet marked done at the kill
+            assert set(per_command.values()) <= {1, 2} and twice <= unfinished and len(twice) <= WORKER_THREADS, (per_command, unfinished)
+            assert per_command["later"] == 1
             with transaction(operator.session_factory()) as session:
                 stored = store.list_entries(session=session)
             assert [e.dedup_key for e in stored].count("event:EvSock1") == 1
