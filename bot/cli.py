@@ -19,6 +19,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -109,33 +110,9 @@ def cmd_run(args, settings: Settings) -> int:
         raise ConfigError([Problem("cli.run_http_needs_secret")])
     if not args.http and not settings.app_token:
         raise ConfigError([Problem("cli.run_needs_app_token")])
+    import functools
     import signal
     import threading
-
-    from sqlalchemy.pool import NullPool
-
-    from bot.app import create_app
-    from bot.gateway import make_client
-    from bot.handoff import InboxPool
-    from bot.health import Health
-    from bot.scheduler import start_ticker
-    from bot.server import SlackFront, make_server, make_wsgi_app
-    from handlers.validate import malformed_reason
-    from storage.db import database_problem, make_engine
-
-    routing = load_routing(settings.routing_file)
-    _, session_factory = _database(settings)
-    clock = SystemClock()
-    bot = create_app(
-        settings, client=make_client(settings.bot_token, settings.api_url), session_factory=session_factory,
-        clock=clock, routing=routing, process_before_response=True, verify_requests=False,  # the front verifies
-    )
-    catalog = Catalog(settings.locale)
-    health = Health(clock=clock)
-    probe = make_engine(settings.database_url, poolclass=NullPool)
-    health.add_check("database", lambda: database_problem(probe))
-    pool = InboxPool(session_factory=session_factory, dispatch=bot.app.dispatch, clock=clock)
-    health.add_check("workers", pool.problem)
 
     stop = threading.Event()
     serving = None
@@ -148,26 +125,68 @@ def cmd_run(args, settings: Settings) -> int:
         if serving is not None:
             raise SystemExit(0)  # waitress's loop stops on SystemExit and lets its tasks finish
 
+    # First of all: a signal during start-up (the schema upgrade, Bolt's
+    # auth.test) stops it cleanly too, once the step under way returns.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+
+    from bot.app import create_app
+    from bot.gateway import make_client
+    from bot.handoff import InboxPool, tell_sender
+    from bot.health import Health
+    from bot.scheduler import start_ticker
+    from bot.server import SlackFront, make_server, make_wsgi_app
+    from bot.services.inbox_notice import tell_parked
+    from storage.db import database_problem, make_probe_engine
+
+    routing = load_routing(settings.routing_file)
+    log.info("checking the database schema")
+    _, session_factory = _database(settings)
+    if stop.is_set():
+        return EXIT_OK
+    clock = SystemClock()
+    bot = create_app(
+        settings, client=make_client(settings.bot_token, settings.api_url), session_factory=session_factory,
+        clock=clock, routing=routing, process_before_response=True, verify_requests=False,  # the front verifies
+    )
+    if stop.is_set():
+        return EXIT_OK
+    catalog = Catalog(settings.locale)
+    health = Health(clock=clock)
+    probe = make_probe_engine(settings.database_url)
+    health.add_check("database", lambda: database_problem(probe))
+    pool = InboxPool(session_factory=session_factory, dispatch=bot.app.dispatch, clock=clock, probe=probe,
+                     on_parked=tell_sender(functools.partial(tell_parked, bot.services)))
+    health.add_check("workers", pool.problem)
+    health.add_note("inbox", pool.parked_note)
+
     pool.start()
     scheduler = start_ticker(bot.services, timezone=settings.timezone, health=health)
     socket_client = None
+    code = EXIT_OK
     try:
         if args.http:
-            front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=catalog, check=malformed_reason)
+            front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=catalog)
             serving = make_server(make_wsgi_app(front, health), port=args.port)
             if not stop.is_set():
                 serving.run()
         else:
-            from bot.socket_mode import SocketFront, connect
+            from slack_sdk.errors import SlackApiError
+
+            from bot.socket_mode import SocketFront, connect, connection_check
 
             if args.health_port is not None:
                 health_server = make_server(make_wsgi_app(None, health), port=args.health_port, threads=2)
                 threading.Thread(target=health_server.run, name="healthz", daemon=True).start()
-            socket_client = connect(SocketFront(pool=pool, catalog=catalog, check=malformed_reason), app_token=settings.app_token, api_url=settings.api_url)
-            while not stop.wait(0.5):
-                pass
+            try:
+                socket_client = connect(SocketFront(pool=pool, catalog=catalog), app_token=settings.app_token, api_url=settings.api_url)
+            except SlackApiError as exc:  # apps.connections.open refused the app-level token
+                _say(catalog, "cli.app_token_refused", error=_slack_error_text(exc))
+                code = EXIT_USAGE
+            else:
+                health.add_check("slack connection", connection_check(socket_client, clock=clock))
+                while not stop.wait(0.5):
+                    pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -176,7 +195,40 @@ def cmd_run(args, settings: Settings) -> int:
         pool.stop()
         scheduler.shutdown(wait=False)
         probe.dispose()
-    return 0
+        _exit_when_jobs_hang()
+    return code
+
+
+STOP_GRACE = 5.0  # seconds a tick under way may take to finish once run is told to stop
+
+
+def _exit_when_jobs_hang(grace: float = STOP_GRACE) -> None:
+    """A tick under way when run is told to stop gets ``grace`` seconds;
+    then the process exits anyway (exit 0, logs flushed): the interpreter
+    would otherwise wait at exit for the scheduler's thread, as long as a
+    hung Slack call takes. Every job is safe to cut short (as a kill -9 is)."""
+    import threading
+    from concurrent.futures import thread as futures_threads
+
+    def joined_at_exit() -> list[threading.Thread]:
+        # Non-daemon threads, and the workers of every ThreadPoolExecutor
+        # (APScheduler's among them), which concurrent.futures joins at exit
+        # whatever their daemon flag: its own registry, the only list there is.
+        workers = list(getattr(futures_threads, "_threads_queues", {}))
+        others = [t for t in threading.enumerate() if not t.daemon]
+        return [t for t in {*workers, *others} if t is not threading.current_thread() and t.is_alive()]
+
+    deadline = time.monotonic() + grace
+    for thread in joined_at_exit():
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    busy = sorted(t.name for t in joined_at_exit())
+    if not busy:
+        return
+    log.warning("stopped; a job still running (%s) is cut short", ", ".join(busy))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_OK)
 
 
 def cmd_import(args, settings: Settings) -> int:

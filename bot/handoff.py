@@ -11,8 +11,13 @@ process.
   front hands it row ids through an in-memory queue for speed; a recovery
   loop (at start-up and every few seconds) claims rows that nobody holds — a
   killed process's or another replica's whose lease ran out — and renews the
-  leases of the rows this process still holds. A row that fails to dispatch
-  ``MAX_ATTEMPTS`` times is parked with its error, never retried forever.
+  leases of the rows this process still holds. A row whose dispatch fails
+  (Bolt raises, or the app's error handler answers 5xx: a listener failed,
+  say the database dropped its connection) is retried with back-off; after
+  ``MAX_ATTEMPTS`` it is parked with its error, never retried forever, and
+  the person who sent it is told (``on_parked``).
+- Each dispatch carries ``ATTEMPT_HEADER`` and ``MAX_ATTEMPTS_HEADER``, so
+  the error handler tells the user about a failure only on the last attempt.
 
 Every use case is idempotent (``decide()`` + compare-and-set, event ids), so
 a row dispatched again after a crash does no harm.
@@ -31,11 +36,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qs
 
 from slack_bolt import BoltRequest, BoltResponse
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.i18n import Catalog
+from handlers.context import ATTEMPT_HEADER, MAX_ATTEMPTS_HEADER, describe_request, user_id_of
+from handlers.validate import malformed_reason
 from handlers.views import MODAL_TEXT, blank_text_errors
 from storage import inbox as store
 from storage.db import SessionFactory, transaction
@@ -48,8 +58,9 @@ MAX_ATTEMPTS = 5
 STUCK_AFTER = timedelta(seconds=60)  # a row waiting this long means the pool is not taking rows
 KEEP_DONE = timedelta(days=7)  # finished rows are kept this long (to look into a complaint), then deleted
 HTTP, SOCKET = "http", "socket"
+PARKED_NOTICE_WINDOW = timedelta(hours=24)  # health counts rows parked this recently
 
-Check = Callable[[dict], str | None]  # extra payload validation: a reason to refuse, or None
+PayloadCheck = Callable[[dict], str | None]  # extra payload validation: a reason to refuse, or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +74,14 @@ class Verdict:
     dedup_key: str | None = None
 
 
-def triage(payload: object, *, catalog: Catalog, check: Check | None = None) -> Verdict:
+def triage(payload: object, *, catalog: Catalog, check: PayloadCheck | None = None) -> Verdict:
     """Check a parsed request (an event envelope, an interactivity payload or
     a slash command's fields) before it is stored. Every event, action, view
-    and command type gets through unless it is malformed."""
+    and command type gets through unless it is malformed
+    (``handlers.validate.malformed_reason``, or the caller's ``check``)."""
     if not isinstance(payload, dict):
         return Verdict(refuse="the payload is not a JSON object")
     kind = payload.get("type")
-    if kind == "block_actions":
-        actions = payload.get("actions")
-        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
-            return Verdict(refuse="block_actions without actions")
     if kind == "view_submission":
         view = payload.get("view")
         if not isinstance(view, dict):
@@ -85,7 +93,8 @@ def triage(payload: object, *, catalog: Catalog, check: Check | None = None) -> 
                 return Verdict(refuse="view_submission without its input")
             if errors:  # the modal stays open with the error; nothing to store
                 return Verdict(answer={"response_action": "errors", "errors": errors})
-    if check is not None and (reason := check(payload)):
+    # The same rules as the app's own middleware (handlers.validate), then the caller's
+    if (reason := malformed_reason(payload)) or (check is not None and (reason := check(payload))):
         return Verdict(refuse=reason)
     dedup = None
     if kind == "event_callback":
@@ -126,8 +135,14 @@ class InboxPool:
         self, *, session_factory: SessionFactory, dispatch: Callable[[BoltRequest], BoltResponse], clock: Clock,
         threads: int = WORKER_THREADS, lease: timedelta = LEASE, recover_every: float = RECOVER_EVERY,
         max_attempts: int = MAX_ATTEMPTS, instance: str | None = None,
+        on_parked: Callable[[Job], None] | None = None, probe: Engine | None = None,
     ) -> None:
+        """``on_parked`` is told of each row parked (to tell its sender);
+        ``probe``, an engine for health's plain reads that never waits on a
+        writer (``storage.db.make_probe_engine``)."""
         self.session_factory = session_factory
+        self._on_parked = on_parked
+        self._probe = probe
         self.instance = instance or f"rejectbot-{uuid.uuid4().hex[:12]}"
         self._dispatch = dispatch
         self._clock = clock
@@ -137,6 +152,7 @@ class InboxPool:
         self._max_attempts = max_attempts
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._held: set[int] = set()  # queued or in progress here: their leases are renewed
+        self._started: set[int] = set()  # in progress here (their attempt is spent)
         self._held_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -184,13 +200,19 @@ class InboxPool:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         with self._held_lock:
             left = sorted(self._held)
-        if left:
-            log.info("stopping: %s request(s) left in the inbox for the next start", len(left))
-            try:
-                with transaction(self.session_factory) as session:
-                    store.release(session=session, entry_ids=left, instance=self.instance)
-            except Exception:  # their leases run out instead
-                log.exception("could not give back %s inbox row(s)", len(left))
+            started = sorted(self._started & self._held)
+        self._give_back(left, started=started)
+
+    def _give_back(self, left: list[int], *, started: list[int]) -> None:
+        if not left:
+            return
+        log.info("stopping: %s request(s) left in the inbox for the next start", len(left))
+        try:
+            with transaction(self.session_factory) as session:
+                store.release(session=session, entry_ids=started, instance=self.instance, started=True)
+                store.release(session=session, entry_ids=[i for i in left if i not in started], instance=self.instance, started=False)
+        except Exception:  # their leases run out instead
+            log.exception("could not give back %s inbox row(s)", len(left))
 
     def problem(self) -> str | None:
         """For health: is the pool taking rows?"""
@@ -199,11 +221,24 @@ class InboxPool:
             return f"worker threads not running ({', '.join(dead) or 'not started'})"
         if self._recovery is None or not self._recovery.is_alive():
             return "inbox recovery not running"
-        with transaction(self.session_factory) as session:
-            oldest = store.find_oldest_waiting(session=session)
-        if oldest is not None and self._clock.now() - oldest > STUCK_AFTER:
+        now = self._clock.now()
+        with self._reading() as session:
+            oldest = store.find_oldest_waiting(session=session, instance=self.instance, now=now)
+        if oldest is not None and now - oldest > STUCK_AFTER:
             return f"inbox rows waiting since {oldest.isoformat(timespec='seconds')}"
         return None
+
+    def parked_note(self) -> str | None:
+        """For health's 200 body (a note, not a failure: a 503 that never
+        clears by itself helps nobody): rows parked in the last day."""
+        with self._reading() as session:
+            count = store.count_parked_since(session=session, since=self._clock.now() - PARKED_NOTICE_WINDOW)
+        return f"{count} request(s) parked in the last 24 h (their senders were told)" if count else None
+
+    def _reading(self):
+        # A plain read on the probe engine takes no write lock (SQLite) and
+        # gives up in seconds; without one, a transaction as anywhere else.
+        return Session(self._probe) if self._probe is not None else transaction(self.session_factory)
 
     def run_queued(self) -> int:
         """Dispatch what is queued here in the calling thread (a pool that was
@@ -231,6 +266,8 @@ class InboxPool:
             self._run_held(job)
 
     def _run_held(self, job: Job) -> None:
+        with self._held_lock:
+            self._started.add(job.id)
         try:
             self.run_job(job)
         except Exception:  # the database failed around the dispatch: the lease brings the row back
@@ -238,31 +275,43 @@ class InboxPool:
         finally:
             with self._held_lock:
                 self._held.discard(job.id)
+                self._started.discard(job.id)
 
     def run_job(self, job: Job) -> None:
         """Dispatch one row this process holds, and record the outcome."""
         if job.attempts > self._max_attempts:
-            self._fail(job.id, job.error or "the process died while dispatching it", park=True, attempts=job.attempts - 1)
+            self._fail(job, job.error or "the process died while dispatching it", park=True, attempts=job.attempts - 1)
             return
         try:
-            response = self._dispatch(_bolt_request(job.mode, job.body, job.headers))
+            response = self._dispatch(_bolt_request(job.mode, job.body, job.headers, attempt=job.attempts, max_attempts=self._max_attempts))
         except Exception as exc:  # Bolt itself failed (listener errors go to the app's error handler)
             log.exception("inbox row %s: dispatch failed (attempt %s)", job.id, job.attempts)
             error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
-            self._fail(job.id, error, park=job.attempts >= self._max_attempts, attempts=job.attempts)
+            self._fail(job, error, park=job.attempts >= self._max_attempts, attempts=job.attempts)
             return
-        if response.status >= 500:
-            log.warning("inbox row %s: the app answered %s (its error handler told the user)", job.id, response.status)
+        if response.status >= 500:  # a listener failed; use cases are idempotent, so try it again
+            log.warning("inbox row %s: the app answered %s (attempt %s of %s)", job.id, response.status, job.attempts, self._max_attempts)
+            self._fail(job, f"the app answered {response.status}", park=job.attempts >= self._max_attempts, attempts=job.attempts)
+            return
         with transaction(self.session_factory) as session:
             store.mark_done(session=session, entry_id=job.id, at=self._clock.now())
 
-    def _fail(self, entry_id: int, error: str, *, park: bool, attempts: int) -> None:
+    def _fail(self, job: Job, error: str, *, park: bool, attempts: int) -> None:
         now = self._clock.now()
         retry_at = None if park else now + timedelta(seconds=2 * attempts)
-        if park:
-            log.error("inbox row %s parked after %s attempts: %s", entry_id, attempts, error)
         with transaction(self.session_factory) as session:
-            store.mark_failed(session=session, entry_id=entry_id, error=error, retry_at=retry_at, at=now)
+            ours = store.mark_failed(session=session, entry_id=job.id, instance=self.instance, error=error, retry_at=retry_at, at=now)
+        if not ours:
+            log.warning("inbox row %s: its lease had run out; its new holder decides", job.id)
+            return
+        if not park:
+            return
+        log.error("inbox row %s parked after %s attempts: %s", job.id, attempts, error)
+        if self._on_parked is not None:
+            try:
+                self._on_parked(job)
+            except Exception:  # the log above is what is left
+                log.exception("inbox row %s: could not tell its sender it was parked", job.id)
 
     # --- recovery -----------------------------------------------------------
     def _recover_loop(self) -> None:
@@ -285,14 +334,47 @@ class InboxPool:
             store.delete_done(session=session, before=now - KEEP_DONE)  # bounded: at most a batch per pass
         if claimed:
             log.info("inbox: took over %s waiting row(s)", len(claimed))
+        late: list[int] = []
         for entry in claimed:
-            if not self._stopping.is_set():
+            if self._stopping.is_set():  # claimed while stopping: give it back, attempt and all
+                late.append(entry.id)
+            else:
                 self._hold(Job(id=entry.id, mode=entry.mode, body=entry.body, headers=entry.headers, attempts=entry.attempts, error=entry.error))
+        self._give_back(late, started=[])
         return [entry.id for entry in claimed]
 
 
-def _bolt_request(mode: str, body: str, headers: str) -> BoltRequest:
+def payload_of(job: Job) -> dict:
+    """A stored request's payload: an envelope, an interactivity payload or a
+    slash command's fields ({} when it cannot be read)."""
+    try:
+        if job.mode == SOCKET:
+            payload = json.loads(job.body)
+        elif job.body.lstrip().startswith("{"):
+            payload = json.loads(job.body)
+        else:
+            fields = {name: values[0] for name, values in parse_qs(job.body, keep_blank_values=True).items()}
+            payload = json.loads(fields["payload"]) if "payload" in fields else fields
+    except (ValueError, KeyError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def tell_sender(tell: Callable[..., object]) -> Callable[[Job], None]:
+    """An ``on_parked`` that calls ``tell(user=, request=, reference=)``
+    (``bot.services.inbox_notice.tell_parked`` with its services bound)
+    with who sent the row and what they asked for."""
+    def on_parked(job: Job) -> None:
+        payload = payload_of(job)
+        tell(user=user_id_of(payload), request=describe_request(payload), reference=str(job.id))
+
+    return on_parked
+
+
+def _bolt_request(mode: str, body: str, headers: str, *, attempt: int, max_attempts: int) -> BoltRequest:
     parsed = json.loads(headers or "{}")
+    parsed[ATTEMPT_HEADER], parsed[MAX_ATTEMPTS_HEADER] = str(attempt), str(max_attempts)
     if mode == SOCKET:
-        return BoltRequest(mode="socket_mode", body=json.loads(body), headers=parsed or None)
+        return BoltRequest(mode="socket_mode", body=json.loads(body), headers=parsed)
     return BoltRequest(body=body, headers=parsed)
+

@@ -3,7 +3,9 @@ and its jobs what happened, and asking its checks (the database, the worker
 pool) when someone looks.
 
 Unhealthy (503, with the reasons) when the last run of a watched job (the
-digest, the sweep) failed, the ticker has not run for ``STALE_AFTER``, or a
+digest, the sweep) that did something failed (a digest tick that is too
+early, or on a day off, neither clears nor sets a failure: the day's
+digest is done only once it is posted), the ticker has not run for ``STALE_AFTER``, or a
 check reports a problem; otherwise 200 with the time of each job's last
 success.
 
@@ -23,8 +25,9 @@ from bot.clock import Clock
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 WATCHED_JOBS = ("digest", "sweep")
+DONE_STATES = ("posted", "already_posted")  # a result with a ``state`` (the digest's) is done only in these
 
-Check = Callable[[], str | None]  # a problem in a few words, or None
+Probe = Callable[[], str | None]  # a check's problem, or a note's line; None: nothing to say
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +59,40 @@ class Health:
         self._last_tick: datetime | None = None
         self._last_run: dict[str, JobRun] = {}
         self._last_success: dict[str, datetime] = {}
-        self._checks: list[tuple[str, Check]] = []
+        self._checks: list[tuple[str, Probe]] = []
+        self._notes: list[tuple[str, Probe]] = []
 
-    def add_check(self, name: str, check: Check) -> None:
+    def add_check(self, name: str, check: Probe) -> None:
         with self._lock:
             self._checks.append((name, check))
+
+    def add_note(self, name: str, note: Probe) -> None:
+        """A line for the 200 body (something an operator should see that
+        is not a failure, e.g. parked requests); ignored when it raises."""
+        with self._lock:
+            self._notes.append((name, note))
 
     def record_tick(self) -> None:
         with self._lock:
             self._last_tick = self._clock.now()
 
-    def record_job(self, name: str, problem: str | None) -> None:
+    def record_job(self, name: str, problem: str | None, *, done: bool = True) -> None:
+        """A run that failed (``problem``), or worked; one that had nothing
+        to do yet (``done`` False: the digest before its time) changes
+        nothing, so an earlier failure stands until a run does the work."""
         now = self._clock.now()
         with self._lock:
-            self._last_run[name] = JobRun(at=now, problem=problem)
-            if problem is None:
+            if problem is not None:
+                self._last_run[name] = JobRun(at=now, problem=problem)
+            elif done:
+                self._last_run[name] = JobRun(at=now, problem=None)
                 self._last_success[name] = now
 
     def report(self) -> HealthReport:
         now = self._clock.now()
         with self._lock:
             last_tick, started = self._last_tick, self._started_at
-            runs, successes, checks = dict(self._last_run), dict(self._last_success), list(self._checks)
+            runs, successes, checks, notes = dict(self._last_run), dict(self._last_success), list(self._checks), list(self._notes)
         problems: list[str] = []
         for name in self._watched:
             run = runs.get(name)
@@ -97,6 +112,14 @@ class Health:
         if problems:
             return HealthReport(ok=False, lines=tuple(problems))
         lines = ["ok"] + [f"last {name}: {successes[name].isoformat(timespec='seconds') if name in successes else 'never'}" for name in self._watched]
+        for name, note in notes:
+            try:
+                line = note()
+            except Exception:  # a note is not a check: say nothing
+                log.exception("health note %s failed", name)
+                line = None
+            if line:
+                lines.append(f"{name}: {line}")
         return HealthReport(ok=True, lines=tuple(lines))
 
 
@@ -114,6 +137,7 @@ def short_reason(exc: BaseException) -> str:
 def run_job(name: str, job: Callable[[], object], *, health: Health | None) -> str | None:
     """Run one job on its own: an exception or a result with a truthy
     ``problem`` is a failure, logged and recorded; its short reason, or None."""
+    done = True
     try:
         result = job()
     except Exception as exc:
@@ -123,6 +147,8 @@ def run_job(name: str, job: Callable[[], object], *, health: Health | None) -> s
         problem = getattr(result, "problem", None) or None
         if problem:
             log.error("job %s: %s", name, problem)
+        state = getattr(result, "state", None)
+        done = state is None or str(state) in DONE_STATES
     if health is not None:
-        health.record_job(name, problem)
+        health.record_job(name, problem, done=done)
     return problem

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.handoff import HTTP, Check, InboxPool, triage
+from bot.handoff import HTTP, InboxPool, PayloadCheck, triage
 from bot.health import Health
 from bot.i18n import Catalog
 
@@ -49,7 +49,7 @@ STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 
 class SlackFront:
     """What ``POST /slack/events`` does with one request."""
 
-    def __init__(self, *, signing_secret: str, pool: InboxPool, catalog: Catalog, check: Check | None = None, verifier: SignatureVerifier | None = None) -> None:
+    def __init__(self, *, signing_secret: str, pool: InboxPool, catalog: Catalog, check: PayloadCheck | None = None, verifier: SignatureVerifier | None = None) -> None:
         self._verifier = verifier or SignatureVerifier(signing_secret)
         self._pool = pool
         self._catalog = catalog
@@ -59,7 +59,8 @@ class SlackFront:
         """``headers`` with lower-case names."""
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
-        if not timestamp.isdigit():
+        # isdigit() alone takes "²" (which int() refuses) and 5,000 digits; Slack's is Unix seconds
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             return _text(401, "invalid timestamp")
         try:
             text = body.decode("utf-8")

@@ -13,13 +13,14 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from storage.queries import watch_changes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PROBE_TIMEOUT_S = 2  # a health probe that waits longer answers "does not answer"
 
 SessionFactory = Callable[[], Session]
 
@@ -29,8 +30,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     for several writers (WAL, a busy timeout, ``BEGIN IMMEDIATE`` so that a
     transaction takes the write lock up front and two writers queue instead of
     deadlocking on a lock upgrade)."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    url = _driver_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -39,6 +39,32 @@ def make_engine(url: str, **kwargs) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _driver_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_probe_engine(url: str, *, connect_args: dict | None = None) -> Engine:
+    """An engine for health's plain reads: a fresh connection per look, no
+    ``BEGIN IMMEDIATE`` (so it never queues behind a writer: SQLite's WAL
+    lets it read beside one), and it gives up within ``PROBE_TIMEOUT_S``
+    (connecting, and on PostgreSQL each statement) instead of hanging."""
+    from sqlalchemy.pool import NullPool
+
+    parsed = make_url(_driver_url(url))
+    args = dict(connect_args or {})
+    if parsed.drivername.startswith("sqlite"):
+        args.update(check_same_thread=False, timeout=PROBE_TIMEOUT_S)
+    else:  # keep the URL's own options (a search_path, say): connect_args would replace them
+        in_url = parsed.query.get("options")
+        in_url = " ".join(in_url) if isinstance(in_url, tuple) else in_url
+        args["connect_timeout"] = PROBE_TIMEOUT_S
+        args["options"] = " ".join(o for o in (f"-c statement_timeout={PROBE_TIMEOUT_S * 1000}", in_url, args.get("options")) if o)
+        parsed = parsed.difference_update_query(["options"])
+    return create_engine(parsed, poolclass=NullPool, connect_args=args)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -70,14 +96,36 @@ def _tune_sqlite(engine: Engine) -> None:
             raise
 
     def _release(connection) -> None:
-        if connection.info.pop("writer_lock", False):
+        try:
+            info = connection.info
+        except (NotImplementedError, AttributeError):  # the dialect's first-connect probe: no transaction of ours
+            return
+        if info.pop("writer_lock", False):
             try:
                 writer.release()
             except RuntimeError:  # ended by another thread than began it: nothing of ours to release
                 pass
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    # Released once the COMMIT or ROLLBACK has run: SQLAlchemy's ``commit``
+    # and ``rollback`` events fire before it, and a thread let in then met
+    # SQLite's busy handler after all. The dialect is this engine's own.
+    dialect = engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def _commit_then_release(dbapi_connection) -> None:
+        try:
+            do_commit(dbapi_connection)
+        finally:
+            _release(dbapi_connection)
+
+    def _rollback_then_release(dbapi_connection) -> None:
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            _release(dbapi_connection)
+
+    dialect.do_commit = _commit_then_release
+    dialect.do_rollback = _rollback_then_release
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
@@ -111,8 +159,8 @@ def upgrade(engine: Engine) -> None:
 
 def database_problem(engine: Engine) -> str | None:
     """Does the database answer, with our schema? A problem in a few words,
-    or None. Pass an engine without a pool (``poolclass=NullPool``) so each
-    look opens a fresh connection."""
+    or None. Pass a ``make_probe_engine``: a fresh connection each look,
+    which neither waits on a writer nor hangs."""
     from sqlalchemy import text
 
     try:

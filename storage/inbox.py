@@ -73,13 +73,19 @@ def mark_done(*, session: Session, entry_id: int, at: datetime) -> None:
     session.exec(update(InboxEntry).where(col(InboxEntry.id) == entry_id).values(done_at=at, claimed_until=None))
 
 
-def mark_failed(*, session: Session, entry_id: int, error: str, retry_at: datetime | None, at: datetime) -> None:
-    """Record a failed dispatch: free again at ``retry_at``, or parked for
-    good when ``retry_at`` is None."""
+def mark_failed(*, session: Session, entry_id: int, instance: str, error: str, retry_at: datetime | None, at: datetime) -> bool:
+    """Record a failed dispatch by ``instance``: free again at ``retry_at``,
+    or parked for good when ``retry_at`` is None. False (nothing changed)
+    when ``instance`` no longer holds the row: its lease ran out and another
+    claimant has it."""
     values: dict = {"error": error, "claimed_by": None, "claimed_until": retry_at}
     if retry_at is None:
         values["parked_at"] = at
-    session.exec(update(InboxEntry).where(col(InboxEntry.id) == entry_id).values(**values))
+    result = session.exec(
+        update(InboxEntry).where(col(InboxEntry.id) == entry_id, col(InboxEntry.claimed_by) == instance, col(InboxEntry.done_at).is_(None))
+        .values(**values)
+    )
+    return result.rowcount == 1
 
 
 def renew_leases(*, session: Session, entry_ids: Sequence[int], instance: str, until: datetime) -> None:
@@ -92,22 +98,37 @@ def renew_leases(*, session: Session, entry_ids: Sequence[int], instance: str, u
         )
 
 
-def release(*, session: Session, entry_ids: Sequence[int], instance: str) -> None:
+def release(*, session: Session, entry_ids: Sequence[int], instance: str, started: bool) -> None:
     """Give back rows ``instance`` holds and will not finish (it is stopping):
-    the next start, or another replica, takes them at once."""
+    the next start, or another replica, takes them at once. Rows it never
+    started (``started`` False) get back the attempt their claim counted, so
+    stop/start cycles alone never park a row."""
     if entry_ids:
+        values: dict = {"claimed_by": None, "claimed_until": None}
+        if not started:
+            values["attempts"] = InboxEntry.attempts - 1  # a claim counted one, always
         session.exec(
             update(InboxEntry)
             .where(col(InboxEntry.id).in_(list(entry_ids)), col(InboxEntry.claimed_by) == instance, col(InboxEntry.done_at).is_(None))
-            .values(claimed_by=None, claimed_until=None)
+            .values(**values)
         )
 
 
-def find_oldest_waiting(*, session: Session) -> datetime | None:
-    """When the oldest row neither done nor parked arrived."""
+def find_oldest_waiting(*, session: Session, instance: str, now: datetime) -> datetime | None:
+    """When the oldest row neither done nor parked arrived, among those
+    ``instance`` holds or nobody does (a row another replica holds is that
+    replica's to report). A plain read: no write lock."""
     return session.exec(
-        select(func.min(InboxEntry.received_at)).where(col(InboxEntry.done_at).is_(None), col(InboxEntry.parked_at).is_(None))
+        select(func.min(InboxEntry.received_at)).where(
+            col(InboxEntry.done_at).is_(None), col(InboxEntry.parked_at).is_(None),
+            or_(col(InboxEntry.claimed_by) == instance, col(InboxEntry.claimed_until).is_(None), col(InboxEntry.claimed_until) < now),
+        )
     ).one()
+
+
+def count_parked_since(*, session: Session, since: datetime) -> int:
+    """How many rows were parked at or after ``since`` (a plain read)."""
+    return session.exec(select(func.count()).select_from(InboxEntry).where(col(InboxEntry.parked_at) >= since)).one()
 
 
 def delete_done(*, session: Session, before: datetime, limit: int = 1000) -> int:
@@ -121,10 +142,6 @@ def delete_done(*, session: Session, before: datetime, limit: int = 1000) -> int
     if ids:
         session.exec(delete(InboxEntry).where(col(InboxEntry.id).in_(list(ids))))
     return len(ids)
-
-
-def get_entry(*, session: Session, entry_id: int) -> InboxEntry:
-    return session.exec(select(InboxEntry).where(InboxEntry.id == entry_id)).one()
 
 
 def list_entries(*, session: Session) -> list[InboxEntry]:

@@ -16,7 +16,9 @@ from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from contextlib import contextmanager
+
+from sqlalchemy import text, update
 from sqlmodel import select
 
 from bot.app import create_app
@@ -218,13 +220,19 @@ def test_a_row_whose_process_died_five_times_is_parked_without_a_sixth_dispatch(
     assert status(session_factory) == "awaiting" and fake_slack.calls == []
 
 
-@pytest.mark.parametrize("case", ["timestamp", "unsigned", "not_json", "json_list", "payload_list", "payload_not_json", "no_actions", "checked"])
+@pytest.mark.parametrize("case", ["timestamp", "superscript_timestamp", "huge_timestamp", "unsigned", "not_json", "json_list", "payload_list", "payload_not_json", "no_actions", "checked"])
 def test_malformed_requests_get_4xx_and_store_nothing(settings, pool, session_factory, signer, fake_slack, case):
     front = SlackFront(signing_secret=settings.signing_secret, pool=pool, catalog=Catalog("en"),
                        check=lambda payload: "value out of range" if payload.get("text") == "confirm 99999999999999999999999999999" else None)
     if case == "timestamp":
         signed = signer.sign("{}", content_type=JSON)
         signed.headers["X-Slack-Request-Timestamp"] = "soon"
+    elif case == "superscript_timestamp":  # before: passed isdigit(), int() raised, a 500
+        signed = signer.sign("{}", content_type=JSON)
+        signed.headers["X-Slack-Request-Timestamp"] = "²"
+    elif case == "huge_timestamp":  # before: int() of 5,000 digits raised (Python's digit limit), a 500
+        signed = signer.sign("{}", content_type=JSON)
+        signed.headers["X-Slack-Request-Timestamp"] = "9" * 5000
     elif case == "unsigned":
         signed = signer.sign("{}", content_type=JSON)
         del signed.headers["X-Slack-Signature"]
@@ -246,7 +254,7 @@ def test_malformed_requests_get_4xx_and_store_nothing(settings, pool, session_fa
         signed = slash_command(signer, text="confirm 99999999999999999999999999999", user_id="U0OWNERY", channel_id=CHANNEL,
                                response_url=fake_slack.response_url())
     answer = handle(front, signed)
-    assert answer.status == (401 if case in ("timestamp", "unsigned") else 400)
+    assert answer.status == (401 if case in ("timestamp", "superscript_timestamp", "huge_timestamp", "unsigned") else 400)
     assert entries(session_factory) == []
 
 
@@ -268,11 +276,11 @@ def test_rows_done_over_a_week_ago_are_forgotten_parked_ones_stay(pool, session_
     def stored(*, done: bool, parked: bool) -> int:
         with transaction(session_factory) as session:
             entry_id = store.add_entry(session=session, mode=HTTP, body="{}", headers="{}", received_at=clock.now(),
-                                       dedup_key=None, claimed_by=None, claimed_until=None)
+                                       dedup_key=None, claimed_by="here", claimed_until=None)
             if done:
                 store.mark_done(session=session, entry_id=entry_id, at=clock.now())
             if parked:
-                store.mark_failed(session=session, entry_id=entry_id, error="poison", retry_at=None, at=clock.now())
+                store.mark_failed(session=session, entry_id=entry_id, instance="here", error="poison", retry_at=None, at=clock.now())
         return entry_id
 
     old_done, old_parked = stored(done=True, parked=False), stored(done=False, parked=True)
@@ -281,3 +289,116 @@ def test_rows_done_over_a_week_ago_are_forgotten_parked_ones_stay(pool, session_
     assert pool.recover() == []
     assert [e.id for e in entries(session_factory)] == [old_parked, recent_done]
     assert old_done not in [e.id for e in entries(session_factory)]
+
+
+# --- a listener that fails is tried again, and its sender hears if it never works ---
+
+@contextmanager
+def audit_table_away(session_factory):
+    """The database refuses every use case's audit insert (a real error from
+    the real database, as a dropped connection or a failed migration gives)."""
+    with transaction(session_factory) as session:
+        session.exec(text("ALTER TABLE audit_entry RENAME TO audit_entry_away"))
+    try:
+        yield
+    finally:
+        with transaction(session_factory) as session:
+            session.exec(text("ALTER TABLE audit_entry_away RENAME TO audit_entry"))
+
+
+def z_reaction(fake_slack):
+    ts = next(m["ts"] for m in fake_slack.channel_history(CHANNEL) if "<@U0OWNERZ>" in json.dumps(m["blocks"]))
+    return reaction_event(kind="reaction_added", user="U0OWNERZ", reaction="white_check_mark", channel=CHANNEL, ts=ts)
+
+
+def confirms(session_factory) -> int:
+    with transaction(session_factory) as session:
+        return len(session.exec(select(AuditEntry).where(AuditEntry.action == "confirm")).all())
+
+
+def test_a_listener_that_fails_is_retried_and_the_user_hears_nothing_until_it_works(front, pool, session_factory, clock, fake_slack, signer, posted):
+    # Before: Bolt's error handler answered 500, the row was marked done, and
+    # the ✅ was lost (0 of 12 confirmed) with only "something went wrong".
+    assert handle(front, event_callback(signer, event=z_reaction(fake_slack), event_id="EvFail1")).status == 200
+    with audit_table_away(session_factory):
+        assert pool.run_queued() == 1
+    [entry] = entries(session_factory)
+    assert entry.done_at is None and entry.parked_at is None and entry.attempts == 1 and "500" in entry.error
+    assert entry.claimed_by is None and entry.claimed_until > clock.now()  # back-off
+    assert confirms(session_factory) == 0
+    assert fake_slack.calls_to("chat.postEphemeral") == [] and fake_slack.calls_to("chat.postMessage") == []  # not yet told
+
+    clock.advance(timedelta(seconds=3))
+    assert pool.recover() == [entry.id]
+    pool.run_queued()
+
+    [entry] = entries(session_factory)
+    assert entry.done_at is not None and entry.attempts == 2
+    assert confirms(session_factory) == 12  # Z's items
+    assert len(fake_slack.calls_to("chat.update")) == 1
+    assert not any("went wrong" in json.dumps(c.params) for c in fake_slack.calls)
+
+
+def test_a_request_that_never_works_is_parked_and_its_sender_is_told(front, worker, session_factory, clock, fake_slack, signer, posted):
+    from functools import partial
+
+    from bot.handoff import tell_sender
+    from bot.services.inbox_notice import tell_parked
+
+    pool = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="here",
+                     on_parked=tell_sender(partial(tell_parked, worker.services)))
+    front = SlackFront(signing_secret="test-signing-secret", pool=pool, catalog=Catalog("en"))
+    signed = slash_command(signer, text=f"confirm {ORDER}", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake_slack.response_url())
+    assert handle(front, signed).status == 200
+    with audit_table_away(session_factory):
+        pool.run_queued()
+        for attempt in range(2, 6):
+            clock.advance(timedelta(seconds=2 * attempt + 1))
+            assert len(pool.recover()) == 1
+            pool.run_queued()
+    [entry] = entries(session_factory)
+    assert entry.parked_at is not None and entry.attempts == 5 and entry.done_at is None
+    assert status(session_factory) == "awaiting"
+    # the error handler spoke once, on the last attempt; then the sender got a DM with the reference
+    [told] = fake_slack.calls_to("response_url")
+    assert "went wrong" in json.dumps(told.params)
+    [dm] = fake_slack.calls_to("chat.postMessage")
+    assert f"confirm {ORDER}" in dm.params["text"] and f"inbox {entry.id}" in dm.params["text"]
+    assert len(fake_slack.calls_to("conversations.open")) == 1
+    assert fake_slack.calls_to("conversations.open")[0].params["users"] == "U0OWNERY"
+
+
+def test_stop_start_cycles_alone_never_park_a_row(front, pool, worker, session_factory, clock, fake_slack, signer, posted):
+    # Before: each claim counted an attempt and release() kept it, so five
+    # restarts parked a request that never ran.
+    signed = slash_command(signer, text=f"confirm {ORDER}", user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake_slack.response_url())
+    assert handle(front, signed).status == 200
+    pool.stop(timeout=1)  # stored and queued, never started
+    for n in range(6):
+        again = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance=f"start-{n}")
+        assert len(again.recover()) == 1
+        again.stop(timeout=1)
+        [entry] = entries(session_factory)
+        assert (entry.attempts, entry.claimed_by, entry.parked_at) == (0, None, None)
+    last = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="last")
+    last.recover()
+    last.run_queued()
+    [entry] = entries(session_factory)
+    assert entry.done_at is not None and entry.parked_at is None and entry.attempts == 1
+    assert status(session_factory) == "confirmed"
+
+
+def test_a_holder_whose_lease_ran_out_cannot_fail_the_row_another_now_holds(front, pool, worker, session_factory, clock, fake_slack, signer, posted):
+    # Before: mark_failed ignored claimed_by, so a slow first holder freed (or
+    # parked) a row the second holder was running.
+    assert handle(front, event_callback(signer, event=z_reaction(fake_slack), event_id="EvLate1")).status == 200
+    clock.advance(timedelta(seconds=16))  # "here" is slow: its lease runs out
+    there = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, instance="there")
+    [taken] = there.recover()
+    with audit_table_away(session_factory):
+        pool.run_queued()  # "here" finally runs it, and fails
+    [entry] = entries(session_factory)
+    assert (entry.claimed_by, entry.error, entry.parked_at) == ("there", "", None)  # untouched: "there" decides
+    there.run_queued()
+    [entry] = entries(session_factory)
+    assert entry.id == taken and entry.done_at is not None and confirms(session_factory) == 12

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 from sqlmodel import select
 from waitress.server import create_server
 
@@ -29,7 +29,7 @@ from bot.health import Health
 from bot.i18n import Catalog
 from bot.server import SlackFront, make_wsgi_app
 from storage import inbox as store
-from storage.db import database_problem, make_engine, make_session_factory, transaction, upgrade
+from storage.db import database_problem, make_engine, make_probe_engine, make_session_factory, transaction, upgrade
 from storage.imports import insert_records
 from storage.models import AuditEntry, Item
 
@@ -47,21 +47,28 @@ def worker(settings, fake_slack, session_factory, clock, routing):
 
 
 @pytest.fixture
-def pool(worker, session_factory, clock):
-    pool = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock)
+def probe(engine):
+    """Health's read-only engine, as ``rejectbot run`` makes it."""
+    probe = make_probe_engine(engine.url.render_as_string(hide_password=False),
+                              connect_args={"options": f"-csearch_path={_search_path(engine)}"} if engine.dialect.name == "postgresql" else None)
+    yield probe
+    probe.dispose()
+
+
+@pytest.fixture
+def pool(worker, session_factory, clock, probe):
+    pool = InboxPool(session_factory=session_factory, dispatch=worker.app.dispatch, clock=clock, probe=probe)
     yield pool
     pool.stop()
 
 
 @pytest.fixture
-def health(clock, engine, pool):
+def health(clock, pool, probe):
     health = Health(clock=clock)
-    probe = make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool,
-                        **({"connect_args": {"options": f"-csearch_path={_search_path(engine)}"}} if engine.dialect.name == "postgresql" else {}))
     health.add_check("database", lambda: database_problem(probe))
     health.add_check("workers", pool.problem)
+    health.add_note("inbox", pool.parked_note)
     yield health
-    probe.dispose()
 
 
 def _search_path(engine) -> str:
@@ -140,6 +147,30 @@ def test_healthz_is_503_when_the_digest_failed(server, pool, worker, health, ses
     assert text.startswith("digest failed at ") and "channel_not_found" in text
 
 
+def test_a_failed_digest_stays_a_failure_until_a_digest_is_posted(server, pool, worker, health, session_factory, clock, fake_slack):
+    # Before: the next morning's first tick (too early to post) cleared
+    # Friday's failure, and "last digest" showed a tick, not a digest.
+    pool.start()
+    records = parse_export(SAMPLE.read_bytes(), filename="c.csv").records
+    with transaction(session_factory) as session:
+        insert_records(session=session, records=records, batch_id=None, now=clock.now(), timezone=SHANGHAI)
+    fake_slack.fail_next("chat.postMessage", error="channel_not_found", times=1)  # a page stays unposted that day
+    failed_at = clock.now().isoformat(timespec="seconds")
+    assert worker.services.tick(health=health)["digest"]
+
+    clock.advance(timedelta(days=3, hours=-1, minutes=-30))  # Monday 07:00: the ticker runs, too early to post
+    assert [c.error for c in fake_slack.calls_to("chat.postMessage")].count("channel_not_found") == 1  # used up on Friday
+    assert worker.services.tick(health=health)["digest"] is None
+    status, text = get(f"{server}/healthz")
+    assert status == 503 and text.startswith(f"digest failed at {failed_at}")
+
+    clock.advance(timedelta(hours=1, minutes=31))  # Monday 08:31: posted
+    assert worker.services.tick(health=health)["digest"] is None
+    status, text = get(f"{server}/healthz")
+    assert status == 200 and f"last digest: {clock.now().isoformat(timespec='seconds')}" in text.splitlines()
+    assert any(c.error is None for c in fake_slack.calls_to("chat.postMessage"))
+
+
 def test_healthz_is_503_when_the_ticker_is_stale(server, pool, worker, health, clock):
     pool.start()
     worker.services.tick(health=health)
@@ -158,14 +189,58 @@ def test_healthz_is_503_when_the_workers_are_not_running(server, worker, health)
 def test_healthz_is_503_when_rows_wait_for_a_minute(server, pool, worker, health, session_factory, clock):
     pool.start()
     worker.services.tick(health=health)
-    with transaction(session_factory) as session:  # a row another replica holds and never finishes
+    with transaction(session_factory) as session:  # a row this process holds and never finishes
         store.add_entry(session=session, mode="http", body="", headers="{}", received_at=clock.now(), dedup_key=None,
-                        claimed_by="elsewhere", claimed_until=clock.now() + timedelta(hours=1))
+                        claimed_by=pool.instance, claimed_until=clock.now() + timedelta(hours=1))
     assert get(f"{server}/healthz")[0] == 200
     clock.advance(timedelta(seconds=61))
     worker.services.tick(health=health)
     status, text = get(f"{server}/healthz")
     assert status == 503 and text.startswith("workers: inbox rows waiting since ")
+
+
+def test_a_row_another_replica_holds_is_not_this_replica_s_problem(server, pool, worker, health, session_factory, clock):
+    # Before: every replica answered 503 for one stuck replica's row.
+    pool.start()
+    with transaction(session_factory) as session:
+        store.add_entry(session=session, mode="http", body="", headers="{}", received_at=clock.now(), dedup_key=None,
+                        claimed_by="elsewhere", claimed_until=clock.now() + timedelta(hours=1))
+    clock.advance(timedelta(seconds=61))
+    worker.services.tick(health=health)
+    status, text = get(f"{server}/healthz")
+    assert (status, text.splitlines()[0]) == (200, "ok")
+    with transaction(session_factory) as session:  # once its lease runs out, it is anybody's: then it counts
+        assert store.find_oldest_waiting(session=session, instance=pool.instance, now=clock.now() + timedelta(hours=2)) is not None
+
+
+def test_healthz_answers_truthfully_while_another_connection_holds_the_write_lock(server, pool, worker, health, session_factory, replica_engine, clock):
+    # Before: the probes began with BEGIN IMMEDIATE (SQLite) and queued behind
+    # the writer for 30 s, then said "database does not answer".
+    pool.start()
+    worker.services.tick(health=health)
+    with replica_engine.connect() as other:
+        with other.begin():  # another process, mid-transaction, holding the write lock
+            other.execute(text("UPDATE inbox SET error = 'x' WHERE 1 = 0"))
+            other.execute(text("INSERT INTO inbox (mode, body, headers, received_at, attempts, error) "
+                               "VALUES ('http', '', '{}', :at, 0, '')"), {"at": clock.now() - timedelta(hours=1)})
+            status, body = get(f"{server}/healthz")
+            assert (status, body.splitlines()[0]) == (200, "ok")  # and the uncommitted row is nobody's yet
+            other.rollback()
+
+
+def test_healthz_counts_parked_requests_in_its_200_body(server, pool, worker, health, session_factory, clock):
+    pool.start()
+    worker.services.tick(health=health)
+    with transaction(session_factory) as session:
+        entry_id = store.add_entry(session=session, mode="http", body="", headers="{}", received_at=clock.now(), dedup_key=None,
+                                   claimed_by="here", claimed_until=None)
+        store.mark_failed(session=session, entry_id=entry_id, instance="here", error="poison", retry_at=None, at=clock.now())
+    status, body = get(f"{server}/healthz")
+    assert status == 200 and "inbox: 1 request(s) parked in the last 24 h (their senders were told)" in body.splitlines()
+    clock.advance(timedelta(hours=25))
+    worker.services.tick(health=health)
+    status, body = get(f"{server}/healthz")
+    assert status == 200 and not any(line.startswith("inbox:") for line in body.splitlines())
 
 
 def test_healthz_is_503_when_the_database_is_gone(tmp_path, settings, fake_slack, clock, routing):
@@ -178,7 +253,7 @@ def test_healthz_is_503_when_the_database_is_gone(tmp_path, settings, fake_slack
     app = create_app(settings, client=make_client("xoxb-test", fake_slack.api_url), session_factory=session_factory,
                      clock=clock, routing=routing, process_before_response=True, verify_requests=False)
     health = Health(clock=clock)
-    probe = make_engine(url, poolclass=NullPool)
+    probe = make_probe_engine(url)
     health.add_check("database", lambda: database_problem(probe))
     server, thread = serve(make_wsgi_app(None, health))
     try:

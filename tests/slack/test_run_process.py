@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,6 +36,7 @@ from sqlmodel import func, select
 
 from bot.core.workcal import WorkCalendar
 from bot.fakeslack import FakeSlack, SlackSigner, reaction_event, slash_command
+from bot.handoff import WORKER_THREADS
 from storage import inbox as store
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import AuditEntry, Item
@@ -195,6 +197,21 @@ def replied(fake: FakeSlack) -> set[str]:
     return {call.hook for call in fake.calls_to("response_url")}
 
 
+def unfinished_hooks(operator: Operator) -> set[str]:
+    """The response_url hooks of the rows not done (right after a kill: the
+    rows the restart runs again, and the only ones that may answer twice)."""
+    hooks = set()
+    with transaction(operator.session_factory()) as session:
+        for entry in store.list_entries(session=session):
+            if entry.done_at is None:
+                body = json.loads(entry.body) if entry.body.startswith("{") else parse_qs(entry.body)
+                url = body.get("response_url")
+                url = url[0] if isinstance(url, list) else url
+                if isinstance(url, str):
+                    hooks.add(url.rsplit("/", 1)[1])
+    return hooks
+
+
 def command_for(signer: SlackSigner, fake: FakeSlack, n: int):
     verb = f"confirm {order(n)}" if n % 3 else f"dispute {order(n)} not our mistake {n}"
     return slash_command(signer, text=verb, user_id=owner_of(n), channel_id=CHANNEL, response_url=fake.response_url(f"c{n}"))
@@ -230,6 +247,7 @@ def test_http_kill_9_loses_nothing_acknowledged(tmp_path, database):
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
             assert before_kill < 200, "the workers had finished before the kill: nothing was in flight"
+            unfinished = unfinished_hooks(operator)
 
             second = operator.start("--http", "--port", str(operator.port))
             wait_serving(operator, second, operator.port)
@@ -246,6 +264,15 @@ def test_http_kill_9_loses_nothing_acknowledged(tmp_path, database):
         final = statuses(operator)
         assert all(final[order(n)] == ("confirmed" if n % 3 else "disputed") for n in range(210))
         assert replied(fake) == {f"c{n}" for n in range(210)}  # everyone was answered
+        # Each command was dispatched once, but for a row a worker had answered
+        # and not yet marked done when the kill came: the restart runs it again
+        # (its use case is idempotent, its reply is not). Only those, at most
+        # one per worker thread, answer twice.
+        per_command = Counter(call.hook for call in fake.calls_to("response_url"))
+        twice = {hook for hook, count in per_command.items() if count > 1}
+        assert set(per_command.values()) <= {1, 2}
+        assert twice <= unfinished and len(twice) <= WORKER_THREADS, (twice, unfinished)
+        assert all(per_command[f"c{n}"] == 1 for n in range(200, 210))  # after the restart: once each
 
 
 def operator_processes(*processes):
@@ -294,6 +321,13 @@ class SocketSlack:
     def acked(self) -> set[str]:
         with self._lock:
             return {ack["envelope_id"] for ack in self.acks}
+
+    def close_connections(self) -> None:
+        """Slack dropping the WebSocket (the server keeps listening)."""
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.close()
 
     def close(self) -> None:
         self._server.shutdown()
@@ -352,7 +386,7 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
     engine = make_engine(url)
     health_port = free_port()
     try:
-        with FakeSlack(latency=0.05, socket_mode_url=socket_slack.url) as fake:
+        with FakeSlack(latency=0.3, socket_mode_url=socket_slack.url) as fake:  # slow enough that the kill finds work in flight
             operator = make_operator(tmp_path, fake, url, engine, items=20)
             sent = envelopes(fake, time.time())
             clicked = sent[-2]["payload"]["actions"][0]["value"]
@@ -369,6 +403,8 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
                 assert list(modal_ack["payload"]["errors"]) == ["dispute.reason"]
                 os.kill(first.pid, signal.SIGKILL)
                 first.wait(timeout=10)
+                unfinished = unfinished_hooks(operator)
+                assert unfinished, "the workers had finished before the kill: nothing was in flight"
 
                 second = operator.start()
                 wait_for(lambda: socket_slack.connected() == 1, timeout=60, what="the new connection")
@@ -386,6 +422,10 @@ def test_socket_mode_acks_after_storing_and_a_kill_9_after_the_acks_loses_nothin
             for n in range(1, 20, 2):  # Z's ✅ confirms all of Z's items, once despite Slack's retry
                 assert final[order(n)] == "confirmed" and counts[(order(n), "confirm")] == 1
             assert all(count == 1 for count in counts.values())
+            per_command = Counter(call.hook for call in fake.calls_to("response_url"))
+            twice = {hook for hook, count in per_command.items() if count > 1}  # answered, not yet marked done at the kill
+            assert set(per_command.values()) <= {1, 2} and twice <= unfinished and len(twice) <= WORKER_THREADS, (per_command, unfinished)
+            assert per_command["later"] == 1
             with transaction(operator.session_factory()) as session:
                 stored = store.list_entries(session=session)
             assert [e.dedup_key for e in stored].count("event:EvSock1") == 1
@@ -465,3 +505,89 @@ def test_a_signal_stops_run_cleanly(tmp_path, signum, mode):
         if socket_slack:
             socket_slack.close()
         engine.dispose()
+
+
+def test_a_signal_during_start_up_stops_run_cleanly(tmp_path):
+    # Before: the handlers were installed after the schema upgrade and
+    # create_app, so a SIGINT there printed a KeyboardInterrupt traceback.
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    try:
+        with FakeSlack() as fake:
+            operator = make_operator(tmp_path, fake, url, engine, items=2)
+            engine.dispose()
+            holder = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another process writing: start-up's upgrade waits for it
+            try:
+                process = operator.start("--http", "--port", str(operator.port))
+                try:
+                    wait_for(lambda: "checking the database schema" in operator.stderr(), timeout=60, what="start-up")
+                    process.send_signal(signal.SIGINT)
+                    holder.execute("ROLLBACK")
+                    assert process.wait(timeout=30) == 0, operator.stderr()
+                finally:
+                    stop(process)
+            finally:
+                holder.close()
+            err = operator.stderr()
+            assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+            assert healthz(operator.port) is None  # it never served
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_app_token_is_exit_2_with_a_message_not_a_traceback(tmp_path):
+    socket_slack = SocketSlack()
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    try:
+        with FakeSlack(socket_mode_url=socket_slack.url) as fake:
+            operator = make_operator(tmp_path, fake, url, engine, items=2)
+            fake.fail_next("apps.connections.open", error="invalid_auth", times=5)  # the app-level token was revoked
+            process = operator.start()
+            try:
+                assert process.wait(timeout=60) == 2, operator.stderr()
+            finally:
+                stop(process)
+            err = operator.stderr()
+            assert "SLACK_APP_TOKEN was refused by Slack (invalid_auth)" in err
+            assert "Traceback" not in err, err
+            assert socket_slack.connected() == 0
+    finally:
+        socket_slack.close()
+        engine.dispose()
+
+
+def test_sigterm_during_a_hung_tick_exits_within_the_grace(tmp_path):
+    # Before: scheduler.shutdown(wait=False) left the tick running and the
+    # interpreter joined its thread at exit: run lived as long as the tick.
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    with postgres_schema(PG_URL) as engine:
+        with engine.connect() as conn:
+            schema = conn.execute(text("SHOW search_path")).scalar_one()
+        url = f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
+        with FakeSlack() as fake:
+            operator = make_operator(tmp_path, fake, url, engine, items=2)
+            with engine.connect() as holder:
+                holder.execute(text("LOCK TABLE item, digest_message, follow_up IN ACCESS EXCLUSIVE MODE"))  # the tick hangs on it
+                process = operator.start("--http", "--port", str(operator.port))
+                try:
+                    wait_serving(operator, process, operator.port)
+
+                    def tick_stuck() -> bool:
+                        with engine.connect() as conn:
+                            return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                     "AND datname = current_database() AND pid <> pg_backend_pid()")).scalar_one() > 0
+
+                    wait_for(tick_stuck, timeout=60, what="the first tick to wait on the lock")
+                    process.send_signal(signal.SIGTERM)
+                    assert process.wait(timeout=15) == 0, operator.stderr()  # the grace is 5 s
+                finally:
+                    stop(process)
+                    holder.rollback()
+            err = operator.stderr()
+            assert "Traceback" not in err, err
+            assert "is cut short" in err
