@@ -34,10 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 class RemoteFakeSlack:
     """The parent's handle on a ``FakeSlack`` running in a child process."""
 
-    def __init__(self, *, watch: bool = False) -> None:
+    def __init__(self, *, watch: bool = False, now: float | None = None) -> None:
+        """``now``: the epoch time the fake's clock starts at (it then runs at
+        the real pace), for benches whose app runs at a fixed past time —
+        otherwise Slack would judge the app's schedules by today's date."""
         self.on_call: Callable[[dict], None] | None = None  # set it before the calls you watch are made
         self._reader: threading.Thread | None = None
         args, pass_fds, read_fd = [sys.executable, "-m", "bench._fakeslack_proc"], (), None
+        if now is not None:
+            args.append(f"--now={now}")
         if watch:
             read_fd, write_fd = os.pipe()
             args.append(f"--watch-fd={write_fd}")
@@ -147,7 +152,7 @@ def _watched(path: str, raw: str, answer: tuple) -> dict | None:
     return call
 
 
-def _watching_fake(write_fd: int):
+def _watching_fake(write_fd: int, options: dict):
     """A ``FakeSlack`` that reports watched calls on ``write_fd`` (bench only:
     it wraps the fake's request entry point rather than changing the fake)."""
     from bot.fakeslack import FakeSlack
@@ -166,7 +171,7 @@ def _watching_fake(write_fd: int):
                     pipe.flush()
             return answer
 
-    return WatchingFakeSlack()
+    return WatchingFakeSlack(**options)
 
 
 def _serve() -> None:
@@ -178,7 +183,10 @@ def _serve() -> None:
     # making, not ours or Slack's. This child's fake listens with a longer queue.
     server._Server.request_queue_size = 128
     watch_fd = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--watch-fd=")), None)
-    with (FakeSlack() if watch_fd is None else _watching_fake(watch_fd)) as fake:
+    start = next((float(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--now=")), None)
+    offset = 0.0 if start is None else start - time.time()
+    clock = {"clock": lambda: time.time() + offset} if start is not None else {}
+    with (FakeSlack(**clock) if watch_fd is None else _watching_fake(watch_fd, clock)) as fake:
         print(f"READY {fake.api_url}", flush=True)
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")

@@ -152,7 +152,7 @@ def run_fakeslack_child(folder: Path, name: str, records, routing: Routing) -> t
     """As ``run_fakeslack`` with the fake in a child process: ``process_time``
     then counts our side only (our code, ``WebClient``, JSON, HTTP)."""
     engine, session_factory = seed_database(folder / name, records)
-    with RemoteFakeSlack() as fake:
+    with RemoteFakeSlack(now=DIGEST_NOW.timestamp()) as fake:
         client = make_client("xoxb-bench", fake.api_url)
         client.auth_test()
         measured = _timed_digest(_deps(session_factory, SlackGateway(client), routing))

@@ -294,7 +294,7 @@ def run_ours(*, clients: int, warmup: int, per_client: int, path: Path) -> tuple
     acks, the pool's worker threads do the work."""
     session_factory, engine = _seed(path)
     routing = owners_routing(OWNERS, branches_per_owner=60 // OWNERS)
-    fake = RemoteFakeSlack()
+    fake = RemoteFakeSlack(now=DIGEST_NOW.timestamp())
     try:
         clock = FixedClock(DIGEST_NOW)
         bot = create_app(

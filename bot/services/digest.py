@@ -458,6 +458,13 @@ def _watch(deps: Deps, *, day: date, now: datetime) -> None:
         if scheduled is None:
             scheduled = deps.notifier.schedule_message(channel, text=text, post_at=post_at)
     except SLACK_ERRORS as error:
+        if isinstance(error, SlackApiError) and error.response.get("error") == "time_in_past":
+            # Slack's clock is past the warning's time (a run ``--at`` an earlier
+            # day): there is nothing left to watch for, so nothing to retry.
+            log.info("the warning for the digest of %s is not scheduled: its time has passed", day)
+            with transaction(deps.session_factory) as session:
+                q.finish_effect(session=session, key=key, now=deps.clock.now(), detail="time-passed")  # no space: nothing for _unwatch to delete
+            return
         log.warning("the warning for the digest of %s was not scheduled: %s", day, _error_text(error))
         with transaction(deps.session_factory) as session:
             q.release_effect(session=session, key=key, now=deps.clock.now())

@@ -255,6 +255,21 @@ def test_a_warning_slack_would_not_schedule_does_not_stop_the_digest(bot, sessio
     assert [w["post_at"] for w in fake_slack.scheduled] == [int(at("2026-11-30 09:00").timestamp())]
 
 
+def test_a_warning_whose_time_slack_says_has_passed_is_not_tried_again(bot, session_factory, clock, fake_slack) -> None:
+    # A run --at an earlier day: the app's clock says the warning is ahead, Slack's that it has passed.
+    seed(session_factory, clock)
+    fake_slack.fail_next("chat.scheduleMessage", "time_in_past")
+
+    outcome = bot.services.post_daily_digest()
+    clock.set(at("2026-11-30 08:30"))
+    bot.services.post_daily_digest()  # Monday's digest: nothing to delete for Friday's watch
+
+    assert outcome.problem is None
+    assert len(fake_slack.calls_to("chat.scheduleMessage")) == 2  # Friday's (refused) and Monday's own, never Friday's again
+    assert fake_slack.calls_to("chat.deleteScheduledMessage") == []
+    assert_everything_shown_once(fake_slack, session_factory)
+
+
 # --- a full window for every owner -------------------------------------------------------------
 
 
