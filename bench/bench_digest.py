@@ -79,7 +79,7 @@ class NoopNotifier:
     def _next_ts(self) -> str:
         return f"1764200000.{next(self._ts):06d}"
 
-    def post_message(self, channel, *, text, blocks=None, thread_ts=None) -> str:
+    def post_message(self, channel, *, text, blocks=None, thread_ts=None, key=None) -> str:
         self.posted += 1
         return self._next_ts()
 
@@ -89,8 +89,23 @@ class NoopNotifier:
     def reply(self, to: ReplyTo, text, *, blocks=None) -> None:
         pass
 
-    def send_dm(self, user, *, text, blocks=None) -> str:
+    def send_dm(self, user, *, text, blocks=None, key=None) -> str:
         return self._next_ts()
+
+    def open_dm(self, user) -> str:
+        return f"D{user}"
+
+    def lookup_by_key(self, channel, key, *, thread_ts=None, since=None) -> str | None:
+        return None
+
+    def schedule_message(self, channel, *, text, post_at) -> str:
+        return "Q1"
+
+    def lookup_scheduled(self, channel, *, text, post_at) -> str | None:
+        return None
+
+    def delete_scheduled_message(self, channel, scheduled_message_id) -> None:
+        pass
 
     def open_view(self, trigger_id, view) -> None:
         pass
@@ -135,7 +150,8 @@ def _timed_digest(deps: Deps) -> Measured:
 
 def run_fakeslack(folder: Path, name: str, records, routing: Routing) -> tuple[Measured, int]:
     engine, session_factory = seed_database(folder / name, records)
-    with FakeSlack() as fake:
+    started, offset = time.time(), DIGEST_NOW.timestamp()
+    with FakeSlack(clock=lambda: offset + (time.time() - started)) as fake:  # Slack's time is the app's
         client = make_client("xoxb-bench", fake.api_url)
         client.auth_test()  # warm the connection path once, as a running bot has
         fake.clear()

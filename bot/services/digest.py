@@ -324,6 +324,8 @@ def _post_pending(
             message = q.claim_message_post(session=session, message_id=planned.id, now=deps.clock.now(), lease=PAGE_LEASE)
             if message is None:
                 current = q.get_digest_message(session=session, message_id=planned.id)
+            elif not message.in_doubt:  # nothing to look up first: count the try in the claim's transaction
+                _start_attempt(deps, session, message)
         if message is None:  # posted meanwhile, or another run is trying it right now
             if current.ts:
                 if current.page == 0:
@@ -373,15 +375,24 @@ def _post_one(deps: Deps, message: DigestMessage, items: Sequence, everything: S
         if found is not None:
             log.info("digest message %s was already posted by an earlier try: %s", message.id, found)
             return found
-        message.in_doubt = False
-    now = deps.clock.now()
-    deadline = _deadline(deps, now + POST_MARGIN)
-    with transaction(deps.session_factory) as session:
-        q.start_message_attempt(session=session, message_id=message.id, deadline=deadline, now=now)
-    message.attempts += 1
-    message.deadline = deadline
+        message.in_doubt = False  # in memory: the earlier try is settled; this one is counted now
+        with transaction(deps.session_factory) as session:
+            _start_attempt(deps, session, message)
     text, blocks = _render(deps, message, items, everything if message.page == 0 else items)
     return deps.notifier.post_message(message.channel, text=text, blocks=blocks, thread_ts=thread_ts, key=key)
+
+
+def _start_attempt(deps: Deps, session, message: DigestMessage) -> None:
+    """Count a try at posting ``message``, with the deadline it will show,
+    before the post (so a run killed mid-post is seen by the next): in the
+    database it is in doubt from here until its ts is stored."""
+    if message in session:
+        session.expunge(message)  # the counts below are ours to keep: no ORM sync or flush of them
+    now = deps.clock.now()
+    deadline = _deadline(deps, now + POST_MARGIN)
+    q.start_message_attempt(session=session, message_id=message.id, deadline=deadline, now=now)
+    message.attempts += 1
+    message.deadline = deadline
 
 
 def _dm_once(deps: Deps, *, key: str, text: str, now: datetime) -> bool:
