@@ -31,8 +31,8 @@ from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.handoff import SOCKET, InboxPool, PayloadCheck, socket_headers, triage
 from bot.clock import Clock
+from bot.handoff import SOCKET, InboxPool, PayloadCheck, socket_headers, triage
 from bot.i18n import Catalog
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ from slack_bolt import Ack, App
 from bot.ids import ACKNOWLEDGE_REACTION
 from bot.services import Services
 
-
 # A person's reply in a thread: plain, also sent to the channel, or with a file
 # (https://api.slack.com/events/message#subtypes); edits and deletions are not replies.
 REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")

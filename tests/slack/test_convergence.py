@@ -29,8 +29,8 @@ from bot.gateway import CLIENT_TIMEOUT as GATEWAY_TIMEOUT
 from bot.gateway import EFFECT_EVENT, LOOKUP_PAGES, Backoff, make_client
 from bot.health import Health, run_job
 from bot.services.convergence import refresh_stale_messages
-from bot.services.followup import SEND_LEASE
 from bot.services.digest import render_digest_message
+from bot.services.followup import SEND_LEASE
 from storage import queries as q
 from storage.db import transaction
 from storage.models import DigestMessage, FollowUp, Item

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
-from contextlib import contextmanager
-
 from sqlalchemy import text, update
 from sqlmodel import select
 

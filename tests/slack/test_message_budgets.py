@@ -11,7 +11,6 @@ recorded and from the database.
 
 from __future__ import annotations
 
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.socket_mode.builtin.client import SocketModeClient
+from test_run_process import SocketSlack, wait_for
 
 from bot.app import create_app
 from bot.fakeslack import FakeSlack, SlackSigner, view_submission
@@ -20,7 +21,6 @@ from bot.i18n import Catalog
 from bot.socket_mode import SocketFront, connection_check
 from storage import inbox as store
 from storage.db import transaction
-from test_run_process import SocketSlack, wait_for
 
 
 @pytest.fixture
