@@ -241,11 +241,16 @@ def cmd_import(args, settings: Settings) -> int:
     if not path.is_file():
         print(catalog.t("cli.file_not_found", path=str(path)), file=sys.stderr)
         return 2
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # exists but cannot be read: permissions, a dead network share
+        _say(catalog, "cli.file_unreadable", path=str(path), error=exc.strerror or type(exc).__name__)
+        return EXIT_NOT_DONE
     _, session_factory = _database(settings)
     try:
         report = import_export(
             session_factory=session_factory, now=SystemClock().now(), timezone=settings.timezone,
-            routing=routing, data=path.read_bytes(), filename=path.name,
+            routing=routing, data=data, filename=path.name,
             actor=os.environ.get("USER", "cli"), dry_run=args.dry_run,
         )
     except ExportError as exc:  # the whole file is refused

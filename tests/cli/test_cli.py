@@ -70,6 +70,18 @@ def test_import_of_a_missing_file_says_so(operator, capsys):
     assert "nope.csv" in capsys.readouterr().err
 
 
+def test_import_of_a_file_that_cannot_be_read_says_so_and_exits_1(operator, capsys):
+    # A regular file whose read fails whoever runs the test (root ignores chmod 000).
+    unreadable = Path("/proc/self/mem")
+    if not unreadable.is_file():
+        pytest.skip("needs Linux's /proc/self/mem: a regular file whose read fails with EIO")
+    assert main(["import", str(unreadable)]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot read /proc/self/mem (Input/output error); nothing was imported" in err
+    no_traceback(err)
+    assert main(["import", str(SAMPLE)]) == 0 and item_count(operator) == 40  # only the readable file's rows
+
+
 def test_digest_at_a_time_posts_once(operator, slack, capsys):
     fake = slack
     assert main(["import", str(SAMPLE)]) == 0
