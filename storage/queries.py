@@ -380,20 +380,7 @@ def claim_message_refresh(*, session: Session, message_id: int, now: datetime, u
     """Become the one refresher of a posted message (until ``until``): the
     message as it is now, or None when another refresher holds it. One at a
     time, so an older render can never overwrite a newer one in Slack."""
-    taken = session.exec(
-        update(DigestMessage)
-        .where(
-            col(DigestMessage.id) == message_id, col(DigestMessage.ts).is_not(None),
-            col(DigestMessage.refresh_until).is_(None) | (col(DigestMessage.refresh_until) <= now),
-        )
-        .values(refresh_until=until)
-        .returning(DigestMessage.id)
-    ).first()
-    if taken is None:
-        return None
-    message = session.get(DigestMessage, message_id)
-    session.refresh(message)
-    return message
+    return _lease_message(session=session, message_id=message_id, posted=True, now=now, until=until)
 
 
 def mark_message_shown(*, session: Session, message_id: int, version: int) -> int:
@@ -477,13 +464,21 @@ def claim_message_post(*, session: Session, message_id: int, now: datetime, leas
     otherwise use), so that two runs never post the same message at once.
     Returns the message as it is now, or ``None`` when it is posted already
     or another run's try holds it."""
+    return _lease_message(session=session, message_id=message_id, posted=False, now=now, until=now + lease)
+
+
+def _lease_message(*, session: Session, message_id: int, posted: bool, now: datetime, until: datetime) -> DigestMessage | None:
+    """Take ``refresh_until`` (the lease of the one run that may post, or
+    update, the message) when it is free and the message is (not) posted;
+    the message as it is now, or None."""
     taken = session.exec(
         update(DigestMessage)
         .where(
-            col(DigestMessage.id) == message_id, col(DigestMessage.ts).is_(None),
+            col(DigestMessage.id) == message_id,
+            col(DigestMessage.ts).is_not(None) if posted else col(DigestMessage.ts).is_(None),
             col(DigestMessage.refresh_until).is_(None) | (col(DigestMessage.refresh_until) <= now),
         )
-        .values(refresh_until=now + lease)
+        .values(refresh_until=until)
         .returning(DigestMessage.id)
     ).first()
     if taken is None:
