@@ -236,16 +236,22 @@ def test_block_actions_without_usable_actions_are_refused_and_answered(bot, sign
     assert fake_slack.calls_to("views.open") == []
 
 
-@pytest.mark.parametrize("user", ["missing", None, {}, "U0OWNERY"], ids=["missing", "null", "no-id", "string"])
-def test_a_click_without_a_user_id_changes_nothing(bot, signer, fake_slack, session_factory, digest, no_tracebacks, user) -> None:
-    before = snapshot(session_factory)
-    payload = payload_of(click_request(signer, fake_slack, action_id="item.confirm", value=str(first_item(session_factory).id)))
+def dispatch_as(bot, signer, payload: dict, user):
+    """Dispatch an interactive ``payload`` whose ``user`` is replaced by
+    ``user`` ("missing": the key removed)."""
     if user == "missing":
         del payload["user"]
     else:
         payload["user"] = user
+    return bot.app.dispatch(interactive(signer, payload).to_bolt())
 
-    response = bot.app.dispatch(interactive(signer, payload).to_bolt())
+
+@pytest.mark.parametrize("user", ["missing", None, {}, "U0OWNERY"], ids=["missing", "null", "no-id", "string"])
+def test_a_click_without_a_user_id_changes_nothing(bot, signer, fake_slack, session_factory, digest, no_tracebacks, user) -> None:
+    before = snapshot(session_factory)
+    payload = payload_of(click_request(signer, fake_slack, action_id="item.confirm", value=str(first_item(session_factory).id)))
+
+    response = dispatch_as(bot, signer, payload, user)
 
     assert response.status == 400
     assert snapshot(session_factory) == before
@@ -332,13 +338,7 @@ def test_a_modal_submitted_without_a_user_changes_nothing(bot, signer, fake_slac
     item = first_item(session_factory, Z)
     before = snapshot(session_factory)
     request = view_submission(signer, user_id=Z, callback_id="dispute.submit", private_metadata=json.dumps({"item": item.id, "channel": CHANNEL}), values={"dispute.reason": {"dispute.reason_input": "refused"}})
-    payload = payload_of(request)
-    if user == "missing":
-        del payload["user"]
-    else:
-        payload["user"] = user
-
-    response = bot.app.dispatch(interactive(signer, payload).to_bolt())
+    response = dispatch_as(bot, signer, payload_of(request), user)
 
     assert response.status == 400
     assert snapshot(session_factory) == before
