@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -190,20 +191,38 @@ def cmd_run(args, settings: Settings) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        deadline = time.monotonic() + STOP_GRACE  # one budget for the whole stop, whatever hangs
         if socket_client is not None:
-            socket_client.close()
-        pool.stop()
+            _within(deadline, socket_client.close, what="closing the Socket Mode connection")
+        pool.stop(timeout=_left(deadline))
         scheduler.shutdown(wait=False)
         probe.dispose()
-        _exit_when_jobs_hang()
+        _exit_when_jobs_hang(deadline)
     return code
 
 
-STOP_GRACE = 5.0  # seconds a tick under way may take to finish once run is told to stop
+STOP_GRACE = 6.0  # seconds the whole stop may take once run is told to: what is under way by then is cut short
 
 
-def _exit_when_jobs_hang(grace: float = STOP_GRACE) -> None:
-    """A tick under way when run is told to stop gets ``grace`` seconds;
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _within(deadline: float, step: Callable[[], None], *, what: str) -> None:
+    """Run ``step`` in a daemon thread and wait for it until ``deadline``.
+    slack_sdk's ``SocketModeClient.close`` joins its own threads without a
+    timeout; one of them may be inside a reconnect or a blocked receive."""
+    import threading
+
+    thread = threading.Thread(target=step, name=what, daemon=True)
+    thread.start()
+    thread.join(timeout=_left(deadline))
+    if thread.is_alive():
+        log.warning("stopping: %s did not finish in time; going on", what)
+
+
+def _exit_when_jobs_hang(deadline: float) -> None:
+    """A tick under way when run is told to stop may go on until ``deadline``;
     then the process exits anyway (exit 0, logs flushed): the interpreter
     would otherwise wait at exit for the scheduler's thread, as long as a
     hung Slack call takes. Every job is safe to cut short (as a kill -9 is)."""
@@ -218,9 +237,8 @@ def _exit_when_jobs_hang(grace: float = STOP_GRACE) -> None:
         others = [t for t in threading.enumerate() if not t.daemon]
         return [t for t in {*workers, *others} if t is not threading.current_thread() and t.is_alive()]
 
-    deadline = time.monotonic() + grace
     for thread in joined_at_exit():
-        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        thread.join(timeout=_left(deadline))
     busy = sorted(t.name for t in joined_at_exit())
     if not busy:
         return
