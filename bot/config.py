@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.routing import CATEGORIES, CalendarOverrides, FollowUpPolicy, Owner, Penalties, Routing, Timings
+from bot.core.routing import CATEGORIES, CalendarOverrides, FollowUpPolicy, ImportLimits, Owner, Penalties, Privacy, Routing, Timings
 from bot.i18n import LOCALES
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -356,12 +356,40 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     if both:
         problems.append(Problem("config.calendar_conflict", {"days": ", ".join(sorted(map(str, both)))}))
 
+    import_raw = _table(data, "import", problems)
+    limits = ImportLimits(
+        max_rows=_count(import_raw.get("max_rows"), "import.max_rows", ImportLimits().max_rows, problems),
+        max_bytes=_count(import_raw.get("max_bytes"), "import.max_bytes", ImportLimits().max_bytes, problems),
+    )
+    privacy_raw = _table(data, "privacy", problems)
+    privacy = Privacy(
+        retention_days=_count(privacy_raw.get("retention_days"), "privacy.retention_days", Privacy().retention_days, problems),
+    )
+
     if problems:
         raise ConfigError(problems)
     return Routing(
         channel=channel, cs_lead=lead, cs_agents=agents, owners=tuple(owners), timings=timings, calendar=overrides,
-        follow_up=follow_up, penalties=Penalties(cs_wrong_callback=cs_penalty),
+        follow_up=follow_up, penalties=Penalties(cs_wrong_callback=cs_penalty), imports=limits, privacy=privacy,
     )
+
+
+def _table(data: Mapping[str, object], name: str, problems: list[Problem]) -> Mapping[str, object]:
+    """The file's ``[name]`` table, or an empty one (a problem when it is not a table)."""
+    raw = data.get(name, {})
+    if not isinstance(raw, dict):
+        problems.append(Problem("config.not_a_table", {"where": f"[{name}]"}))
+        return {}
+    return raw
+
+
+def _count(value: object, where: str, default: int, problems: list[Problem]) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.append(Problem("config.not_a_count", {"where": where, "value": repr(value)}))
+        return default
+    return value
 
 
 def load_routing(path: Path) -> Routing:

@@ -49,6 +49,19 @@ class Penalties:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportLimits:
+    """What one import may hold, checked while the file is read."""
+
+    max_rows: int = 200_000
+    max_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Privacy:
+    retention_days: int = 365  # customer name and phone are masked in the database this long after an item closes
+
+
+@dataclass(frozen=True, slots=True)
 class Owner:
     name: str
     user: str
@@ -96,6 +109,8 @@ class Routing:
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
     follow_up: FollowUpPolicy = field(default_factory=FollowUpPolicy)
     penalties: Penalties = field(default_factory=Penalties)
+    imports: ImportLimits = field(default_factory=ImportLimits)
+    privacy: Privacy = field(default_factory=Privacy)
 
     def policy_for(self, owner: Owner) -> FollowUpPolicy:
         return owner.follow_up or self.follow_up
