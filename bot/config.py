@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -356,15 +356,8 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     if both:
         problems.append(Problem("config.calendar_conflict", {"days": ", ".join(sorted(map(str, both)))}))
 
-    import_raw = _table(data, "import", problems)
-    limits = ImportLimits(
-        max_rows=_count(import_raw.get("max_rows"), "import.max_rows", ImportLimits().max_rows, problems),
-        max_bytes=_count(import_raw.get("max_bytes"), "import.max_bytes", ImportLimits().max_bytes, problems),
-    )
-    privacy_raw = _table(data, "privacy", problems)
-    privacy = Privacy(
-        retention_days=_count(privacy_raw.get("retention_days"), "privacy.retention_days", Privacy().retention_days, problems),
-    )
+    limits = _counts(ImportLimits(), data, "import", problems)
+    privacy = _counts(Privacy(), data, "privacy", problems)
 
     if problems:
         raise ConfigError(problems)
@@ -374,22 +367,23 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     )
 
 
-def _table(data: Mapping[str, object], name: str, problems: list[Problem]) -> Mapping[str, object]:
-    """The file's ``[name]`` table, or an empty one (a problem when it is not a table)."""
+def _counts(defaults, data: Mapping[str, object], name: str, problems: list[Problem]):
+    """A dataclass of whole numbers (each at least 1) from the file's
+    ``[name]`` table, over ``defaults``."""
     raw = data.get(name, {})
     if not isinstance(raw, dict):
         problems.append(Problem("config.not_a_table", {"where": f"[{name}]"}))
-        return {}
-    return raw
-
-
-def _count(value: object, where: str, default: int, problems: list[Problem]) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.append(Problem("config.not_a_count", {"where": where, "value": repr(value)}))
-        return default
-    return value
+        return defaults
+    changes = {}
+    for f in fields(defaults):
+        value = raw.get(f.name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(Problem("config.not_a_count", {"where": f"{name}.{f.name}", "value": repr(value)}))
+            continue
+        changes[f.name] = value
+    return replace(defaults, **changes)
 
 
 def load_routing(path: Path) -> Routing:
