@@ -5,8 +5,9 @@ from functools import partial
 
 from slack_bolt import Ack, App
 
-from bot.core.commands import Verb, parse_command
+from bot.core.commands import RECORD_VERBS, Command, Verb, parse_command
 from bot.core.lifecycle import Surface
+from bot.gateway import ReplyTo
 from bot.ids import COMMAND
 from bot.services import Services
 from handlers.context import reply_to_from
@@ -37,8 +38,19 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.status_report(actor=actor, orders=parsed.orders, reply_to=reply_to)
     elif parsed.verb is Verb.NEXT:
         services.upcoming(actor=actor, reply_to=reply_to)
+    elif parsed.verb in RECORD_VERBS:
+        correct_record(parsed, actor=actor, reply_to=reply_to, services=services)
     else:
-        services.reply(reply_to, "commands.help")
+        services.help(reply_to)
+
+
+def correct_record(parsed: Command, *, actor: str, reply_to: ReplyTo, services: Services) -> None:
+    """``void``, ``reopen`` and ``find``."""
+    if parsed.verb is Verb.FIND:
+        services.find_items(actor=actor, text=parsed.reason, reply_to=reply_to)
+        return
+    correct = services.void_item if parsed.verb is Verb.VOID else services.reopen_item
+    correct(actor=actor, order=parsed.orders[0], rejected_on=parsed.rejected_on, reason=parsed.reason, reply_to=reply_to)
 
 
 def register(app: App, services: Services) -> None:

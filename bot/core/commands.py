@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from bot.core.importing import normalise_order_no
@@ -25,6 +26,10 @@ class Verb(StrEnum):
     STATUS = "status"
     NEXT = "next"  # the follow-ups ahead: what the bot will send, to whom, when
     HELP = "help"
+    # correcting the record (``_parse_record``)
+    VOID = "void"  # CS withdraws its own wrong record
+    REOPEN = "reopen"  # CS takes a confirmation back to awaiting
+    FIND = "find"  # search order numbers, branches and notes
 
 
 ALIASES = {
@@ -62,7 +67,8 @@ class Command:
     verb: Verb
     orders: tuple[str, ...] = ()
     all: bool = False
-    reason: str = ""  # the dispute's reason, the overrule's evidence, the uphold's or fix's note
+    reason: str = ""  # the dispute's reason, the overrule's evidence, the uphold's or fix's note; find's text
+    rejected_on: date | None = None  # void/reopen ``ORDER@YYYY-MM-DD``: which of an order's rejection days
 
 
 def split_orders(text: str) -> tuple[str, ...]:
@@ -89,6 +95,8 @@ def parse_command(text: str) -> Command:
     rest = rest.strip()
     if verb in (Verb.HELP, Verb.NEXT):
         return Command(verb)
+    if verb in RECORD_VERBS:
+        return _parse_record(verb, rest)
     if verb is Verb.STATUS:
         return Command(Verb.STATUS, orders=split_orders(rest))
     if verb is Verb.CONFIRM:
@@ -108,3 +116,46 @@ def parse_command(text: str) -> Command:
     if needs_text and not text:
         raise CommandError(str(no_text), order=order)
     return Command(verb, orders=(order,), reason=text)
+
+
+# --- correcting the record: void, reopen, find ----------------------------------
+
+RECORD_ALIASES = {
+    "void": Verb.VOID, "作废": Verb.VOID,
+    "reopen": Verb.REOPEN, "重开": Verb.REOPEN, "重新打开": Verb.REOPEN,
+    "find": Verb.FIND, "查找": Verb.FIND, "搜索": Verb.FIND,
+}
+ALIASES.update(RECORD_ALIASES)
+RECORD_VERBS = frozenset(RECORD_ALIASES.values())
+RECORD_NEEDS = {  # (error without an order, error without a reason)
+    Verb.VOID: ("record.void_needs_order", "record.void_needs_reason"),
+    Verb.REOPEN: ("record.reopen_needs_order", "record.reopen_needs_reason"),
+}
+ORDER_DAY = re.compile(r"(?P<order>.+?)@(?P<day>[^@]*)")
+
+
+def _parse_record(verb: Verb, rest: str) -> Command:
+    """``void``/``reopen`` take one order, optionally ``@YYYY-MM-DD`` (the
+    rejection day, when the order was rejected on more than one), and a
+    required reason; ``find`` takes the text to search for, as typed."""
+    if verb is Verb.FIND:
+        if not rest:
+            raise CommandError("record.find_needs_text")
+        return Command(Verb.FIND, reason=rest)
+    order, reason = (SEPARATORS.split(LEADING_SEPARATORS.sub("", rest), maxsplit=1) + ["", ""])[:2]
+    no_order, no_reason = RECORD_NEEDS[verb]
+    if not order:
+        raise CommandError(no_order)
+    day = None
+    split = ORDER_DAY.fullmatch(unicodedata.normalize("NFKC", order))
+    if split is not None:
+        order = split["order"]
+        try:
+            day = date.fromisoformat(split["day"])
+        except ValueError:
+            raise CommandError("record.bad_day", day=split["day"]) from None
+    order = normalise_order_no(order)
+    reason = reason.strip()
+    if not reason:
+        raise CommandError(no_reason, order=order)
+    return Command(verb, orders=(order,), reason=reason, rejected_on=day)

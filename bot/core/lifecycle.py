@@ -19,7 +19,8 @@ class Status(StrEnum):
     DEEMED_CONFIRMED = "deemed_confirmed"
     DISPUTED = "disputed"
     FIXED = "fixed"
-    WITHDRAWN = "withdrawn"
+    WITHDRAWN = "withdrawn"  # CS was wrong: a dispute upheld
+    VOIDED = "voided"  # CS withdrew its own wrong record before anyone answered: CS's own correction
 
 
 class Action(StrEnum):
@@ -32,6 +33,7 @@ class Action(StrEnum):
     UPHOLD = "uphold"  # CS accepts the dispute: CS was wrong
     OVERRULE = "overrule"  # CS rejects the dispute, with evidence
     VOID = "void"  # CS withdraws its own record before anyone answered
+    REOPEN = "reopen"  # CS takes a confirmation back (usually at the owner's request)
 
 
 class Role(StrEnum):
@@ -82,8 +84,10 @@ TRANSITIONS: dict[tuple[Status, Action], tuple[frozenset[Role], Status]] = {
     (Status.DEEMED_CONFIRMED, Action.FIX): (LOGISTICS, Status.FIXED),
     (Status.DISPUTED, Action.UPHOLD): (CS, Status.WITHDRAWN),
     (Status.DISPUTED, Action.OVERRULE): (CS, Status.CONFIRMED),
-    (Status.NEW, Action.VOID): (CS, Status.WITHDRAWN),
-    (Status.AWAITING, Action.VOID): (CS, Status.WITHDRAWN),
+    (Status.NEW, Action.VOID): (CS, Status.VOIDED),
+    (Status.AWAITING, Action.VOID): (CS, Status.VOIDED),
+    (Status.CONFIRMED, Action.REOPEN): (CS, Status.AWAITING),
+    (Status.DEEMED_CONFIRMED, Action.REOPEN): (CS, Status.AWAITING),
 }
 
 # The status each action leads to, for recognising a repeat of it.

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.core.answers import ItemResult
-from bot.core.lifecycle import Action, Surface
+from bot.core.lifecycle import Action, Status, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, convergence, digest, followup, review
+from bot.services import answers, convergence, digest, followup, record, review
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,25 @@ class Services:
 
     def status_report(self, *, actor: str, orders: Sequence[str], reply_to: ReplyTo) -> str:
         return answers.status_report(self.deps, actor=actor, orders=orders, reply_to=reply_to)
+
+    # --- correcting the record --------------------------------------------------
+
+    def void_item(self, *, actor: str, order: str, rejected_on: date | None, reason: str, reply_to: ReplyTo) -> Status | None:
+        """``/reject void``: CS withdraws its own wrong record (new or awaiting)."""
+        return record.void_item(self.deps, actor=actor, order=order, rejected_on=rejected_on, reason=reason, reply_to=reply_to)
+
+    def reopen_item(self, *, actor: str, order: str, rejected_on: date | None, reason: str, reply_to: ReplyTo) -> Status | None:
+        """``/reject reopen``: CS takes a confirmed or deemed item back to awaiting."""
+        return record.reopen_item(self.deps, actor=actor, order=order, rejected_on=rejected_on, reason=reason, reply_to=reply_to)
+
+    def find_items(self, *, actor: str, text: str, reply_to: ReplyTo) -> str:
+        """``/reject find``: the newest matching items the actor may see."""
+        return record.find_items(self.deps, actor=actor, text=text, reply_to=reply_to)
+
+    def help(self, reply_to: ReplyTo) -> None:
+        """``/reject help``: the commands, then those correcting the record."""
+        cat = self.deps.catalog
+        self.deps.notifier.reply(reply_to, cat.t("commands.help") + "\n" + cat.t("record.help"))
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""

@@ -20,7 +20,8 @@ BOT = {R.SYSTEM}
 #                    |  \--deadline--> deemed_confirmed --fix--> fixed
 #                    \--dispute--> disputed --overrule--> confirmed
 #                                      \--uphold--> withdrawn
-#   new/awaiting --void (CS withdraws its own record)--> withdrawn
+#   new/awaiting --void (CS withdraws its own record)--> voided
+#   confirmed/deemed_confirmed --reopen (CS)--> awaiting
 #   plus: a ✅ removed within the undo window takes a confirmation back.
 EXPECTED_ROWS: dict[tuple[Status, Action], tuple[set[Role], Status]] = {
     (S.NEW, A.POST): (BOT, S.AWAITING),
@@ -32,8 +33,10 @@ EXPECTED_ROWS: dict[tuple[Status, Action], tuple[set[Role], Status]] = {
     (S.DEEMED_CONFIRMED, A.FIX): (LOGISTICS, S.FIXED),
     (S.DISPUTED, A.UPHOLD): (CS, S.WITHDRAWN),
     (S.DISPUTED, A.OVERRULE): (CS, S.CONFIRMED),
-    (S.NEW, A.VOID): (CS, S.WITHDRAWN),
-    (S.AWAITING, A.VOID): (CS, S.WITHDRAWN),
+    (S.NEW, A.VOID): (CS, S.VOIDED),
+    (S.AWAITING, A.VOID): (CS, S.VOIDED),
+    (S.CONFIRMED, A.REOPEN): (CS, S.AWAITING),
+    (S.DEEMED_CONFIRMED, A.REOPEN): (CS, S.AWAITING),
 }
 # Where each action leads: an item already there is a repeat of it.
 EXPECTED_RESULT: dict[Action, Status] = {
@@ -45,7 +48,8 @@ EXPECTED_RESULT: dict[Action, Status] = {
     A.FIX: S.FIXED,
     A.UPHOLD: S.WITHDRAWN,
     A.OVERRULE: S.CONFIRMED,
-    A.VOID: S.WITHDRAWN,
+    A.VOID: S.VOIDED,
+    A.REOPEN: S.AWAITING,
 }
 # Who may ever take each action.
 EXPECTED_ACTORS: dict[Action, set[Role]] = {
@@ -58,6 +62,7 @@ EXPECTED_ACTORS: dict[Action, set[Role]] = {
     A.UPHOLD: CS,
     A.OVERRULE: CS,
     A.VOID: CS,
+    A.REOPEN: CS,
 }
 
 
@@ -88,7 +93,7 @@ def test_every_status_action_role_combination(past_deadline: bool) -> None:
         if got != want:
             wrong.append(f"{status}/{action}/{role}: got {got}, want {want}")
     assert not wrong, "\n".join(wrong)
-    assert len(Status) * len(Action) * len(Role) == 7 * 9 * 7
+    assert len(Status) * len(Action) * len(Role) == 8 * 10 * 7
 
 
 def test_every_combination_has_one_consistent_verdict() -> None:
@@ -175,8 +180,17 @@ def test_cs_voids_only_before_anyone_answered() -> None:
     assert decide(S.AWAITING, A.VOID, R.CS_AGENT).applies
     assert decide(S.CONFIRMED, A.VOID, R.CS_AGENT).refusal is Refusal.WRONG_STATE
     assert decide(S.DISPUTED, A.VOID, R.CS_LEAD).refusal is Refusal.WRONG_STATE
-    assert decide(S.WITHDRAWN, A.VOID, R.CS_AGENT).verdict is Verdict.NOOP
+    assert decide(S.WITHDRAWN, A.VOID, R.CS_AGENT).refusal is Refusal.WRONG_STATE  # an upheld dispute is not CS's own correction
+    assert decide(S.VOIDED, A.VOID, R.CS_AGENT).verdict is Verdict.NOOP
     assert decide(S.AWAITING, A.VOID, R.OWNER).refusal is Refusal.NOT_ALLOWED
+
+
+def test_cs_reopens_only_a_confirmation() -> None:
+    assert decide(S.CONFIRMED, A.REOPEN, R.CS_LEAD) == Decision(Verdict.APPLY, S.AWAITING)
+    assert decide(S.DEEMED_CONFIRMED, A.REOPEN, R.CS_AGENT) == Decision(Verdict.APPLY, S.AWAITING)
+    assert decide(S.FIXED, A.REOPEN, R.CS_LEAD).refusal is Refusal.WRONG_STATE
+    assert decide(S.DISPUTED, A.REOPEN, R.CS_LEAD).refusal is Refusal.WRONG_STATE
+    assert decide(S.CONFIRMED, A.REOPEN, R.OWNER).refusal is Refusal.NOT_ALLOWED
 
 
 def test_only_the_system_deems_and_only_awaiting_items() -> None:
