@@ -200,9 +200,10 @@ def list_items_of_day(*, session: Session, digest_day: date) -> Sequence[Item]:
 
 
 def count_items_of_digest(*, session: Session, digest_day: date, owner: str) -> tuple[int, int]:
-    """(all, awaiting) items on one owner's digest messages of one day."""
+    """(all but the voided, awaiting) items on one owner's digest messages of
+    one day: a voided item is CS's own correction, not a mistaken rejection."""
     total, awaiting = session.exec(
-        select(func.count(), func.count().filter(Item.status == Status.AWAITING))
+        select(func.count().filter(Item.status != Status.VOIDED), func.count().filter(Item.status == Status.AWAITING))
         .select_from(Item)
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner)

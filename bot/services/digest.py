@@ -509,7 +509,10 @@ def render_digest_message(deps: Deps, message: DigestMessage) -> tuple[str, list
 def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Sequence, *, counts: tuple[int, int] | None = None) -> tuple[str, list[dict]]:
     """A digest message showing ``items``; its head counts ``everything``
     (all of the owner's items of the day on a first page), or ``counts``."""
-    total, awaiting = counts or (len(everything), sum(1 for i in everything if i.status == Status.AWAITING))
+    # a voided item is CS's own correction, not a mistaken rejection: it is shown, not counted
+    total, awaiting = counts or (
+        sum(1 for i in everything if i.status != Status.VOIDED), sum(1 for i in everything if i.status == Status.AWAITING)
+    )
     owner = deps.routing.owner_named(message.owner)
     if owner is None:  # the routing file dropped this owner since: keep the name
         owner = Owner(name=message.owner, user="", categories=())

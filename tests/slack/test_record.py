@@ -7,7 +7,7 @@ the thread)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -120,6 +120,8 @@ def test_cs_voids_an_awaiting_item_audited_shown_and_told_once(bot, signer, fake
     assert y_ts in [c.params["ts"] for c in fake_slack.calls_to("chat.update") if c.error is None]
     state = shown_state(fake_slack, voided.id)
     assert "withdrawn by customer service" in state and f"<@{cs}>" in state
+    head = fake_slack.messages[(CHANNEL, y_ts)]["blocks"][0]["text"]["text"]
+    assert "25 mistaken rejection(s)" in head  # of 26: the voided one is CS's own correction
     # the owner is told in the thread, with the reason (its phone masked: the channel shows it)
     (note,) = thread_notes(fake_slack, Y)
     assert f"<@{Y}>" in note and Y_ITEM in note and "回访时录错了订单号" in note
