@@ -430,3 +430,16 @@ def test_help_lists_the_corrections(bot, signer, fake_slack, session_factory) ->
 
     (reply,) = replies(fake_slack)
     assert "/reject confirm" in reply and "/reject void" in reply and "/reject reopen" in reply and "/reject find" in reply
+
+
+def test_a_reopen_on_a_day_without_calendar_data_is_refused(bot, signer, fake_slack, session_factory, clock, digest) -> None:
+    command(bot, signer, fake_slack, f"confirm {Y_ITEM}", user=Y)
+    fake_slack.clear()
+    clock.set(at("2027-01-04 10:00"))  # the installed calendar has no 2027, and the routing file names none
+    before = snapshot(session_factory)
+
+    command(bot, signer, fake_slack, f"reopen {Y_ITEM} 负责人请求", user=CS_LEAD)
+
+    assert snapshot(session_factory) == before
+    (reply,) = replies(fake_slack)
+    assert "no data for today" in reply and "nothing changed" in reply
