@@ -108,37 +108,34 @@ def _correct(
             log.warning("reopen of %s refused: %s", order, exc)
             _reply(deps, reply_to, "record.reopen_no_calendar", order=shown)
             return None
-    with transaction(deps.session_factory) as session:
+    refusal: tuple[str, dict] | None = None
+    with transaction(deps.session_factory) as session:  # Slack is called only after it
         items = [i for i in q.list_items_by_orders(session=session, orders=[order]) if rejected_on in (None, i.rejected_on)]
         if not items:
             key = "record.unknown_day" if rejected_on else "record.unknown"
-            _reply(deps, reply_to, key, order=shown, rejected_on=rejected_on.isoformat() if rejected_on else "")
-            return None
-        decisions = [(item, decide(Status(item.status), action, _role(deps, actor, item))) for item in items]
-        if len(decisions) > 1:
-            applicable = [(i, d) for i, d in decisions if d.applies]
-            if len(applicable) != 1:
-                days = ", ".join(f"{day_of(shown, i.rejected_on)} ({cat.t(f'status.{i.status}')})" for i in items[:10])
-                _reply(deps, reply_to, "record.ambiguous", order=shown, days=days, verb=str(action), day=day_of(shown, items[0].rejected_on))
-                return None
-            decisions = applicable
-        item, decision = decisions[0]
-        role = _role(deps, actor, item)
-        for _ in range(2):  # a lost race is decided again on the state that won
+            refusal = (key, {"order": shown, "rejected_on": rejected_on.isoformat() if rejected_on else ""})
+        else:
+            item, decision, refusal = _target(deps, action, actor, items)
+        if refusal is None:
+            role = _role(deps, actor, item)
+            for _ in range(2):  # a lost race is decided again on the state that won
+                if decision.verdict is not Verdict.APPLY:
+                    break
+                change = q.Change(action, decision.new_status, actor, role, Surface.COMMAND, reason)
+                if q.transition_item(session=session, item=item, change=change, now=now):
+                    break
+                decision = decide(Status(item.status), action, role)
             if decision.verdict is not Verdict.APPLY:
-                break
-            change = q.Change(action, decision.new_status, actor, role, Surface.COMMAND, reason)
-            if q.transition_item(session=session, item=item, change=change, now=now):
-                break
-            decision = decide(Status(item.status), action, role)
-        if decision.verdict is not Verdict.APPLY:
-            _refuse(deps, reply_to, action, decision, item)
-            return None
-        if action is Action.REOPEN:
-            rec.set_reopened(session=session, item_id=item.id, deadline=deadline)
-        audit = rv.find_last_audit(session=session, item_id=item.id, action=action)
-        notice = _claim_notice(deps, session, item, audit.id, action, actor=actor, reason=reason, deadline=deadline, now=now)
-        message_id, status, day = item.digest_message_id, Status(item.status), item.rejected_on
+                refusal = _refusal(deps, action, decision, item)
+            else:
+                if action is Action.REOPEN:
+                    rec.set_reopened(session=session, item_id=item.id, deadline=deadline)
+                audit = rv.find_last_audit(session=session, item_id=item.id, action=action)
+                notice = _claim_notice(deps, session, item, audit.id, action, actor=actor, reason=reason, deadline=deadline, now=now)
+                message_id, status, day = item.digest_message_id, Status(item.status), item.rejected_on
+    if refusal is not None:
+        _reply(deps, reply_to, refusal[0], **refusal[1])
+        return None
     if message_id is not None:
         refresh_digest_messages(deps, {message_id})  # never raises: a message left behind catches up at a tick
     if notice is not None:
@@ -153,9 +150,24 @@ def _correct(
     return status
 
 
-def _refuse(deps: Deps, reply_to: ReplyTo, action: Action, decision: Decision, item: Item) -> None:
+def _target(deps: Deps, action: Action, actor: str, items: list[Item]) -> tuple[Item, Decision, tuple[str, dict] | None]:
+    """Of the items an order names (one per rejection day, at least one),
+    the one to act on and the decision on it; with the refusal (catalog
+    key, values) when the order could mean several."""
+    decisions = [(item, decide(Status(item.status), action, _role(deps, actor, item))) for item in items]
+    if len(decisions) == 1:
+        return *decisions[0], None
+    applicable = [(i, d) for i, d in decisions if d.applies]
+    if len(applicable) == 1:
+        return *applicable[0], None
+    order = esc_cut(items[0].order_no, ORDER_LIMIT)
+    cat = deps.catalog
+    days = ", ".join(f"{day_of(order, i.rejected_on)} ({cat.t(f'status.{i.status}')})" for i in items[:10])
+    return *decisions[0], ("record.ambiguous", {"order": order, "days": days, "verb": str(action), "day": day_of(order, items[0].rejected_on)})
+
+
+def _refusal(deps: Deps, action: Action, decision: Decision, item: Item) -> tuple[str, dict]:
     order = day_of(esc_cut(item.order_no, ORDER_LIMIT), item.rejected_on)
-    status = deps.catalog.t(f"status.{item.status}")
     not_cs, _, already, wrong_state = REFUSALS[action]
     if decision.verdict is Verdict.NOOP:
         key = already
@@ -163,7 +175,7 @@ def _refuse(deps: Deps, reply_to: ReplyTo, action: Action, decision: Decision, i
         key = not_cs  # a CS member who is also on this item's owner side
     else:
         key = wrong_state
-    _reply(deps, reply_to, key, order=order, status=status)
+    return key, {"order": order, "status": deps.catalog.t(f"status.{item.status}")}
 
 
 def _claim_notice(
