@@ -5,6 +5,7 @@ from functools import partial
 
 from slack_bolt import Ack, App
 
+from bot.core.away import parse_away
 from bot.core.commands import Verb, parse_command
 from bot.core.lifecycle import Surface
 from bot.ids import COMMAND
@@ -37,6 +38,8 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.status_report(actor=actor, orders=parsed.orders, reply_to=reply_to)
     elif parsed.verb is Verb.NEXT:
         services.upcoming(actor=actor, reply_to=reply_to)
+    elif parsed.verb is Verb.AWAY:
+        services.away(actor=actor, request=parse_away(parsed.reason), reply_to=reply_to)  # CommandError -> errors.handle_error
     else:
         services.reply(reply_to, "commands.help")
 

@@ -25,6 +25,7 @@ class Verb(StrEnum):
     STATUS = "status"
     NEXT = "next"  # the follow-ups ahead: what the bot will send, to whom, when
     HELP = "help"
+    AWAY = "away"  # a stand-in for an owner on leave; the text is parsed by ``bot.core.away.parse_away``
 
 
 ALIASES = {
@@ -36,6 +37,7 @@ ALIASES = {
     "status": Verb.STATUS, "状态": Verb.STATUS,
     "next": Verb.NEXT, "下一步": Verb.NEXT,
     "help": Verb.HELP, "帮助": Verb.HELP, "?": Verb.HELP,
+    "away": Verb.AWAY, "请假": Verb.AWAY, "代理": Verb.AWAY,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -89,6 +91,8 @@ def parse_command(text: str) -> Command:
     rest = rest.strip()
     if verb in (Verb.HELP, Verb.NEXT):
         return Command(verb)
+    if verb is Verb.AWAY:
+        return Command(Verb.AWAY, reason=rest)
     if verb is Verb.STATUS:
         return Command(Verb.STATUS, orders=split_orders(rest))
     if verb is Verb.CONFIRM:

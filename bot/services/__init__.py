@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.core.answers import ItemResult
+from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, convergence, digest, followup, review
+from bot.services import answers, away, convergence, digest, followup, review
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ class Services:
 
     def status_report(self, *, actor: str, orders: Sequence[str], reply_to: ReplyTo) -> str:
         return answers.status_report(self.deps, actor=actor, orders=orders, reply_to=reply_to)
+
+    def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
+        """``/reject away``: name, end or list stand-ins for owners on leave."""
+        return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""
