@@ -1,7 +1,7 @@
 """Stand-ins for owners on leave: naming, ending, and who is in force now.
 
-A stand-in is in force while ``starts_at <= now < ends_at`` and it has not
-been ended; expired rows need no job, every query filters by ``now``. Naming
+A stand-in is in force while ``starts_at <= now < ends_at`` and it had not
+been ended by ``now``; expired rows need no job, every query filters by ``now``. Naming
 a stand-in for an owner ends the one in force (one at a time per owner).
 Every naming and ending writes an audit row in the same transaction.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.core.away import AUDIT_END, AUDIT_SET
@@ -19,7 +20,8 @@ from storage.models import AuditEntry, StandIn
 
 
 def _in_force(now: datetime):
-    return select(StandIn).where(col(StandIn.ended_at).is_(None), StandIn.starts_at <= now, StandIn.ends_at > now)
+    ended_later = or_(col(StandIn.ended_at).is_(None), col(StandIn.ended_at) > now)
+    return select(StandIn).where(ended_later, StandIn.starts_at <= now, StandIn.ends_at > now)
 
 
 def list_in_force(*, session: Session, now: datetime, owners: Iterable[str] | None = None) -> Sequence[StandIn]:
