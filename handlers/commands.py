@@ -5,6 +5,7 @@ from functools import partial
 
 from slack_bolt import Ack, App
 
+from bot.core.away import parse_away
 from bot.core.commands import RECORD_VERBS, Command, Verb, parse_command
 from bot.core.lifecycle import Surface
 from bot.gateway import ReplyTo
@@ -40,6 +41,8 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.upcoming(actor=actor, reply_to=reply_to)
     elif parsed.verb in RECORD_VERBS:
         correct_record(parsed, actor=actor, reply_to=reply_to, services=services)
+    elif parsed.verb is Verb.AWAY:
+        services.away(actor=actor, request=parse_away(parsed.reason), reply_to=reply_to)  # CommandError -> errors.handle_error
     else:
         services.help(reply_to)
 

@@ -109,12 +109,15 @@ class DigestMessage(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Every state change: who, when, what, through which surface, note."""
+    """Every state change: who, when, what, through which surface, note.
+    An item's change has ``item_id``; a stand-in named or ended
+    (``/reject away``) has ``stand_in_id`` instead, and empty statuses."""
 
     __tablename__ = "audit_entry"
 
     id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(foreign_key="item.id", index=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    stand_in_id: int | None = Field(default=None, foreign_key="stand_in.id", index=True)
     at: datetime = Field(sa_column=_utc())
     actor: str = Field(sa_type=String(64))
     role: str = Field(sa_type=String(16))
@@ -235,3 +238,23 @@ class InboxEntry(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     parked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     error: str = Field(default="", sa_type=Text)  # the last dispatch failure
+
+
+class StandIn(SQLModel, table=True):
+    """A stand-in for an owner on leave (``/reject away``): in force from
+    ``starts_at`` until ``ends_at`` (the local midnight after the ``until``
+    day) unless ended earlier (``ended_at``/``ended_by``). Rows are never
+    deleted: with their audit rows they are the record of who stood in."""
+
+    __tablename__ = "stand_in"
+    __table_args__ = (Index("ix_stand_in_owner_ended", "owner", "ended_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(sa_type=String(128))  # the owner's name in the routing file
+    user: str = Field(sa_type=String(32))  # the stand-in
+    starts_at: datetime = Field(sa_column=_utc())
+    until: date  # the last day, as the user wrote it
+    ends_at: datetime = Field(sa_column=_utc())
+    set_by: str = Field(sa_type=String(32))
+    ended_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    ended_by: str | None = Field(default=None, sa_type=String(32))

@@ -30,6 +30,7 @@ class Verb(StrEnum):
     VOID = "void"  # CS withdraws its own wrong record
     REOPEN = "reopen"  # CS takes a confirmation back to awaiting
     FIND = "find"  # search order numbers, branches and notes
+    AWAY = "away"  # a stand-in for an owner on leave; the text is parsed by ``bot.core.away.parse_away``
 
 
 ALIASES = {
@@ -41,6 +42,7 @@ ALIASES = {
     "status": Verb.STATUS, "状态": Verb.STATUS,
     "next": Verb.NEXT, "下一步": Verb.NEXT,
     "help": Verb.HELP, "帮助": Verb.HELP, "?": Verb.HELP,
+    "away": Verb.AWAY, "请假": Verb.AWAY, "代理": Verb.AWAY,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -97,6 +99,8 @@ def parse_command(text: str) -> Command:
         return Command(verb)
     if verb in RECORD_VERBS:
         return _parse_record(verb, rest)
+    if verb is Verb.AWAY:
+        return Command(Verb.AWAY, reason=rest)
     if verb is Verb.STATUS:
         return Command(Verb.STATUS, orders=split_orders(rest))
     if verb is Verb.CONFIRM:

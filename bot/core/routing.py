@@ -8,6 +8,7 @@ role a Slack user has for an owner).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import time, timedelta
 
@@ -132,21 +133,27 @@ class Routing:
                 return owner
         return None
 
-    def role_for(self, user: str, owner: Owner | None) -> Role:
-        """The role ``user`` has for an item of ``owner``."""
+    def role_for(self, user: str, owner: Owner | None, stand_ins: Mapping[str, str] | None = None) -> Role:
+        """The role ``user`` has for an item of ``owner``. ``stand_ins`` (owner
+        name -> the stand-in in force, from storage) makes a stand-in act like
+        a delegate."""
         if owner is not None:
             role = owner.role_of(user)
             if role is not None:
                 return role
+            if stand_ins and stand_ins.get(owner.name) == user:
+                return Role.DELEGATE
         if user == self.cs_lead:
             return Role.CS_LEAD
         if user in self.cs_agents.values():
             return Role.CS_AGENT
         return Role.OTHER
 
-    def owners_acting_for(self, user: str) -> tuple[Owner, ...]:
-        """Owners whose items ``user`` may answer (as owner, delegate or manager)."""
-        return tuple(o for o in self.owners if o.role_of(user) is not None)
+    def owners_acting_for(self, user: str, stand_ins: Mapping[str, str] | None = None) -> tuple[Owner, ...]:
+        """Owners whose items ``user`` may answer (as owner, delegate, manager
+        or the stand-in in ``stand_ins``)."""
+        stand_ins = stand_ins or {}
+        return tuple(o for o in self.owners if o.role_of(user) is not None or stand_ins.get(o.name) == user)
 
     def is_cs(self, user: str) -> bool:
         return user == self.cs_lead or user in self.cs_agents.values()

@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from bot.core.answers import ItemResult
+from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, convergence, digest, followup, record, review
+from bot.services import answers, away, convergence, digest, followup, record, review
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,10 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, cat.t("commands.help") + "\n" + cat.t("record.help"))
+        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help")))
+    def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
+        """``/reject away``: name, end or list stand-ins for owners on leave."""
+        return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""

@@ -21,7 +21,7 @@ short DM reached the actor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +36,7 @@ from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
-from storage import followups
+from storage import followups, standins
 from storage import queries as q
 from storage.db import transaction
 from storage.models import Item, ReactionEffect
@@ -79,13 +79,14 @@ def _owner_of(deps: Deps, item: Item) -> Owner | None:
 
 def _act(
     deps: Deps, session, item: Item, *, action: Action, actor: str, surface: Surface, note: str, now: datetime,
-    threads: set[int] | None = None,
+    threads: set[int] | None = None, stand_ins: Mapping[str, str] | None = None,
 ) -> ItemResult:
     """Decide and apply ``action`` on one item; a lost race is decided again
     on the state that won. The owner's side acting marks the item's digest
-    thread active, or adds it to ``threads`` for the caller to mark once."""
+    thread active, or adds it to ``threads`` for the caller to mark once.
+    ``stand_ins`` (owner name -> stand-in in force) lets a stand-in act as a delegate."""
     owner = _owner_of(deps, item)
-    role = deps.routing.role_for(actor, owner)
+    role = deps.routing.role_for(actor, owner, stand_ins)
     for _ in range(2):
         past = item.deadline is not None and now > item.deadline
         decision = decide(Status(item.status), action, role, past_deadline=past)
@@ -144,7 +145,9 @@ def act_on_items(
     now = deps.clock.now()
     results: list[ItemResult] = []
     touched: set[int] = set()
-    owners = [o.name for o in deps.routing.owners_acting_for(actor)]
+    with transaction(deps.session_factory) as session:
+        stand_ins = standins.in_force_by_owner(session=session, now=now)
+    owners = [o.name for o in deps.routing.owners_acting_for(actor, stand_ins)]
     if every_open and not owners:
         return _tell(deps, reply_to, "answers.no_owner_role")
     with transaction(deps.session_factory) as session:
@@ -160,7 +163,7 @@ def act_on_items(
             results += [ItemResult(f"#{i}", Outcome.STALE) for i in item_ids if i not in known_ids]
         threads: set[int] = set()  # touched once each, not once per item (thousands of orders)
         for item in items:
-            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now, threads=threads)
+            result = _act(deps, session, item, action=action, actor=actor, surface=surface, note=note, now=now, threads=threads, stand_ins=stand_ins)
             results.append(result)
             if result.outcome is Outcome.APPLIED:
                 if on_applied is not None:
@@ -189,7 +192,7 @@ def check_item_action(deps: Deps, *, actor: str, item_id: int, action: Action) -
         if item is None:  # a button or form pointing at an item that is gone
             return ItemResult(f"#{item_id}", Outcome.STALE)
         owner = _owner_of(deps, item)
-        role = deps.routing.role_for(actor, owner)
+        role = deps.routing.role_for(actor, owner, standins.in_force_by_owner(session=session, now=now))
         decision = decide(Status(item.status), action, role, past_deadline=item.deadline is not None and now > item.deadline)
         return ItemResult(item.order_no, outcome_of(decision), Status(item.status), owner.name if owner else None, item.deadline)
 
@@ -221,10 +224,11 @@ def handle_reaction(
             log.info("event %s already handled", event_id)
             return None
         owner = deps.routing.owner_named(message.owner)
+        stand_ins = standins.in_force_by_owner(session=session, now=now)
         if added:
             items = [i for i in q.list_items_on_message(session=session, message_id=message.id) if i.status == Status.AWAITING]
             for item in items:
-                results.append(_act(deps, session, item, action=Action.CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now))
+                results.append(_act(deps, session, item, action=Action.CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now, stand_ins=stand_ins))
             changed = [i.id for i, r in zip(items, results, strict=True) if r.outcome is Outcome.APPLIED]
             if changed:
                 q.add_reaction_effect(
@@ -243,7 +247,7 @@ def handle_reaction(
                 q.mark_reaction_undone(session=session, effect_id=effect.id, now=now)
                 ids = [int(i) for i in effect.item_ids.split(",") if i]
                 for item in q.list_items_by_ids(session=session, item_ids=ids):
-                    results.append(_act(deps, session, item, action=Action.UNDO_CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now))
+                    results.append(_act(deps, session, item, action=Action.UNDO_CONFIRM, actor=user, surface=Surface.REACTION, note="", now=now, stand_ins=stand_ins))
             action = Action.UNDO_CONFIRM
     if too_late:
         return _tell(deps, reply_to, "answers.undo_too_late", minutes=deps.routing.timings.reaction_undo_minutes)
@@ -263,12 +267,13 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
     cat = deps.catalog
     chunks: list[str] = []
     with transaction(deps.session_factory) as session:
+        stand_ins = standins.in_force_by_owner(session=session, now=deps.clock.now())
         if orders:
             items = q.list_items_by_orders(session=session, orders=orders)
             found = {i.order_no for i in items}
             for item in items:
                 owner = _owner_of(deps, item)
-                privileged = deps.routing.is_cs(actor) or (owner is not None and owner.role_of(actor) is not None)
+                privileged = deps.routing.is_cs(actor) or deps.routing.role_for(actor, owner, stand_ins) in LOGISTICS
                 customer = item.customer if privileged else mask_customer(item.customer)
                 lines = [
                     cat.t(
@@ -297,7 +302,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                     shown += " " + cat.t("answers.and_more", count=len(missing) - 20)
                 chunks.insert(0, cat.t("answers.unknown", orders=shown))  # short, so always shown
         else:
-            owners = deps.routing.owners_acting_for(actor)
+            owners = deps.routing.owners_acting_for(actor, stand_ins)
             if not owners and not deps.routing.is_cs(actor):
                 chunks.append(cat.t("answers.no_owner_role"))
             for owner in owners:

@@ -49,7 +49,7 @@ from bot.core.followup import (
 )
 from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
-from bot.core.routing import FollowUpPolicy
+from bot.core.routing import FollowUpPolicy, Owner
 from bot.core.text import fmt_time
 from bot.core.workcal import CalendarDataMissing, local_datetime
 from bot.core.worktime import WorkingHours
@@ -60,6 +60,7 @@ from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from storage import followups as f
 from storage import queries as q
+from storage import standins
 from storage.db import transaction
 from storage.models import DigestMessage, FollowUp, Item
 
@@ -166,7 +167,7 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
             log.warning("owner %r of thread %s is no longer in the routing file: not followed up", message.owner, message.id)
             continue
         facts = ThreadFacts(
-            thread_id=message.id, owner_user=owner.user, escalation=owner.escalation,
+            thread_id=message.id, owner_user=_mention_user(deps, owner, session), escalation=owner.escalation,
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
@@ -301,7 +302,7 @@ def _worst_send(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -
 # claim waits that long before the next sweep takes it over.
 SEND_LEASE = 2 * _worst_send()
 GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
-ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", REFUSED_PREFIX)  # ledger keys of the one-off messages (below; convergence)
+ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", "away:", REFUSED_PREFIX)  # ledger keys of the one-off messages (below; convergence)
 
 
 def _failure(exc: Exception) -> tuple[bool, str]:
@@ -544,12 +545,21 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     then what awaits an answer and what a fix."""
     message = thread.message
     owner = deps.routing.owner_named(message.owner)
-    parts = [deps.catalog.t(head, owner=f"<@{owner.user}>" if owner else message.owner, **params)]
+    parts = [deps.catalog.t(head, owner=f"<@{_mention_user(deps, owner)}>" if owner else message.owner, **params)]
     if thread.awaiting:
         parts.append(deps.catalog.t("followup.nudge_awaiting", count=thread.awaiting, deadline=_fmt(deps, message.deadline)))
     if thread.oldest_unfixed_at is not None:
         parts.append(deps.catalog.t("followup.nudge_unfixed", since=_fmt(deps, thread.oldest_unfixed_at)))
     return "\n".join(parts)
+
+
+def _mention_user(deps: Deps, owner: Owner, session: Session | None = None) -> str:
+    """Whom a nudge for ``owner`` mentions (and counts against the daily
+    cap): their stand-in while one is in force (``/reject away``), else the owner."""
+    if session is None:
+        with transaction(deps.session_factory) as session:
+            return _mention_user(deps, owner, session)
+    return standins.stand_in_for(session=session, owner=owner.name, now=deps.clock.now()) or owner.user
 
 
 def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
