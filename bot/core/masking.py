@@ -83,6 +83,7 @@ LOCAL = re.compile(
     rf"(?P<num>[2-9２-９]{D}{{2,3}}{SEP}?{D}{{4}}){NO_DIGIT_AFTER}"
 )
 DATE_LIKE = re.compile(r"20\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
+MASKED_NUMBER = re.compile(r"(?<![^\s,，/、;；])[0-9*()（）+][0-9*()（）+\-. ]*?\*{3}[0-9*()（）+\-. ]*?\d{4}(?!\d)")  # masked already: kept as it is
 OTHER_NUMBER = re.compile(r"(?<![\dA-Za-z])(?:\d{2,4}-)?\d{7,}(?!\d)")  # in the customer cell, any long number is a phone
 CJK = "[\u3400-\u4dbf\u4e00-\u9fff]"
 HONORIFIC_NAME = re.compile(rf"(?P<prefix>{CJK}{{1,4}}?)(?P<title>先生|女士|小姐)")
@@ -152,22 +153,27 @@ def _surname(name: str) -> str:
 
 
 def _split_customer(customer: str) -> tuple[str, list[str]]:
-    """(the name part, the phone numbers) of a customer cell."""
-    customer = customer.strip()
-    phones = [m.group() for m in MOBILE.finditer(customer)]
-    rest = MOBILE.sub(" ", customer)
-    for pattern in (LANDLINE, LOCAL, OTHER_NUMBER):
-        phones += [m.group() for m in pattern.finditer(rest)]
+    """(the name part, the phone numbers masked) of a customer cell."""
+    rest = customer.strip()
+    phones: list[str] = []
+    for pattern, mask in (
+        (MASKED_NUMBER, lambda m: m.group()),  # a cell masked by the retention job: as it is
+        (MOBILE, _mask_mobile),
+        (LANDLINE, lambda m: _star_all_but_last_four(m.group())),
+        (LOCAL, lambda m: _star_all_but_last_four(m.group())),
+        (OTHER_NUMBER, lambda m: _star_all_but_last_four(m.group())),
+    ):
+        phones += [mask(m) for m in pattern.finditer(rest)]
         rest = pattern.sub(" ", rest)
     return " ".join(rest.replace(",", " ").replace("，", " ").split()), phones
 
 
 def mask_customer(customer: str) -> str:
-    """The customer cell (name and phone, in any order) with both masked."""
+    """The customer cell (name and phone, in any order) with both masked;
+    a masked cell stays as it is."""
     name, phones = _split_customer(customer)
     parts = [mask_name(name)] if name else []
-    parts += [_star_all_but_last_four(p) if not MOBILE.fullmatch(p) else mask_phone(p) for p in phones]
-    return " ".join(p for p in parts if p)
+    return " ".join(p for p in parts + phones if p)
 
 
 # --- free text ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from support import ItemStandIn
 
 from bot.core.digest import PageContext, Resolution, ReviewFacts, digest_message, resolved_thread_text, review_thread_text
 from bot.core.lifecycle import Action
-from bot.core.masking import mask_note
+from bot.core.masking import mask_customer, mask_note
 from bot.core.routing import Owner
 from bot.i18n import LOCALES, Catalog
 
@@ -210,3 +210,12 @@ def test_the_full_record_for_cs_stays_unmasked() -> None:
 )
 def test_names_before_an_honorific_are_told_from_the_words_before_them(note: str, masked: str) -> None:
     assert mask_note(note) == masked
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.note[:24] for c in CASES])
+def test_masking_twice_changes_nothing_more(case: Case) -> None:
+    """What the retention job stored renders the same in the channel."""
+    note, customer = mask_note(case.note, case.customer), mask_customer(case.customer)
+    assert mask_customer(customer) == customer
+    assert mask_note(note, customer) == note
+    assert mask_note(note, case.customer) == note
