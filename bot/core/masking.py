@@ -90,8 +90,12 @@ HONORIFIC_NAME = re.compile(rf"(?P<prefix>{CJK}{{1,4}}?)(?P<title>先生|女士|
 ENGLISH_TITLE = re.compile(r"\b(?P<title>Mr|Mrs|Ms|Miss|Mx|Dr)(?P<dot>\.?\s+)(?P<name>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
 
 
+HALF_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+ANY_DIGIT = re.compile("[0-9０-９]")
+
+
 def _digits(text: str) -> str:
-    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
+    return "".join(ch for ch in text.translate(HALF_WIDTH) if "0" <= ch <= "9")
 
 
 def _star_all_but_last_four(text: str) -> str:
@@ -121,6 +125,8 @@ def mask_phone(text: str) -> str:
     """Every phone number in ``text`` masked: a mobile as 138****1234 (its
     country code dropped), a landline with every digit but the last four
     starred (***-****5678)."""
+    if not ANY_DIGIT.search(text):
+        return text
     text = MOBILE.sub(_mask_mobile, text)
     text = LANDLINE.sub(lambda m: _star_all_but_last_four(m.group()), text)
     return LOCAL.sub(_mask_local, text)
@@ -187,7 +193,7 @@ def mask_note(text: str, customer: str = "") -> str:
     text = mask_phone(text)
     text = HONORIFIC_NAME.sub(_mask_honorific_name, text)
     for pattern, replacement in _customer_patterns(customer):
-        text = pattern.sub(replacement, text)
+        text = text.replace(pattern, replacement) if isinstance(pattern, str) else pattern.sub(replacement, text)
     return ENGLISH_TITLE.sub(lambda m: m.group("title") + m.group("dot") + mask_name(m.group("name").replace("-", " ")), text)
 
 
@@ -233,9 +239,10 @@ def _name_start(text: str, lo: int, end: int) -> int | None:
 
 
 @lru_cache(maxsize=4096)
-def _customer_patterns(customer: str) -> tuple[tuple[re.Pattern, str], ...]:
+def _customer_patterns(customer: str) -> tuple[tuple[re.Pattern | str, str], ...]:
     """(pattern, replacement) for the customer's name as it may stand in a
-    note, longest first."""
+    note, longest first: a Chinese name as a literal, an English one as a
+    regex (whole words, spaces as written or not)."""
     name, _ = _split_customer(customer or "")
     pairs: list[tuple[str, str, bool]] = []  # (literal, replacement, latin)
     for part in re.split(r"[/、;；|]", name):
@@ -266,12 +273,12 @@ def _customer_patterns(customer: str) -> tuple[tuple[re.Pattern, str], ...]:
                 pairs.append((" ".join(words), mask_name(part), True))
             pairs += [(w, mask_name(w), True) for w in words if len(w) >= 2 and w.isalpha()]
     pairs.sort(key=lambda p: -len(p[0]))
-    patterns = []
+    patterns: list[tuple[re.Pattern | str, str]] = []
     for literal, replacement, latin in pairs:
         if latin:
             body = r"\s+".join(re.escape(w) for w in literal.split())
-            pattern = re.compile(rf"(?<![A-Za-z]){body}(?![A-Za-z])", re.IGNORECASE if " " in literal else 0)
+            flags = re.IGNORECASE if " " in literal else 0
+            patterns.append((re.compile(rf"(?<![A-Za-z]){body}(?![A-Za-z])", flags), replacement.replace("\\", r"\\")))
         else:
-            pattern = re.compile(re.escape(literal))
-        patterns.append((pattern, replacement.replace("\\", r"\\")))
+            patterns.append((literal, replacement))
     return tuple(patterns)
