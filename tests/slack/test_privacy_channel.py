@@ -88,3 +88,36 @@ def test_a_2000_row_day_shows_no_customer_name_or_phone_in_the_channel(bot, sess
     assert len(quoting) == 2  # the dispute's reply and the overrule's, each quoting the customer, masked
     assert all("王*" in r for r in quoting)
     assert_nothing_personal(text + json.dumps(replies, ensure_ascii=False), 2000)
+
+
+def test_status_masks_the_note_for_others_and_says_when_retention_masked_a_record(bot, session_factory, clock, fake_slack, signer) -> None:
+    from datetime import timedelta
+
+    from bot.services.retention import mask_expired
+
+    records = parse_export(day_csv(2), filename="callbacks.csv").records
+    with transaction(session_factory) as session:
+        insert_records(session=session, records=records, batch_id=None, now=clock.now(), timezone=clock.now().tzinfo)
+    bot.services.post_daily_digest()
+
+    def status(order: str, user: str) -> str:
+        fake_slack.clear()
+        request = slash_command(signer, text=f"status {order}", user_id=user, channel_id=CHANNEL, response_url=fake_slack.response_url())
+        assert bot.app.dispatch(request.to_bolt()).status == 200
+        (reply,) = [c.params["text"] for c in fake_slack.calls_to("response_url")]
+        return reply
+
+    # Someone who is neither CS nor the owner's side: the note is masked like the customer.
+    other = status("SO20261126800001", "U0OWNERZ")
+    assert "张先生(电话139****0001)" in other and "张三丰" not in other and "13912340001" not in other
+    assert "张三丰先生(电话13912340001)" in status("SO20261126800001", CS)  # CS sees the record in full
+
+    # A record closed over a year ago: masked in the database, and the status says so.
+    with transaction(session_factory) as session:
+        item = session.exec(select(Item).where(Item.order_no == "SO20261126800000")).one()
+        item.status, item.updated_at = "withdrawn", clock.now() - timedelta(days=400)
+    assert mask_expired(bot.services.deps).masked == 1
+    reply = status("SO20261126800000", CS)
+    assert "王* 138****0000" in reply and "客户王*称已收货" in reply and "王伟" not in reply
+    day = clock.now().astimezone(bot.services.deps.timezone).date().isoformat()
+    assert bot.services.catalog.t("privacy.masked_after_retention", day=day, days=365) in reply
