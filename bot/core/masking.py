@@ -86,9 +86,8 @@ DATE_LIKE = re.compile(r"20\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 MASKED_NUMBER = re.compile(r"(?<![^\s,，/、;；])[0-9*()（）+][0-9*()（）+\-. ]*?\*{3}[0-9*()（）+\-. ]*?\d{4}(?!\d)")  # masked already: kept as it is
 OTHER_NUMBER = re.compile(r"(?<![\dA-Za-z])(?:\d{2,4}-)?\d{7,}(?!\d)")  # in the customer cell, any long number is a phone
 CJK = "[\u3400-\u4dbf\u4e00-\u9fff]"
-HONORIFIC_NAME = re.compile(rf"(?P<prefix>{CJK}{{1,4}}?)(?P<title>先生|女士|小姐)")
+HONORIFIC_NAME = re.compile(rf"(?P<prefix>{CJK}{{1,4}}?)(?P<title>{'|'.join(NAME_HONORIFICS)})")
 ENGLISH_TITLE = re.compile(r"\b(?P<title>Mr|Mrs|Ms|Miss|Mx|Dr)(?P<dot>\.?\s+)(?P<name>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2})\b")
-
 
 HALF_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 ANY_DIGIT = re.compile("[0-9０-９]")
