@@ -388,9 +388,91 @@ def cmd_check_config(args, settings_error: ConfigError | None) -> int:
 
 
 def cmd_db(args, settings: Settings) -> int:
+    if args.action == "backup":
+        return cmd_db_backup(args, settings)
     _database(settings)
     print(Catalog(settings.locale).t("cli.db_upgraded", url=settings.database_url.split("@")[-1]))
     return 0
+
+
+def cmd_db_backup(args, settings: Settings) -> int:
+    """``rejectbot db backup FILE [--force]``: a consistent copy of the SQLite
+    database, taken while the bot runs, with SQLite's online backup API (one
+    step, in one read transaction: a snapshot; with WAL the bot's writers go
+    on meanwhile). The copy is written beside FILE, checked with ``PRAGMA
+    integrity_check`` and only then renamed to FILE, so a failed backup leaves
+    no half-written FILE and an older backup in its place intact. An existing
+    FILE is replaced only with ``--force``; the database itself never.
+    PostgreSQL: refused, with the ``pg_dump`` command to use instead.
+    Exit 0 written and checked; 1 the database could not be read or the copy
+    not written or not sound; 2 bad usage (no FILE, FILE exists, PostgreSQL)."""
+    import shlex
+    import sqlite3
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import URL, make_url
+
+    catalog = Catalog(settings.locale)
+    if not args.file:
+        raise UsageError("cli.backup_needs_file")
+    target = Path(args.file)
+    url = make_url(settings.database_url)
+    if not url.drivername.startswith("sqlite"):
+        libpq = URL.create(  # libpq's form, without the password
+            "postgresql", username=url.username, host=url.host, port=url.port, database=url.database, query=url.query,
+        ).render_as_string(hide_password=False)
+        _say(catalog, "cli.backup_postgresql", command=f"pg_dump --format=custom --file={shlex.quote(str(target))} {shlex.quote(libpq)}")
+        return EXIT_USAGE
+    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+        _say(catalog, "cli.backup_in_memory")
+        return EXIT_USAGE
+    source = Path(url.database)
+    if not source.is_file():
+        _say(catalog, "cli.backup_no_database", path=str(source))
+        return EXIT_NOT_DONE
+    if target.resolve() in {source.resolve(), *(source.resolve().with_name(source.name + s) for s in ("-wal", "-shm", "-journal"))}:
+        _say(catalog, "cli.backup_onto_database", path=str(target))
+        return EXIT_USAGE
+    if target.exists() and not args.force:
+        _say(catalog, "cli.backup_exists", path=str(target))
+        return EXIT_USAGE
+    if target.exists() and not target.is_file():
+        _say(catalog, "cli.backup_not_a_file", path=str(target))
+        return EXIT_USAGE
+    if not target.parent.is_dir():
+        _say(catalog, "cli.backup_no_directory", path=str(target.parent))
+        return EXIT_USAGE
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        src = sqlite3.connect(f"file:{quote(str(source.resolve()))}?mode=rw", uri=True, timeout=30)  # never creates one
+        try:
+            dst = sqlite3.connect(partial)
+            try:
+                src.backup(dst)  # every page in one step: one consistent snapshot
+                dst.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
+                problems = [row[0] for row in dst.execute("PRAGMA integrity_check")]
+                items = dst.execute("SELECT count(*) FROM item").fetchone()[0] if _has_table(dst, "item") else 0
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        if problems != ["ok"]:
+            partial.unlink(missing_ok=True)
+            _say(catalog, "cli.backup_unsound", problem="; ".join(problems[:3]))
+            return EXIT_NOT_DONE
+        with open(partial, "rb+") as copy:
+            os.fsync(copy.fileno())
+        os.replace(partial, target)
+    except (sqlite3.Error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        _say(catalog, "cli.backup_failed", path=str(target), error=_first_line(exc))
+        return EXIT_NOT_DONE
+    print(catalog.t("cli.backup_done", source=str(source), path=str(target), items=items, size=f"{target.stat().st_size / 1_048_576:.1f}"))
+    return EXIT_OK
+
+
+def _has_table(connection, name: str) -> bool:
+    return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def cmd_demo(args) -> int:
@@ -427,8 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw = command("sweep", help="deadlines, nudges and escalations due now (idempotent)")
     sw.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
     command("check-config", help="validate the environment and the routing file")
-    db = command("db", help="database schema")
-    db.add_argument("action", choices=["upgrade"])
+    db = command("db", help="database schema; a backup of a SQLite database (db backup FILE)")
+    db.add_argument("action", choices=["upgrade", "backup"])
+    db.add_argument("file", nargs="?", help="backup: the copy to write (SQLite only; PostgreSQL: pg_dump)")
+    db.add_argument("--force", action="store_true", help="backup: replace FILE if it exists")
     return parser
 
 

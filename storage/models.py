@@ -41,6 +41,7 @@ class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("order_no", "rejected_on", name="uq_item_order_day"),
         Index("ix_item_status_owner", "status", "owner"),
+        Index("ix_item_unredacted", "redacted_at", "updated_at"),  # the retention job's rows still to do
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -65,6 +66,7 @@ class Item(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # confirmed or deemed: the fix window runs from here
     review_channel: str | None = Field(default=None, sa_type=String(32))  # CS's re-verification DM, updated when resolved
     review_ts: str | None = Field(default=None, sa_type=String(32))
+    redacted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # customer data masked (retention)
 
 
 class DigestMessage(SQLModel, table=True):

@@ -29,7 +29,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.lifecycle import Action, Status
-from bot.core.masking import mask_customer, mask_phone
+from bot.core.masking import mask_customer, mask_note
 from bot.core.routing import Owner, Routing
 from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length, cut, esc, esc_cut, fmt_time, join_within, mention, text_size
 from bot.i18n import LOCALES, Catalog
@@ -210,7 +210,7 @@ def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False, note_lim
     if item.note and note_limit > 0:
         note = " ".join(item.note.split())  # one quoted line, whatever the export held
         if not full:  # mask only what can show: masking never more than halves a stretch
-            note = mask_phone(note[: 2 * note_limit + 64])
+            note = mask_note(note[: 2 * note_limit + 64], item.customer)
         lines.append("> " + esc_cut(note, note_limit))
     customer = item.customer if full else mask_customer(item.customer)
     lines.append(
@@ -286,8 +286,9 @@ def state_block(item: ItemFacts, catalog: Catalog, tz: ZoneInfo) -> dict:
     else:
         text = item_state_text(item, catalog, tz)
         fix_note = getattr(item, "fix_note", "") if Status(item.status) is Status.FIXED else ""
-        if fix_note:
-            text += "\n" + catalog.t("digest.fix_shown", note=esc_cut(" ".join(fix_note.split()), FIX_NOTE_LIMIT))
+        if fix_note:  # the owner's words may name the customer: masked like the callback note
+            fix_note = mask_note(" ".join(fix_note.split())[: 2 * FIX_NOTE_LIMIT + 64], getattr(item, "customer", ""))
+            text += "\n" + catalog.t("digest.fix_shown", note=esc_cut(fix_note, FIX_NOTE_LIMIT))
         second = {
             "type": "context",
             "block_id": f"state-{item.id}",
@@ -485,19 +486,20 @@ def resolution_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog
 
 
 def review_thread_text(facts: ReviewFacts, catalog: Catalog) -> str:
-    """The reply in the owner's digest thread: the dispute went back to CS."""
+    """The reply in the owner's digest thread: the dispute went back to CS
+    (the reason masked: the thread is in the channel)."""
     return catalog.t(
         "review.thread_disputed", order=esc(facts.item.order_no), user=mention(facts.disputed_by),
-        reason=_quote(facts.reason), reviewer=mention(facts.reviewer),
+        reason=_quote_masked(facts.reason, facts.item.customer), reviewer=mention(facts.reviewer),
     )
 
 
 def resolved_thread_text(facts: ReviewFacts, resolution: Resolution, catalog: Catalog) -> str:
     """The reply in the owner's digest thread once CS resolved the dispute:
-    an overrule names its evidence."""
+    an overrule names its evidence (masked: the thread is in the channel)."""
     params = {"mention": mention(facts.owner_user), "order": esc(facts.item.order_no), "user": mention(resolution.actor)}
     if resolution.action is Action.OVERRULE:
-        return catalog.t("review.thread_overruled", evidence=_quote(resolution.note), **params)
+        return catalog.t("review.thread_overruled", evidence=_quote_masked(resolution.note, facts.item.customer), **params)
     return catalog.t("review.thread_upheld", **params)
 
 
@@ -513,3 +515,8 @@ def penalty_notice(facts: ReviewFacts, resolution: Resolution, catalog: Catalog)
 def _quote(text: str) -> str:
     """A person's free text as one escaped, bounded line."""
     return esc_cut(" ".join((text or "").split()), REASON_LIMIT) or "—"
+
+
+def _quote_masked(text: str, customer: str) -> str:
+    """``_quote`` for the channel: the customer's name and any phone number masked."""
+    return _quote(mask_note(" ".join((text or "").split())[: 2 * REASON_LIMIT + 64], customer))

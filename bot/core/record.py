@@ -10,7 +10,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.lifecycle import Action
-from bot.core.masking import mask_phone
+from bot.core.masking import mask_note
 from bot.core.text import MESSAGE_TEXT_BUDGET, esc_cut, fmt_time, join_within, mention
 from bot.i18n import Catalog
 
@@ -28,6 +28,7 @@ class FoundItem(Protocol):
     rejected_on: date
     branch: str
     note: str
+    customer: str
     status: str
     owner: str | None
 
@@ -38,14 +39,14 @@ def day_of(order: str, rejected_on: date) -> str:
 
 
 def owner_notice(
-    action: Action, *, owner_user: str, actor: str, order: str, rejected_on: date, reason: str,
+    action: Action, *, owner_user: str, actor: str, order: str, rejected_on: date, reason: str, customer: str,
     deadline: datetime | None, catalog: Catalog, tz: ZoneInfo,
 ) -> str:
     """What the owner reads in the item's thread when CS voids or reopens it.
-    The reason is CS's own words, shown in the channel: phones masked."""
+    The reason is CS's own words, shown in the channel: masked as notes are."""
     params = dict(
         owner=mention(owner_user), actor=mention(actor), order=esc_cut(order, ORDER_LIMIT), rejected_on=rejected_on.isoformat(),
-        reason=esc_cut(mask_phone(" ".join(reason.split())), REASON_LIMIT),
+        reason=esc_cut(mask_note(" ".join(reason.split()), customer), REASON_LIMIT),
     )
     if action is Action.VOID:
         return catalog.t("record.voided_notice", **params)
@@ -70,5 +71,5 @@ def _line(item: FoundItem, catalog: Catalog) -> str:
     )
     note = " ".join((item.note or "").split())
     if note:  # masked as the channel shows it; masking never more than halves a stretch
-        line += "\n> " + esc_cut(mask_phone(note[: 2 * FIND_NOTE_LIMIT + 64]), FIND_NOTE_LIMIT)
+        line += "\n> " + esc_cut(mask_note(note[: 2 * FIND_NOTE_LIMIT + 64], item.customer), FIND_NOTE_LIMIT)
     return line

@@ -12,7 +12,7 @@ from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, convergence, digest, followup, record, review
+from bot.services import answers, away, convergence, digest, followup, record, retention, review
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class Services:
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
+            ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
         ]
 
     def tick(self, *, health: Health | None = None) -> dict[str, str | None]:

@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from bot.core.answers import ItemResult, Outcome, answer_counts, answer_summary, outcome_of
 from bot.core.lifecycle import LOGISTICS, Action, Status, Surface, Verdict, decide
-from bot.core.masking import mask_customer
+from bot.core.masking import mask_customer, mask_note
 from bot.core.routing import Owner
 from bot.core.text import MESSAGE_TEXT_BUDGET, cut, esc_cut, fmt_time, join_within
 from bot.gateway import ReplyTo
@@ -260,6 +260,12 @@ def handle_reaction(
 # --- status ------------------------------------------------------------------------
 
 
+def _free_text(text: str, item: Item, privileged: bool) -> str:
+    """A note as the asker may see it: in full for CS and the owner's side,
+    else with the customer's name and phone numbers masked."""
+    return text if privileged else mask_note(text, item.customer)
+
+
 def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: ReplyTo) -> str:
     """The state of the named orders (full customer data only for CS and the
     owner's side), or a summary of what waits on the actor; within the
@@ -279,9 +285,14 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                     cat.t(
                         "answers.status_item", order=item.order_no, rejected_on=item.rejected_on.isoformat(),
                         status=cat.t(f"status.{item.status}"), owner=owner.name if owner else cat.t("answers.no_owner"),
-                        branch=item.branch, customer=cut(customer, 200) or "—", note=cut(item.note, STATUS_NOTE_LIMIT) or "—",
+                        branch=item.branch, customer=cut(customer, 200) or "—", note=cut(_free_text(item.note, item, privileged), STATUS_NOTE_LIMIT) or "—",
                     )
                 ]
+                if item.redacted_at is not None:
+                    lines.append(cat.t(
+                        "privacy.masked_after_retention", day=item.redacted_at.astimezone(deps.timezone).date().isoformat(),
+                        days=deps.routing.privacy.retention_days,
+                    ))
                 history = q.list_audit(session=session, item_id=item.id)
                 if len(history) > STATUS_HISTORY_SHOWN:
                     lines.append(cat.t("answers.status_earlier", count=len(history) - STATUS_HISTORY_SHOWN))
@@ -291,7 +302,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                             "answers.status_history", at=fmt_time(entry.at, deps.timezone),
                             actor=f"<@{entry.actor}>" if entry.actor[:1] in "UW" else entry.actor,
                             status=cat.t(f"status.{entry.to_status}"), surface=cat.t(f"surface.{entry.surface}"),
-                            note=f" — {cut(entry.note, 300)}" if entry.note else "",
+                            note=f" — {cut(_free_text(entry.note, item, privileged), 300)}" if entry.note else "",
                         )
                     )
                 chunks.append("\n".join(lines))

@@ -191,7 +191,7 @@ def _claim_notice(
     owner = deps.routing.owner_named(item.owner) if item.owner else None
     text = owner_notice(
         action, owner_user=owner.user if owner else (item.owner or ""), actor=actor, order=item.order_no,
-        rejected_on=item.rejected_on, reason=reason, deadline=deadline, catalog=deps.catalog, tz=deps.timezone,
+        rejected_on=item.rejected_on, reason=reason, customer=item.customer, deadline=deadline, catalog=deps.catalog, tz=deps.timezone,
     )
     key = notice_key(audit_id)
     note = {"channel": thread[0], "thread_ts": thread[1], "user": None, "text": text, "attempts": 0}

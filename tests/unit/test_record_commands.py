@@ -70,6 +70,7 @@ class Found:
     note: str
     status: str
     owner: str | None
+    customer: str = ""
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -85,11 +86,12 @@ def test_the_find_list_stays_within_the_budget_however_long_the_records(locale: 
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_the_owner_notice_masks_phones_in_the_reason(locale: str) -> None:
+def test_the_owner_notice_masks_the_customer_in_the_reason(locale: str) -> None:
     text = owner_notice(
         Action.REOPEN, owner_user="U0OWNERY", actor="U0CSLEAD", order="SO1", rejected_on=date(2026, 11, 26),
-        reason="客户 13812341234 要求 <重开>", deadline=datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("UTC")),
+        reason="客户王伟 13812341234 要求 <重开>", customer="王伟", deadline=datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("UTC")),
         catalog=Catalog(locale), tz=ZoneInfo("Asia/Shanghai"),
     )
     assert "<@U0OWNERY>" in text and "138****1234" in text and "13812341234" not in text
+    assert "王伟" not in text and "王*" in text
     assert "&lt;重开&gt;" in text and "11-30 18:00" in text
