@@ -479,9 +479,9 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
         cal_raw = {}
     _unknown_keys(cal_raw, CALENDAR_KEYS, "[calendar]", problems)
     overrides = CalendarOverrides(
-        days_off=_dates(cal_raw.get("days_off"), "calendar.days_off", problems),
-        working_days=_dates(cal_raw.get("working_days"), "calendar.working_days", problems),
-        assume_weekdays=_years(cal_raw.get("assume_weekdays"), "calendar.assume_weekdays", problems),
+        days_off=_dates(cal_raw.get("days_off"), "[calendar].days_off", problems),
+        working_days=_dates(cal_raw.get("working_days"), "[calendar].working_days", problems),
+        assume_weekdays=_years(cal_raw.get("assume_weekdays"), "[calendar].assume_weekdays", problems),
         years=_calendar_years(cal_raw.get("years"), problems),
     )
     both = overrides.days_off & overrides.working_days

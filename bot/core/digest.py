@@ -167,9 +167,9 @@ def _head_worst(catalog: Catalog, *, first: bool) -> int:
         ctx = PageContext(
             owner=owner, digest_day=date(2026, 12, 31), deadline=datetime(2026, 12, 31, tzinfo=_UTC),
             page=0 if first else 99_998, pages=99_999, late=True, total_items=9_999_999,
-            open_items=9_999_999, copied=(_WORST_USER,) * COPIED_SHOWN, undo_minutes=99_999,
+            open_items=9_999_999, copied=(_WORST_USER,) * COPIED_SHOWN, undo_minutes=99_999, assumed_years=(9_998, 9_999),
         )
-        _HEAD_WORST[key] = block_text_length(_head(ctx, catalog, _UTC)[1])
+        _HEAD_WORST[key] = block_text_length(_head(ctx, catalog, _UTC)[1] + _footer(ctx, catalog))
     return _HEAD_WORST[key]
 
 
@@ -310,6 +310,7 @@ class PageContext:
     open_items: int = 0
     copied: tuple[str, ...] = ()  # escalated managers to mention
     undo_minutes: int = 5
+    assumed_years: tuple[int, ...] = ()  # years of the day or deadline run on assumed Monday–Friday: said in the footer
 
 
 def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
@@ -318,8 +319,9 @@ def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalo
     have grown since (a page of other making), notes are cut shorter until
     the page fits."""
     fallback, head = _head(ctx, catalog, tz)
+    footer = _footer(ctx, catalog)
     for note_limit in (NOTE_LIMIT, NOTE_LIMIT // 3, 0):
-        blocks = head + [b for item in items for b in item_blocks(item, catalog, tz, note_limit=note_limit)]
+        blocks = head + [b for item in items for b in item_blocks(item, catalog, tz, note_limit=note_limit)] + footer
         if block_text_length(blocks) <= MESSAGE_TEXT_BUDGET:
             break
     return fallback, blocks
@@ -355,6 +357,14 @@ def _head(ctx: PageContext, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[d
         fallback = catalog.t("digest.continuation", owner=owner_name, page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
         head = [{"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": fallback}]}]
     return fallback, head
+
+
+def _footer(ctx: PageContext, catalog: Catalog) -> list[dict]:
+    """The footer: only while a year of the page runs on assumed Monday–Friday."""
+    if not ctx.assumed_years:
+        return []
+    years = ", ".join(str(y) for y in ctx.assumed_years)
+    return [{"type": "context", "block_id": "calendar", "elements": [{"type": "mrkdwn", "text": catalog.t("calendar.assumed_footer", years=years)}]}]
 
 
 def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Catalog) -> str:

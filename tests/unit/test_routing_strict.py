@@ -114,8 +114,8 @@ working_days = ["2027-05-01", "2028-01-01"]
 holidays = []
 """
     assert problems(tmp_path, text) == [
-        "calendar.assume_weekdays[1]: '2028' is not a year like 2027.",
-        "calendar.assume_weekdays[2]: 27 is not a year like 2027.",
+        "[calendar].assume_weekdays[1]: '2028' is not a year like 2027.",
+        "[calendar].assume_weekdays[2]: 27 is not a year like 2027.",
         "calendar.years.2027.holidays[0]: '2027-02-30' is neither a date like 2027-01-01 nor a range like \"2027-02-05..2027-02-11\".",
         "calendar.years.2027.holidays[1]: the range '2027-02-11..2027-02-05' ends before it starts.",
         "calendar.years.2027.holidays[2]: '2026-12-31..2027-01-03' is not in 2027; each year's table lists only its own days.",
