@@ -169,7 +169,7 @@ def _head_worst(catalog: Catalog, *, first: bool) -> int:
             page=0 if first else 99_998, pages=99_999, late=True, total_items=9_999_999,
             open_items=9_999_999, copied=(_WORST_USER,) * COPIED_SHOWN, undo_minutes=99_999, assumed_years=(9_998, 9_999),
         )
-        _HEAD_WORST[key] = block_text_length(_head(ctx, catalog, _UTC)[1] + _footer(ctx, catalog))
+        _HEAD_WORST[key] = block_text_length(_head(ctx, catalog, _UTC)[1])
     return _HEAD_WORST[key]
 
 
@@ -319,9 +319,8 @@ def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalo
     have grown since (a page of other making), notes are cut shorter until
     the page fits."""
     fallback, head = _head(ctx, catalog, tz)
-    footer = _footer(ctx, catalog)
     for note_limit in (NOTE_LIMIT, NOTE_LIMIT // 3, 0):
-        blocks = head + [b for item in items for b in item_blocks(item, catalog, tz, note_limit=note_limit)] + footer
+        blocks = head + [b for item in items for b in item_blocks(item, catalog, tz, note_limit=note_limit)]
         if block_text_length(blocks) <= MESSAGE_TEXT_BUDGET:
             break
     return fallback, blocks
@@ -347,7 +346,9 @@ def _head(ctx: PageContext, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[d
             title += "\n" + catalog.t("digest.copied", managers=managers)
         head = [
             {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": title}},
-            {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}]},
+            {"type": "context", "block_id": "howto", "elements": [
+                {"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}, *_calendar_note(ctx, catalog),
+            ]},
         ]
         fallback = catalog.t(
             "digest.fallback", day=ctx.digest_day.isoformat(), owner=owner_name,
@@ -355,16 +356,18 @@ def _head(ctx: PageContext, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[d
         )
     else:
         fallback = catalog.t("digest.continuation", owner=owner_name, page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
-        head = [{"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": fallback}]}]
+        head = [{"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": fallback}, *_calendar_note(ctx, catalog)]}]
     return fallback, head
 
 
-def _footer(ctx: PageContext, catalog: Catalog) -> list[dict]:
-    """The footer: only while a year of the page runs on assumed Monday–Friday."""
+def _calendar_note(ctx: PageContext, catalog: Catalog) -> list[dict]:
+    """A line of the page's context block (no block of its own: a full page
+    has none to spare), only while a year of the page runs on assumed
+    Monday–Friday."""
     if not ctx.assumed_years:
         return []
     years = ", ".join(str(y) for y in ctx.assumed_years)
-    return [{"type": "context", "block_id": "calendar", "elements": [{"type": "mrkdwn", "text": catalog.t("calendar.assumed_footer", years=years)}]}]
+    return [{"type": "mrkdwn", "text": catalog.t("calendar.assumed_footer", years=years)}]
 
 
 def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Catalog) -> str:

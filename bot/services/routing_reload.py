@@ -139,7 +139,7 @@ class RoutingReloader:
     def _refuse(self, deps: Deps, now: datetime, digest: str, problems: list[Problem]) -> ReloadResult:
         rendered = [p.render(deps.catalog) for p in problems]
         log.error("routing file %s refused; the last good routing stays in force:\n%s", self.path, "\n".join(rendered))
-        self.bad = BadEdit(digest=digest, problems=rendered, since=now)
+        self.bad = BadEdit(digest=digest, problems=rendered, since=now.astimezone(deps.timezone))
         self.bad.told = is_done(deps, _key(digest))  # told already (by another process, or before a restart)
         return ReloadResult("refused")
 
