@@ -64,3 +64,16 @@ def test_a_schedule_wins_over_the_opt_in_for_the_same_year() -> None:
     cal = WorkCalendar(CalendarOverrides(years=(SCHEDULE,), assume_weekdays=frozenset({2027})))
     assert cal.coverage(2027) is Coverage.ROUTING_FILE
     assert not cal.is_working_day(date(2027, 1, 1))
+
+
+def test_check_config_s_coverage_lines_name_what_covers_each_year() -> None:
+    from bot.i18n import Catalog
+    from bot.services.calendar import coverage_lines
+
+    cal = WorkCalendar(CalendarOverrides(years=(CalendarYear(2029),), assume_weekdays=frozenset({2030})))
+    assert coverage_lines(cal, Catalog("en"), today=date(2026, 11, 30)) == [
+        "2026: the chinesecalendar package (official data)",
+        "2027: no data — on its days the bot pauses; add [calendar.years.2027] or [calendar] assume_weekdays = [2027]",
+        "2029: the routing file's [calendar.years.2029]",
+        "2030: Monday–Friday assumed ([calendar] assume_weekdays)",
+    ]

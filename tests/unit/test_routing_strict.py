@@ -100,12 +100,12 @@ def test_a_year_s_schedule_is_read_with_dates_ranges_and_toml_dates(tmp_path: Pa
 
 
 def test_assume_weekdays_names_years(tmp_path: Path) -> None:
-    text = EXAMPLE.replace("[calendar]\n", "[calendar]\nassume_weekdays = [2027, 2028]\n")
+    text = EXAMPLE.replace("assume_weekdays = []", "assume_weekdays = [2027, 2028]")
     assert load_routing(write(tmp_path, text)).calendar.assume_weekdays == frozenset({2027, 2028})
 
 
 def test_every_bad_schedule_entry_is_reported(tmp_path: Path) -> None:
-    text = EXAMPLE.replace("[calendar]\n", '[calendar]\nassume_weekdays = [2027, "2028", 27]\n') + """
+    text = EXAMPLE.replace("assume_weekdays = []", 'assume_weekdays = [2027, "2028", 27]') + """
 [calendar.years.2027]
 holidays = ["2027-02-30", "2027-02-11..2027-02-05", "2026-12-31..2027-01-03", "2027-10-01T09:00", "2027-05-01", 5]
 working_days = ["2027-05-01", "2028-01-01"]
