@@ -49,8 +49,10 @@ class BadEdit:
 
 @dataclass
 class ReloadResult:
-    state: str  # "unchanged", "reloaded", "refused", "retry"
-    problem: None = None  # a refused edit is noted in /healthz, not a failing job
+    """What a tick's look at the file did: "unchanged", "reloaded", "refused"
+    or "retry". No ``problem``: a refused edit is a /healthz note, not a failing job."""
+
+    change: str
 
 
 def _digest(content: bytes) -> str:

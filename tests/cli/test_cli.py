@@ -169,6 +169,15 @@ def test_check_config_shows_years_named_in_the_file_far_ahead(operator, slack, c
     assert "  2198: the routing file's [calendar.years.2198]" in out and "  2199: Monday–Friday assumed ([calendar] assume_weekdays)" in out
 
 
+def test_start_up_refuses_an_unknown_key_naming_the_one_meant(operator, slack, capsys):
+    routing = operator / "routing.toml"
+    routing.write_text(routing.read_text(encoding="utf-8").replace("[timings]\n", "[timings]\nwork_stat = \"09:00\"\n"), encoding="utf-8")
+    assert main(["sweep", "--at", "2026-11-27T09:00"]) == 2
+    err = capsys.readouterr().err
+    assert "[timings]: unknown key 'work_stat'; did you mean 'work_start'?" in err
+    no_traceback(err)
+
+
 def test_check_config_refuses_an_unknown_key_naming_the_one_meant(operator, slack, capsys):
     routing = operator / "routing.toml"
     routing.write_text(routing.read_text(encoding="utf-8").replace("escalation = [", "escalaton = [", 1), encoding="utf-8")
