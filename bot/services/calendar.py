@@ -4,11 +4,12 @@ opt-in (``bot.core.workcal``).
 
 - **Paused.** On a day whose year has no data (not in the package, no
   ``[calendar.years.<year>]``, not in ``[calendar] assume_weekdays``), the
-  digest cannot tell whether it is due, nor any deadline: it pauses. From the
-  digest's time that day, the CS lead (DM) and the channel are told so once
+  digest cannot tell whether it is due, nor any deadline: it pauses. The CS
+  lead (DM) and the channel are told so once that day
   (``calendar-paused:<day>:lead`` / ``:channel``), with the year and the two
-  routing-file keys that fix it; the digest's result carries the problem
-  (``/healthz``, ``rejectbot digest``'s exit code 1).
+  routing-file keys that fix it — Monday to Friday, between the digest's
+  time and the end of work; the digest's result carries the problem from the
+  digest's time on, every day (``/healthz``, ``rejectbot digest``'s exit code 1).
 - **Assumed.** While a year runs on assumed Monday–Friday — it is this year,
   or next year from 1 December — the CS lead is told so once a week, in
   working time (``calendar-assumed:<year>:<ISO week>``), and each digest
@@ -42,12 +43,19 @@ def pause(deps: Deps, *, now: datetime, year: int) -> str:
     problem, for ``/healthz`` and the CLI."""
     local = now.astimezone(deps.timezone)
     routing = deps.routing
-    if local.time() >= routing.timings.digest_at:
+    if _notice_time(local, routing.timings):
         day = local.date().isoformat()
         text = deps.catalog.t("calendar.paused", year=year, day=day)
         post_once(deps, f"calendar-paused:{day}:lead", user=routing.cs_lead, text=text, now=now)
         post_once(deps, f"calendar-paused:{day}:channel", channel=routing.channel, text=text, now=now)
     return deps.catalog.t("calendar.paused_problem", year=year)
+
+
+def _notice_time(local: datetime, timings) -> bool:
+    """When the paused notice may go out, on a day whose working status is
+    unknown: Monday to Friday, from the digest's time (the notice stands in
+    for the digest) until the end of work — never at night or at weekends."""
+    return local.weekday() < 5 and timings.digest_at <= local.time().replace(tzinfo=None) < timings.work_end
 
 
 def years_in_question(today: date) -> list[int]:

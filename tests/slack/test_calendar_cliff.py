@@ -155,7 +155,7 @@ def test_2027_with_neither_pauses_says_so_once_and_health_reports_it(settings, f
         problems = tick_at(bot, clock, when, health)
         assert "no working-day calendar for 2027" in problems["digest"]
 
-    lead, channel = posts(fake_slack, f"D{CS_LEAD}", about="assume_weekdays"), posts(fake_slack, CHANNEL)
+    lead, channel = posts(fake_slack, f"D{CS_LEAD}"), posts(fake_slack, CHANNEL)
     assert len(lead) == 1 and len(channel) == 1  # once that day, each
     for text in (lead[0]["text"], channel[0]["text"]):
         assert "paused" in text and "2027" in text
@@ -168,7 +168,13 @@ def test_2027_with_neither_pauses_says_so_once_and_health_reports_it(settings, f
     # The next day: told again, once.
     tick_at(bot, clock, "2027-01-05 08:30", health)
     tick_at(bot, clock, "2027-01-05 09:00", health)
-    assert len(posts(fake_slack, f"D{CS_LEAD}", about="assume_weekdays")) == 2 and len(posts(fake_slack, CHANNEL)) == 2
+    assert len(posts(fake_slack, f"D{CS_LEAD}")) == 2 and len(posts(fake_slack, CHANNEL)) == 2
+
+    # Not at night, not at a weekend: paused all the same (health), told nobody.
+    for when in ("2027-01-05 19:00", "2027-01-09 10:00", "2027-01-10 10:00"):
+        assert "2027" in tick_at(bot, clock, when, health)["digest"]
+    assert len(posts(fake_slack, f"D{CS_LEAD}")) == 2 and len(posts(fake_slack, CHANNEL)) == 2
+    assert not health.report().ok
 
 
 def test_a_paused_notice_slack_refused_is_sent_by_the_next_tick(settings, fake_slack, session_factory, clock) -> None:
@@ -178,7 +184,7 @@ def test_a_paused_notice_slack_refused_is_sent_by_the_next_tick(settings, fake_s
     tick_at(bot, clock, "2027-01-04 08:30")
     tick_at(bot, clock, "2027-01-04 08:31")
     tick_at(bot, clock, "2027-01-04 08:32")
-    assert len(posts(fake_slack, f"D{CS_LEAD}", about="assume_weekdays")) == 1 and len(posts(fake_slack, CHANNEL)) == 1
+    assert len(posts(fake_slack, f"D{CS_LEAD}")) == 1 and len(posts(fake_slack, CHANNEL)) == 1
 
 
 def test_once_the_schedule_is_entered_the_paused_day_posts(settings, fake_slack, session_factory, clock) -> None:
