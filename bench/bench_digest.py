@@ -56,11 +56,10 @@ from bot.clock import FixedClock
 from bot.core.digest import PageContext, build_digest, digest_message, page_count, paginate
 from bot.core.lifecycle import Status
 from bot.core.routing import Routing
-from bot.core.workcal import WorkCalendar
 from bot.fakeslack import FakeSlack
 from bot.gateway import Notifier, ReplyTo, SlackGateway, make_client
 from bot.i18n import Catalog
-from bot.services.deps import Deps
+from bot.services.deps import Deps, RoutingHolder
 from bot.services.digest import DigestState, post_daily_digest
 from storage import imports, queries
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction, upgrade
@@ -133,8 +132,8 @@ def seed_database(path: Path, records) -> tuple[Engine, SessionFactory]:
 
 def _deps(session_factory: SessionFactory, notifier, routing: Routing) -> Deps:
     return Deps(
-        routing=routing, session_factory=session_factory, notifier=notifier, clock=FixedClock(DIGEST_NOW),
-        calendar=WorkCalendar(routing.calendar), catalog=Catalog(LOCALE), timezone=SHANGHAI,
+        holder=RoutingHolder(routing), session_factory=session_factory, notifier=notifier, clock=FixedClock(DIGEST_NOW),
+        catalog=Catalog(LOCALE), timezone=SHANGHAI,
     )
 
 

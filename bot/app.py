@@ -12,11 +12,11 @@ import handlers
 from bot.clock import Clock
 from bot.config import Settings, load_routing, resolve_emails, routing_emails
 from bot.core.routing import Routing
-from bot.core.workcal import WorkCalendar
 from bot.gateway import SlackGateway
 from bot.i18n import Catalog
 from bot.services import Services
-from bot.services.deps import Deps
+from bot.services.deps import Deps, RoutingHolder
+from bot.services.routing_reload import RoutingReloader
 from storage.db import SessionFactory
 
 
@@ -33,6 +33,7 @@ def create_app(
     session_factory: SessionFactory,
     clock: Clock,
     routing: Routing | None = None,
+    watch_routing: bool = False,
     process_before_response: bool = False,
     verify_requests: bool = True,
 ) -> Bot:
@@ -42,21 +43,32 @@ def create_app(
     end before the request returns. Request signatures are verified whenever
     a signing secret is configured (HTTP mode; Socket Mode needs none), except
     in the HTTP worker, whose requests the front has already verified.
+
+    The routing is read from ``settings.routing_file`` unless given; read
+    from the file (or given with ``watch_routing``, as ``run`` does), it is
+    reloaded whenever the file changes (``Services.reload_routing``, each tick).
     """
     gateway = SlackGateway(client)
-    routing = routing or load_routing(settings.routing_file)
+    loaded = None
+    if routing is None:
+        loaded = settings.routing_file.read_bytes() if settings.routing_file.exists() else None
+        routing = load_routing(settings.routing_file)
+    elif watch_routing and settings.routing_file.exists():
+        loaded = settings.routing_file.read_bytes()  # the caller read it just before
     if routing_emails(routing):
         routing = resolve_emails(routing, gateway.lookup_user_by_email)
     deps = Deps(
-        routing=routing,
+        holder=RoutingHolder(routing),
         session_factory=session_factory,
         notifier=gateway,
         clock=clock,
-        calendar=WorkCalendar(routing.calendar),
         catalog=Catalog(settings.locale),
         timezone=settings.timezone,
     )
-    services = Services(deps)
+    reloader = None
+    if loaded is not None:  # read from the file: reloaded when it changes (checked on each tick)
+        reloader = RoutingReloader(settings.routing_file, lookup=gateway.lookup_user_by_email, loaded=loaded)
+    services = Services(deps, reloader=reloader)
     app = App(
         client=client,
         signing_secret=settings.signing_secret,

@@ -148,7 +148,7 @@ def cmd_run(args, settings: Settings) -> int:
     clock = SystemClock()
     bot = create_app(
         settings, client=make_client(settings.bot_token, settings.api_url), session_factory=session_factory,
-        clock=clock, routing=routing, process_before_response=True, verify_requests=False,  # the front verifies
+        clock=clock, routing=routing, watch_routing=True, process_before_response=True, verify_requests=False,  # the front verifies
     )
     if stop.is_set():
         return EXIT_OK
@@ -160,6 +160,7 @@ def cmd_run(args, settings: Settings) -> int:
                      on_parked=tell_sender(functools.partial(tell_parked, bot.services)))
     health.add_check("workers", pool.problem)
     health.add_note("inbox", pool.parked_note)
+    health.add_note("routing file", bot.services.routing_note)
 
     pool.start()
     scheduler = start_ticker(bot.services, timezone=settings.timezone, health=health)
@@ -297,6 +298,9 @@ def cmd_digest(args, settings: Settings) -> int:
         _say(catalog, "cli.slack_failed", error=_slack_error_text(exc))
         return EXIT_NOT_DONE
     print(catalog.t(f"cli.digest_{outcome.state}", day=outcome.day.isoformat(), messages=outcome.messages, items=outcome.items, unrouted=outcome.unrouted))
+    if outcome.missing_year is not None:  # paused: the calendar does not know the year
+        _say(catalog, "cli.digest_calendar_missing", year=outcome.missing_year)
+        return EXIT_NOT_DONE
     if outcome.problem:
         _say(catalog, "cli.digest_problem", day=outcome.day.isoformat(), problem=outcome.problem)
         return EXIT_NOT_DONE
@@ -384,7 +388,19 @@ def cmd_check_config(args, settings_error: ConfigError | None) -> int:
         _print_problems(ConfigError(problems).render(catalog), indent="  ")
         return 1
     print(catalog.t("cli.config_ok", owners=len(routing.owners), channel=routing.channel, timezone=str(settings.timezone)))
+    _print_calendar_coverage(routing, settings, catalog)
     return 0
+
+
+def _print_calendar_coverage(routing, settings: Settings, catalog: Catalog) -> None:
+    """Which years the working-day calendar covers, and by what."""
+    from bot.core.workcal import WorkCalendar
+    from bot.services.calendar import coverage_lines
+
+    today = SystemClock().now().astimezone(settings.timezone).date()
+    print(catalog.t("calendar.coverage_title"))
+    for line in coverage_lines(WorkCalendar(routing.calendar), catalog, today=today):
+        print(f"  {line}")
 
 
 def cmd_db(args, settings: Settings) -> int:

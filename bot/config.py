@@ -12,6 +12,7 @@ Errors: ``ConfigError`` (``.problems`` lists each ``Problem``;
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.routing import CATEGORIES, CalendarOverrides, FollowUpPolicy, ImportLimits, Owner, Penalties, Privacy, Routing, Timings
+from bot.core.routing import CATEGORIES, CalendarOverrides, CalendarYear, FollowUpPolicy, ImportLimits, Owner, Penalties, Privacy, Routing, Timings
 from bot.i18n import LOCALES
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -209,6 +210,96 @@ def _dates(value: object, where: str, problems: list[Problem]) -> frozenset[date
     return frozenset(days)
 
 
+def _amount(value: object, where: str, problems: list[Problem]) -> int | None:
+    """A whole amount in yuan (0 or more); None when absent or wrong."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problems.append(Problem("config.not_an_amount", {"where": where, "value": repr(value)}))
+        return None
+    return value
+
+
+def _years(value: object, where: str, problems: list[Problem]) -> frozenset[int]:
+    """A list of years like [2027]."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        problems.append(Problem("config.not_a_year_list", {"where": where}))
+        return frozenset()
+    years = set()
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int) or v not in YEARS:
+            problems.append(Problem("config.not_a_year", {"where": f"{where}[{i}]", "value": repr(v)}))
+            continue
+        years.add(v)
+    return frozenset(years)
+
+
+def _day_spec(value: object, where: str, year: int, problems: list[Problem]) -> list[date]:
+    """The days of one entry of a year's schedule: a date (TOML or
+    "2027-01-01") or a range "FIRST..LAST", both ends included, all in ``year``."""
+    if isinstance(value, datetime):
+        problems.append(Problem("config.date_has_time", {"where": where, "value": repr(value)}))
+        return []
+    if isinstance(value, date):
+        first = last = value
+    elif isinstance(value, str):
+        ends = value.split("..")
+        try:
+            if len(ends) > 2:
+                raise ValueError(value)
+            first, last = date.fromisoformat(ends[0].strip()), date.fromisoformat(ends[-1].strip())
+        except ValueError:
+            problems.append(Problem("config.not_a_day_spec", {"where": where, "value": repr(value)}))
+            return []
+    else:
+        problems.append(Problem("config.not_a_day_spec", {"where": where, "value": repr(value)}))
+        return []
+    if last < first:
+        problems.append(Problem("config.range_reversed", {"where": where, "value": repr(value)}))
+        return []
+    if first.year != year or last.year != year:  # checked before the range is spelt out: it may be huge
+        problems.append(Problem("config.day_outside_year", {"where": where, "value": repr(value), "year": year}))
+        return []
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _calendar_years(value: object, problems: list[Problem]) -> tuple[CalendarYear, ...]:
+    """``[calendar.years.<year>]``: each year's holidays and adjusted working days."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        problems.append(Problem("config.not_a_table", {"where": "[calendar.years]"}))
+        return ()
+    years = []
+    for key, table in value.items():
+        where = f"[calendar.years.{key}]"
+        year = int(key) if str(key).isascii() and str(key).isdigit() else None
+        if year is None or year not in YEARS:
+            problems.append(Problem("config.calendar_year_key", {"where": where, "value": repr(key)}))
+            continue
+        if not isinstance(table, dict):
+            problems.append(Problem("config.not_a_table", {"where": where}))
+            continue
+        _unknown_keys(table, CALENDAR_YEAR_KEYS, where, problems)
+        lists = {}
+        for name in CALENDAR_YEAR_KEYS:
+            raw = table.get(name, [])
+            days: set[date] = set()
+            if not isinstance(raw, list):
+                problems.append(Problem("config.not_a_day_spec_list", {"where": f"calendar.years.{key}.{name}"}))
+            else:
+                for i, entry in enumerate(raw):
+                    days.update(_day_spec(entry, f"calendar.years.{key}.{name}[{i}]", year, problems))
+            lists[name] = frozenset(days)
+        both = lists["holidays"] & lists["working_days"]
+        if both:
+            problems.append(Problem("config.calendar_year_conflict", {"where": where, "days": ", ".join(sorted(map(str, both)))}))
+        years.append(CalendarYear(year=year, holidays=lists["holidays"], working_days=lists["working_days"]))
+    return tuple(sorted(years, key=lambda y: y.year))
+
+
 FOLLOW_UP_HOURS = {  # routing-file key -> FollowUpPolicy field (working hours)
     "quiet_hours": "quiet",
     "level1_hours": "level1",
@@ -217,6 +308,38 @@ FOLLOW_UP_HOURS = {  # routing-file key -> FollowUpPolicy field (working hours)
     "dispute_quiet_hours": "dispute_quiet",
     "dispute_escalate_hours": "dispute_escalate",
 }
+FOLLOW_UP_KEYS = (*FOLLOW_UP_HOURS, "daily_cap")
+
+# Every key the routing file may have, table by table: anything else is a
+# problem naming the nearest of these (a typo such as ``escalaton`` must not
+# leave an owner without an escalation chain). ``[cs.agents]`` is a free map
+# of callback agent names; ``[import]`` and ``[privacy]`` take their keys from
+# their dataclasses' fields.
+TOP_KEYS = ("channel", "cs", "owners", "timings", "calendar", "follow_up", "penalties", "import", "privacy")
+CS_KEYS = ("lead", "agents")
+OWNER_KEYS = ("name", "user", "delegates", "categories", "branches", "escalation", "follow_up")
+TIMINGS_KEYS = ("digest_at", "work_start", "work_end", "reaction_undo_minutes", "min_window")
+CALENDAR_KEYS = ("days_off", "working_days", "assume_weekdays", "years")
+CALENDAR_YEAR_KEYS = ("holidays", "working_days")
+PENALTIES_KEYS = ("cs_wrong_callback", "logistics_per_item")
+YEARS = range(1900, 2200)  # a year the routing file may name
+
+
+def _unknown_keys(table: Mapping[str, object], known: tuple[str, ...], where: str | None, problems: list[Problem]) -> None:
+    """A problem for each key of ``table`` not in ``known``, naming the
+    nearest known key when one is close (``where`` None: the top level)."""
+    for key in table:
+        if key in known:
+            continue
+        nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        if where is None and nearest:
+            problems.append(Problem("config.unknown_top_key_near", {"key": key, "nearest": nearest[0]}))
+        elif where is None:
+            problems.append(Problem("config.unknown_top_key", {"key": key, "known": ", ".join(known)}))
+        elif nearest:
+            problems.append(Problem("config.unknown_key_near", {"where": where, "key": key, "nearest": nearest[0]}))
+        else:
+            problems.append(Problem("config.unknown_key", {"where": where, "key": key, "known": ", ".join(known)}))
 
 
 def _follow_up(value: object, where: str, base: FollowUpPolicy, problems: list[Problem]) -> FollowUpPolicy:
@@ -228,6 +351,7 @@ def _follow_up(value: object, where: str, base: FollowUpPolicy, problems: list[P
         problems.append(Problem("config.not_a_table", {"where": where}))
         return base
     changes: dict[str, object] = {}
+    _unknown_keys(value, FOLLOW_UP_KEYS, where, problems)
     for key, raw in value.items():
         if key in FOLLOW_UP_HOURS:
             if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
@@ -239,8 +363,6 @@ def _follow_up(value: object, where: str, base: FollowUpPolicy, problems: list[P
                 problems.append(Problem("config.not_a_count", {"where": f"{where}.{key}", "value": repr(raw)}))
                 continue
             changes["daily_cap"] = raw
-        else:
-            problems.append(Problem("config.unknown_key", {"where": where, "key": key, "known": ", ".join([*FOLLOW_UP_HOURS, "daily_cap"])}))
     policy = replace(base, **changes)
     if not policy.quiet < policy.level1 < policy.level2:
         problems.append(Problem("config.ladder_order", {"where": where}))
@@ -252,6 +374,7 @@ def _follow_up(value: object, where: str, base: FollowUpPolicy, problems: list[P
 def parse_routing(data: Mapping[str, object]) -> Routing:
     """A ``Routing`` from the routing file's parsed TOML; every problem at once."""
     problems: list[Problem] = []
+    _unknown_keys(data, TOP_KEYS, None, problems)
 
     channel = data.get("channel")
     if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
@@ -262,6 +385,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     if not isinstance(cs, dict):
         problems.append(Problem("config.cs_missing"))
         cs = {}
+    _unknown_keys(cs, CS_KEYS, "[cs]", problems)
     lead = _user(cs.get("lead"), "cs.lead", problems) if "lead" in cs else ""
     if "lead" not in cs and isinstance(data.get("cs"), dict):
         problems.append(Problem("config.cs_lead_missing"))
@@ -278,10 +402,13 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     if not isinstance(penalties_raw, dict):
         problems.append(Problem("config.not_a_table", {"where": "[penalties]"}))
         penalties_raw = {}
-    cs_penalty = penalties_raw.get("cs_wrong_callback", Penalties().cs_wrong_callback)
-    if isinstance(cs_penalty, bool) or not isinstance(cs_penalty, int) or cs_penalty < 0:
-        problems.append(Problem("config.not_an_amount", {"where": "penalties.cs_wrong_callback", "value": repr(cs_penalty)}))
-        cs_penalty = Penalties().cs_wrong_callback
+    _unknown_keys(penalties_raw, PENALTIES_KEYS, "[penalties]", problems)
+    cs_penalty = _amount(penalties_raw.get("cs_wrong_callback"), "penalties.cs_wrong_callback", problems)
+    logistics_penalty = _amount(penalties_raw.get("logistics_per_item"), "penalties.logistics_per_item", problems)
+    penalties = Penalties(
+        cs_wrong_callback=Penalties().cs_wrong_callback if cs_penalty is None else cs_penalty,
+        logistics_per_item=logistics_penalty,
+    )
 
     owners_raw = data.get("owners")
     owners: list[Owner] = []
@@ -301,6 +428,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
             problems.append(Problem("config.owner_name_taken", {"where": where, "name": repr(name)}))
         seen_names.add(name)
         where = f"owners[{i}] ({name or '?'})"
+        _unknown_keys(raw, OWNER_KEYS, where, problems)
         user = _user(raw.get("user"), f"{where}.user", problems)
         categories = raw.get("categories")
         if not isinstance(categories, list) or not categories:
@@ -329,6 +457,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     if not isinstance(timings_raw, dict):
         problems.append(Problem("config.not_a_table", {"where": "[timings]"}))
         timings_raw = {}
+    _unknown_keys(timings_raw, TIMINGS_KEYS, "[timings]", problems)
     defaults = Timings()
     timings = Timings(
         digest_at=_time(timings_raw.get("digest_at"), "timings.digest_at", defaults.digest_at, problems),
@@ -348,9 +477,12 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
     if not isinstance(cal_raw, dict):
         problems.append(Problem("config.not_a_table", {"where": "[calendar]"}))
         cal_raw = {}
+    _unknown_keys(cal_raw, CALENDAR_KEYS, "[calendar]", problems)
     overrides = CalendarOverrides(
-        days_off=_dates(cal_raw.get("days_off"), "calendar.days_off", problems),
-        working_days=_dates(cal_raw.get("working_days"), "calendar.working_days", problems),
+        days_off=_dates(cal_raw.get("days_off"), "[calendar].days_off", problems),
+        working_days=_dates(cal_raw.get("working_days"), "[calendar].working_days", problems),
+        assume_weekdays=_years(cal_raw.get("assume_weekdays"), "[calendar].assume_weekdays", problems),
+        years=_calendar_years(cal_raw.get("years"), problems),
     )
     both = overrides.days_off & overrides.working_days
     if both:
@@ -363,7 +495,7 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
         raise ConfigError(problems)
     return Routing(
         channel=channel, cs_lead=lead, cs_agents=agents, owners=tuple(owners), timings=timings, calendar=overrides,
-        follow_up=follow_up, penalties=Penalties(cs_wrong_callback=cs_penalty), imports=limits, privacy=privacy,
+        follow_up=follow_up, penalties=penalties, imports=limits, privacy=privacy,
     )
 
 
@@ -374,6 +506,7 @@ def _counts(defaults, data: Mapping[str, object], name: str, problems: list[Prob
     if not isinstance(raw, dict):
         problems.append(Problem("config.not_a_table", {"where": f"[{name}]"}))
         return defaults
+    _unknown_keys(raw, tuple(f.name for f in fields(defaults)), f"[{name}]", problems)
     changes = {}
     for f in fields(defaults):
         value = raw.get(f.name)
@@ -389,10 +522,14 @@ def _counts(defaults, data: Mapping[str, object], name: str, problems: list[Prob
 def load_routing(path: Path) -> Routing:
     if not path.exists():
         raise ConfigError([Problem("config.routing_not_found", {"path": repr(str(path))})])
+    return routing_from_bytes(path.read_bytes(), path)
+
+
+def routing_from_bytes(content: bytes, path: Path) -> Routing:
+    """A ``Routing`` from the routing file's content (read from ``path``)."""
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(content.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem("config.routing_not_toml", {"path": repr(str(path)), "detail": str(exc)})]) from None
     try:
         return parse_routing(data)

@@ -167,7 +167,7 @@ def _head_worst(catalog: Catalog, *, first: bool) -> int:
         ctx = PageContext(
             owner=owner, digest_day=date(2026, 12, 31), deadline=datetime(2026, 12, 31, tzinfo=_UTC),
             page=0 if first else 99_998, pages=99_999, late=True, total_items=9_999_999,
-            open_items=9_999_999, copied=(_WORST_USER,) * COPIED_SHOWN, undo_minutes=99_999,
+            open_items=9_999_999, copied=(_WORST_USER,) * COPIED_SHOWN, undo_minutes=99_999, assumed_years=(9_998, 9_999),
         )
         _HEAD_WORST[key] = block_text_length(_head(ctx, catalog, _UTC)[1])
     return _HEAD_WORST[key]
@@ -311,6 +311,7 @@ class PageContext:
     open_items: int = 0
     copied: tuple[str, ...] = ()  # escalated managers to mention
     undo_minutes: int = 5
+    assumed_years: tuple[int, ...] = ()  # years of the day or deadline run on assumed Monday–Friday: said in the footer
 
 
 def digest_message(ctx: PageContext, items: Sequence[ItemFacts], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
@@ -346,7 +347,9 @@ def _head(ctx: PageContext, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[d
             title += "\n" + catalog.t("digest.copied", managers=managers)
         head = [
             {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": title}},
-            {"type": "context", "block_id": "howto", "elements": [{"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}]},
+            {"type": "context", "block_id": "howto", "elements": [
+                {"type": "mrkdwn", "text": catalog.t("digest.howto", deadline=deadline, minutes=ctx.undo_minutes)}, *_calendar_note(ctx, catalog),
+            ]},
         ]
         fallback = catalog.t(
             "digest.fallback", day=ctx.digest_day.isoformat(), owner=owner_name,
@@ -354,8 +357,18 @@ def _head(ctx: PageContext, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[d
         )
     else:
         fallback = catalog.t("digest.continuation", owner=owner_name, page=ctx.page + 1, pages=ctx.pages, deadline=deadline)
-        head = [{"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": fallback}]}]
+        head = [{"type": "context", "block_id": "head", "elements": [{"type": "mrkdwn", "text": fallback}, *_calendar_note(ctx, catalog)]}]
     return fallback, head
+
+
+def _calendar_note(ctx: PageContext, catalog: Catalog) -> list[dict]:
+    """A line of the page's context block (no block of its own: a full page
+    has none to spare), only while a year of the page runs on assumed
+    Monday–Friday."""
+    if not ctx.assumed_years:
+        return []
+    years = ", ".join(str(y) for y in ctx.assumed_years)
+    return [{"type": "mrkdwn", "text": catalog.t("calendar.assumed_footer", years=years)}]
 
 
 def unrouted_message(items: Sequence[ItemFacts], digest_day: date, catalog: Catalog) -> str:

@@ -47,6 +47,7 @@ class FollowUpPolicy:
 @dataclass(frozen=True, slots=True)
 class Penalties:
     cs_wrong_callback: int = 50  # yuan, booked against the callback agent when a dispute is upheld
+    logistics_per_item: int | None = None  # yuan per mistaken rejection booked against logistics (issue 8); None: not set
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +96,32 @@ class Timings:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarYear:
+    """One year's official schedule, as the State Council publishes it and the
+    operator entered it (``[calendar.years.<year>]``): its holidays and its
+    adjusted working days; every other day follows the weekday rule."""
+
+    year: int
+    holidays: frozenset = frozenset()  # of datetime.date, all in ``year``
+    working_days: frozenset = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarOverrides:
+    """The routing file's ``[calendar]``: company days off and working days
+    (over any calendar), whole years' schedules, and the years the operator
+    opted into Monday–Friday for (``assume_weekdays``)."""
+
     days_off: frozenset = frozenset()  # of datetime.date
     working_days: frozenset = frozenset()
+    years: tuple[CalendarYear, ...] = ()
+    assume_weekdays: frozenset = frozenset()  # of int (years)
+
+    def year(self, year: int) -> CalendarYear | None:
+        for entry in self.years:
+            if entry.year == year:
+                return entry
+        return None
 
 
 @dataclass(frozen=True, slots=True)

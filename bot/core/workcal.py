@@ -1,15 +1,25 @@
 """Working days and working hours: mainland China's official calendar
 (public holidays off, adjusted working weekends on) from the
-``chinesecalendar`` package, plus company overrides.
+``chinesecalendar`` package, plus the routing file's ``[calendar]``.
 
-Errors: ``CalendarDataMissing`` — the package has no official data for the
-year asked about; we never fall back to Monday–Friday silently.
+Where a day's answer comes from, first match wins:
+
+1. the company's ``days_off`` / ``working_days``;
+2. a year's schedule in the routing file (``[calendar.years.<year>]``):
+   its holidays off, its adjusted working days on, every other day by the
+   weekday rule (Monday–Friday working);
+3. the ``chinesecalendar`` package;
+4. Monday–Friday, for a year the operator named in ``assume_weekdays``.
+
+Errors: ``CalendarDataMissing`` — none of these knows the year asked about;
+we never fall back to Monday–Friday unless the operator opted in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -23,6 +33,26 @@ class CalendarDataMissing(LookupError):
         self.year = year
 
 
+class Coverage(StrEnum):
+    """What a year's working days come from."""
+
+    ROUTING_FILE = "routing_file"  # [calendar.years.<year>]
+    PACKAGE = "package"  # chinesecalendar
+    ASSUMED = "assumed"  # [calendar] assume_weekdays: Monday–Friday
+
+
+def _package_has(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _weekday_rule(day: date) -> bool:
+    return day.weekday() < 5
+
+
 @dataclass(frozen=True, slots=True)
 class WorkCalendar:
     overrides: CalendarOverrides = CalendarOverrides()
@@ -32,17 +62,36 @@ class WorkCalendar:
             return False
         if day in self.overrides.working_days:
             return True
+        schedule = self.overrides.year(day.year)
+        if schedule is not None:
+            if day in schedule.holidays:
+                return False
+            return day in schedule.working_days or _weekday_rule(day)
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
+            if day.year in self.overrides.assume_weekdays:
+                return _weekday_rule(day)
             raise CalendarDataMissing(day.year) from None
 
+    def coverage(self, year: int) -> Coverage | None:
+        """Where ``year``'s working days come from; None: nowhere."""
+        if self.overrides.year(year) is not None:
+            return Coverage.ROUTING_FILE
+        if _package_has(year):
+            return Coverage.PACKAGE
+        if year in self.overrides.assume_weekdays:
+            return Coverage.ASSUMED
+        return None
+
     def has_data_for(self, year: int) -> bool:
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-        except NotImplementedError:
-            return False
-        return True
+        """Whether ``year``'s working days are known: from the routing file,
+        the package, or Monday–Friday assumed for it."""
+        return self.coverage(year) is not None
+
+    def is_assumed(self, year: int) -> bool:
+        """Whether ``year`` runs on Monday–Friday by the operator's opt-in."""
+        return self.coverage(year) is Coverage.ASSUMED
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
@@ -54,4 +103,3 @@ class WorkCalendar:
 
 def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz)
-

@@ -12,15 +12,17 @@ from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, convergence, digest, followup, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, record, retention, review
 from bot.services.deps import Deps
+from bot.services.routing_reload import ReloadResult, RoutingReloader
 
 log = logging.getLogger(__name__)
 
 
 class Services:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, *, reloader: RoutingReloader | None = None) -> None:
         self.deps = deps
+        self.reloader = reloader  # None: the routing was given, not read from a file (tests, the demo)
 
     @property
     def catalog(self):
@@ -32,6 +34,8 @@ class Services:
     def jobs(self) -> list[tuple[str, Callable[[], object]]]:
         """What the ticker runs every minute, in order: everything that is due."""
         return [
+            ("routing", self.reload_routing),  # first: every job after it sees the routing file's latest good version
+            ("calendar", self.tell_calendar_assumed),
             ("digest", self.post_daily_digest),
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
@@ -46,6 +50,19 @@ class Services:
         if health is not None:
             health.record_tick()
         return {name: run_job(name, job, health=health) for name, job in self.jobs()}
+
+    def reload_routing(self) -> ReloadResult | None:
+        """The routing file changed? A good edit takes effect now; a bad one
+        is refused (the last good routing stays) and the CS lead told."""
+        return self.reloader.check(self.deps) if self.reloader is not None else None
+
+    def routing_note(self) -> str | None:
+        """``/healthz``'s note while an edit of the routing file is refused."""
+        return self.reloader.note(self.deps.catalog) if self.reloader is not None else None
+
+    def tell_calendar_assumed(self) -> list[int]:
+        """Weekly: the CS lead is reminded of years run on assumed Monday–Friday."""
+        return calendar.tell_assumed(self.deps, now=self.deps.clock.now())
 
     def sweep(self, *, now: datetime | None = None) -> followup.SweepReport:
         return followup.sweep(self.deps, now=now or self.deps.clock.now())

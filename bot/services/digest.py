@@ -42,7 +42,8 @@ and moved to *awaiting*). Messages are then posted one by one:
   first digest after installing is watched as well when the bot was started
   before its time. If no bot process runs at all, the warning still arrives.
 
-Errors: ``CalendarDataMissing`` (from the calendar) propagates. Slack errors
+Errors: none for a missing calendar year: the digest pauses
+(``DigestState.PAUSED``, with a ``problem``). Slack errors
 on a message, the unrouted DM or the warning are caught, recorded and retried
 by the next run.
 """
@@ -63,6 +64,7 @@ from bot.core.routing import Owner
 from bot.core.workcal import CalendarDataMissing, local_datetime
 from bot.core.worktime import WorkingHours, dispute_deadline
 from bot.gateway import SlackUnavailable
+from bot.services import calendar
 from bot.services.deps import Deps
 from storage import followups as f
 from storage import queries as q
@@ -90,6 +92,7 @@ class DigestState(StrEnum):
     TOO_EARLY = "too_early"
     ALREADY_POSTED = "already_posted"
     IN_PROGRESS = "in_progress"
+    PAUSED = "paused"  # no working-day calendar for a year the digest needs (``bot.services.calendar``)
 
 
 @dataclass
@@ -103,6 +106,7 @@ class DigestOutcome:
     owners: dict[str, int] = field(default_factory=dict)
     problem: str | None = None  # set when something due is still not posted after this run
     pending: int = 0  # digest messages still unposted after this run
+    missing_year: int | None = None  # PAUSED: the year without a working-day calendar
 
 
 def digest_key(day: date) -> str:
@@ -129,7 +133,21 @@ def _error_text(error: Exception) -> str:
 def post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
     """Post today's digest if it is due and not yet posted, or what is still
     pending of it, and first what is still pending of earlier days' digests;
-    safe to call any number of times, from any number of processes."""
+    safe to call any number of times, from any number of processes. Without
+    a working-day calendar for a year it needs, it pauses instead (from the
+    digest's time: the CS lead and the channel are told once a day)."""
+    try:
+        return _post_daily_digest(deps, now=now)
+    except CalendarDataMissing as missing:
+        local = now.astimezone(deps.timezone)
+        if local.time() < deps.routing.timings.digest_at:
+            return DigestOutcome(DigestState.TOO_EARLY, local.date())  # nothing is due yet, whatever the day is
+        log.error("digest of %s paused: %s", local.date(), missing)
+        problem = calendar.pause(deps, now=now, year=missing.year)
+        return DigestOutcome(DigestState.PAUSED, local.date(), problem=problem, missing_year=missing.year)
+
+
+def _post_daily_digest(deps: Deps, *, now: datetime) -> DigestOutcome:
     tz = deps.timezone
     local = now.astimezone(tz)
     day = local.date()
@@ -521,6 +539,9 @@ def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Seq
         pages=message.pages, late=message.late, total_items=total, open_items=awaiting,
         undo_minutes=deps.routing.timings.reaction_undo_minutes,
         copied=tuple(u for u in message.copied.split(",") if u),
+        assumed_years=calendar.assumed_years(
+            deps.calendar, message.digest_day, *([message.deadline.astimezone(deps.timezone).date()] if message.deadline else []),
+        ),
     )
     return digest_message(ctx, items, deps.catalog, deps.timezone)
 

@@ -139,7 +139,51 @@ def test_run_without_a_connection_mode_says_so_in_chinese(operator, monkeypatch,
 
 def test_check_config_passes_on_a_good_setup(operator, slack, capsys):
     assert main(["check-config"]) == 0
-    assert capsys.readouterr().out == "Configuration OK: 2 owner(s), channel C0LOGISTICS, time zone Asia/Shanghai.\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["Configuration OK: 2 owner(s), channel C0LOGISTICS, time zone Asia/Shanghai.", "Working-day calendar:"]
+    assert len(out) == 4  # this year and next
+
+
+def test_check_config_shows_which_years_the_calendar_covers_and_by_what(operator, slack, capsys):
+    from datetime import date
+
+    routing = operator / "routing.toml"
+    text = routing.read_text(encoding="utf-8").replace("assume_weekdays = []", "assume_weekdays = [2028]")
+    routing.write_text(text + '\n[calendar.years.2027]\nholidays = ["2027-01-01"]\nworking_days = []\n', encoding="utf-8")
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "  2027: the routing file's [calendar.years.2027]" in out
+    assert "  2028: Monday–Friday assumed ([calendar] assume_weekdays)" in out
+    this_year = date.today().year
+    assert any(line.startswith(f"  {this_year}: ") for line in out) and any(line.startswith(f"  {this_year + 1}: ") for line in out)
+    if this_year == 2026:
+        assert "  2026: the chinesecalendar package (official data)" in out
+
+
+def test_check_config_shows_years_named_in_the_file_far_ahead(operator, slack, capsys):
+    routing = operator / "routing.toml"
+    routing.write_text(routing.read_text(encoding="utf-8").replace("assume_weekdays = []", "assume_weekdays = [2199]"), encoding="utf-8")
+    routing.write_text(routing.read_text(encoding="utf-8") + '\n[calendar.years.2198]\nholidays = []\n', encoding="utf-8")
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "  2198: the routing file's [calendar.years.2198]" in out and "  2199: Monday–Friday assumed ([calendar] assume_weekdays)" in out
+
+
+def test_start_up_refuses_an_unknown_key_naming_the_one_meant(operator, slack, capsys):
+    routing = operator / "routing.toml"
+    routing.write_text(routing.read_text(encoding="utf-8").replace("[timings]\n", "[timings]\nwork_stat = \"09:00\"\n"), encoding="utf-8")
+    assert main(["sweep", "--at", "2026-11-27T09:00"]) == 2
+    err = capsys.readouterr().err
+    assert "[timings]: unknown key 'work_stat'; did you mean 'work_start'?" in err
+    no_traceback(err)
+
+
+def test_check_config_refuses_an_unknown_key_naming_the_one_meant(operator, slack, capsys):
+    routing = operator / "routing.toml"
+    routing.write_text(routing.read_text(encoding="utf-8").replace("escalation = [", "escalaton = [", 1), encoding="utf-8")
+    assert main(["check-config"]) == 1
+    out = capsys.readouterr().out
+    assert "owners[0] (大件配送): unknown key 'escalaton'; did you mean 'escalation'?" in out
 
 
 def test_db_upgrade(operator, capsys):
@@ -227,8 +271,13 @@ def test_a_digest_paused_for_lack_of_calendar_data_exits_1_with_a_message(operat
     assert main(["digest", "--at", "2027-01-04T09:00"]) == 1  # chinesecalendar has no 2027 yet
     err = capsys.readouterr().err
     assert "No digest: the China working-day calendar has no official data for 2027" in err
+    assert "[calendar.years.2027]" in err and "assume_weekdays = [2027]" in err
     no_traceback(err)
-    assert slack.calls_to("chat.postMessage") == []
+    # Issue 7: the CS lead and the channel are told it is paused, once that day.
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.error is None]
+    assert sorted(c.params["channel"] for c in posts) == ["C0LOGISTICS", "DU0CSLEAD"]
+    assert main(["digest", "--at", "2027-01-04T11:00"]) == 1
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.error is None]) == 2
 
 
 @pytest.mark.parametrize("command", ["digest", "sweep"])

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from support import run_together
 
 from bot.core.routing import Privacy
+from bot.services.deps import RoutingHolder
 from bot.services.retention import CLOSED, mask_expired
 from storage.db import make_session_factory
 from storage.models import AuditEntry, Item, Penalty
@@ -125,7 +126,7 @@ def test_a_backlog_is_masked_in_batches_oldest_first(bot, session_factory) -> No
 def test_retention_days_come_from_the_routing_file(bot, session_factory) -> None:
     with session_factory() as session, session.begin():
         item = add_item(session, 1, status="fixed", closed=NOW - timedelta(days=31))
-    deps = replace(bot.services.deps, routing=replace(ROUTING, privacy=Privacy(retention_days=30)))
+    deps = replace(bot.services.deps, holder=RoutingHolder(replace(ROUTING, privacy=Privacy(retention_days=30))))
     assert mask_expired(deps, now=NOW).masked == 1
     assert load(session_factory, item.id)[0].customer == "张* 138****1234"
 
