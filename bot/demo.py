@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 import textwrap
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,9 @@ from storage.db import make_engine, make_session_factory, upgrade
 
 SAMPLE = Path(__file__).parent / "demo_data" / "callbacks-2026-11-26.csv"
 TZ = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 27)  # a Friday; a fixed day in 2026, which the China working-day calendar covers
+TICK_EVERY = timedelta(minutes=1)  # as the scheduler wakes the bot (bot/scheduler.py)
+MAX_UPDATE_LINES = 3  # changed item states printed per message update
 SECRET = "demo-signing-secret"
 CHANNEL = "C0LOGISTICS"
 NAMES = {
@@ -57,7 +60,7 @@ def _plain(mrkdwn: str) -> str:
 def _indent(text: str, prefix: str = "    │ ") -> str:
     lines = []
     for line in _plain(text).splitlines() or [""]:
-        lines += textwrap.wrap(line, WIDTH - len(prefix)) or [""]
+        lines += textwrap.wrap(line, WIDTH - len(prefix), break_on_hyphens=False) or [""]
     return "\n".join(prefix + line for line in lines)
 
 
@@ -106,22 +109,53 @@ class Transcript:
         self.t = catalog.t
         self.catalog = catalog
         self.seen = 0
+        self.versions: dict[tuple[str, str], list[dict]] = {}  # each message's blocks as last shown
 
-    def show(self, *, max_items: int | None = 3) -> None:
+    def _where(self, channel: str, thread_ts: str | None) -> str:
+        user = self.fake.dm_user(channel)
+        where = f"#{channel}" if user is None else self.t("demo.dm", person=NAMES.get(user, user))
+        return where + (self.t("demo.in_thread") if thread_ts else "")
+
+    def _changed_states(self, channel: str, ts: str, blocks: list[dict], max_lines: int | None) -> list[str] | None:
+        """The item state lines an update changed (new or different), at most
+        ``max_lines``; None when it changed nothing people see (the same blocks again)."""
+        if self.versions.get((channel, ts)) == blocks:
+            return None
+        before = {b.get("block_id"): b for b in self.versions.get((channel, ts), [])}
+        self.versions[(channel, ts)] = blocks
+        changed = [
+            b for b in blocks
+            if b.get("block_id", "").startswith(("state-", "review-state-")) and before.get(b["block_id"]) != b
+        ]
+        lines = [_indent(_state_line(block), "    │ ") for block in changed[:max_lines]]
+        if max_lines is not None and len(changed) > max_lines:
+            lines.append(self.catalog.t("demo.more_items", count=len(changed) - max_lines))
+        return lines
+
+    def show(self, *, max_items: int | None = 3, max_updates: int | None = None, at: str | None = None) -> int:
+        """Print the calls since the last ``show``, each headed by ``at`` (the
+        clock's time) when given; the number of calls printed."""
         calls = self.fake.calls
+        shown = 0
         for call in calls[self.seen:]:
             p = call.params
+            if call.method not in ("chat.postMessage", "chat.update", "response_url", "chat.postEphemeral", "views.open"):
+                continue
+            changed = None
+            if call.method == "chat.update":
+                changed = self._changed_states(p["channel"], p["ts"], p.get("blocks", []), max_updates)
+                if changed is None:
+                    continue
+            if at is not None and not shown:
+                print(self.t("demo.at", time=at))
+            shown += 1
             if call.method == "chat.postMessage":
-                where = f"#{p['channel']}" if p["channel"].startswith("C") else self.t("demo.dm", channel=p["channel"])
-                if p.get("thread_ts"):
-                    where += self.t("demo.in_thread")
-                print(self.t("demo.post", where=where))
+                print(self.t("demo.post", where=self._where(p["channel"], p.get("thread_ts"))))
                 print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"]))
             elif call.method == "chat.update":
                 print(self.t("demo.updated", ts=p["ts"], channel=p["channel"]))
-                changed = [b for b in p.get("blocks", []) if b.get("block_id", "").startswith(("state-", "review-state-"))]
-                for block in changed:
-                    print(_indent(_state_line(block), "    │ "))
+                for line in changed:
+                    print(line)
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
                 print(self.t("demo.ephemeral"))
                 print(_indent(p.get("text", "")))
@@ -131,6 +165,7 @@ class Transcript:
                 print(render_blocks(view["blocks"], self.catalog))
             print()
         self.seen = len(calls)
+        return shown
 
 
 def _say(text: str) -> None:
@@ -178,18 +213,31 @@ def _items_of(message: dict) -> list[str]:
 
 
 def run_demo(*, locale: str | None = None) -> int:
-    locale = locale or "en"
+    play(locale=locale)
+    return 0
+
+
+def play(*, locale: str | None = None, workdir: Path | None = None) -> FakeSlack:
+    """Run the demo, printing the conversation; the fake Slack it ran against
+    (closed; its recorded calls and messages stay readable). The database is
+    ``workdir / "demo.db"``, kept when ``workdir`` is given (tests read it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _play(locale or "en", workdir or Path(tmp))
+
+
+def _play(locale: str, workdir: Path) -> FakeSlack:
     catalog = Catalog(locale)
     t = catalog.t
-    clock = FixedClock(datetime(2026, 11, 27, 8, 30, tzinfo=TZ))
+    clock = FixedClock(datetime.combine(DAY, time(8, 30), TZ))
     # the fake judges scheduled messages (the digest's warning) by the demo's clock
-    with tempfile.TemporaryDirectory() as tmp, FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
+    with FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
+        database_url = f"sqlite:///{workdir / 'demo.db'}"
+        engine = make_engine(database_url)
         upgrade(engine)
         session_factory = make_session_factory(engine)
         settings = Settings(
             bot_token="xoxb-demo", app_token=None, signing_secret=SECRET, api_url=fake.api_url,
-            database_url=f"sqlite:///{tmp}/demo.db", routing_file=Path(tmp) / "routing.toml", timezone=TZ, locale=locale,
+            database_url=database_url, routing_file=workdir / "routing.toml", timezone=TZ, locale=locale,
         )
         bot = create_app(
             settings, client=make_client("xoxb-demo", fake.api_url), session_factory=session_factory,
@@ -215,8 +263,9 @@ def run_demo(*, locale: str | None = None) -> int:
         first_y = next(m for m in firsts if "U0OWNERY" in m["blocks"][0]["text"]["text"])
         first_z = next(m for m in firsts if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
         y_items, z_items = _items_of(first_y), _items_of(first_z)
-        order_of = {b["block_id"][5:]: re.search(r"\*(\S+)\*", b["text"]["text"]).group(1)
-                    for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
+        item_text = {b["block_id"][5:]: b["text"]["text"]
+                     for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
+        order_of = {item: re.search(r"\*(\S+)\*", text).group(1) for item, text in item_text.items()}
 
         clock.advance(timedelta(minutes=40))
         orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
@@ -224,28 +273,30 @@ def run_demo(*, locale: str | None = None) -> int:
         people.command("U0OWNERY", f"confirm {orders}")
         transcript.show()
 
-        _say(t("demo.step_not_yours", order=order_of[y_items[2]]))
+        # Z stays silent all day, as in the case study; Y answers for his own list only
+        _say(t("demo.step_not_yours", order=order_of[z_items[0]]))
         clock.advance(timedelta(minutes=2))
-        people.command("U0OWNERZ", f"confirm {order_of[y_items[2]]}")
+        people.command("U0OWNERY", f"confirm {order_of[z_items[0]]}")
         transcript.show()
 
-        disputed = z_items[0]
+        # one of Y's items whose callback agent (王丽) reviews disputes in her DM
+        disputed = next(item for item in y_items[2:] if "王丽" in item_text[item])
         _say(t("demo.step_dispute", order=order_of[disputed]))
         clock.advance(timedelta(minutes=3))
-        people.click("U0OWNERZ", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_z)
+        people.click("U0OWNERY", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_y)
         transcript.show()
         reason = t("demo.reason")
-        people.submit_last_modal("U0OWNERZ", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
+        people.submit_last_modal("U0OWNERY", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
         print(t("demo.typed", reason=reason) + "\n")
         transcript.show()
 
         _say(t("demo.step_reaction"))
         clock.advance(timedelta(minutes=5))
-        people.react("U0OWNERZ", first_z["ts"], event_id="Ev0DEMO1")
-        transcript.show()
+        people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1")
+        transcript.show(max_updates=MAX_UPDATE_LINES)
         _say(t("demo.step_retry"))
         before = len(fake.calls)
-        status = people.react("U0OWNERZ", first_z["ts"], event_id="Ev0DEMO1", retry_num=1)
+        status = people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1", retry_num=1)
         print(t("demo.retry_result", status=status, calls=len(fake.calls) - before) + "\n")
         transcript.show()
 
@@ -269,7 +320,27 @@ def run_demo(*, locale: str | None = None) -> int:
         transcript.show()
 
         _say(t("demo.step_status"))
+        clock.advance(timedelta(minutes=2))
         people.command("U0OWNERY", "status")
         transcript.show()
+
+        _say(t("demo.step_rest"))
+        clock.advance(timedelta(minutes=3))
+        people.command("U0OWNERY", "confirm all")
+        transcript.show(max_updates=MAX_UPDATE_LINES)
+
+        _say(t("demo.step_silent"))
+        _run_the_day(bot, clock, transcript, until=datetime.combine(DAY, time(18, 0), TZ))
         print(t("demo.done"))
-    return 0
+    return fake
+
+
+def _run_the_day(bot, clock: FixedClock, transcript: Transcript, *, until: datetime) -> None:
+    """The ticker, as ``rejectbot run`` drives it: every ``TICK_EVERY`` the
+    clock moves on and ``Services.tick`` runs every job (the digest, the
+    follow-up sweep, reviews, message refresh); whatever it sent to Slack is
+    printed under the time it happened."""
+    while clock.now() < until:
+        clock.advance(TICK_EVERY)
+        bot.services.tick()
+        transcript.show(max_updates=MAX_UPDATE_LINES, at=clock.now().astimezone(TZ).strftime("%H:%M"))
