@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-import textwrap
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,15 +34,13 @@ TICK_EVERY = timedelta(minutes=1)  # as the scheduler wakes the bot (bot/schedul
 MAX_UPDATE_LINES = 3  # changed item states printed per message update
 SECRET = "demo-signing-secret"
 CHANNEL = "C0LOGISTICS"
-NAMES = {
-    "U0OWNERY": "Y (大件配送)", "U0OWNERZ": "Z (小件配送)", "U0CSLEAD": "CS lead",
-    "U0OPSHEAD": "ops-centre head", "U0LOGIBOSS": "logistics head", "UBOT": "rejectbot",
-    "U0CS0001": "王丽 (CS)", "U0CS0002": "陈静 (CS)",
-}
+NAMES = {"U0OWNERY": "Y (大件配送)", "U0OWNERZ": "Z (小件配送)", "UBOT": "rejectbot"}  # display names
+NAME_KEYS = {"U0CSLEAD": "demo.name_cs_lead", "U0OPSHEAD": "demo.name_ops_head", "U0LOGIBOSS": "demo.name_logistics_head"}
+CS_AGENTS = {"王丽": "U0CS0001", "陈静": "U0CS0002"}
 DEMO_ROUTING = Routing(
     channel=CHANNEL,
     cs_lead="U0CSLEAD",
-    cs_agents={"王丽": "U0CS0001", "陈静": "U0CS0002"},
+    cs_agents=CS_AGENTS,
     owners=(
         Owner(name="大件配送", user="U0OWNERY", categories=("large",), escalation=("U0OPSHEAD", "U0LOGIBOSS")),
         Owner(name="小件配送", user="U0OWNERZ", categories=("small",),
@@ -52,15 +50,52 @@ DEMO_ROUTING = Routing(
 WIDTH = 100
 
 
-def _plain(mrkdwn: str) -> str:
-    text = re.sub(r"<@(\w+)>", lambda m: "@" + NAMES.get(m.group(1), m.group(1)), mrkdwn)
+def display_names(catalog: Catalog) -> dict[str, str]:
+    """Each demo user's display name, as Slack would show their mentions."""
+    names = dict(NAMES)
+    names.update({user: catalog.t(key) for user, key in NAME_KEYS.items()})
+    names.update({user: catalog.t("demo.name_cs_agent", name=name) for name, user in CS_AGENTS.items()})
+    return names
+
+
+def _plain(mrkdwn: str, names: dict[str, str]) -> str:
+    text = re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), mrkdwn)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _indent(text: str, prefix: str = "    │ ") -> str:
+_CJK = r"\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_TOKENS = re.compile(rf"[{_CJK}]|\s+|[^\s{_CJK}]+")
+_NO_LINE_START = set("，。、：；！？）」』》”’,.:;!?)")  # punctuation stays with what it follows
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """``line`` in lines of at most ``width`` terminal columns: breaks at
+    spaces, or between Chinese characters (two columns each); a word longer
+    than a line (a link) gets a line of its own."""
+    lines: list[str] = []
+    current = ""
+    for token in _TOKENS.findall(line):
+        if token.isspace():
+            current += token
+            continue
+        fits = _width(current.rstrip() + token) <= width if current.strip() else True
+        if fits or token[0] in _NO_LINE_START:
+            current += token
+        else:
+            lines.append(current.rstrip())
+            current = token
+    lines.append(current.rstrip())
+    return lines
+
+
+def _indent(text: str, names: dict[str, str], prefix: str = "    │ ") -> str:
     lines = []
-    for line in _plain(text).splitlines() or [""]:
-        lines += textwrap.wrap(line, WIDTH - len(prefix), break_on_hyphens=False) or [""]
+    for line in _plain(text, names).splitlines() or [""]:
+        lines += _wrap(line, WIDTH - _width(prefix))
     return "\n".join(prefix + line for line in lines)
 
 
@@ -75,6 +110,7 @@ def _state_line(block: dict) -> str:
 
 def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None = None) -> str:
     """Block Kit as terminal text: sections, context lines and [buttons]."""
+    names = display_names(catalog)
     out: list[str] = []
     items_shown = 0
     hidden = 0
@@ -87,11 +123,11 @@ def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None
             continue
         kind = block["type"]
         if kind == "section" and block.get("block_id", "").startswith("state-"):
-            out.append(_indent(_state_line(block), "    │   ↳ "))
+            out.append(_indent(_state_line(block), names, "    │   ↳ "))
         elif kind == "section":
-            out.append(_indent(block["text"]["text"]))
+            out.append(_indent(block["text"]["text"], names))
         elif kind == "context":
-            out.append(_indent(" ".join(e.get("text", "") for e in block["elements"]), "    │   ↳ "))
+            out.append(_indent(" ".join(e.get("text", "") for e in block["elements"]), names, "    │   ↳ "))
         elif kind == "actions":
             out.append("    │   " + "  ".join(f"[ {e['text']['text']} ]" for e in block["elements"]))
         elif kind == "input":
@@ -108,12 +144,13 @@ class Transcript:
         self.fake = fake
         self.t = catalog.t
         self.catalog = catalog
+        self.names = display_names(catalog)
         self.seen = 0
         self.versions: dict[tuple[str, str], list[dict]] = {}  # each message's blocks as last shown
 
     def _where(self, channel: str, thread_ts: str | None) -> str:
         user = self.fake.dm_user(channel)
-        where = f"#{channel}" if user is None else self.t("demo.dm", person=NAMES.get(user, user))
+        where = f"#{channel}" if user is None else self.t("demo.dm", person=self.names.get(user, user))
         return where + (self.t("demo.in_thread") if thread_ts else "")
 
     def _changed_states(self, channel: str, ts: str, blocks: list[dict], max_lines: int | None) -> list[str] | None:
@@ -127,7 +164,7 @@ class Transcript:
             b for b in blocks
             if b.get("block_id", "").startswith(("state-", "review-state-")) and before.get(b["block_id"]) != b
         ]
-        lines = [_indent(_state_line(block), "    │ ") for block in changed[:max_lines]]
+        lines = [_indent(_state_line(block), self.names) for block in changed[:max_lines]]
         if max_lines is not None and len(changed) > max_lines:
             lines.append(self.catalog.t("demo.more_items", count=len(changed) - max_lines))
         return lines
@@ -151,14 +188,16 @@ class Transcript:
             shown += 1
             if call.method == "chat.postMessage":
                 print(self.t("demo.post", where=self._where(p["channel"], p.get("thread_ts"))))
-                print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"]))
+                print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"], self.names))
             elif call.method == "chat.update":
-                print(self.t("demo.updated", ts=p["ts"], channel=p["channel"]))
+                user = self.fake.dm_user(p["channel"])
+                where = f"#{p['channel']}" if user is None else self.t("demo.dm_with", person=self.names.get(user, user))
+                print(self.t("demo.updated", ts=p["ts"], where=where))
                 for line in changed:
                     print(line)
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
                 print(self.t("demo.ephemeral"))
-                print(_indent(p.get("text", "")))
+                print(_indent(p.get("text", ""), self.names))
             elif call.method == "views.open":
                 view = p["view"]
                 print(self.t("demo.modal", title=view["title"]["text"]))

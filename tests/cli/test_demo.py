@@ -96,9 +96,9 @@ def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsy
         _flat(t("demo.at", time="11:00")),
         _flat(t("followup.nudge", owner="@Z (小件配送)")),
         _flat(t("demo.at", time="13:00")),
-        _flat(t("demo.dm", person="ops-centre head")),
+        _flat(t("demo.dm", person=t("demo.name_ops_head"))),
         _flat(t("followup.escalation_head", count=1)),
-        _flat(t("followup.escalated_notice", owner="@Z (小件配送)", manager="@ops-centre head", level=1)),
+        _flat(t("followup.escalated_notice", owner="@Z (小件配送)", manager="@" + t("demo.name_ops_head"), level=1)),
         _flat(t("demo.at", time="18:00")),
         _flat(t("status.deemed_confirmed")),
     ]
