@@ -74,8 +74,9 @@ def _width(text: str) -> int:
 
 def _wrap(line: str, width: int) -> list[str]:
     """``line`` in lines of at most ``width`` terminal columns: breaks at
-    spaces, or between Chinese characters (two columns each); a word longer
-    than a line (a link) gets a line of its own."""
+    spaces, or between Chinese characters (two columns each). Punctuation
+    never starts a line (it may hang one character over the width); a word
+    longer than a line (a link) gets a line of its own."""
     lines: list[str] = []
     current = ""
     for token in _TOKENS.findall(line):

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.cli import main
 from bot.core.lifecycle import Status
-from bot.demo import CHANNEL, play
+from bot.demo import CHANNEL, _width, _wrap, play
 from bot.i18n import Catalog
 from storage.db import make_engine
 from storage.models import FollowUp, Item
@@ -105,3 +105,14 @@ def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsy
     positions = [day.find(text) for text in expected]
     assert -1 not in positions, [text for text, at in zip(expected, positions) if at == -1]
     assert positions == sorted(positions)
+
+
+def test_terminal_lines_keep_to_their_width_in_both_scripts():
+    text = ("*小件配送* @Z (小件配送) · 2026-11-27 的误拒单日报：12 条待答复；自 11-27 08:30 起无响应。已在话题中提醒："
+            "@Z (小件配送) 11-27 11:00。 https://rejectbot-test.slack.com/archives/C0LOGISTICS/p1795739400000200")
+    lines = _wrap(text, 40)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost
+    assert "https://rejectbot-test.slack.com/archives/C0LOGISTICS/p1795739400000200" in lines  # a link is never cut
+    assert all(_width(line) <= 40 + 2 for line in lines if not line.startswith("https://"))  # punctuation may hang over
+    assert not any(line[:1] in "，。：；）" for line in lines)  # no line starts with punctuation
+    assert _wrap("Answering here stops further escalation.", 20) == ["Answering here stops", "further escalation."]
