@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.cli import main
+from bot.clock import SystemClock
 from bot.core.lifecycle import Status
 from bot.demo import CHANNEL, _width, _wrap, play
 from bot.i18n import Catalog
@@ -44,7 +45,11 @@ def _flat(text: str) -> str:
 
 
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
-def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsys):
+def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsys, monkeypatch):
+    def today(self):
+        raise AssertionError("the demo read the system clock: its day must not depend on the day it runs")
+
+    monkeypatch.setattr(SystemClock, "now", today)
     fake = play(locale=locale, workdir=tmp_path)
     out = capsys.readouterr().out
     t = Catalog(locale).t
