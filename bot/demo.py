@@ -30,7 +30,7 @@ from storage.db import make_engine, make_session_factory, upgrade
 SAMPLE = Path(__file__).parent / "demo_data" / "callbacks-2026-11-26.csv"
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 27)  # a Friday; a fixed day in 2026, which the China working-day calendar covers
-TICK_EVERY = timedelta(minutes=1)  # as the scheduler wakes the bot (bot/scheduler.py)
+TICK_EVERY = timedelta(minutes=5)  # the scheduler wakes the bot every minute (bot/scheduler.py); the demo, to stay fast, every five
 MAX_UPDATE_LINES = 3  # changed item states printed per message update
 SECRET = "demo-signing-secret"
 CHANNEL = "C0LOGISTICS"
@@ -287,6 +287,10 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
         transcript = Transcript(fake, catalog)
         transcript.seen = len(fake.calls)  # skip auth.test
 
+        def ticker(hour: int, minute: int) -> None:
+            """The scheduler's ticks until ``hour:minute`` of the demo's day."""
+            _run_ticker(bot, clock, transcript, until=datetime.combine(DAY, time(hour, minute), TZ))
+
         _say(t("demo.step_import", file=SAMPLE.name))
         report = import_export(
             session_factory=session_factory, now=clock.now(), timezone=TZ, routing=DEMO_ROUTING,
@@ -307,22 +311,22 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
                      for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
         order_of = {item: re.search(r"\*(\S+)\*", text).group(1) for item, text in item_text.items()}
 
-        clock.advance(timedelta(minutes=40))
         orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
+        ticker(9, 10)
         _say(t("demo.step_confirm", orders=orders))
         people.command("U0OWNERY", f"confirm {orders}")
         transcript.show()
 
         # Z stays silent all day, as in the case study; Y answers for his own list only
+        ticker(9, 12)
         _say(t("demo.step_not_yours", order=order_of[z_items[0]]))
-        clock.advance(timedelta(minutes=2))
         people.command("U0OWNERY", f"confirm {order_of[z_items[0]]}")
         transcript.show()
 
         # one of Y's items whose callback agent (王丽) reviews disputes in her DM
         disputed = next(item for item in y_items[2:] if "王丽" in item_text[item])
+        ticker(9, 15)
         _say(t("demo.step_dispute", order=order_of[disputed]))
-        clock.advance(timedelta(minutes=3))
         people.click("U0OWNERY", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_y)
         transcript.show()
         reason = t("demo.reason")
@@ -330,8 +334,8 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
         print(t("demo.typed", reason=reason) + "\n")
         transcript.show()
 
+        ticker(9, 20)
         _say(t("demo.step_reaction"))
-        clock.advance(timedelta(minutes=5))
         people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1")
         transcript.show(max_updates=MAX_UPDATE_LINES)
         _say(t("demo.step_retry"))
@@ -340,8 +344,8 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
         print(t("demo.retry_result", status=status, calls=len(fake.calls) - before) + "\n")
         transcript.show()
 
+        ticker(9, 45)
         _say(t("demo.step_overrule", order=order_of[disputed]))
-        clock.advance(timedelta(minutes=25))
         review_channel, review = next(
             (channel, m) for (channel, _), m in fake.messages.items()
             if any(b.get("block_id") == f"review-act-{disputed}" for b in m["blocks"])
@@ -354,33 +358,33 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
         transcript.show()
 
         fixed = order_of[y_items[0]]
+        ticker(10, 30)
         _say(t("demo.step_fix", order=fixed))
-        clock.advance(timedelta(minutes=45))
         people.command("U0OWNERY", f"fix {fixed} {t('demo.fix_note')}")
         transcript.show()
 
+        ticker(10, 32)
         _say(t("demo.step_status"))
-        clock.advance(timedelta(minutes=2))
         people.command("U0OWNERY", "status")
         transcript.show()
 
+        ticker(10, 35)
         _say(t("demo.step_rest"))
-        clock.advance(timedelta(minutes=3))
         people.command("U0OWNERY", "confirm all")
         transcript.show(max_updates=MAX_UPDATE_LINES)
 
-        _say(t("demo.step_silent"))
-        _run_the_day(bot, clock, transcript, until=datetime.combine(DAY, time(18, 0), TZ))
+        _say(t("demo.step_silent", every=int(TICK_EVERY.total_seconds() // 60)))
+        ticker(18, 0)
         print(t("demo.done"))
     return fake
 
 
-def _run_the_day(bot, clock: FixedClock, transcript: Transcript, *, until: datetime) -> None:
-    """The ticker, as ``rejectbot run`` drives it: every ``TICK_EVERY`` the
-    clock moves on and ``Services.tick`` runs every job (the digest, the
-    follow-up sweep, reviews, message refresh); whatever it sent to Slack is
-    printed under the time it happened."""
+def _run_ticker(bot, clock: FixedClock, transcript: Transcript, *, until: datetime) -> None:
+    """The ticker, as ``rejectbot run`` drives it, from now until ``until``:
+    every ``TICK_EVERY`` the clock moves on and ``Services.tick`` runs every
+    job (the digest, the follow-up sweep, reviews, message refresh); whatever
+    it sent to Slack is printed under the time it happened."""
     while clock.now() < until:
-        clock.advance(TICK_EVERY)
+        clock.advance(min(TICK_EVERY, until - clock.now()))
         bot.services.tick()
         transcript.show(max_updates=MAX_UPDATE_LINES, at=clock.now().astimezone(TZ).strftime("%H:%M"))

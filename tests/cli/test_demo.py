@@ -10,12 +10,13 @@ from sqlmodel import Session, select
 from bot.cli import main
 from bot.clock import SystemClock
 from bot.core.lifecycle import Status
-from bot.demo import CHANNEL, _width, _wrap, play
+from bot.demo import CHANNEL, TICK_EVERY, _width, _wrap, play
 from bot.i18n import Catalog
 from storage.db import make_engine
 from storage.models import FollowUp, Item
 
 Z, OPS_HEAD, TOP = "U0OWNERZ", "U0OPSHEAD", "U0LOGIBOSS"
+EVERY = int(TICK_EVERY.total_seconds() // 60)  # the demo's ticker, in minutes
 
 
 @pytest.mark.parametrize(("locale", "how"), [("en", "flag"), ("zh_CN", "env")])
@@ -26,7 +27,7 @@ def test_the_demo_runs_the_loop(locale, how, capsys, monkeypatch):
     captured = capsys.readouterr()
     out = captured.out
     assert "Traceback" not in out + captured.err
-    assert Catalog(locale).t("demo.step_silent") in out
+    assert Catalog(locale).t("demo.step_silent", every=EVERY) in out
     assert "SO20261126000000" in out
     assert "[ Confirm ]" in out or "[ 确认 ]" in out  # the digest shows its buttons
     assert "new Slack calls: 0" in out or "新增 Slack 调用：0" in out  # the redelivered event did nothing
@@ -96,7 +97,7 @@ def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsy
 
     # --- what the terminal shows, in the same order ---------------------------------
     flat = _flat(out)
-    day = flat[flat.index(_flat(t("demo.step_silent"))):]
+    day = flat[flat.index(_flat(t("demo.step_silent", every=EVERY))):]
     expected = [
         _flat(t("demo.at", time="11:00")),
         _flat(t("followup.nudge", owner="@Z (小件配送)")),
