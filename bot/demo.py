@@ -5,6 +5,14 @@ against our fake Slack Web API on a free local port, a temporary SQLite
 database and the bundled sample export. Users' clicks, commands and
 reactions are signed requests dispatched into the app exactly as Slack would
 send them; the terminal shows the conversation the fake Slack received.
+
+One working day on a fixed clock (``DAY``, so the demo never depends on the
+day it runs): Y answers his list in the morning; Z stays silent, as in the
+case study. The clock moves on and the scheduler's ``Services.tick`` runs
+between the steps and through the afternoon, so what the bot does on its own
+— Z's nudge, the escalation DM to the operations-centre head, Z told in his
+thread, the 18:00 deadline deeming his items — is the real sweep's work,
+printed as it reached the fake Slack.
 """
 
 from __future__ import annotations
