@@ -28,7 +28,7 @@ from dotenv import load_dotenv
 
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import ConfigError, Problem, Settings, load_routing, locale_from_env, routing_emails
-from bot.i18n import Catalog
+from bot.i18n import LOCALES, Catalog
 
 log = logging.getLogger("rejectbot")
 
@@ -494,7 +494,8 @@ def _has_table(connection, name: str) -> bool:
 def cmd_demo(args) -> int:
     from bot.demo import run_demo
 
-    return run_demo(locale=args.locale)
+    env = (os.environ.get("BOT_LOCALE") or "").strip()
+    return run_demo(locale=args.locale or (env if env in LOCALES else "en"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -516,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--health-port", type=int, default=None, metavar="N",
                      help="Socket Mode: also serve GET /healthz on port N (all interfaces, 0.0.0.0)")
     demo = command("demo", help="the whole workflow offline, against a built-in fake Slack")
-    demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: en)")
+    demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: BOT_LOCALE when set, else en)")
     imp = command("import", help="import a callback export (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")

@@ -5,14 +5,22 @@ against our fake Slack Web API on a free local port, a temporary SQLite
 database and the bundled sample export. Users' clicks, commands and
 reactions are signed requests dispatched into the app exactly as Slack would
 send them; the terminal shows the conversation the fake Slack received.
+
+One working day on a fixed clock (``DAY``, so the demo never depends on the
+day it runs): Y answers his list in the morning; Z stays silent, as in the
+case study. The clock moves on and the scheduler's ``Services.tick`` runs
+between the steps and through the afternoon, so what the bot does on its own
+— Z's nudge, the escalation DM to the operations-centre head, Z told in his
+thread, the 18:00 deadline deeming his items — is the real sweep's work,
+printed as it reached the fake Slack.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-import textwrap
-from datetime import datetime, timedelta
+import unicodedata
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,17 +37,18 @@ from storage.db import make_engine, make_session_factory, upgrade
 
 SAMPLE = Path(__file__).parent / "demo_data" / "callbacks-2026-11-26.csv"
 TZ = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 27)  # a Friday; a fixed day in 2026, which the China working-day calendar covers
+TICK_EVERY = timedelta(minutes=5)  # the scheduler wakes the bot every minute (bot/scheduler.py); the demo, to stay fast, every five
+MAX_UPDATE_LINES = 3  # changed item states printed per message update
 SECRET = "demo-signing-secret"
 CHANNEL = "C0LOGISTICS"
-NAMES = {
-    "U0OWNERY": "Y (大件配送)", "U0OWNERZ": "Z (小件配送)", "U0CSLEAD": "CS lead",
-    "U0OPSHEAD": "ops-centre head", "U0LOGIBOSS": "logistics head", "UBOT": "rejectbot",
-    "U0CS0001": "王丽 (CS)", "U0CS0002": "陈静 (CS)",
-}
+NAMES = {"U0OWNERY": "Y (大件配送)", "U0OWNERZ": "Z (小件配送)", "UBOT": "rejectbot"}  # display names
+NAME_KEYS = {"U0CSLEAD": "demo.name_cs_lead", "U0OPSHEAD": "demo.name_ops_head", "U0LOGIBOSS": "demo.name_logistics_head"}
+CS_AGENTS = {"王丽": "U0CS0001", "陈静": "U0CS0002"}
 DEMO_ROUTING = Routing(
     channel=CHANNEL,
     cs_lead="U0CSLEAD",
-    cs_agents={"王丽": "U0CS0001", "陈静": "U0CS0002"},
+    cs_agents=CS_AGENTS,
     owners=(
         Owner(name="大件配送", user="U0OWNERY", categories=("large",), escalation=("U0OPSHEAD", "U0LOGIBOSS")),
         Owner(name="小件配送", user="U0OWNERZ", categories=("small",),
@@ -49,15 +58,53 @@ DEMO_ROUTING = Routing(
 WIDTH = 100
 
 
-def _plain(mrkdwn: str) -> str:
-    text = re.sub(r"<@(\w+)>", lambda m: "@" + NAMES.get(m.group(1), m.group(1)), mrkdwn)
+def display_names(catalog: Catalog) -> dict[str, str]:
+    """Each demo user's display name, as Slack would show their mentions."""
+    names = dict(NAMES)
+    names.update({user: catalog.t(key) for user, key in NAME_KEYS.items()})
+    names.update({user: catalog.t("demo.name_cs_agent", name=name) for name, user in CS_AGENTS.items()})
+    return names
+
+
+def _plain(mrkdwn: str, names: dict[str, str]) -> str:
+    text = re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), mrkdwn)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _indent(text: str, prefix: str = "    │ ") -> str:
+_CJK = r"\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_TOKENS = re.compile(rf"[{_CJK}]|\s+|[^\s{_CJK}]+")
+_NO_LINE_START = set("，。、：；！？）」』》”’,.:;!?)")  # punctuation stays with what it follows
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """``line`` in lines of at most ``width`` terminal columns: breaks at
+    spaces, or between Chinese characters (two columns each). Punctuation
+    never starts a line (it may hang one character over the width); a word
+    longer than a line (a link) gets a line of its own."""
+    lines: list[str] = []
+    current = ""
+    for token in _TOKENS.findall(line):
+        if token.isspace():
+            current += token
+            continue
+        fits = _width(current.rstrip() + token) <= width if current.strip() else True
+        if fits or token[0] in _NO_LINE_START:
+            current += token
+        else:
+            lines.append(current.rstrip())
+            current = token
+    lines.append(current.rstrip())
+    return lines
+
+
+def _indent(text: str, names: dict[str, str], prefix: str = "    │ ") -> str:
     lines = []
-    for line in _plain(text).splitlines() or [""]:
-        lines += textwrap.wrap(line, WIDTH - len(prefix)) or [""]
+    for line in _plain(text, names).splitlines() or [""]:
+        lines += _wrap(line, WIDTH - _width(prefix))
     return "\n".join(prefix + line for line in lines)
 
 
@@ -72,6 +119,7 @@ def _state_line(block: dict) -> str:
 
 def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None = None) -> str:
     """Block Kit as terminal text: sections, context lines and [buttons]."""
+    names = display_names(catalog)
     out: list[str] = []
     items_shown = 0
     hidden = 0
@@ -84,11 +132,11 @@ def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None
             continue
         kind = block["type"]
         if kind == "section" and block.get("block_id", "").startswith("state-"):
-            out.append(_indent(_state_line(block), "    │   ↳ "))
+            out.append(_indent(_state_line(block), names, "    │   ↳ "))
         elif kind == "section":
-            out.append(_indent(block["text"]["text"]))
+            out.append(_indent(block["text"]["text"], names))
         elif kind == "context":
-            out.append(_indent(" ".join(e.get("text", "") for e in block["elements"]), "    │   ↳ "))
+            out.append(_indent(" ".join(e.get("text", "") for e in block["elements"]), names, "    │   ↳ "))
         elif kind == "actions":
             out.append("    │   " + "  ".join(f"[ {e['text']['text']} ]" for e in block["elements"]))
         elif kind == "input":
@@ -105,32 +153,67 @@ class Transcript:
         self.fake = fake
         self.t = catalog.t
         self.catalog = catalog
+        self.names = display_names(catalog)
         self.seen = 0
+        self.versions: dict[tuple[str, str], list[dict]] = {}  # each message's blocks as last shown
 
-    def show(self, *, max_items: int | None = 3) -> None:
+    def _where(self, channel: str, thread_ts: str | None) -> str:
+        user = self.fake.dm_user(channel)
+        where = f"#{channel}" if user is None else self.t("demo.dm", person=self.names.get(user, user))
+        return where + (self.t("demo.in_thread") if thread_ts else "")
+
+    def _changed_states(self, channel: str, ts: str, blocks: list[dict], max_lines: int | None) -> list[str] | None:
+        """The item state lines an update changed (new or different), at most
+        ``max_lines``; None when it changed nothing people see (the same blocks again)."""
+        if self.versions.get((channel, ts)) == blocks:
+            return None
+        before = {b.get("block_id"): b for b in self.versions.get((channel, ts), [])}
+        self.versions[(channel, ts)] = blocks
+        changed = [
+            b for b in blocks
+            if b.get("block_id", "").startswith(("state-", "review-state-")) and before.get(b["block_id"]) != b
+        ]
+        lines = [_indent(_state_line(block), self.names) for block in changed[:max_lines]]
+        if max_lines is not None and len(changed) > max_lines:
+            lines.append(self.catalog.t("demo.more_items", count=len(changed) - max_lines))
+        return lines
+
+    def show(self, *, max_items: int | None = 3, max_updates: int | None = None, at: str | None = None) -> int:
+        """Print the calls since the last ``show``, each headed by ``at`` (the
+        clock's time) when given; the number of calls printed."""
         calls = self.fake.calls
+        shown = 0
         for call in calls[self.seen:]:
             p = call.params
+            if call.method not in ("chat.postMessage", "chat.update", "response_url", "chat.postEphemeral", "views.open"):
+                continue
+            changed = None
+            if call.method == "chat.update":
+                changed = self._changed_states(p["channel"], p["ts"], p.get("blocks", []), max_updates)
+                if changed is None:
+                    continue
+            if at is not None and not shown:
+                print(self.t("demo.at", time=at))
+            shown += 1
             if call.method == "chat.postMessage":
-                where = f"#{p['channel']}" if p["channel"].startswith("C") else self.t("demo.dm", channel=p["channel"])
-                if p.get("thread_ts"):
-                    where += self.t("demo.in_thread")
-                print(self.t("demo.post", where=where))
-                print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"]))
+                print(self.t("demo.post", where=self._where(p["channel"], p.get("thread_ts"))))
+                print(render_blocks(p["blocks"], self.catalog, max_items=max_items) if p.get("blocks") else _indent(p["text"], self.names))
             elif call.method == "chat.update":
-                print(self.t("demo.updated", ts=p["ts"], channel=p["channel"]))
-                changed = [b for b in p.get("blocks", []) if b.get("block_id", "").startswith(("state-", "review-state-"))]
-                for block in changed:
-                    print(_indent(_state_line(block), "    │ "))
+                user = self.fake.dm_user(p["channel"])
+                where = f"#{p['channel']}" if user is None else self.t("demo.dm_with", person=self.names.get(user, user))
+                print(self.t("demo.updated", ts=p["ts"], where=where))
+                for line in changed:
+                    print(line)
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
                 print(self.t("demo.ephemeral"))
-                print(_indent(p.get("text", "")))
+                print(_indent(p.get("text", ""), self.names))
             elif call.method == "views.open":
                 view = p["view"]
                 print(self.t("demo.modal", title=view["title"]["text"]))
                 print(render_blocks(view["blocks"], self.catalog))
             print()
         self.seen = len(calls)
+        return shown
 
 
 def _say(text: str) -> None:
@@ -178,18 +261,31 @@ def _items_of(message: dict) -> list[str]:
 
 
 def run_demo(*, locale: str | None = None) -> int:
-    locale = locale or "en"
+    play(locale=locale)
+    return 0
+
+
+def play(*, locale: str | None = None, workdir: Path | None = None) -> FakeSlack:
+    """Run the demo, printing the conversation; the fake Slack it ran against
+    (closed; its recorded calls and messages stay readable). The database is
+    ``workdir / "demo.db"``, kept when ``workdir`` is given (tests read it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _play(locale or "en", workdir or Path(tmp))
+
+
+def _play(locale: str, workdir: Path) -> FakeSlack:
     catalog = Catalog(locale)
     t = catalog.t
-    clock = FixedClock(datetime(2026, 11, 27, 8, 30, tzinfo=TZ))
+    clock = FixedClock(datetime.combine(DAY, time(8, 30), TZ))
     # the fake judges scheduled messages (the digest's warning) by the demo's clock
-    with tempfile.TemporaryDirectory() as tmp, FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
+    with FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
+        database_url = f"sqlite:///{workdir / 'demo.db'}"
+        engine = make_engine(database_url)
         upgrade(engine)
         session_factory = make_session_factory(engine)
         settings = Settings(
             bot_token="xoxb-demo", app_token=None, signing_secret=SECRET, api_url=fake.api_url,
-            database_url=f"sqlite:///{tmp}/demo.db", routing_file=Path(tmp) / "routing.toml", timezone=TZ, locale=locale,
+            database_url=database_url, routing_file=workdir / "routing.toml", timezone=TZ, locale=locale,
         )
         bot = create_app(
             settings, client=make_client("xoxb-demo", fake.api_url), session_factory=session_factory,
@@ -198,6 +294,10 @@ def run_demo(*, locale: str | None = None) -> int:
         people = People(bot, fake, SlackSigner(SECRET))
         transcript = Transcript(fake, catalog)
         transcript.seen = len(fake.calls)  # skip auth.test
+
+        def ticker(hour: int, minute: int) -> None:
+            """The scheduler's ticks until ``hour:minute`` of the demo's day."""
+            _run_ticker(bot, clock, transcript, until=datetime.combine(DAY, time(hour, minute), TZ))
 
         _say(t("demo.step_import", file=SAMPLE.name))
         report = import_export(
@@ -215,42 +315,45 @@ def run_demo(*, locale: str | None = None) -> int:
         first_y = next(m for m in firsts if "U0OWNERY" in m["blocks"][0]["text"]["text"])
         first_z = next(m for m in firsts if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
         y_items, z_items = _items_of(first_y), _items_of(first_z)
-        order_of = {b["block_id"][5:]: re.search(r"\*(\S+)\*", b["text"]["text"]).group(1)
-                    for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
+        item_text = {b["block_id"][5:]: b["text"]["text"]
+                     for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
+        order_of = {item: re.search(r"\*(\S+)\*", text).group(1) for item, text in item_text.items()}
 
-        clock.advance(timedelta(minutes=40))
         orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
+        ticker(9, 10)
         _say(t("demo.step_confirm", orders=orders))
         people.command("U0OWNERY", f"confirm {orders}")
         transcript.show()
 
-        _say(t("demo.step_not_yours", order=order_of[y_items[2]]))
-        clock.advance(timedelta(minutes=2))
-        people.command("U0OWNERZ", f"confirm {order_of[y_items[2]]}")
+        # Z stays silent all day, as in the case study; Y answers for his own list only
+        ticker(9, 12)
+        _say(t("demo.step_not_yours", order=order_of[z_items[0]]))
+        people.command("U0OWNERY", f"confirm {order_of[z_items[0]]}")
         transcript.show()
 
-        disputed = z_items[0]
+        # one of Y's items whose callback agent (王丽) reviews disputes in her DM
+        disputed = next(item for item in y_items[2:] if "王丽" in item_text[item])
+        ticker(9, 15)
         _say(t("demo.step_dispute", order=order_of[disputed]))
-        clock.advance(timedelta(minutes=3))
-        people.click("U0OWNERZ", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_z)
+        people.click("U0OWNERY", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_y)
         transcript.show()
         reason = t("demo.reason")
-        people.submit_last_modal("U0OWNERZ", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
+        people.submit_last_modal("U0OWNERY", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
         print(t("demo.typed", reason=reason) + "\n")
         transcript.show()
 
+        ticker(9, 20)
         _say(t("demo.step_reaction"))
-        clock.advance(timedelta(minutes=5))
-        people.react("U0OWNERZ", first_z["ts"], event_id="Ev0DEMO1")
-        transcript.show()
+        people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1")
+        transcript.show(max_updates=MAX_UPDATE_LINES)
         _say(t("demo.step_retry"))
         before = len(fake.calls)
-        status = people.react("U0OWNERZ", first_z["ts"], event_id="Ev0DEMO1", retry_num=1)
+        status = people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1", retry_num=1)
         print(t("demo.retry_result", status=status, calls=len(fake.calls) - before) + "\n")
         transcript.show()
 
+        ticker(9, 45)
         _say(t("demo.step_overrule", order=order_of[disputed]))
-        clock.advance(timedelta(minutes=25))
         review_channel, review = next(
             (channel, m) for (channel, _), m in fake.messages.items()
             if any(b.get("block_id") == f"review-act-{disputed}" for b in m["blocks"])
@@ -263,13 +366,33 @@ def run_demo(*, locale: str | None = None) -> int:
         transcript.show()
 
         fixed = order_of[y_items[0]]
+        ticker(10, 30)
         _say(t("demo.step_fix", order=fixed))
-        clock.advance(timedelta(minutes=45))
         people.command("U0OWNERY", f"fix {fixed} {t('demo.fix_note')}")
         transcript.show()
 
+        ticker(10, 32)
         _say(t("demo.step_status"))
         people.command("U0OWNERY", "status")
         transcript.show()
+
+        ticker(10, 35)
+        _say(t("demo.step_rest"))
+        people.command("U0OWNERY", "confirm all")
+        transcript.show(max_updates=MAX_UPDATE_LINES)
+
+        _say(t("demo.step_silent", every=int(TICK_EVERY.total_seconds() // 60)))
+        ticker(18, 0)
         print(t("demo.done"))
-    return 0
+    return fake
+
+
+def _run_ticker(bot, clock: FixedClock, transcript: Transcript, *, until: datetime) -> None:
+    """The ticker, as ``rejectbot run`` drives it, from now until ``until``:
+    every ``TICK_EVERY`` the clock moves on and ``Services.tick`` runs every
+    job (the digest, the follow-up sweep, reviews, message refresh); whatever
+    it sent to Slack is printed under the time it happened."""
+    while clock.now() < until:
+        clock.advance(min(TICK_EVERY, until - clock.now()))
+        bot.services.tick()
+        transcript.show(max_updates=MAX_UPDATE_LINES, at=clock.now().astimezone(TZ).strftime("%H:%M"))

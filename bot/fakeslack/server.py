@@ -608,6 +608,12 @@ class FakeSlack:
                 if ch == channel and m["thread_ts"] == ts and m_ts != ts
             ]
 
+    @staticmethod
+    def dm_user(channel: str) -> str | None:
+        """The user whose DM with the app ``channel`` is, or None for any other conversation."""
+        user = channel[1:]
+        return user if channel.startswith("D") and user[:1] in ("U", "W") else None
+
     def channel_history(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages of a channel (and broadcast replies), oldest first."""
         with self._lock:

@@ -110,6 +110,13 @@ def test_posting_to_a_user_lands_in_the_same_dm_as_conversations_open(fake: Fake
     assert ("DU0OWNERY", posted["ts"]) in fake.messages
 
 
+def test_dm_user_names_the_person_of_a_dm_and_nobody_for_a_channel(fake: FakeSlack, client: WebClient) -> None:
+    opened = client.conversations_open(users="U0OPSHEAD")
+    assert fake.dm_user(opened["channel"]["id"]) == "U0OPSHEAD"
+    assert fake.dm_user("C0LOGISTICS") is None
+    assert fake.dm_user("G0PRIVATE") is None
+
+
 def test_timestamps_are_unique_and_increasing_across_threads(fake: FakeSlack, client: WebClient) -> None:
     def post() -> None:
         for _ in range(5):
