@@ -25,6 +25,7 @@ class OpenThread:
     message: DigestMessage
     awaiting: int
     oldest_unfixed_at: datetime | None
+    deemed: int = 0  # deemed confirmed (the deadline answered for the owner side), still without a fix
 
 
 def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
@@ -43,10 +44,13 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     rows = session.exec(stmt).all()
     work: dict[tuple, list] = {}
     for day, owner, status, count, oldest in rows:
-        entry = work.setdefault((day, owner), [0, None])
+        entry = work.setdefault((day, owner), [0, None, 0])
         if status == Status.AWAITING:
             entry[0] += count
-        elif oldest is not None:
+            continue
+        if status == Status.DEEMED_CONFIRMED:
+            entry[2] += count
+        if oldest is not None:
             entry[1] = oldest if entry[1] is None else min(entry[1], oldest)
     if not work:
         return []
@@ -57,7 +61,7 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     for message in firsts:
         entry = work.get((message.digest_day, message.owner))
         if entry is not None and message.ts:
-            threads.append(OpenThread(message, entry[0], _aware(entry[1])))
+            threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2]))
     return sorted(threads, key=lambda t: t.message.id)
 
 

@@ -170,6 +170,7 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
+            deemed_unfixed=thread.deemed,
         )
         thread_facts[message.id] = (facts, _policy(deps, message, message.owner))
     items = {i.id: i for i in f.list_disputed_items(session=session)}

@@ -285,8 +285,9 @@ def quiet_friday(t: Threads) -> dict[str, list[Summary]]:
     expected["2026-11-27 11:00"] = [nudge(t.y, Y), nudge(t.z, Z)]  # 09:00 + 2h
     expected["2026-11-27 13:00"] = escalation(OPS_HEAD, {t.y: Y, t.z: Z})  # 09:00 + 4h, one DM for both
     expected["2026-11-27 18:00"] = [update(t.y), update(t.y_more), update(t.z)]  # deemed confirmed
-    # Level 2 (09:00 + 9h = Monday 09:00) never comes: at 18:00 nothing awaits
-    # any more, and the deemed items' fix window runs until Wednesday 09:00.
+    # The silence goes on past the deadline, and so does the ladder: level 2
+    # at 09:00 + 9h = the close -> Monday 09:00, one DM for both threads.
+    expected["2026-11-30 09:00"] = escalation(BOSS, {t.y: Y, t.z: Z})
     return expected
 
 
@@ -360,12 +361,18 @@ def test_at_the_deadline_unanswered_items_become_deemed_confirmed_by_the_schedul
     assert "0 awaiting" in shown[(CHANNEL, threads.y)]["text"]
 
 
-def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, session_factory, clock, fake_slack, threads) -> None:
-    # Deemed Friday 18:00; the fix window (18h) is Monday and Tuesday in full,
-    # so the quiet period starts Wednesday 12-02 09:00: nudge 11:00, level 1
-    # 13:00, level 2 at 09:00 + 9h = the close -> Thursday 12-03 09:00. From
-    # 1 December each day's first sweep also warns about 2027's missing calendar.
-    run(fake_slack, clock, FRIDAY + WEEKEND_AND_MONDAY, bot.services.sweep)
+def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    # Deemed Friday 18:00; on Monday at 10:00 the owner records a fix for one
+    # item (activity after the deadline ends the silence). The fix window (18h)
+    # is Monday and Tuesday in full, so the new quiet period starts Wednesday
+    # 12-02 09:00, from the bottom: nudge 11:00, level 1 13:00, level 2 at
+    # 09:00 + 9h = the close -> Thursday 12-03 09:00. From 1 December each
+    # working day's first sweep also warns about 2027's missing calendar.
+    run(fake_slack, clock, FRIDAY + ["2026-11-30 09:00"], bot.services.sweep)
+    clock.set(at("2026-11-30 10:00"))
+    command(bot, signer, fake_slack, f"fix {Y_ORDER} 已重新派送", user=Y)
+    command(bot, signer, fake_slack, "fix SO20261126000001 已重新派送", user=Z)
+    fake_slack.clear()
     later = ["2026-12-01 09:00", "2026-12-01 17:00", "2026-12-02 09:00", "2026-12-02 10:59", "2026-12-02 11:00",
              "2026-12-02 13:00", "2026-12-02 17:59", "2026-12-03 09:00", "2026-12-03 12:00"]
 
@@ -390,8 +397,11 @@ def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, s
     ]
 
 
-def test_the_fix_nudge_says_fixes_are_missing(bot, session_factory, clock, fake_slack, threads) -> None:
-    run(fake_slack, clock, ["2026-11-27 18:00", "2026-12-02 10:00"], bot.services.sweep)
+def test_the_fix_nudge_says_fixes_are_missing(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 18:00"], bot.services.sweep)
+    clock.set(at("2026-11-30 10:00"))
+    thread_reply(bot, signer, user=Y, thread_ts=threads.y)  # the owner speaks after the deadline: the fix phase starts anew
+    run(fake_slack, clock, ["2026-12-02 10:00"], bot.services.sweep)
     clock.set(at("2026-12-02 11:00"))
 
     bot.services.sweep()
@@ -419,7 +429,7 @@ def test_two_sweeps_at_once_send_nothing_twice(bot, session_factory, clock, fake
 
     assert as_counts(seen) == as_counts(quiet_friday(threads))
     assert len(audit(session_factory, "deem")) == 38
-    assert len(follow_ups(session_factory)) == 4
+    assert len(follow_ups(session_factory)) == 6  # nudge, level 1 and level 2 for each thread
 
 
 def test_two_replicas_sharing_the_database_send_nothing_twice(bot, replica_engine, session_factory, clock, fake_slack, settings, routing, threads) -> None:
@@ -434,7 +444,7 @@ def test_two_replicas_sharing_the_database_send_nothing_twice(bot, replica_engin
 
     assert as_counts(seen) == as_counts(quiet_friday(threads))
     assert len(audit(session_factory, "deem")) == 38
-    assert len(follow_ups(session_factory)) == 4
+    assert len(follow_ups(session_factory)) == 6  # nudge, level 1 and level 2 for each thread
 
 
 def test_a_nudge_slack_refuses_is_sent_by_the_next_sweep_once(bot, session_factory, clock, fake_slack, threads) -> None:
@@ -552,6 +562,12 @@ def test_eyes_by_the_owner_pause_reminders_until_the_deadline_which_still_applie
     expected["2026-11-27 11:00"] = [nudge(t.z, Z)]
     expected["2026-11-27 13:00"] = escalation(OPS_HEAD, {t.z: Z})
     expected["2026-11-27 18:00"] = [update(t.y), update(t.y_more), update(t.z)]
+    # The deadline deemed Y's items; Y said nothing since 👀, so Y's ladder
+    # runs from the deadline: nudge Monday 11:00, level 1 13:00. Z's climbs on
+    # to level 2 on Monday 09:00.
+    expected["2026-11-30 09:00"] = escalation(BOSS, {t.z: Z})
+    expected["2026-11-30 11:00"] = [nudge(t.y, Y)]
+    expected["2026-11-30 13:00"] = escalation(OPS_HEAD, {t.y: Y})
     assert seen == expected
     assert {i.status for i in items(session_factory).values() if i.owner == "大件配送"} == {"deemed_confirmed"}
 
@@ -604,11 +620,13 @@ def test_a_thread_step_that_fell_due_while_the_bot_was_down_waits_for_working_ho
 
     seen = run(fake_slack, clock, ["2026-11-25 20:00", "2026-11-25 23:00", "2026-11-26 09:00"], bot.services.sweep)
 
-    assert seen == {
+    # Z, silent, climbs on past the deadline: its nudge (Monday 11:00), level 1
+    # (13:00) and level 2 (Tuesday 09:00) are overdue too, each once.
+    assert as_counts(seen) == as_counts({
         "2026-11-25 20:00": [update(z)],  # Z's items deemed: the deadline (Monday 18:00) has passed
         "2026-11-25 23:00": [],
-        "2026-11-26 09:00": [nudge(y, Y), *escalation(OPS_HEAD, {y: Y})],
-    }
+        "2026-11-26 09:00": [nudge(y, Y), nudge(z, Z), *escalation(OPS_HEAD, {z: Z, y: Y}), *escalation(BOSS, {z: Z})],
+    })
 
 
 def test_a_dispute_reminder_that_fell_due_while_the_bot_was_down_waits_for_working_hours(bot, signer, session_factory, clock, fake_slack, threads) -> None:
@@ -728,9 +746,13 @@ def test_the_daily_cap_lets_one_follow_up_a_day_reach_each_person(settings, fake
         "2026-11-30 09:00": [opened(AGENT), dm(AGENT)],
     }
     # The operations head: Z's thread escalates at 13:00; Y's (quiet since the
-    # 10:30 dispute) at 14:30 would be a second DM that day: held.
+    # 10:30 dispute) at 14:30 would be a second DM that day: held. Y's silence
+    # goes on past the deadline, so it is sent at Monday's opening.
     ops = dms_to(seen, OPS_HEAD)
-    assert {when: calls for when, calls in ops.items() if calls} == {"2026-11-27 13:00": [opened(OPS_HEAD), dm(OPS_HEAD, Z)]}
+    assert {when: calls for when, calls in ops.items() if calls} == {
+        "2026-11-27 13:00": [opened(OPS_HEAD), dm(OPS_HEAD, Z)],
+        "2026-11-30 09:00": [opened(OPS_HEAD), dm(OPS_HEAD, Y)],
+    }
     # The CS lead: one escalation Monday, the other on Tuesday (with the calendar warning).
     lead = [r for r in follow_ups(capped.services.deps.session_factory) if r.recipient == CS_LEAD]
     assert [(r.kind, r.sent_at) for r in lead] == [
