@@ -51,13 +51,13 @@ from bot.core.followup_messages import EscalationThread, escalation_message, out
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy
 from bot.core.text import fmt_time
-from bot.core.workcal import CalendarDataMissing, local_datetime
-from bot.core.worktime import WorkingHours
+from bot.core.workcal import local_datetime
 from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
 from bot.services.answers import Answer, act_on_items
 from bot.services.convergence import REFUSED_PREFIX, slack_refused
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
+from bot.services.office_hours import may_message_people, working_hours
 from storage import followups as f
 from storage import queries as q
 from storage.db import transaction
@@ -81,11 +81,6 @@ class SweepReport:
     problem: str | None = None  # for /healthz and the exit code: sends are failing (catalog text)
 
 
-def working_hours(deps: Deps) -> WorkingHours:
-    timings = deps.routing.timings
-    return WorkingHours(deps.calendar, timings.work_start, timings.work_end, deps.timezone)
-
-
 def sweep(deps: Deps, *, now: datetime) -> SweepReport:
     """Do everything that is due at ``now``; safe to repeat and to run concurrently."""
     report = SweepReport()
@@ -95,20 +90,13 @@ def sweep(deps: Deps, *, now: datetime) -> SweepReport:
     if missing_year is not None and report.calendar_problem is None:
         report.calendar_problem = missing_year
         _warn_calendar(deps, now, missing_year)
-    if _in_working_hours(deps, now):  # reminders wait for working hours, however late they are
+    if may_message_people(deps, now):  # reminders wait for working hours, however late they are
         _send(deps, steps, threads, items, now, report)
     with transaction(deps.session_factory) as session:
         report.stuck = f.count_stuck_follow_ups(session=session, attempts=GIVE_UP_AFTER)
     if report.failed or report.stuck:
         report.problem = deps.catalog.t("followup.sweep_problem", failed=report.failed, stuck=report.stuck, attempts=GIVE_UP_AFTER)
     return report
-
-
-def _in_working_hours(deps: Deps, now: datetime) -> bool:
-    try:
-        return working_hours(deps).is_working_time(now)
-    except CalendarDataMissing:
-        return False
 
 
 # --- deadlines ---------------------------------------------------------------------
@@ -590,7 +578,11 @@ def _check_calendar(deps: Deps, now: datetime) -> int | None:
 
 
 def _warn_calendar(deps: Deps, now: datetime, year: int) -> None:
+    """Logged at every sweep; the CS lead is told once a working day, in
+    working time (the first sweep from the opening), never at night."""
     log.error("the China working-day calendar has no official data for %s: upgrade the chinesecalendar package", year)
+    if not may_message_people(deps, now):
+        return
     day = now.astimezone(deps.timezone).date().isoformat()
     text = deps.catalog.t("followup.calendar_missing", year=year)
     _send_once(deps, f"calendar:{year}:{day}", user=deps.routing.cs_lead, text=text, now=now)

@@ -923,3 +923,115 @@ def test_items_deemed_by_a_late_sweep_count_from_their_deadline(bot, session_fac
     with transaction(session_factory) as session:
         decided = {i.decided_at for i in session.exec(select(Item).where(Item.status == "deemed_confirmed")).all()}
     assert decided == {at("2026-11-27 18:00").astimezone(UTC)}
+
+
+# --- a silent owner, Friday to Wednesday, with the ticker running around the clock ----------------------
+
+
+def every_half_hour(first: str, last: str) -> list[str]:
+    times, now, end = [], at(first), at(last)
+    while now <= end:
+        times.append(now.strftime("%Y-%m-%d %H:%M"))
+        now += timedelta(minutes=30)
+    return times
+
+
+SILENT_WEEK = every_half_hour("2026-11-27 09:00", "2026-12-02 18:00")  # Friday 09:00 to Wednesday after the close
+
+
+def working_time(when: str) -> bool:
+    moment = at(when)
+    return moment.weekday() < 5 and 9 <= moment.hour < 18  # 2026-11-27..12-02: no holiday in between
+
+
+def to_people(calls: list[Summary]) -> list[Summary]:
+    """The posts that reach a person: DMs and replies in a thread (not the channel digest, not its updates)."""
+    return [c for c in calls if c[0] == "chat.postMessage" and (c[1].startswith("D") or c[2] is not None)]
+
+
+def test_a_silent_owner_is_nudged_escalated_deemed_then_escalated_to_the_top_each_once_in_working_time(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Friday 2026-11-27, digest 08:30, deadline 18:00, nobody answers anything
+    # until Wednesday. The ticker runs every 30 minutes, nights and the weekend
+    # too. The silence keeps climbing across the deadline: nudge 11:00, level 1
+    # 13:00, deemed 18:00, level 2 Monday 09:00 (08:30 + 9 working hours); on
+    # Wednesday, when the deemed items' fix is due, nothing starts again.
+    seen = run(fake_slack, clock, SILENT_WEEK, bot.services.tick)
+
+    t = threads
+    people = {when: to_people(calls) for when, calls in seen.items() if to_people(calls)}
+    digest_dm = [dm(CS_LEAD)]  # the digest's own DM at 08:30: records no owner covers (it keeps the digest's time)
+    assert people == {
+        "2026-11-27 11:00": [nudge(t.y, Y), nudge(t.z, Z)],
+        "2026-11-27 13:00": to_people(escalation(OPS_HEAD, {t.y: Y, t.z: Z})),
+        "2026-11-30 08:30": digest_dm,
+        "2026-11-30 09:00": to_people(escalation(BOSS, {t.y: Y, t.z: Z})),
+        "2026-12-01 08:30": digest_dm,
+        "2026-12-01 09:00": to_people(calendar_warning()),  # 2027's missing calendar: from the opening, not midnight
+        "2026-12-02 08:30": digest_dm,
+        "2026-12-02 09:00": to_people(calendar_warning()),
+    }
+    assert all(working_time(when) for when, calls in people.items() if calls != digest_dm)
+    updates = [when for when, calls in seen.items() if update(t.y) in calls]
+    assert updates == ["2026-11-27 18:00"]  # deemed at the deadline, after level 1 and before level 2
+    rows = follow_ups(session_factory)
+    assert [(r.kind, r.level, r.recipient, r.sent_at) for r in rows] == [
+        ("nudge", 0, Y, at("2026-11-27 11:00")), ("nudge", 0, Z, at("2026-11-27 11:00")),
+        ("escalate", 1, OPS_HEAD, at("2026-11-27 13:00")), ("escalate", 1, OPS_HEAD, at("2026-11-27 13:00")),
+        ("escalate", 2, BOSS, at("2026-11-30 09:00")), ("escalate", 2, BOSS, at("2026-11-30 09:00")),
+    ]
+    assert {(e.action, e.at) for e in audit(session_factory, "deem")} == {("deem", at("2026-11-27 18:00").astimezone(UTC))}
+
+
+def test_the_level_2_dm_says_the_items_were_deemed_without_an_answer(bot, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 13:00", "2026-11-27 18:00"], bot.services.sweep)
+    clock.set(at("2026-11-30 09:00"))
+
+    bot.services.sweep()
+
+    (text,) = texts_to(fake_slack, f"D{BOSS}")
+    assert "level 2" in text and f"<@{Y}>" in text and f"<@{Z}>" in text
+    assert "quiet since 11-27 08:30" in text  # the silence that began with the post
+    (y_notice,) = texts_to(fake_slack, CHANNEL, threads.y)
+    assert f"<@{Y}>" in y_notice and f"<@{BOSS}>" in y_notice and "level 2" in y_notice
+
+
+def test_two_tickers_through_the_silent_week_send_nothing_twice(bot, replica_engine, session_factory, clock, fake_slack, settings, routing, threads) -> None:
+    replica_clock = FixedClock(clock.now())
+    replica = another_bot(settings, fake_slack, make_session_factory(replica_engine), replica_clock, routing)
+    fake_slack.clear()
+    times = [w for w in SILENT_WEEK if w.endswith(("09:00", "11:00", "13:00", "18:00"))]
+
+    seen = run(fake_slack, [clock, replica_clock], times, bot.services.sweep, replica.services.sweep, together=True)
+
+    sent = Counter(c for calls in seen.values() for c in to_people(calls))
+    assert max(sent.values()) <= 2  # nudge(t.y) appears once; the calendar warning once on each of two days
+    assert len(follow_ups(session_factory)) == 6
+
+
+def test_without_calendar_data_for_today_the_sweep_sends_nothing_and_does_not_raise(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Monday 2027-01-04: the installed calendar has no data for 2027. The
+    # calendar helper makes the bot say it is paused; the sweep sends nothing.
+    run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 13:00", "2026-11-27 18:00"], bot.services.sweep)
+    before = len(follow_ups(session_factory))
+
+    seen = run(fake_slack, clock, ["2027-01-04 09:00", "2027-01-04 11:00", "2027-01-04 23:00"], bot.services.sweep)
+
+    assert {when: to_people(calls) for when, calls in seen.items()} == {when: [] for when in seen}
+    assert len(follow_ups(session_factory)) == before
+
+
+def test_a_refused_update_at_night_is_told_to_the_cs_lead_at_the_next_opening_once(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Friday 18:00 the deadline deems the items; Slack refuses to update the
+    # three messages. The CS lead hears of it (once per message) on Monday at
+    # 09:00, not on Friday evening nor over the weekend.
+    fake_slack.fail_next("chat.update", "msg_blocks_too_long", times=3)
+    seen = run(fake_slack, clock, ["2026-11-27 18:00", "2026-11-27 22:00", "2026-11-28 10:00", "2026-11-30 08:30",
+                                   "2026-11-30 09:00", "2026-11-30 09:30"], bot.services.tick)
+
+    told = {when: [c for c in to_people(calls) if c[1] == f"D{CS_LEAD}"] for when, calls in seen.items()}
+    assert {when: len(calls) for when, calls in told.items() if calls} == {
+        "2026-11-30 08:30": 1,  # the digest's own DM (records no owner covers)
+        "2026-11-30 09:00": 3,  # one notice per refused message
+    }
+    texts = [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "refused to update" in m["text"]]
+    assert len(texts) == 3 and all("msg_blocks_too_long" in text for text in texts)
