@@ -276,3 +276,60 @@ def touch_thread(*, session: Session, message_id: int, now: datetime) -> None:
     first = message if message.page == 0 else find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
     if first is not None:
         session.exec(update(DigestMessage).where(col(DigestMessage.id) == first.id).values(last_activity_at=now))
+
+
+# --- open items follow their owner ----------------------------------------------------
+
+OPEN_STATUSES = (Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.DISPUTED)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedItem:
+    """An open item on a digest message: whom it names, and what decides who covers it."""
+
+    item_id: int
+    owner: str | None
+    category: str
+    branch: str
+    message_id: int
+    digest_day: date
+    message_owner: str
+
+
+def list_open_posted_items(*, session: Session) -> list[PostedItem]:
+    """Open items (awaiting an answer, a fix, or CS's review) on digest messages."""
+    rows = session.exec(
+        select(Item.id, Item.owner, Item.category, Item.branch, DigestMessage.id, DigestMessage.digest_day, DigestMessage.owner)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(col(Item.status).in_(OPEN_STATUSES))
+        .order_by(Item.id)
+    ).all()
+    return [PostedItem(*row) for row in rows]
+
+
+def hand_over_items(*, session: Session, item_ids: Sequence[int], owner: str) -> None:
+    """The items now belong to ``owner``; the messages showing them are one
+    version newer, so the next refresh shows it."""
+    ids = sorted(item_ids)
+    session.exec(update(Item).where(col(Item.id).in_(ids)).values(owner=owner))
+    messages = select(Item.digest_message_id).where(col(Item.id).in_(ids))
+    session.exec(
+        update(DigestMessage).where(col(DigestMessage.id).in_(messages)).values(version=DigestMessage.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def hand_over_thread(*, session: Session, digest_day: date, owner: str, to: str) -> int | None:
+    """Every page of ``owner``'s digest of ``digest_day`` now names ``to`` (one
+    version newer each); the first page's id, or None when ``to`` already has
+    a digest that day (the pages then keep their name)."""
+    taken = session.exec(select(func.count()).select_from(DigestMessage).where(DigestMessage.digest_day == digest_day, DigestMessage.owner == to)).one()
+    if taken:
+        return None
+    first = find_first_page(session=session, digest_day=digest_day, owner=owner)
+    session.exec(
+        update(DigestMessage).where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner)
+        .values(owner=to, version=DigestMessage.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return first.id if first is not None else None

@@ -510,8 +510,8 @@ def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Seq
     """A digest message showing ``items``; its head counts ``everything``
     (all of the owner's items of the day on a first page), or ``counts``."""
     total, awaiting = counts or (len(everything), sum(1 for i in everything if i.status == Status.AWAITING))
-    owner = deps.routing.owner_named(message.owner)
-    if owner is None:  # the routing file dropped this owner since: keep the name
+    owner = deps.routing.owner_named(message.owner) or _owner_of_items(deps, everything)
+    if owner is None:  # the routing file dropped this owner since, and nobody covers its items: keep the name
         owner = Owner(name=message.owner, user="", categories=())
     ctx = PageContext(
         owner=owner, digest_day=message.digest_day, deadline=message.deadline, page=message.page,
@@ -520,6 +520,17 @@ def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Seq
         copied=tuple(u for u in message.copied.split(",") if u),
     )
     return digest_message(ctx, items, deps.catalog, deps.timezone)
+
+
+def _owner_of_items(deps: Deps, items: Sequence) -> Owner | None:
+    """Whoever now answers for the message's open items (the first that has
+    one), when the routing file no longer names the message's owner."""
+    for item in items:
+        if item.status in f.OPEN_STATUSES:
+            owner = deps.routing.owner_now(item.owner, item.category, item.branch)
+            if owner is not None:
+                return owner
+    return None
 
 
 def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> int:

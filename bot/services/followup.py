@@ -28,7 +28,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -49,7 +49,7 @@ from bot.core.followup import (
 )
 from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
-from bot.core.routing import FollowUpPolicy
+from bot.core.routing import FollowUpPolicy, Owner
 from bot.core.text import fmt_time
 from bot.core.workcal import local_datetime
 from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
@@ -79,11 +79,13 @@ class SweepReport:
     failed: int = 0  # follow-up messages whose send failed in this sweep
     stuck: int = 0  # follow-ups neither sent nor given up after GIVE_UP_AFTER failed sends
     problem: str | None = None  # for /healthz and the exit code: sends are failing (catalog text)
+    handed_over: int = 0  # threads whose open items went to the owner now covering them
 
 
 def sweep(deps: Deps, *, now: datetime) -> SweepReport:
     """Do everything that is due at ``now``; safe to repeat and to run concurrently."""
     report = SweepReport()
+    report.handed_over = follow_owners(deps, now)
     report.calendar_problem = _check_calendar(deps, now)
     report.deemed = _deem_overdue(deps, now)
     steps, threads, items, missing_year = _due(deps, now)
@@ -154,7 +156,7 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
             log.warning("owner %r of thread %s is no longer in the routing file: not followed up", message.owner, message.id)
             continue
         facts = ThreadFacts(
-            thread_id=message.id, owner_user=owner.user, escalation=owner.escalation,
+            thread_id=message.id, owner_user=contact_for(deps, owner), escalation=owner.escalation,
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
@@ -290,7 +292,7 @@ def _worst_send(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -
 # claim waits that long before the next sweep takes it over.
 SEND_LEASE = 2 * _worst_send()
 GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
-ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", REFUSED_PREFIX)  # ledger keys of the one-off messages (below; convergence)
+ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", REFUSED_PREFIX, "handover:")  # ledger keys of the one-off messages (below; convergence)
 
 
 def _failure(exc: Exception) -> tuple[bool, str]:
@@ -462,7 +464,7 @@ def _tell_owner(deps: Deps, message: DigestMessage, step: Step, now: datetime) -
     """Nobody is escalated behind their back: say so in the owner's thread."""
     owner = deps.routing.owner_named(message.owner)
     text = deps.catalog.t(
-        "followup.escalated_notice", owner=f"<@{owner.user}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
+        "followup.escalated_notice", owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
     )
     _send_once(deps, f"notice:{step.key}", channel=message.channel, thread_ts=message.ts, text=text, now=now)
 
@@ -474,8 +476,12 @@ def _send_once(deps: Deps, key: str, *, text: str, now: datetime, channel: str |
     """Send a one-off message once: claimed in the ledger under ``key`` with
     where it goes and what it says, carrying ``key`` in its metadata. A
     failed send is retried by the next sweep (``_retry_once_messages``),
-    after looking the message up by its key. True when sent now."""
+    after looking the message up by its key; so is one claimed outside
+    working time, from the opening. True when sent now."""
     note = {"channel": channel, "thread_ts": thread_ts, "user": user, "text": text, "attempts": 0}
+    later = not may_message_people(deps, now)
+    if later:
+        note["look"] = False  # not tried yet: nothing to look for
     with transaction(deps.session_factory) as session:
         claim = q.claim_effect(session=session, key=key, now=now, lease=SEND_LEASE)
         if claim is q.Claim.NEW:
@@ -484,6 +490,10 @@ def _send_once(deps: Deps, key: str, *, text: str, now: datetime, channel: str |
             note = json.loads(q.find_effect(session=session, key=key).detail)
         else:
             return False
+        if later:  # people hear it in working time: the sweep sends it from the opening
+            q.release_effect(session=session, key=key, now=now)
+    if later:
+        return False
     return _post_once(deps, key, note, now, look_first=claim is q.Claim.RESUMED and note.get("look", True))
 
 
@@ -533,7 +543,7 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     then what awaits an answer and what a fix."""
     message = thread.message
     owner = deps.routing.owner_named(message.owner)
-    parts = [deps.catalog.t(head, owner=f"<@{owner.user}>" if owner else message.owner, **params)]
+    parts = [deps.catalog.t(head, owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, **params)]
     if thread.awaiting:
         parts.append(deps.catalog.t("followup.nudge_awaiting", count=thread.awaiting, deadline=_fmt(deps, message.deadline)))
     if thread.oldest_unfixed_at is not None:
@@ -552,7 +562,7 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
         log.warning("no permalink for thread %s; the escalation goes without it", message.id, exc_info=True)
         link = ""
     return EscalationThread(
-        thread_id=message.id, owner=message.owner, owner_user=owner.user if owner else "", digest_day=message.digest_day,
+        thread_id=message.id, owner=message.owner, owner_user=contact_for(deps, owner) if owner else "", digest_day=message.digest_day,
         awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at, since=step.since, level=step.level,
         nudged=tuple((u.recipient, u.sent_at) for u in earlier), link=link,
     )
@@ -560,6 +570,65 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
 
 def _dispute_line(deps: Deps, item: Item, now: datetime) -> str:
     return deps.catalog.t("followup.dispute_line", order=item.order_no, owner=item.owner or "—", agent=item.callback_agent or "—", since=_fmt(deps, item.updated_at))
+
+
+# --- open items follow their owner -------------------------------------------------
+
+
+def contact_for(deps: Deps, owner: Owner) -> str:
+    """The Slack user the bot mentions or DMs for ``owner`` — in nudges, the
+    escalation notice and DM, the handover notice. The one place this choice
+    is made (a stand-in for an owner on leave hooks in here)."""
+    return owner.user
+
+
+def follow_owners(deps: Deps, now: datetime) -> int:
+    """Open items belong to whoever now covers them (``Routing.owner_now``):
+    after an owner was renamed, replaced or narrowed in the routing file, the
+    items name the new owner; a thread whose open items all went to one new
+    owner names it on every page (one version newer: the next refresh shows
+    it), and that owner is mentioned in its thread once (``handover:<first
+    page>:<owner>``, in working time). The items stay on their messages. A new
+    owner who already has a digest that day takes the items (answers, /reject
+    next) but the pages keep their name. Returns the threads handed over."""
+    routing = deps.routing  # read each time: the routing may be swapped at runtime
+    handed: list[tuple[int, Owner, str]] = []
+    with transaction(deps.session_factory) as session:
+        moves: dict[str, list[int]] = defaultdict(list)
+        names: dict[tuple[date, str], set[str]] = defaultdict(set)
+        for posted in f.list_open_posted_items(session=session):
+            owner = routing.owner_now(posted.owner, posted.category, posted.branch)
+            name = owner.name if owner is not None else posted.message_owner  # nobody covers it: it stays
+            names[(posted.digest_day, posted.message_owner)].add(name)
+            if owner is not None and owner.name != posted.owner:
+                moves[owner.name].append(posted.item_id)
+        for name, item_ids in moves.items():
+            f.hand_over_items(session=session, item_ids=item_ids, owner=name)
+            log.info("%d open item(s) now belong to %s, who covers them now", len(item_ids), name)
+        for (day, before), now_names in sorted(names.items()):
+            if now_names == {before}:
+                continue
+            if len(now_names) > 1:
+                log.warning("the open items of %s's digest of %s now belong to %s: the pages keep their name", before, day, sorted(now_names))
+                continue
+            (name,) = now_names
+            first = f.hand_over_thread(session=session, digest_day=day, owner=before, to=name)
+            if first is None:
+                log.warning("%s already has a digest of %s: the pages of %s's keep their name", name, day, before)
+                continue
+            handed.append((first, routing.owner_named(name), before))
+    for first, owner, before in handed:
+        _announce_handover(deps, first, owner, before, now)
+    return len(handed)
+
+
+def _announce_handover(deps: Deps, thread_id: int, owner: Owner, before: str, now: datetime) -> None:
+    with transaction(deps.session_factory) as session:
+        message = f.find_thread(session=session, thread_id=thread_id)
+    if message is None or not message.ts:
+        return
+    text = deps.catalog.t("ladder.handed_over", owner=f"<@{contact_for(deps, owner)}>", name=owner.name, before=before)
+    _send_once(deps, f"handover:{thread_id}:{owner.name}", channel=message.channel, thread_ts=message.ts, text=text, now=now)
 
 
 # --- the calendar ------------------------------------------------------------------

@@ -34,7 +34,7 @@ from bot.app import Bot, create_app
 from bot.clock import FixedClock
 from bot.core.importing import parse_export
 from bot.core.routing import FollowUpPolicy
-from bot.fakeslack import event_callback, reaction_event, slash_command
+from bot.fakeslack import block_actions, event_callback, reaction_event, slash_command
 from bot.gateway import make_client
 from storage.db import make_session_factory, transaction
 from storage.imports import insert_records
@@ -1035,3 +1035,100 @@ def test_a_refused_update_at_night_is_told_to_the_cs_lead_at_the_next_opening_on
     }
     texts = [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "refused to update" in m["text"]]
     assert len(texts) == 3 and all("msg_blocks_too_long" in text for text in texts)
+
+
+# --- open items follow their owner --------------------------------------------------------------------------
+
+NEW_Y = "U0NEWOWNER"
+NEW_NAME = "大件配送中心"
+
+
+def renamed(routing):
+    """The routing file after 大件配送 was renamed: a new name and a new user, covering the same."""
+    y, z = routing.owners
+    return replace(routing, owners=(replace(y, name=NEW_NAME, user=NEW_Y), z))
+
+
+def click(bot: Bot, signer, fake, *, action_id: str, item: Item, ts: str, user: str):
+    request = block_actions(
+        signer, user_id=user, action_id=action_id, value=str(item.id), block_id=f"act-{item.id}", channel_id=CHANNEL,
+        message_ts=ts, message=fake.messages.get((CHANNEL, ts)), response_url=fake.response_url("click", channel=CHANNEL, ts=ts),
+    )
+    response = bot.app.dispatch(request.to_bolt())
+    assert response.status == 200
+
+
+def test_after_a_rename_the_messages_show_the_new_owner_who_is_mentioned_in_the_thread_once(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 09:31", "2026-11-27 09:32"], new.services.tick)
+
+    t = threads
+    assert Counter(seen["2026-11-27 09:30"]) == Counter([update(t.y), update(t.y_more), ("chat.postMessage", CHANNEL, t.y, (NEW_Y,))])
+    assert seen["2026-11-27 09:31"] == seen["2026-11-27 09:32"] == []  # mentioned once
+    (notice,) = handover_notices(fake_slack, t.y)
+    assert notice.startswith(f"<@{NEW_Y}>") and NEW_NAME in notice and "before: 大件配送" in notice
+    head = json.dumps(fake_slack.messages[(CHANNEL, t.y)]["blocks"][0], ensure_ascii=False)
+    assert NEW_NAME in head and f"<@{NEW_Y}>" in head and f"<@{Y}>" not in head
+    assert NEW_NAME in fake_slack.messages[(CHANNEL, t.y_more)]["text"]
+    assert Counter(i.owner for i in items(session_factory).values() if i.owner) == Counter({NEW_NAME: 26, "小件配送": 12})
+    with transaction(session_factory) as session:  # the items stay on the messages where they were posted
+        pages = {m.ts: m for m in session.exec(select(DigestMessage)).all()}
+    assert {pages[t.y].owner, pages[t.y_more].owner, pages[t.z].owner} == {NEW_NAME, "小件配送"}
+    assert pages[t.y].shown_version == pages[t.y].version
+
+
+def test_after_a_rename_at_night_the_new_owner_is_mentioned_at_the_opening(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 21:00"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 21:00", "2026-11-28 10:00", "2026-11-30 09:00", "2026-11-30 09:30"], new.services.tick)
+
+    t = threads
+    assert update(t.y) in seen["2026-11-27 21:00"]  # the channel message shows the new owner at once
+    assert to_people(seen["2026-11-27 21:00"]) == to_people(seen["2026-11-28 10:00"]) == []  # nobody is mentioned at night
+    assert len(handover_notices(fake_slack, t.y)) == 1  # sent on Monday from 09:00 (the only tick in working time before 09:30)
+    assert to_people(seen["2026-11-30 09:30"]) == []
+
+
+def test_after_a_rename_the_new_owner_can_answer_and_the_old_name_cannot(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    # before any tick: the items still name 大件配送, yet the new owner may answer at once
+    command(new, signer, fake_slack, f"confirm {WANG_LI_ORDERS[0]}", user=NEW_Y)
+    command(new, signer, fake_slack, f"confirm {WANG_LI_ORDERS[1]}", user=Y)  # Y is no longer in the routing file
+    new.services.tick()
+    button_item = items(session_factory)[Y_ORDER]
+    click(new, signer, fake_slack, action_id="item.confirm", item=button_item, ts=threads.y, user=NEW_Y)
+
+    now = items(session_factory)
+    assert now[WANG_LI_ORDERS[0]].status == "confirmed" and now[Y_ORDER].status == "confirmed"
+    assert now[WANG_LI_ORDERS[1]].status == "awaiting"
+    assert [(a.actor, a.role) for a in audit(session_factory, "confirm")] == [(NEW_Y, "owner"), (NEW_Y, "owner")]
+
+
+def test_after_a_rename_follow_ups_go_to_the_new_owner(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 10:00", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+
+    t = threads
+    assert seen["2026-11-27 11:00"] == [nudge(t.y, NEW_Y), nudge(t.z, Z)]
+    assert Counter(seen["2026-11-27 13:00"]) == Counter(escalation(OPS_HEAD, {t.y: NEW_Y, t.z: Z}))
+    assert [(r.kind, r.recipient) for r in follow_ups(session_factory) if r.thread_id == first_page_id(session_factory, t.y)] == [
+        ("nudge", NEW_Y), ("escalate", OPS_HEAD),
+    ]
+
+
+def handover_notices(fake, ts: str) -> list[str]:
+    return [m["text"] for m in fake.thread(CHANNEL, ts) if "routing file changed" in m.get("text", "")]
+
+
+def first_page_id(session_factory, ts: str) -> int:
+    with transaction(session_factory) as session:
+        return session.exec(select(DigestMessage.id).where(DigestMessage.ts == ts)).one()
