@@ -319,17 +319,28 @@ def hand_over_items(*, session: Session, item_ids: Sequence[int], owner: str) ->
     )
 
 
-def hand_over_thread(*, session: Session, digest_day: date, owner: str, to: str) -> int | None:
+def hand_over_thread(*, session: Session, digest_day: date, owner: str, to: str) -> bool:
     """Every page of ``owner``'s digest of ``digest_day`` now names ``to`` (one
-    version newer each); the first page's id, or None when ``to`` already has
-    a digest that day (the pages then keep their name)."""
+    version newer each); False when ``to`` already has a digest that day (the
+    pages then keep their name)."""
     taken = session.exec(select(func.count()).select_from(DigestMessage).where(DigestMessage.digest_day == digest_day, DigestMessage.owner == to)).one()
     if taken:
-        return None
-    first = find_first_page(session=session, digest_day=digest_day, owner=owner)
+        return False
     session.exec(
         update(DigestMessage).where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner)
         .values(owner=to, version=DigestMessage.version + 1)
         .execution_options(synchronize_session=False)
     )
-    return first.id if first is not None else None
+    return True
+
+
+def list_thread_open_item_keys(*, session: Session, digest_day: date, owner: str) -> list[tuple[str | None, str, str]]:
+    """(stored owner, category, branch) of the open items on an owner's digest of one day."""
+    return list(
+        session.exec(
+            select(Item.owner, Item.category, Item.branch)
+            .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+            .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner, col(Item.status).in_(OPEN_STATUSES))
+            .order_by(Item.id)
+        ).all()
+    )

@@ -151,9 +151,9 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
     thread_facts: dict[int, tuple[ThreadFacts, FollowUpPolicy]] = {}
     for thread in threads.values():
         message = thread.message
-        owner = deps.routing.owner_named(message.owner)
+        owner = thread_owner(deps, session, message)
         if owner is None:
-            log.warning("owner %r of thread %s is no longer in the routing file: not followed up", message.owner, message.id)
+            log.warning("owner %r of thread %s is no longer in the routing file and nobody covers its items: not followed up", message.owner, message.id)
             continue
         facts = ThreadFacts(
             thread_id=message.id, owner_user=contact_for(deps, owner), escalation=owner.escalation,
@@ -462,7 +462,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
 
 def _tell_owner(deps: Deps, message: DigestMessage, step: Step, now: datetime) -> None:
     """Nobody is escalated behind their back: say so in the owner's thread."""
-    owner = deps.routing.owner_named(message.owner)
+    owner = _owner_of_thread(deps, message)
     text = deps.catalog.t(
         "followup.escalated_notice", owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
     )
@@ -542,7 +542,7 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     """The owner's reminder in their thread: ``head`` (mentioning the owner),
     then what awaits an answer and what a fix."""
     message = thread.message
-    owner = deps.routing.owner_named(message.owner)
+    owner = _owner_of_thread(deps, message)
     parts = [deps.catalog.t(head, owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, **params)]
     if thread.awaiting:
         parts.append(deps.catalog.t("followup.nudge_awaiting", count=thread.awaiting, deadline=_fmt(deps, message.deadline)))
@@ -553,7 +553,7 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
 
 def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
     message = thread.message
-    owner = deps.routing.owner_named(message.owner)
+    owner = _owner_of_thread(deps, message)
     with transaction(deps.session_factory) as session:
         earlier = [u for u in f.list_follow_ups(session=session, thread_ids=[message.id]) if u.kind == StepKind.NUDGE and u.ts]
     try:
@@ -582,6 +582,25 @@ def contact_for(deps: Deps, owner: Owner) -> str:
     return owner.user
 
 
+def thread_owner(deps: Deps, session: Session, message: DigestMessage) -> Owner | None:
+    """Whoever answers for a digest thread now: the owner it names while the
+    routing file has them, else whoever now covers its open items (pages
+    that kept an old name, or before the sweep's ``follow_owners``)."""
+    owner = deps.routing.owner_named(message.owner)
+    if owner is not None:
+        return owner
+    for stored, category, branch in f.list_thread_open_item_keys(session=session, digest_day=message.digest_day, owner=message.owner):
+        owner = deps.routing.owner_now(stored, category, branch)
+        if owner is not None:
+            return owner
+    return None
+
+
+def _owner_of_thread(deps: Deps, message: DigestMessage) -> Owner | None:
+    with transaction(deps.session_factory) as session:
+        return thread_owner(deps, session, message)
+
+
 def follow_owners(deps: Deps, now: datetime) -> int:
     """Open items belong to whoever now covers them (``Routing.owner_now``):
     after an owner was renamed, replaced or narrowed in the routing file, the
@@ -589,8 +608,9 @@ def follow_owners(deps: Deps, now: datetime) -> int:
     owner names it on every page (one version newer: the next refresh shows
     it), and that owner is mentioned in its thread once (``handover:<first
     page>:<owner>``, in working time). The items stay on their messages. A new
-    owner who already has a digest that day takes the items (answers, /reject
-    next) but the pages keep their name. Returns the threads handed over."""
+    owner who already has a digest that day takes the items and the thread
+    (``thread_owner``: answers, follow-ups, the mention) but the pages keep
+    their name. Returns the threads whose open items went to a new owner."""
     routing = deps.routing  # read each time: the routing may be swapped at runtime
     handed: list[tuple[int, Owner, str]] = []
     with transaction(deps.session_factory) as session:
@@ -612,11 +632,11 @@ def follow_owners(deps: Deps, now: datetime) -> int:
                 log.warning("the open items of %s's digest of %s now belong to %s: the pages keep their name", before, day, sorted(now_names))
                 continue
             (name,) = now_names
-            first = f.hand_over_thread(session=session, digest_day=day, owner=before, to=name)
-            if first is None:
-                log.warning("%s already has a digest of %s: the pages of %s's keep their name", name, day, before)
-                continue
-            handed.append((first, routing.owner_named(name), before))
+            first = q.find_first_page(session=session, digest_day=day, owner=before)
+            if not f.hand_over_thread(session=session, digest_day=day, owner=before, to=name):
+                log.info("%s already has a digest of %s: the pages of %s's keep their name", name, day, before)
+            if first is not None:
+                handed.append((first.id, routing.owner_named(name), before))
     for first, owner, before in handed:
         _announce_handover(deps, first, owner, before, now)
     return len(handed)
@@ -669,7 +689,7 @@ def acknowledge(deps: Deps, *, event_id: str, user: str, channel: str, ts: str) 
         message = q.find_digest_message(session=session, channel=channel, ts=ts)
         if message is None or not q.record_once(session=session, key=f"event:{event_id}", now=now):
             return
-        owner = deps.routing.owner_named(message.owner)
+        owner = thread_owner(deps, session, message)
         allowed = owner is not None and owner.role_of(user) is not None
         if allowed:
             first = message if message.page == 0 else q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
@@ -688,7 +708,7 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
         message = q.find_digest_message(session=session, channel=channel, ts=thread_ts)
         if message is None:
             return False
-        owner = deps.routing.owner_named(message.owner)
+        owner = thread_owner(deps, session, message)
         if owner is None or owner.role_of(user) is None:
             return False
         f.touch_thread(session=session, message_id=message.id, now=now)
@@ -698,12 +718,12 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
 # --- acting from the escalation DM ------------------------------------------------------
 
 
-def _refusal(deps: Deps, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
+def _refusal(deps: Deps, session: Session, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
     """Why ``actor`` may not use an escalation DM's buttons on this thread (a
     catalog key and its values), or None: its owner's delegates and managers may."""
     if message is None:
         return "answers.stale_button", {}
-    if deps.routing.role_for(actor, deps.routing.owner_named(message.owner)) not in ACTING_FOR_OWNER:
+    if deps.routing.role_for(actor, thread_owner(deps, session, message)) not in ACTING_FOR_OWNER:
         return "followup.buttons_not_yours", {"owner": message.owner}
     return None
 
@@ -719,7 +739,7 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
     thread, first = None, False
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
-        refusal = _refusal(deps, message, actor)
+        refusal = _refusal(deps, session, message, actor)
         if refusal is None:
             thread = f.find_open_thread(session=session, thread_id=thread_id)
             first = thread is not None and q.record_once(session=session, key=key, now=now)
@@ -750,7 +770,7 @@ def confirm_for_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: Reply
     item_ids: list[int] = []
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
-        refusal = _refusal(deps, message, actor)
+        refusal = _refusal(deps, session, message, actor)
         if refusal is None:
             item_ids = f.list_thread_item_ids(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
     if refusal is not None:

@@ -1136,3 +1136,27 @@ def handover_notices(fake, ts: str) -> list[str]:
 def first_page_id(session_factory, ts: str) -> int:
     with transaction(session_factory) as session:
         return session.exec(select(DigestMessage.id).where(DigestMessage.ts == ts)).one()
+
+
+def test_when_the_new_owner_already_has_that_day_s_digest_the_thread_keeps_its_name_but_follows_the_new_owner(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    # 大件配送 leaves the routing file; 小件配送 (Z) now covers every delivery
+    # type and branch — and already has a digest of Friday.
+    _, z = routing.owners
+    merged = replace(routing, owners=(replace(z, categories=("large", "small"), branches=()),))
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, merged)
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 09:31", "2026-11-27 11:00"], new.services.tick)
+
+    t = threads
+    assert Counter(seen["2026-11-27 09:30"]) == Counter([update(t.y), update(t.y_more), ("chat.postMessage", CHANNEL, t.y, (Z,))])
+    assert seen["2026-11-27 09:31"] == []
+    assert Counter(seen["2026-11-27 11:00"]) == Counter([nudge(t.y, Z), nudge(t.z, Z)])  # both threads' follow-ups go to Z
+    with transaction(session_factory) as session:
+        assert session.exec(select(DigestMessage.owner).where(DigestMessage.ts == t.y)).one() == "大件配送"  # the name stays
+    assert {i.owner for i in items(session_factory).values() if i.owner} == {"小件配送"}
+    head = json.dumps(fake_slack.messages[(CHANNEL, t.y)]["blocks"][0], ensure_ascii=False)
+    assert f"<@{Z}>" in head and f"<@{Y}>" not in head
+    command(new, signer, fake_slack, f"confirm {Y_ORDER}", user=Z)
+    assert items(session_factory)[Y_ORDER].status == "confirmed"
