@@ -25,6 +25,7 @@ class OpenThread:
     message: DigestMessage
     awaiting: int
     oldest_unfixed_at: datetime | None
+    deemed: int = 0  # deemed confirmed (the deadline answered for the owner side), still without a fix
 
 
 def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
@@ -43,10 +44,13 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     rows = session.exec(stmt).all()
     work: dict[tuple, list] = {}
     for day, owner, status, count, oldest in rows:
-        entry = work.setdefault((day, owner), [0, None])
+        entry = work.setdefault((day, owner), [0, None, 0])
         if status == Status.AWAITING:
             entry[0] += count
-        elif oldest is not None:
+            continue
+        if status == Status.DEEMED_CONFIRMED:
+            entry[2] += count
+        if oldest is not None:
             entry[1] = oldest if entry[1] is None else min(entry[1], oldest)
     if not work:
         return []
@@ -57,7 +61,7 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     for message in firsts:
         entry = work.get((message.digest_day, message.owner))
         if entry is not None and message.ts:
-            threads.append(OpenThread(message, entry[0], _aware(entry[1])))
+            threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2]))
     return sorted(threads, key=lambda t: t.message.id)
 
 
@@ -272,3 +276,71 @@ def touch_thread(*, session: Session, message_id: int, now: datetime) -> None:
     first = message if message.page == 0 else find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
     if first is not None:
         session.exec(update(DigestMessage).where(col(DigestMessage.id) == first.id).values(last_activity_at=now))
+
+
+# --- open items follow their owner ----------------------------------------------------
+
+OPEN_STATUSES = (Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.DISPUTED)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedItem:
+    """An open item on a digest message: whom it names, and what decides who covers it."""
+
+    item_id: int
+    owner: str | None
+    category: str
+    branch: str
+    message_id: int
+    digest_day: date
+    message_owner: str
+
+
+def list_open_posted_items(*, session: Session) -> list[PostedItem]:
+    """Open items (awaiting an answer, a fix, or CS's review) on digest messages."""
+    rows = session.exec(
+        select(Item.id, Item.owner, Item.category, Item.branch, DigestMessage.id, DigestMessage.digest_day, DigestMessage.owner)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(col(Item.status).in_(OPEN_STATUSES))
+        .order_by(Item.id)
+    ).all()
+    return [PostedItem(*row) for row in rows]
+
+
+def hand_over_items(*, session: Session, item_ids: Sequence[int], owner: str) -> None:
+    """The items now belong to ``owner``; the messages showing them are one
+    version newer, so the next refresh shows it."""
+    ids = sorted(item_ids)
+    session.exec(update(Item).where(col(Item.id).in_(ids)).values(owner=owner))
+    messages = select(Item.digest_message_id).where(col(Item.id).in_(ids))
+    session.exec(
+        update(DigestMessage).where(col(DigestMessage.id).in_(messages)).values(version=DigestMessage.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def hand_over_thread(*, session: Session, digest_day: date, owner: str, to: str) -> bool:
+    """Every page of ``owner``'s digest of ``digest_day`` now names ``to`` (one
+    version newer each); False when ``to`` already has a digest that day (the
+    pages then keep their name)."""
+    taken = session.exec(select(func.count()).select_from(DigestMessage).where(DigestMessage.digest_day == digest_day, DigestMessage.owner == to)).one()
+    if taken:
+        return False
+    session.exec(
+        update(DigestMessage).where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner)
+        .values(owner=to, version=DigestMessage.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def list_thread_open_item_keys(*, session: Session, digest_day: date, owner: str) -> list[tuple[str | None, str, str]]:
+    """(stored owner, category, branch) of the open items on an owner's digest of one day."""
+    return list(
+        session.exec(
+            select(Item.owner, Item.category, Item.branch)
+            .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+            .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner, col(Item.status).in_(OPEN_STATUSES))
+            .order_by(Item.id)
+        ).all()
+    )

@@ -12,9 +12,20 @@ key names the thread, the step and the quiet period, so a step happens once
 per quiet period however often the sweep runs; new activity starts a new
 period. 👀 by the owner side pauses the ladder until the dispute deadline.
 
-``thread_outlook`` answers "what happens if nobody acts": this quiet period's
-steps that come before the deadline, then — once the deadline has deemed the
-unanswered items confirmed — the ladder that starts when their fix is due.
+Silence keeps climbing across the deadline. When the deadline deems the
+unanswered items confirmed, their fix is owed (the fix phase) but the owner
+side has still said nothing: the quiet period does not end there, so the
+ladder continues from the level already reached — same quiet period, same
+keys — and never starts again from the bottom. With the defaults a silent
+owner's chain hears at 11:00 (nudge) and 13:00 (level 1) on the digest's day
+and at 09:00 on the next working day (level 2). Only owner-side activity
+after the deadline (an answer, a fix, a reply) ends that silence; the fix
+phase then starts a new quiet period at the end of the fix window, as for
+items the owner confirmed.
+
+``project_thread`` answers "what happens if nobody acts": this quiet period's
+steps that come before the deadline, then those after it, while the deemed
+items still lack a fix.
 """
 
 from __future__ import annotations
@@ -58,6 +69,13 @@ class ThreadFacts:
     oldest_unfixed_at: datetime | None  # earliest confirmation/deemed time of an item still without a fix
     last_activity_at: datetime | None = None  # owner, delegate or manager answered, reacted or replied
     acknowledged_at: datetime | None = None  # 👀
+    deemed_unfixed: int = 0  # items the deadline deemed confirmed (nobody answered them) still without a fix
+
+    @property
+    def silent_past_deadline(self) -> bool:
+        """The deadline answered for the owner side, which has said nothing
+        since: the silence that began before the deadline goes on."""
+        return self.deemed_unfixed > 0 and (self.last_activity_at is None or self.last_activity_at <= self.deadline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +102,19 @@ class Step:
 
 
 def quiet_since(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours) -> datetime | None:
-    """When the thread's current quiet period began; None when nothing is open."""
-    starts: list[datetime] = []
-    if facts.awaiting:
-        starts.append(facts.posted_at)
-    if facts.oldest_unfixed_at is not None:
-        starts.append(hours.add(facts.oldest_unfixed_at, policy.fix_window))
-    if not starts:
+    """When the thread's current quiet period began; None when nothing is open.
+    A silence that ran across the deadline keeps the start it had before it
+    (``silent_past_deadline``), so the deadline changes nothing here."""
+    silent = facts.awaiting > 0 or facts.silent_past_deadline
+    if silent:  # before any fix falls due (a fix window counts from an answer after the post)
+        since = facts.posted_at
+    elif facts.oldest_unfixed_at is not None:
+        since = hours.add(facts.oldest_unfixed_at, policy.fix_window)
+    else:
         return None
-    since = min(starts)
     if facts.last_activity_at is not None and facts.last_activity_at > since:
         since = facts.last_activity_at
-    if facts.awaiting and facts.acknowledged_at is not None:
+    if silent and facts.acknowledged_at is not None:
         since = max(since, facts.deadline)  # 👀: quiet until the deadline, which still applies
     return since
 
@@ -154,19 +173,19 @@ class Projection:
 
 def project_thread(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours) -> Projection:
     """What the ladder will do if nobody acts. While items await an answer the
-    deadline deems them confirmed, which ends the current quiet period: its
-    steps due from then on never come, and a new ladder starts when their fix
-    is due (the same ``thread_ladder``, on the facts after the deadline)."""
-    current, missing = until_cut(thread_ladder, facts, policy, hours)
+    deadline deems them confirmed; the silence goes on, and so does the
+    ladder (the same ``thread_ladder``, on the facts after the deadline,
+    which keep the quiet period): the steps before the deadline, then those
+    from the deadline on."""
     if not facts.awaiting:
+        current, missing = until_cut(thread_ladder, facts, policy, hours)
         return Projection(current, [], missing)
-    before = [s for s in current if s.due_at < facts.deadline]
     unfixed = facts.deadline if facts.oldest_unfixed_at is None else min(facts.oldest_unfixed_at, facts.deadline)
-    deemed = replace(facts, awaiting=0, oldest_unfixed_at=unfixed, acknowledged_at=None)
-    after, missing_after = until_cut(thread_ladder, deemed, policy, hours)
-    if len(before) < len(current):  # the cut (if any) fell after the deadline: it no longer matters
-        missing = None
-    return Projection(before, after, missing or missing_after)
+    deemed = replace(facts, awaiting=0, deemed_unfixed=facts.deemed_unfixed + facts.awaiting, oldest_unfixed_at=unfixed)
+    steps, missing = until_cut(thread_ladder, deemed, policy, hours)
+    before = [s for s in steps if s.due_at < facts.deadline]
+    after = [s for s in steps if s.due_at >= facts.deadline]
+    return Projection(before, after, missing)
 
 
 @dataclass(frozen=True, slots=True)

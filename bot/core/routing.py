@@ -151,6 +151,18 @@ class Routing:
                 return owner
         return None
 
+    def owner_now(self, stored: str | None, category: str, branch: str) -> Owner | None:
+        """Who answers for an open item now: its stored owner while that owner
+        is still in the file and still covers the item's delivery type and
+        branch, else whoever covers it now (``owner_for``); None when nobody
+        does. An owner renamed, replaced or narrowed in the routing file thus
+        hands its open items on, while an overlap added later (another owner
+        also covering them, earlier in the file) does not take them away."""
+        owner = self.owner_named(stored) if stored else None
+        if owner is not None and owner.covers(category, branch):
+            return owner
+        return self.owner_for(category, branch)
+
     def owner_named(self, name: str) -> Owner | None:
         for owner in self.owners:
             if owner.name == name:

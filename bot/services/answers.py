@@ -72,9 +72,10 @@ class Answer:
 
 
 def _owner_of(deps: Deps, item: Item) -> Owner | None:
-    if item.owner:
-        return deps.routing.owner_named(item.owner)
-    return deps.routing.owner_for(item.category, item.branch)
+    """Whoever answers for the item now (``Routing.owner_now``): after a
+    rename in the routing file the new owner may act at once, before the
+    sweep has recorded the handover."""
+    return deps.routing.owner_now(item.owner, item.category, item.branch)
 
 
 def _act(

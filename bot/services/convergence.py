@@ -15,7 +15,8 @@ Errors: none; a message that cannot be updated is logged and stays behind.
 An update Slack definitively refuses (``msg_blocks_too_long``, deleted
 message, archived channel…) is not tried again until the message changes,
 and the CS lead is told once per message (a keyed DM through the ledger,
-``update-refused:<message id>``; a failed DM is retried by the sweep).
+``update-refused:<message id>``; a failed DM is retried by the sweep, and
+one outside working time is left for the sweep to send from the opening).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from bot.gateway import is_ambiguous
 from bot.services.deps import Deps
 from bot.services.digest import render_digest_message
+from bot.services.office_hours import may_message_people
 from storage import queries as q
 from storage.db import transaction
 from storage.models import DigestMessage
@@ -116,10 +118,18 @@ def _tell_refused(deps: Deps, message: DigestMessage, error: str) -> None:
         "followup.update_refused", owner=message.owner, day=message.digest_day.isoformat(), error=error, channel=f"<#{message.channel}>",
     )
     note = {"channel": None, "thread_ts": None, "user": deps.routing.cs_lead, "text": text, "attempts": 0}
+    later = not may_message_people(deps, now)
+    if later:
+        note["look"] = False  # never tried: the sweep need not look for it first
     with transaction(deps.session_factory) as session:
         if q.claim_effect(session=session, key=key, now=now, lease=REFRESH_LEASE) is not q.Claim.NEW:
             return  # told already, or being told
         q.set_effect_detail(session=session, key=key, detail=json.dumps(note, ensure_ascii=False))
+        if later:  # out of working time: the sweep sends it from the opening (its one-off messages)
+            q.release_effect(session=session, key=key, now=now)
+    if later:
+        log.info("the CS lead will be told in working time that digest message %s was refused", message.id)
+        return
     try:
         ts = deps.notifier.send_dm(deps.routing.cs_lead, text=text, key=key)
     except Exception:  # noqa: BLE001 - the sweep sends it later (the lease runs out at once)

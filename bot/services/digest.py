@@ -531,8 +531,8 @@ def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Seq
     total, awaiting = counts or (
         sum(1 for i in everything if i.status != Status.VOIDED), sum(1 for i in everything if i.status == Status.AWAITING)
     )
-    owner = deps.routing.owner_named(message.owner)
-    if owner is None:  # the routing file dropped this owner since: keep the name
+    owner = deps.routing.owner_named(message.owner) or _owner_of_items(deps, everything)
+    if owner is None:  # the routing file dropped this owner since, and nobody covers its items: keep the name
         owner = Owner(name=message.owner, user="", categories=())
     ctx = PageContext(
         owner=owner, digest_day=message.digest_day, deadline=message.deadline, page=message.page,
@@ -544,6 +544,17 @@ def _render(deps: Deps, message: DigestMessage, items: Sequence, everything: Seq
         ),
     )
     return digest_message(ctx, items, deps.catalog, deps.timezone)
+
+
+def _owner_of_items(deps: Deps, items: Sequence) -> Owner | None:
+    """Whoever now answers for the message's open items (the first that has
+    one), when the routing file no longer names the message's owner."""
+    for item in items:
+        if item.status in f.OPEN_STATUSES:
+            owner = deps.routing.owner_now(item.owner, item.category, item.branch)
+            if owner is not None:
+                return owner
+    return None
 
 
 def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> int:

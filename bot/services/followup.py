@@ -28,7 +28,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -51,13 +51,13 @@ from bot.core.followup_messages import EscalationThread, escalation_message, out
 from bot.core.lifecycle import Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy, Owner
 from bot.core.text import fmt_time
-from bot.core.workcal import CalendarDataMissing, local_datetime
-from bot.core.worktime import WorkingHours
+from bot.core.workcal import local_datetime
 from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
 from bot.services.answers import Answer, act_on_items
 from bot.services.convergence import REFUSED_PREFIX, slack_refused
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
+from bot.services.office_hours import may_message_people, working_hours
 from storage import followups as f
 from storage import queries as q
 from storage import standins
@@ -80,36 +80,26 @@ class SweepReport:
     failed: int = 0  # follow-up messages whose send failed in this sweep
     stuck: int = 0  # follow-ups neither sent nor given up after GIVE_UP_AFTER failed sends
     problem: str | None = None  # for /healthz and the exit code: sends are failing (catalog text)
-
-
-def working_hours(deps: Deps) -> WorkingHours:
-    timings = deps.routing.timings
-    return WorkingHours(deps.calendar, timings.work_start, timings.work_end, deps.timezone)
+    handed_over: int = 0  # threads whose open items went to the owner now covering them
 
 
 def sweep(deps: Deps, *, now: datetime) -> SweepReport:
     """Do everything that is due at ``now``; safe to repeat and to run concurrently."""
     report = SweepReport()
+    report.handed_over = follow_owners(deps, now)
     report.calendar_problem = _check_calendar(deps, now)
     report.deemed = _deem_overdue(deps, now)
     steps, threads, items, missing_year = _due(deps, now)
     if missing_year is not None and report.calendar_problem is None:
         report.calendar_problem = missing_year
         _warn_calendar(deps, now, missing_year)
-    if _in_working_hours(deps, now):  # reminders wait for working hours, however late they are
+    if may_message_people(deps, now):  # reminders wait for working hours, however late they are
         _send(deps, steps, threads, items, now, report)
     with transaction(deps.session_factory) as session:
         report.stuck = f.count_stuck_follow_ups(session=session, attempts=GIVE_UP_AFTER)
     if report.failed or report.stuck:
         report.problem = deps.catalog.t("followup.sweep_problem", failed=report.failed, stuck=report.stuck, attempts=GIVE_UP_AFTER)
     return report
-
-
-def _in_working_hours(deps: Deps, now: datetime) -> bool:
-    try:
-        return working_hours(deps).is_working_time(now)
-    except CalendarDataMissing:
-        return False
 
 
 # --- deadlines ---------------------------------------------------------------------
@@ -162,15 +152,16 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
     thread_facts: dict[int, tuple[ThreadFacts, FollowUpPolicy]] = {}
     for thread in threads.values():
         message = thread.message
-        owner = deps.routing.owner_named(message.owner)
+        owner = thread_owner(deps, session, message)
         if owner is None:
-            log.warning("owner %r of thread %s is no longer in the routing file: not followed up", message.owner, message.id)
+            log.warning("owner %r of thread %s is no longer in the routing file and nobody covers its items: not followed up", message.owner, message.id)
             continue
         facts = ThreadFacts(
-            thread_id=message.id, owner_user=_mention_user(deps, owner, session), escalation=owner.escalation,
+            thread_id=message.id, owner_user=contact_for(deps, owner, session), escalation=owner.escalation,
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
+            deemed_unfixed=thread.deemed,
         )
         thread_facts[message.id] = (facts, _policy(deps, message, message.owner))
     items = {i.id: i for i in f.list_disputed_items(session=session)}
@@ -302,7 +293,7 @@ def _worst_send(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -
 # claim waits that long before the next sweep takes it over.
 SEND_LEASE = 2 * _worst_send()
 GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
-ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", "away:", REFUSED_PREFIX)  # ledger keys of the one-off messages (below; convergence)
+ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", "away:", REFUSED_PREFIX, "handover:")  # ledger keys of the one-off messages (below; convergence)
 
 
 def _failure(exc: Exception) -> tuple[bool, str]:
@@ -472,9 +463,9 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
 
 def _tell_owner(deps: Deps, message: DigestMessage, step: Step, now: datetime) -> None:
     """Nobody is escalated behind their back: say so in the owner's thread."""
-    owner = deps.routing.owner_named(message.owner)
+    owner = _owner_of_thread(deps, message)
     text = deps.catalog.t(
-        "followup.escalated_notice", owner=f"<@{owner.user}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
+        "followup.escalated_notice", owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
     )
     _send_once(deps, f"notice:{step.key}", channel=message.channel, thread_ts=message.ts, text=text, now=now)
 
@@ -486,8 +477,12 @@ def _send_once(deps: Deps, key: str, *, text: str, now: datetime, channel: str |
     """Send a one-off message once: claimed in the ledger under ``key`` with
     where it goes and what it says, carrying ``key`` in its metadata. A
     failed send is retried by the next sweep (``_retry_once_messages``),
-    after looking the message up by its key. True when sent now."""
+    after looking the message up by its key; so is one claimed outside
+    working time, from the opening. True when sent now."""
     note = {"channel": channel, "thread_ts": thread_ts, "user": user, "text": text, "attempts": 0}
+    later = not may_message_people(deps, now)
+    if later:
+        note["look"] = False  # not tried yet: nothing to look for
     with transaction(deps.session_factory) as session:
         claim = q.claim_effect(session=session, key=key, now=now, lease=SEND_LEASE)
         if claim is q.Claim.NEW:
@@ -496,6 +491,10 @@ def _send_once(deps: Deps, key: str, *, text: str, now: datetime, channel: str |
             note = json.loads(q.find_effect(session=session, key=key).detail)
         else:
             return False
+        if later:  # people hear it in working time: the sweep sends it from the opening
+            q.release_effect(session=session, key=key, now=now)
+    if later:
+        return False
     return _post_once(deps, key, note, now, look_first=claim is q.Claim.RESUMED and note.get("look", True))
 
 
@@ -544,8 +543,8 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     """The owner's reminder in their thread: ``head`` (mentioning the owner),
     then what awaits an answer and what a fix."""
     message = thread.message
-    owner = deps.routing.owner_named(message.owner)
-    parts = [deps.catalog.t(head, owner=f"<@{_mention_user(deps, owner)}>" if owner else message.owner, **params)]
+    owner = _owner_of_thread(deps, message)
+    parts = [deps.catalog.t(head, owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, **params)]
     if thread.awaiting:
         parts.append(deps.catalog.t("followup.nudge_awaiting", count=thread.awaiting, deadline=_fmt(deps, message.deadline)))
     if thread.oldest_unfixed_at is not None:
@@ -553,18 +552,9 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     return "\n".join(parts)
 
 
-def _mention_user(deps: Deps, owner: Owner, session: Session | None = None) -> str:
-    """Whom a nudge for ``owner`` mentions (and counts against the daily
-    cap): their stand-in while one is in force (``/reject away``), else the owner."""
-    if session is None:
-        with transaction(deps.session_factory) as session:
-            return _mention_user(deps, owner, session)
-    return standins.stand_in_for(session=session, owner=owner.name, now=deps.clock.now()) or owner.user
-
-
 def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
     message = thread.message
-    owner = deps.routing.owner_named(message.owner)
+    owner = _owner_of_thread(deps, message)
     with transaction(deps.session_factory) as session:
         earlier = [u for u in f.list_follow_ups(session=session, thread_ids=[message.id]) if u.kind == StepKind.NUDGE and u.ts]
     try:
@@ -573,7 +563,7 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
         log.warning("no permalink for thread %s; the escalation goes without it", message.id, exc_info=True)
         link = ""
     return EscalationThread(
-        thread_id=message.id, owner=message.owner, owner_user=owner.user if owner else "", digest_day=message.digest_day,
+        thread_id=message.id, owner=message.owner, owner_user=contact_for(deps, owner) if owner else "", digest_day=message.digest_day,
         awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at, since=step.since, level=step.level,
         nudged=tuple((u.recipient, u.sent_at) for u in earlier), link=link,
     )
@@ -581,6 +571,89 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
 
 def _dispute_line(deps: Deps, item: Item, now: datetime) -> str:
     return deps.catalog.t("followup.dispute_line", order=item.order_no, owner=item.owner or "—", agent=item.callback_agent or "—", since=_fmt(deps, item.updated_at))
+
+
+# --- open items follow their owner -------------------------------------------------
+
+
+def contact_for(deps: Deps, owner: Owner, session: Session | None = None) -> str:
+    """The Slack user the bot mentions or DMs for ``owner`` — in nudges (and
+    their daily cap), the escalation notice and DM, the handover notice: their
+    stand-in while one is in force (``/reject away``), else the owner. The one
+    place this choice is made."""
+    if session is None:
+        with transaction(deps.session_factory) as session:
+            return contact_for(deps, owner, session)
+    return standins.stand_in_for(session=session, owner=owner.name, now=deps.clock.now()) or owner.user
+
+
+def thread_owner(deps: Deps, session: Session, message: DigestMessage) -> Owner | None:
+    """Whoever answers for a digest thread now: the owner it names while the
+    routing file has them, else whoever now covers its open items (pages
+    that kept an old name, or before the sweep's ``follow_owners``)."""
+    owner = deps.routing.owner_named(message.owner)
+    if owner is not None:
+        return owner
+    for stored, category, branch in f.list_thread_open_item_keys(session=session, digest_day=message.digest_day, owner=message.owner):
+        owner = deps.routing.owner_now(stored, category, branch)
+        if owner is not None:
+            return owner
+    return None
+
+
+def _owner_of_thread(deps: Deps, message: DigestMessage) -> Owner | None:
+    with transaction(deps.session_factory) as session:
+        return thread_owner(deps, session, message)
+
+
+def follow_owners(deps: Deps, now: datetime) -> int:
+    """Open items belong to whoever now covers them (``Routing.owner_now``):
+    after an owner was renamed, replaced or narrowed in the routing file, the
+    items name the new owner; a thread whose open items all went to one new
+    owner names it on every page (one version newer: the next refresh shows
+    it), and that owner is mentioned in its thread once (``handover:<first
+    page>:<owner>``, in working time). The items stay on their messages. A new
+    owner who already has a digest that day takes the items and the thread
+    (``thread_owner``: answers, follow-ups, the mention) but the pages keep
+    their name. Returns the threads whose open items went to a new owner."""
+    routing = deps.routing  # read each time: the routing may be swapped at runtime
+    handed: list[tuple[int, Owner, str]] = []
+    with transaction(deps.session_factory) as session:
+        moves: dict[str, list[int]] = defaultdict(list)
+        names: dict[tuple[date, str], set[str]] = defaultdict(set)
+        for posted in f.list_open_posted_items(session=session):
+            owner = routing.owner_now(posted.owner, posted.category, posted.branch)
+            name = owner.name if owner is not None else posted.message_owner  # nobody covers it: it stays
+            names[(posted.digest_day, posted.message_owner)].add(name)
+            if owner is not None and owner.name != posted.owner:
+                moves[owner.name].append(posted.item_id)
+        for name, item_ids in moves.items():
+            f.hand_over_items(session=session, item_ids=item_ids, owner=name)
+            log.info("%d open item(s) now belong to %s, who covers them now", len(item_ids), name)
+        for (day, before), now_names in sorted(names.items()):
+            if now_names == {before}:
+                continue
+            if len(now_names) > 1:
+                log.warning("the open items of %s's digest of %s now belong to %s: the pages keep their name", before, day, sorted(now_names))
+                continue
+            (name,) = now_names
+            first = q.find_first_page(session=session, digest_day=day, owner=before)
+            if not f.hand_over_thread(session=session, digest_day=day, owner=before, to=name):
+                log.info("%s already has a digest of %s: the pages of %s's keep their name", name, day, before)
+            if first is not None:
+                handed.append((first.id, routing.owner_named(name), before))
+    for first, owner, before in handed:
+        _announce_handover(deps, first, owner, before, now)
+    return len(handed)
+
+
+def _announce_handover(deps: Deps, thread_id: int, owner: Owner, before: str, now: datetime) -> None:
+    with transaction(deps.session_factory) as session:
+        message = f.find_thread(session=session, thread_id=thread_id)
+    if message is None or not message.ts:
+        return
+    text = deps.catalog.t("ladder.handed_over", owner=f"<@{contact_for(deps, owner)}>", name=owner.name, before=before)
+    _send_once(deps, f"handover:{thread_id}:{owner.name}", channel=message.channel, thread_ts=message.ts, text=text, now=now)
 
 
 # --- the calendar ------------------------------------------------------------------
@@ -599,7 +672,11 @@ def _check_calendar(deps: Deps, now: datetime) -> int | None:
 
 
 def _warn_calendar(deps: Deps, now: datetime, year: int) -> None:
+    """Logged at every sweep; the CS lead is told once a working day, in
+    working time (the first sweep from the opening), never at night."""
     log.error("the China working-day calendar has no official data for %s: upgrade the chinesecalendar package", year)
+    if not may_message_people(deps, now):
+        return
     day = now.astimezone(deps.timezone).date().isoformat()
     text = deps.catalog.t("followup.calendar_missing", year=year)
     _send_once(deps, f"calendar:{year}:{day}", user=deps.routing.cs_lead, text=text, now=now)
@@ -617,7 +694,7 @@ def acknowledge(deps: Deps, *, event_id: str, user: str, channel: str, ts: str) 
         message = q.find_digest_message(session=session, channel=channel, ts=ts)
         if message is None or not q.record_once(session=session, key=f"event:{event_id}", now=now):
             return
-        owner = deps.routing.owner_named(message.owner)
+        owner = thread_owner(deps, session, message)
         allowed = owner is not None and owner.role_of(user) is not None
         if allowed:
             first = message if message.page == 0 else q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
@@ -636,7 +713,7 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
         message = q.find_digest_message(session=session, channel=channel, ts=thread_ts)
         if message is None:
             return False
-        owner = deps.routing.owner_named(message.owner)
+        owner = thread_owner(deps, session, message)
         if owner is None or owner.role_of(user) is None:
             return False
         f.touch_thread(session=session, message_id=message.id, now=now)
@@ -646,12 +723,12 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
 # --- acting from the escalation DM ------------------------------------------------------
 
 
-def _refusal(deps: Deps, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
+def _refusal(deps: Deps, session: Session, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
     """Why ``actor`` may not use an escalation DM's buttons on this thread (a
     catalog key and its values), or None: its owner's delegates and managers may."""
     if message is None:
         return "answers.stale_button", {}
-    if deps.routing.role_for(actor, deps.routing.owner_named(message.owner)) not in ACTING_FOR_OWNER:
+    if deps.routing.role_for(actor, thread_owner(deps, session, message)) not in ACTING_FOR_OWNER:
         return "followup.buttons_not_yours", {"owner": message.owner}
     return None
 
@@ -667,7 +744,7 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
     thread, first = None, False
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
-        refusal = _refusal(deps, message, actor)
+        refusal = _refusal(deps, session, message, actor)
         if refusal is None:
             thread = f.find_open_thread(session=session, thread_id=thread_id)
             first = thread is not None and q.record_once(session=session, key=key, now=now)
@@ -698,7 +775,7 @@ def confirm_for_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: Reply
     item_ids: list[int] = []
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
-        refusal = _refusal(deps, message, actor)
+        refusal = _refusal(deps, session, message, actor)
         if refusal is None:
             item_ids = f.list_thread_item_ids(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
     if refusal is not None:

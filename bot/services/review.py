@@ -224,7 +224,7 @@ def fix_items(
 
 def _review_facts(deps: Deps, session: Session, item: Item) -> ReviewFacts:
     routing = deps.routing
-    owner = routing.owner_named(item.owner) if item.owner else routing.owner_for(item.category, item.branch)
+    owner = routing.owner_now(item.owner, item.category, item.branch)
     dispute = rv.find_last_audit(session=session, item_id=item.id, action=Action.DISPUTE)
     agent = item.callback_agent.strip()
     return ReviewFacts(

@@ -60,6 +60,12 @@ def answer(fake) -> str:
     return text
 
 
+@pytest.fixture(autouse=True)
+def in_working_hours(clock, digest) -> None:  # noqa: F811
+    """After the 08:30 digest, in working time: the DMs go out at once."""
+    clock.set(at("2026-11-27 09:30"))
+
+
 # --- naming, listing, ending -----------------------------------------------------------
 
 
@@ -246,10 +252,24 @@ def test_a_dm_that_fails_is_sent_once_by_the_next_sweep(bot, signer, fake_slack,
 
     reply = answer(fake_slack)
     assert "Told by DM" not in reply and stand_ins(session_factory)  # stored, and not claimed to be told
-    clock.set(at("2026-11-27 09:05"))
+    clock.set(at("2026-11-27 10:05"))
     bot.services.sweep()
     bot.services.sweep()
 
+    assert len(dms(fake_slack, LI)) == 1
+
+
+def test_a_stand_in_named_before_working_hours_is_told_at_the_opening(bot, signer, fake_slack, session_factory, clock, digest) -> None:  # noqa: F811
+    clock.set(at("2026-11-27 08:40"))
+    command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-30")
+
+    assert stand_ins(session_factory) and dms(fake_slack, LI) == []  # in force at once; the DM waits for 09:00
+    clock.set(at("2026-11-27 08:59"))
+    bot.services.sweep()
+    assert dms(fake_slack, LI) == []
+    clock.set(at("2026-11-27 09:00"))
+    bot.services.sweep()
+    bot.services.sweep()
     assert len(dms(fake_slack, LI)) == 1
 
 

@@ -163,13 +163,12 @@ def test_next_for_the_owner_before_the_nudge_lists_the_nudge_and_the_escalations
     assert "26 item(s) await an answer; those still unanswered at 11-27 18:00 are deemed confirmed" in text
     assert f"• 11-27 11:00 — reminder in the thread, mentioning <@{Y}>" in lines
     assert f"• 11-27 13:00 — escalation level 1: DM to <@{OPS_HEAD}>" in lines
-    # Level 2 of this quiet period (Monday 09:00) never comes: at 18:00 the
-    # items are deemed confirmed. What comes then is the fix-window ladder.
-    assert "After 11-27 18:00, while a fix is missing:" in lines
-    assert f"• 12-02 11:00 — reminder in the thread, mentioning <@{Y}>" in lines
-    assert f"• 12-02 13:00 — escalation level 1: DM to <@{OPS_HEAD}>" in lines
-    assert f"• 12-03 09:00 — escalation level 2: DM to <@{BOSS}>" in lines
-    assert "11-30 09:00" not in text
+    # At 18:00 the items are deemed confirmed; the silence goes on, and so
+    # does the ladder: level 2 on Monday 09:00. Nothing starts again when the
+    # fix is due (Wednesday).
+    after = lines.index("After 11-27 18:00, while a fix is missing:")
+    assert lines[after + 1] == f"• 11-30 09:00 — escalation level 2: DM to <@{BOSS}>"
+    assert "12-02" not in text and "12-03" not in text
     assert fake_slack.calls_to("chat.postMessage") == []  # only the private answer
 
 

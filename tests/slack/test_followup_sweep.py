@@ -34,7 +34,7 @@ from bot.app import Bot, create_app
 from bot.clock import FixedClock
 from bot.core.importing import parse_export
 from bot.core.routing import FollowUpPolicy
-from bot.fakeslack import event_callback, reaction_event, slash_command
+from bot.fakeslack import block_actions, event_callback, reaction_event, slash_command
 from bot.gateway import make_client
 from storage.db import make_session_factory, transaction
 from storage.imports import insert_records
@@ -285,8 +285,9 @@ def quiet_friday(t: Threads) -> dict[str, list[Summary]]:
     expected["2026-11-27 11:00"] = [nudge(t.y, Y), nudge(t.z, Z)]  # 09:00 + 2h
     expected["2026-11-27 13:00"] = escalation(OPS_HEAD, {t.y: Y, t.z: Z})  # 09:00 + 4h, one DM for both
     expected["2026-11-27 18:00"] = [update(t.y), update(t.y_more), update(t.z)]  # deemed confirmed
-    # Level 2 (09:00 + 9h = Monday 09:00) never comes: at 18:00 nothing awaits
-    # any more, and the deemed items' fix window runs until Wednesday 09:00.
+    # The silence goes on past the deadline, and so does the ladder: level 2
+    # at 09:00 + 9h = the close -> Monday 09:00, one DM for both threads.
+    expected["2026-11-30 09:00"] = escalation(BOSS, {t.y: Y, t.z: Z})
     return expected
 
 
@@ -360,12 +361,18 @@ def test_at_the_deadline_unanswered_items_become_deemed_confirmed_by_the_schedul
     assert "0 awaiting" in shown[(CHANNEL, threads.y)]["text"]
 
 
-def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, session_factory, clock, fake_slack, threads) -> None:
-    # Deemed Friday 18:00; the fix window (18h) is Monday and Tuesday in full,
-    # so the quiet period starts Wednesday 12-02 09:00: nudge 11:00, level 1
-    # 13:00, level 2 at 09:00 + 9h = the close -> Thursday 12-03 09:00. From
-    # 1 December each day's first sweep also warns about 2027's missing calendar.
-    run(fake_slack, clock, FRIDAY + WEEKEND_AND_MONDAY, bot.services.sweep)
+def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    # Deemed Friday 18:00; on Monday at 10:00 the owner records a fix for one
+    # item (activity after the deadline ends the silence). The fix window (18h)
+    # is Monday and Tuesday in full, so the new quiet period starts Wednesday
+    # 12-02 09:00, from the bottom: nudge 11:00, level 1 13:00, level 2 at
+    # 09:00 + 9h = the close -> Thursday 12-03 09:00. From 1 December each
+    # working day's first sweep also warns about 2027's missing calendar.
+    run(fake_slack, clock, FRIDAY + ["2026-11-30 09:00"], bot.services.sweep)
+    clock.set(at("2026-11-30 10:00"))
+    command(bot, signer, fake_slack, f"fix {Y_ORDER} 已重新派送", user=Y)
+    command(bot, signer, fake_slack, "fix SO20261126000001 已重新派送", user=Z)
+    fake_slack.clear()
     later = ["2026-12-01 09:00", "2026-12-01 17:00", "2026-12-02 09:00", "2026-12-02 10:59", "2026-12-02 11:00",
              "2026-12-02 13:00", "2026-12-02 17:59", "2026-12-03 09:00", "2026-12-03 12:00"]
 
@@ -390,8 +397,11 @@ def test_a_thread_without_a_fix_after_the_fix_window_is_followed_up_again(bot, s
     ]
 
 
-def test_the_fix_nudge_says_fixes_are_missing(bot, session_factory, clock, fake_slack, threads) -> None:
-    run(fake_slack, clock, ["2026-11-27 18:00", "2026-12-02 10:00"], bot.services.sweep)
+def test_the_fix_nudge_says_fixes_are_missing(bot, signer, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 18:00"], bot.services.sweep)
+    clock.set(at("2026-11-30 10:00"))
+    thread_reply(bot, signer, user=Y, thread_ts=threads.y)  # the owner speaks after the deadline: the fix phase starts anew
+    run(fake_slack, clock, ["2026-12-02 10:00"], bot.services.sweep)
     clock.set(at("2026-12-02 11:00"))
 
     bot.services.sweep()
@@ -419,7 +429,7 @@ def test_two_sweeps_at_once_send_nothing_twice(bot, session_factory, clock, fake
 
     assert as_counts(seen) == as_counts(quiet_friday(threads))
     assert len(audit(session_factory, "deem")) == 38
-    assert len(follow_ups(session_factory)) == 4
+    assert len(follow_ups(session_factory)) == 6  # nudge, level 1 and level 2 for each thread
 
 
 def test_two_replicas_sharing_the_database_send_nothing_twice(bot, replica_engine, session_factory, clock, fake_slack, settings, routing, threads) -> None:
@@ -434,7 +444,7 @@ def test_two_replicas_sharing_the_database_send_nothing_twice(bot, replica_engin
 
     assert as_counts(seen) == as_counts(quiet_friday(threads))
     assert len(audit(session_factory, "deem")) == 38
-    assert len(follow_ups(session_factory)) == 4
+    assert len(follow_ups(session_factory)) == 6  # nudge, level 1 and level 2 for each thread
 
 
 def test_a_nudge_slack_refuses_is_sent_by_the_next_sweep_once(bot, session_factory, clock, fake_slack, threads) -> None:
@@ -552,6 +562,12 @@ def test_eyes_by_the_owner_pause_reminders_until_the_deadline_which_still_applie
     expected["2026-11-27 11:00"] = [nudge(t.z, Z)]
     expected["2026-11-27 13:00"] = escalation(OPS_HEAD, {t.z: Z})
     expected["2026-11-27 18:00"] = [update(t.y), update(t.y_more), update(t.z)]
+    # The deadline deemed Y's items; Y said nothing since 👀, so Y's ladder
+    # runs from the deadline: nudge Monday 11:00, level 1 13:00. Z's climbs on
+    # to level 2 on Monday 09:00.
+    expected["2026-11-30 09:00"] = escalation(BOSS, {t.z: Z})
+    expected["2026-11-30 11:00"] = [nudge(t.y, Y)]
+    expected["2026-11-30 13:00"] = escalation(OPS_HEAD, {t.y: Y})
     assert seen == expected
     assert {i.status for i in items(session_factory).values() if i.owner == "大件配送"} == {"deemed_confirmed"}
 
@@ -604,11 +620,13 @@ def test_a_thread_step_that_fell_due_while_the_bot_was_down_waits_for_working_ho
 
     seen = run(fake_slack, clock, ["2026-11-25 20:00", "2026-11-25 23:00", "2026-11-26 09:00"], bot.services.sweep)
 
-    assert seen == {
+    # Z, silent, climbs on past the deadline: its nudge (Monday 11:00), level 1
+    # (13:00) and level 2 (Tuesday 09:00) are overdue too, each once.
+    assert as_counts(seen) == as_counts({
         "2026-11-25 20:00": [update(z)],  # Z's items deemed: the deadline (Monday 18:00) has passed
         "2026-11-25 23:00": [],
-        "2026-11-26 09:00": [nudge(y, Y), *escalation(OPS_HEAD, {y: Y})],
-    }
+        "2026-11-26 09:00": [nudge(y, Y), nudge(z, Z), *escalation(OPS_HEAD, {z: Z, y: Y}), *escalation(BOSS, {z: Z})],
+    })
 
 
 def test_a_dispute_reminder_that_fell_due_while_the_bot_was_down_waits_for_working_hours(bot, signer, session_factory, clock, fake_slack, threads) -> None:
@@ -728,9 +746,13 @@ def test_the_daily_cap_lets_one_follow_up_a_day_reach_each_person(settings, fake
         "2026-11-30 09:00": [opened(AGENT), dm(AGENT)],
     }
     # The operations head: Z's thread escalates at 13:00; Y's (quiet since the
-    # 10:30 dispute) at 14:30 would be a second DM that day: held.
+    # 10:30 dispute) at 14:30 would be a second DM that day: held. Y's silence
+    # goes on past the deadline, so it is sent at Monday's opening.
     ops = dms_to(seen, OPS_HEAD)
-    assert {when: calls for when, calls in ops.items() if calls} == {"2026-11-27 13:00": [opened(OPS_HEAD), dm(OPS_HEAD, Z)]}
+    assert {when: calls for when, calls in ops.items() if calls} == {
+        "2026-11-27 13:00": [opened(OPS_HEAD), dm(OPS_HEAD, Z)],
+        "2026-11-30 09:00": [opened(OPS_HEAD), dm(OPS_HEAD, Y)],
+    }
     # The CS lead: one escalation Monday, the other on Tuesday (with the calendar warning).
     lead = [r for r in follow_ups(capped.services.deps.session_factory) if r.recipient == CS_LEAD]
     assert [(r.kind, r.sent_at) for r in lead] == [
@@ -901,3 +923,240 @@ def test_items_deemed_by_a_late_sweep_count_from_their_deadline(bot, session_fac
     with transaction(session_factory) as session:
         decided = {i.decided_at for i in session.exec(select(Item).where(Item.status == "deemed_confirmed")).all()}
     assert decided == {at("2026-11-27 18:00").astimezone(UTC)}
+
+
+# --- a silent owner, Friday to Wednesday, with the ticker running around the clock ----------------------
+
+
+def every_half_hour(first: str, last: str) -> list[str]:
+    times, now, end = [], at(first), at(last)
+    while now <= end:
+        times.append(now.strftime("%Y-%m-%d %H:%M"))
+        now += timedelta(minutes=30)
+    return times
+
+
+SILENT_WEEK = every_half_hour("2026-11-27 09:00", "2026-12-02 18:00")  # Friday 09:00 to Wednesday after the close
+
+
+def working_time(when: str) -> bool:
+    moment = at(when)
+    return moment.weekday() < 5 and 9 <= moment.hour < 18  # 2026-11-27..12-02: no holiday in between
+
+
+def to_people(calls: list[Summary]) -> list[Summary]:
+    """The posts that reach a person: DMs and replies in a thread (not the channel digest, not its updates)."""
+    return [c for c in calls if c[0] == "chat.postMessage" and (c[1].startswith("D") or c[2] is not None)]
+
+
+def test_a_silent_owner_is_nudged_escalated_deemed_then_escalated_to_the_top_each_once_in_working_time(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Friday 2026-11-27, digest 08:30, deadline 18:00, nobody answers anything
+    # until Wednesday. The ticker runs every 30 minutes, nights and the weekend
+    # too. The silence keeps climbing across the deadline: nudge 11:00, level 1
+    # 13:00, deemed 18:00, level 2 Monday 09:00 (08:30 + 9 working hours); on
+    # Wednesday, when the deemed items' fix is due, nothing starts again.
+    seen = run(fake_slack, clock, SILENT_WEEK, bot.services.tick)
+
+    t = threads
+    people = {when: to_people(calls) for when, calls in seen.items() if to_people(calls)}
+    digest_dm = [dm(CS_LEAD)]  # the digest's own DM at 08:30: records no owner covers (it keeps the digest's time)
+    assert people == {
+        "2026-11-27 11:00": [nudge(t.y, Y), nudge(t.z, Z)],
+        "2026-11-27 13:00": to_people(escalation(OPS_HEAD, {t.y: Y, t.z: Z})),
+        "2026-11-30 08:30": digest_dm,
+        "2026-11-30 09:00": to_people(escalation(BOSS, {t.y: Y, t.z: Z})),
+        "2026-12-01 08:30": digest_dm,
+        "2026-12-01 09:00": to_people(calendar_warning()),  # 2027's missing calendar: from the opening, not midnight
+        "2026-12-02 08:30": digest_dm,
+        "2026-12-02 09:00": to_people(calendar_warning()),
+    }
+    assert all(working_time(when) for when, calls in people.items() if calls != digest_dm)
+    updates = [when for when, calls in seen.items() if update(t.y) in calls]
+    assert updates == ["2026-11-27 18:00"]  # deemed at the deadline, after level 1 and before level 2
+    rows = follow_ups(session_factory)
+    assert [(r.kind, r.level, r.recipient, r.sent_at) for r in rows] == [
+        ("nudge", 0, Y, at("2026-11-27 11:00")), ("nudge", 0, Z, at("2026-11-27 11:00")),
+        ("escalate", 1, OPS_HEAD, at("2026-11-27 13:00")), ("escalate", 1, OPS_HEAD, at("2026-11-27 13:00")),
+        ("escalate", 2, BOSS, at("2026-11-30 09:00")), ("escalate", 2, BOSS, at("2026-11-30 09:00")),
+    ]
+    assert {(e.action, e.at) for e in audit(session_factory, "deem")} == {("deem", at("2026-11-27 18:00").astimezone(UTC))}
+
+
+def test_the_level_2_dm_says_the_items_were_deemed_without_an_answer(bot, session_factory, clock, fake_slack, threads) -> None:
+    run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 13:00", "2026-11-27 18:00"], bot.services.sweep)
+    clock.set(at("2026-11-30 09:00"))
+
+    bot.services.sweep()
+
+    (text,) = texts_to(fake_slack, f"D{BOSS}")
+    assert "level 2" in text and f"<@{Y}>" in text and f"<@{Z}>" in text
+    assert "quiet since 11-27 08:30" in text  # the silence that began with the post
+    (y_notice,) = texts_to(fake_slack, CHANNEL, threads.y)
+    assert f"<@{Y}>" in y_notice and f"<@{BOSS}>" in y_notice and "level 2" in y_notice
+
+
+def test_two_tickers_through_the_silent_week_send_nothing_twice(bot, replica_engine, session_factory, clock, fake_slack, settings, routing, threads) -> None:
+    replica_clock = FixedClock(clock.now())
+    replica = another_bot(settings, fake_slack, make_session_factory(replica_engine), replica_clock, routing)
+    fake_slack.clear()
+    times = [w for w in SILENT_WEEK if w.endswith(("09:00", "11:00", "13:00", "18:00"))]
+
+    seen = run(fake_slack, [clock, replica_clock], times, bot.services.sweep, replica.services.sweep, together=True)
+
+    t = threads
+    sent = Counter(c for calls in seen.values() for c in to_people(calls))
+    assert sent == Counter([
+        nudge(t.y, Y), nudge(t.z, Z), *to_people(escalation(OPS_HEAD, {t.y: Y, t.z: Z})),
+        *to_people(escalation(BOSS, {t.y: Y, t.z: Z})), dm(CS_LEAD), dm(CS_LEAD),  # the calendar warning, on 12-01 and 12-02
+    ])
+    assert len(follow_ups(session_factory)) == 6
+
+
+def test_without_calendar_data_for_today_the_sweep_sends_nothing_and_does_not_raise(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Monday 2027-01-04: the installed calendar has no data for 2027. The
+    # calendar helper makes the bot say it is paused; the sweep sends nothing.
+    run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 13:00", "2026-11-27 18:00"], bot.services.sweep)
+    before = len(follow_ups(session_factory))
+
+    seen = run(fake_slack, clock, ["2027-01-04 09:00", "2027-01-04 11:00", "2027-01-04 23:00"], bot.services.sweep)
+
+    assert {when: to_people(calls) for when, calls in seen.items()} == {when: [] for when in seen}
+    assert len(follow_ups(session_factory)) == before
+
+
+def test_a_refused_update_at_night_is_told_to_the_cs_lead_at_the_next_opening_once(bot, session_factory, clock, fake_slack, threads) -> None:
+    # Friday 18:00 the deadline deems the items; Slack refuses to update the
+    # three messages. The CS lead hears of it (once per message) on Monday at
+    # 09:00, not on Friday evening nor over the weekend.
+    fake_slack.fail_next("chat.update", "msg_blocks_too_long", times=3)
+    seen = run(fake_slack, clock, ["2026-11-27 18:00", "2026-11-27 22:00", "2026-11-28 10:00", "2026-11-30 08:30",
+                                   "2026-11-30 09:00", "2026-11-30 09:30"], bot.services.tick)
+
+    told = {when: [c for c in to_people(calls) if c[1] == f"D{CS_LEAD}"] for when, calls in seen.items()}
+    assert {when: len(calls) for when, calls in told.items() if calls} == {
+        "2026-11-30 08:30": 1,  # the digest's own DM (records no owner covers)
+        "2026-11-30 09:00": 3,  # one notice per refused message
+    }
+    texts = [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{CS_LEAD}" and "refused to update" in m["text"]]
+    assert len(texts) == 3 and all("msg_blocks_too_long" in text for text in texts)
+
+
+# --- open items follow their owner --------------------------------------------------------------------------
+
+NEW_Y = "U0NEWOWNER"
+NEW_NAME = "大件配送中心"
+
+
+def renamed(routing):
+    """The routing file after 大件配送 was renamed: a new name and a new user, covering the same."""
+    y, z = routing.owners
+    return replace(routing, owners=(replace(y, name=NEW_NAME, user=NEW_Y), z))
+
+
+def click(bot: Bot, signer, fake, *, action_id: str, item: Item, ts: str, user: str):
+    request = block_actions(
+        signer, user_id=user, action_id=action_id, value=str(item.id), block_id=f"act-{item.id}", channel_id=CHANNEL,
+        message_ts=ts, message=fake.messages.get((CHANNEL, ts)), response_url=fake.response_url("click", channel=CHANNEL, ts=ts),
+    )
+    response = bot.app.dispatch(request.to_bolt())
+    assert response.status == 200
+
+
+def test_after_a_rename_the_messages_show_the_new_owner_who_is_mentioned_in_the_thread_once(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 09:31", "2026-11-27 09:32"], new.services.tick)
+
+    t = threads
+    assert Counter(seen["2026-11-27 09:30"]) == Counter([update(t.y), update(t.y_more), ("chat.postMessage", CHANNEL, t.y, (NEW_Y,))])
+    assert seen["2026-11-27 09:31"] == seen["2026-11-27 09:32"] == []  # mentioned once
+    (notice,) = handover_notices(fake_slack, t.y)
+    assert notice.startswith(f"<@{NEW_Y}>") and NEW_NAME in notice and "before: 大件配送" in notice
+    head = json.dumps(fake_slack.messages[(CHANNEL, t.y)]["blocks"][0], ensure_ascii=False)
+    assert NEW_NAME in head and f"<@{NEW_Y}>" in head and f"<@{Y}>" not in head
+    assert NEW_NAME in fake_slack.messages[(CHANNEL, t.y_more)]["text"]
+    assert Counter(i.owner for i in items(session_factory).values() if i.owner) == Counter({NEW_NAME: 26, "小件配送": 12})
+    with transaction(session_factory) as session:  # the items stay on the messages where they were posted
+        pages = {m.ts: m for m in session.exec(select(DigestMessage)).all()}
+    assert {pages[t.y].owner, pages[t.y_more].owner, pages[t.z].owner} == {NEW_NAME, "小件配送"}
+    assert pages[t.y].shown_version == pages[t.y].version
+
+
+def test_after_a_rename_at_night_the_new_owner_is_mentioned_at_the_opening(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 21:00"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 21:00", "2026-11-28 10:00", "2026-11-30 09:00", "2026-11-30 09:30"], new.services.tick)
+
+    t = threads
+    assert update(t.y) in seen["2026-11-27 21:00"]  # the channel message shows the new owner at once
+    assert to_people(seen["2026-11-27 21:00"]) == to_people(seen["2026-11-28 10:00"]) == []  # nobody is mentioned at night
+    assert len(handover_notices(fake_slack, t.y)) == 1  # sent on Monday from 09:00 (the only tick in working time before 09:30)
+    assert to_people(seen["2026-11-30 09:30"]) == []
+
+
+def test_after_a_rename_the_new_owner_can_answer_and_the_old_name_cannot(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    # before any tick: the items still name 大件配送, yet the new owner may answer at once
+    command(new, signer, fake_slack, f"confirm {WANG_LI_ORDERS[0]}", user=NEW_Y)
+    command(new, signer, fake_slack, f"confirm {WANG_LI_ORDERS[1]}", user=Y)  # Y is no longer in the routing file
+    new.services.tick()
+    button_item = items(session_factory)[Y_ORDER]
+    click(new, signer, fake_slack, action_id="item.confirm", item=button_item, ts=threads.y, user=NEW_Y)
+
+    now = items(session_factory)
+    assert now[WANG_LI_ORDERS[0]].status == "confirmed" and now[Y_ORDER].status == "confirmed"
+    assert now[WANG_LI_ORDERS[1]].status == "awaiting"
+    assert [(a.actor, a.role) for a in audit(session_factory, "confirm")] == [(NEW_Y, "owner"), (NEW_Y, "owner")]
+
+
+def test_after_a_rename_follow_ups_go_to_the_new_owner(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 10:00"))
+    new = another_bot(settings, fake_slack, session_factory, clock, renamed(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 10:00", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+
+    t = threads
+    assert seen["2026-11-27 11:00"] == [nudge(t.y, NEW_Y), nudge(t.z, Z)]
+    assert Counter(seen["2026-11-27 13:00"]) == Counter(escalation(OPS_HEAD, {t.y: NEW_Y, t.z: Z}))
+    assert [(r.kind, r.recipient) for r in follow_ups(session_factory) if r.thread_id == first_page_id(session_factory, t.y)] == [
+        ("nudge", NEW_Y), ("escalate", OPS_HEAD),
+    ]
+
+
+def handover_notices(fake, ts: str) -> list[str]:
+    return [m["text"] for m in fake.thread(CHANNEL, ts) if "routing file changed" in m.get("text", "")]
+
+
+def first_page_id(session_factory, ts: str) -> int:
+    with transaction(session_factory) as session:
+        return session.exec(select(DigestMessage.id).where(DigestMessage.ts == ts)).one()
+
+
+def test_when_the_new_owner_already_has_that_day_s_digest_the_thread_keeps_its_name_but_follows_the_new_owner(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    # 大件配送 leaves the routing file; 小件配送 (Z) now covers every delivery
+    # type and branch — and already has a digest of Friday.
+    _, z = routing.owners
+    merged = replace(routing, owners=(replace(z, categories=("large", "small"), branches=()),))
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, merged)
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 09:31", "2026-11-27 11:00"], new.services.tick)
+
+    t = threads
+    assert Counter(seen["2026-11-27 09:30"]) == Counter([update(t.y), update(t.y_more), ("chat.postMessage", CHANNEL, t.y, (Z,))])
+    assert seen["2026-11-27 09:31"] == []
+    assert Counter(seen["2026-11-27 11:00"]) == Counter([nudge(t.y, Z), nudge(t.z, Z)])  # both threads' follow-ups go to Z
+    with transaction(session_factory) as session:
+        assert session.exec(select(DigestMessage.owner).where(DigestMessage.ts == t.y)).one() == "大件配送"  # the name stays
+    assert {i.owner for i in items(session_factory).values() if i.owner} == {"小件配送"}
+    head = json.dumps(fake_slack.messages[(CHANNEL, t.y)]["blocks"][0], ensure_ascii=False)
+    assert f"<@{Z}>" in head and f"<@{Y}>" not in head
+    command(new, signer, fake_slack, f"confirm {Y_ORDER}", user=Z)
+    assert items(session_factory)[Y_ORDER].status == "confirmed"

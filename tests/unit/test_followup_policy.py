@@ -441,27 +441,47 @@ def plan(steps) -> list[tuple[StepKind, int, str, datetime]]:
 FRIDAY = dict(posted_at=at("2026-11-27 08:30"), deadline=at("2026-11-27 18:00"))
 
 
-def test_the_projection_of_a_quiet_thread_stops_at_the_deadline_and_goes_on_from_the_fix_window() -> None:
+def test_the_projection_of_a_quiet_thread_climbs_on_across_the_deadline() -> None:
     # Friday 2026-11-27: nudge 11:00, level 1 13:00 come before the 18:00
-    # deadline; level 2 (Monday 09:00) never comes, because at 18:00 the items
-    # are deemed confirmed. Their fix window runs Monday and Tuesday in full,
-    # so the next ladder counts from Wednesday 12-02 09:00: nudge 11:00,
-    # level 1 13:00, level 2 09:00 + 9h = the close -> Thursday 12-03 09:00.
+    # deadline, which deems the items confirmed; the silence goes on, so does
+    # the ladder: level 2 at 08:30 + 9h = Monday 09:00. It never starts again
+    # from the bottom (no nudge when the fix window ends on Wednesday).
     projection = project_thread(thread(**FRIDAY), POLICY, HOURS)
 
     assert plan(projection.current) == [
         (NUDGE, 0, OWNER, at("2026-11-27 11:00")),
         (ESCALATE, 1, OPS_HEAD, at("2026-11-27 13:00")),
     ]
-    assert plan(projection.after_deadline) == [
+    assert plan(projection.after_deadline) == [(ESCALATE, 2, BOSS, at("2026-11-30 09:00"))]
+    assert projection.missing_year is None
+    # the after-deadline steps are the ones the sweep computes once the items are deemed, with the same keys
+    deemed = thread(**FRIDAY, awaiting=0, deemed_unfixed=3, oldest_unfixed_at=at("2026-11-27 18:00"))
+    assert projection.current + projection.after_deadline == thread_ladder(deemed, POLICY, HOURS)
+    assert [s.key for s in thread_ladder(thread(**FRIDAY), POLICY, HOURS)] == [s.key for s in thread_ladder(deemed, POLICY, HOURS)]
+
+
+def test_owner_activity_after_the_deadline_ends_the_silence_and_the_fix_phase_starts_at_the_fix_window() -> None:
+    # Deemed Friday 18:00; the owner records a fix for one item on Monday 10:00,
+    # leaving the others: the quiet period now starts when the fix window ends
+    # (Wednesday 12-02 09:00), from the bottom, as for items the owner confirmed.
+    facts = thread(**FRIDAY, awaiting=0, deemed_unfixed=2, oldest_unfixed_at=at("2026-11-27 18:00"), last_activity_at=at("2026-11-30 10:00"))
+
+    assert ladder(facts) == [
         (NUDGE, 0, OWNER, at("2026-12-02 11:00")),
         (ESCALATE, 1, OPS_HEAD, at("2026-12-02 13:00")),
         (ESCALATE, 2, BOSS, at("2026-12-03 09:00")),
     ]
-    assert projection.missing_year is None
-    # the after-deadline ladder is the one the sweep computes once the items are deemed
-    deemed = thread(**FRIDAY, awaiting=0, oldest_unfixed_at=at("2026-11-27 18:00"))
-    assert projection.after_deadline == thread_ladder(deemed, POLICY, HOURS)
+
+
+def test_a_silence_that_began_after_an_answer_before_the_deadline_goes_on_after_it() -> None:
+    # The owner answered one item at 10:00 and left the rest to the deadline.
+    facts = thread(**FRIDAY, awaiting=0, deemed_unfixed=2, oldest_unfixed_at=at("2026-11-27 10:00"), last_activity_at=at("2026-11-27 10:00"))
+
+    assert ladder(facts) == [
+        (NUDGE, 0, OWNER, at("2026-11-27 12:00")),
+        (ESCALATE, 1, OPS_HEAD, at("2026-11-27 14:00")),
+        (ESCALATE, 2, BOSS, at("2026-11-30 10:00")),
+    ]
 
 
 def test_the_projection_of_an_acknowledged_thread_has_nothing_before_the_deadline() -> None:
@@ -470,17 +490,22 @@ def test_the_projection_of_an_acknowledged_thread_has_nothing_before_the_deadlin
     projection = project_thread(facts, POLICY, HOURS)
 
     assert projection.current == []
-    assert plan(projection.after_deadline)[0] == (NUDGE, 0, OWNER, at("2026-12-02 11:00"))
+    # 👀 paused the ladder until the deadline; from there the silence climbs
+    assert plan(projection.after_deadline) == [
+        (NUDGE, 0, OWNER, at("2026-11-30 11:00")),
+        (ESCALATE, 1, OPS_HEAD, at("2026-11-30 13:00")),
+        (ESCALATE, 2, BOSS, at("2026-12-01 09:00")),
+    ]
 
 
-def test_the_projection_counts_the_fix_window_from_an_earlier_confirmation() -> None:
+def test_the_projection_counts_the_silence_from_an_earlier_confirmation() -> None:
     # One item confirmed at 10:00 (its fix due Tuesday 12-01 10:00), the rest await.
     facts = thread(**FRIDAY, oldest_unfixed_at=at("2026-11-27 10:00"), last_activity_at=at("2026-11-27 10:00"))
 
     projection = project_thread(facts, POLICY, HOURS)
 
     assert plan(projection.current) == [(NUDGE, 0, OWNER, at("2026-11-27 12:00")), (ESCALATE, 1, OPS_HEAD, at("2026-11-27 14:00"))]
-    assert plan(projection.after_deadline)[0] == (NUDGE, 0, OWNER, at("2026-12-01 12:00"))
+    assert plan(projection.after_deadline) == [(ESCALATE, 2, BOSS, at("2026-11-30 10:00"))]
 
 
 def test_the_projection_of_a_thread_with_nothing_awaiting_is_its_ladder() -> None:
@@ -493,8 +518,8 @@ def test_the_projection_of_a_thread_with_nothing_awaiting_is_its_ladder() -> Non
 
 
 def test_the_projection_says_which_year_has_no_calendar_data() -> None:
-    # Thursday 2026-12-31: nudge 11:00 and level 1 13:00 are in 2026; the fix
-    # window after the deadline runs into 2027, which has no data.
+    # Thursday 2026-12-31: nudge 11:00 and level 1 13:00 are in 2026; level 2,
+    # after the deadline (09:00 + 9h = the close -> the next working day), needs 2027, which has no data.
     facts = thread(posted_at=at("2026-12-31 08:30"), deadline=at("2026-12-31 18:00"))
 
     projection = project_thread(facts, POLICY, HOURS)
