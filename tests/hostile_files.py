@@ -29,12 +29,18 @@ def _csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n\t') else text
 
 
-def xlsx_bytes(*rows: tuple) -> bytes:
+def xlsx_bytes(*rows: tuple, formulas_as_text: bool = False) -> bytes:
+    """An XLSX of ``rows`` below the header. openpyxl writes a text starting
+    with "=" as a formula cell; with ``formulas_as_text`` as a text cell."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(list(HEADER))
     for values in rows:
         sheet.append(list(values))
+        if formulas_as_text:
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
