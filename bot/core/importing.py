@@ -326,30 +326,77 @@ _XLSX_FAILURES = (
 
 
 def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
+    """The first worksheet's rows, read one by one.
+
+    openpyxl's own reading parts are used (its reader of the package, its
+    parser of the sheet XML, both through defusedxml), but not
+    ``load_workbook``: in read-only mode that parses every sheet whole at
+    opening when the sheet does not state its size, which is what kept a
+    4-million-row file running for minutes.
+    """
     _check_archive(data, limits)
-    from openpyxl import load_workbook  # slow to import; only XLSX files need it
+    # Slow to import; only XLSX files need them.
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._reader import WorkSheetParser
 
     # openpyxl warns (on stderr) about files it repairs: no default style, a
     # date cell out of range; the row reports say what matters.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            # data_only=False: a formula cell reads as its text ("=A1+1"), not
-            # the value some program cached for it; nothing is ever evaluated.
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=False)
         except Exception as exc:  # _XLSX_FAILURES, and openpyxl's own InvalidFileException
             raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
         try:
-            if not workbook.worksheets:
-                raise ExportError("import.empty")
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()  # exporters often write a wrong size, which would cut rows off
             try:
-                yield from sheet.iter_rows(values_only=True)
+                reader.read_manifest()
+                reader.read_strings()
+                reader.read_workbook()
+                apply_stylesheet(reader.archive, reader.wb)  # which number formats are dates
+                path = next(
+                    (rel.target for _, rel in reader.parser.find_sheets()
+                     if rel.target in reader.valid_files and "chartsheet" not in rel.Type),
+                    None,
+                )
+            except Exception as exc:  # as above
+                raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
+            if path is None:
+                raise ExportError("import.empty")
+            workbook = reader.wb
+            try:
+                with reader.archive.open(path) as source:
+                    # data_only=False: a formula cell reads as its text
+                    # ("=A1+1"), not the value some program cached for it;
+                    # nothing is ever evaluated.
+                    parser = WorkSheetParser(
+                        source, reader.shared_strings, data_only=False, epoch=workbook.epoch,
+                        date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats,
+                    )
+                    yield from _sheet_rows(parser.parse())
             except _XLSX_FAILURES as exc:
                 raise _xlsx_error(exc, default="files.broken_xml") from exc
         finally:
-            workbook.close()
+            reader.archive.close()
+
+
+def _sheet_rows(parsed: Iterable[tuple[int, list[dict[str, Any]]]]) -> Iterator[Sequence[object]]:
+    """Rows as a spreadsheet shows them, from openpyxl's parsed rows (row
+    number, cells): each row's values by column, and an empty row for each
+    row number the sheet skips (a sheet lists only rows that hold something)."""
+    next_row = 1
+    for number, cells in parsed:
+        if number > MAX_SHEET_ROWS:
+            raise ExportError("files.past_last_row", last=f"{MAX_SHEET_ROWS:,}")
+        if number < next_row:
+            raise ExportError("files.broken_xml", detail=f"row {number} after row {next_row - 1}")
+        for _ in range(next_row, number):
+            yield ()
+        values: list[object] = [None] * max((cell["column"] for cell in cells), default=0)
+        for cell in cells:
+            values[cell["column"] - 1] = cell["value"]
+        yield values
+        next_row = number + 1
 
 
 def _check_archive(data: bytes, limits: ImportLimits) -> None:
