@@ -66,6 +66,23 @@ def with_sheet(data: bytes, change) -> bytes:
     return rezip(parts)
 
 
+def with_shared_strings(data: bytes, strings: list[str]) -> bytes:
+    """The XLSX ``data`` with a table of shared strings (as Excel writes
+    texts) holding ``strings``; the sheet's cells do not use them."""
+    parts = members(data)
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        b'spreadsheetml.sharedStrings+xml"/></Types>',
+    )
+    parts["xl/sharedStrings.xml"] = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"".join(b"<si><t>%s</t></si>" % text.encode() for text in strings)
+        + b"</sst>"
+    )
+    return rezip(parts)
+
+
 ENTITY_BOMB_DTD = (
     b'<?xml version="1.0"?>\n<!DOCTYPE worksheet [\n<!ENTITY lol "lol">\n'
     + b"".join(

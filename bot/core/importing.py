@@ -81,6 +81,10 @@ MAX_SHEET_ROWS = 1_048_576
 # An XLSX (a zip) may unpack to at most this many times ``max_bytes``; a real
 # export unpacks to 4-8 times its size, a zip bomb to thousands.
 UNPACK_FACTOR = 10
+# An XLSX's table of shared strings (the distinct texts of its cells) may hold
+# at most this many per allowed row: a real export has a few distinct texts a
+# row (order number, customer, note, time).
+STRINGS_PER_ROW = 5
 # Control characters other than tab and line breaks, C1 controls and DEL: never
 # in a name or a note someone typed (and PostgreSQL refuses NUL in text).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -350,8 +354,10 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
             raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
         try:
             try:
+                _check_parts_read_whole(reader, limits)
                 reader.read_manifest()
-                reader.read_strings()
+                _check_parts_read_whole(reader, limits)
+                reader.shared_strings = _shared_strings(reader, limits)
                 reader.read_workbook()
                 apply_stylesheet(reader.archive, reader.wb)  # which number formats are dates
                 path = next(
@@ -378,6 +384,56 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
                 raise _xlsx_error(exc, default="files.broken_xml") from exc
         finally:
             reader.archive.close()
+
+
+def _check_parts_read_whole(reader: Any, limits: ImportLimits) -> None:
+    """Refuse an XLSX whose parts that openpyxl reads whole (the manifest,
+    the shared strings, the workbook, its relations, the styles) would unpack
+    to more than ``max_bytes`` together: the sheet is read row by row, these
+    are not. Called before the manifest is read (it alone is known then) and
+    again after (it names the others)."""
+    from openpyxl.packaging.relationship import get_rels_path
+    from openpyxl.reader.excel import _find_workbook_part
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_STYLE, SHARED_STRINGS
+
+    parts = {ARC_CONTENT_TYPES, ARC_STYLE}
+    package = getattr(reader, "package", None)
+    if package is not None:
+        strings = package.find(SHARED_STRINGS)
+        if strings is not None:
+            parts.add(strings.PartName[1:])
+        workbook = _find_workbook_part(package).PartName[1:]
+        parts.update((workbook, get_rels_path(workbook)))
+    known = reader.archive.NameToInfo
+    size = sum(known[name].file_size for name in parts if name in known)
+    if size > limits.max_bytes:
+        raise ExportError("files.parts_too_big", **_sizes(size=size, limit=limits.max_bytes))
+
+
+def _shared_strings(reader: Any, limits: ImportLimits) -> list[str]:
+    """The workbook's shared strings, as openpyxl's ``read_string_table``
+    reads them (through defusedxml), but refused past
+    ``STRINGS_PER_ROW * max_rows`` strings: each costs time and memory
+    before the first row is read, and a table of tiny strings packs millions
+    into a few megabytes."""
+    from openpyxl.cell.text import Text
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    part = reader.package.find(SHARED_STRINGS)
+    if part is None:
+        return []
+    limit = STRINGS_PER_ROW * (limits.max_rows + HEADER_SEARCH_ROWS)
+    tag = f"{{{SHEET_MAIN_NS}}}si"
+    strings: list[str] = []
+    with reader.archive.open(part.PartName[1:]) as source:
+        for _, node in iterparse(source):
+            if node.tag == tag:
+                if len(strings) == limit:
+                    raise ExportError("files.too_many_strings", limit=f"{limit:,}", per_row=str(STRINGS_PER_ROW))
+                strings.append(Text.from_tree(node).content.replace("x005F_", ""))
+                node.clear()
+    return strings
 
 
 def _sheet_rows(parsed: Iterable[tuple[int, list[dict[str, Any]]]]) -> Iterator[Sequence[object]]:
@@ -425,6 +481,9 @@ def _xlsx_error(exc: BaseException, *, default: str) -> ExportError:
         chain.append(link)
         link = link.__cause__ or link.__context__
     detail = str(exc) or type(exc).__name__
+    for link in chain:
+        if isinstance(link, ExportError):
+            return link
     for link in chain:
         if isinstance(link, DefusedXmlException):
             return ExportError("files.xml_entities")

@@ -21,6 +21,7 @@ from hostile_files import (
     members,
     rezip,
     row,
+    with_shared_strings,
     with_sheet,
     xlsx_bytes,
 )
@@ -161,6 +162,34 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(operator, capsys):
         '[import] max_bytes (0.2 MB); a real export never does, a "zip bomb" does. Export the file again, or '
         "split it. Nothing was imported."
     )
+
+
+def test_an_xlsx_whose_shared_strings_unpack_past_max_bytes_is_refused(operator, capsys):
+    # The sheet is streamed; the table of shared strings is read whole, so it alone may not exceed max_bytes.
+    set_limits(operator, max_bytes=20_000)
+    data = with_shared_strings(xlsx_bytes(row(1)), ["客户已收货"] * 2_000)
+    assert len(data) < 20_000
+
+    err = refused(operator, capsys, "strings.xlsx", data)
+
+    assert err.startswith("The XLSX file's shared strings, styles and workbook parts, which are read whole, would "
+                          "unpack to ")
+    assert "more than [import] max_bytes (0.0 MB)" in err and err.endswith("Nothing was imported.")
+
+
+def test_an_xlsx_with_more_shared_strings_than_max_rows_allows_is_refused(operator, capsys):
+    set_limits(operator, max_rows=50)  # 5 strings a row, header rows included: 350
+    data = with_shared_strings(xlsx_bytes(row(1)), [str(n) for n in range(351)])
+
+    err = refused(operator, capsys, "strings.xlsx", data)
+
+    assert err == (
+        "The XLSX file has more than 350 distinct texts, 5 for each row [import] max_rows allows; a real export has "
+        "far fewer. Split the file, or raise [import] max_rows in the routing file. Nothing was imported."
+    )
+    # 350 are fine.
+    (operator / "ok.xlsx").write_bytes(with_shared_strings(xlsx_bytes(row(1)), [str(n) for n in range(350)]))
+    assert main(["import", str(operator / "ok.xlsx")]) == 0
 
 
 # --- broken and malicious XLSX files --------------------------------------------
