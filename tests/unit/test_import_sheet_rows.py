@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hostile_files import HEADER, row, with_sheet, xlsx_bytes
+from hostile_files import HEADER, row, with_shared_strings, with_sheet, xlsx_bytes
 
 from bot.core.importing import MAX_SHEET_ROWS, ExportError, parse_export
 from bot.core.routing import ImportLimits
@@ -65,3 +65,15 @@ def test_an_array_formula_is_read_as_its_text():
     data = with_sheet(data, lambda sheet: sheet.replace(b"<f>1+1</f>", b'<f t="array" ref="I2">SUM(A1:A2*2)</f>'))
     (record,) = parse_export(data, filename="array.xlsx").records
     assert record.note == "=SUM(A1:A2*2)"
+
+
+def test_cells_that_use_the_shared_strings_table_read_their_text():
+    # Excel writes texts once, in the shared strings table, and cells by index.
+    data = with_shared_strings(xlsx_bytes(row(1)), ["SO_SHARED_1", "=1+1 客户称已收货"])
+
+    def by_index(sheet: bytes) -> bytes:
+        sheet = re.sub(rb'<c r="A2" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="A2" t="s"><v>0</v></c>', sheet)
+        return re.sub(rb'<c r="I2" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="I2" t="s"><v>1</v></c>', sheet)
+
+    (record,) = parse_export(with_sheet(data, by_index), filename="shared.xlsx").records
+    assert (record.order_no, record.note) == ("SO_SHARED_1", "=1+1 客户称已收货")
