@@ -557,7 +557,7 @@ def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> Parse
     categories = _Memo(parse_category)
     dates = _Memo(parse_date)
     scenarios = _Memo(_given(parse_scenario))  # -> (given, value)
-    moments = _Memo(_given(parse_datetime))
+    moments = _Memo(_given(_parse_callback_at))  # -> (given, value); value False when out of DATE_RANGE
     first_day, last_day = DATE_RANGE
 
     parsed = ParsedExport(header_row=header_row)
@@ -598,8 +598,7 @@ def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> Parse
             or not branch
             or category is None
             or (scenario is None and scenario_given)
-            or (callback_at is None and time_given)
-            or (callback_at is not None and not in_range(callback_at))
+            or (not callback_at and time_given)
         ):
             if all(map(_is_blank, row)):
                 continue
@@ -635,6 +634,12 @@ def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> Parse
             )
         )
     return parsed
+
+
+def _parse_callback_at(value: object) -> datetime | None | bool:
+    """``parse_datetime``, or False for a time outside ``DATE_RANGE``."""
+    moment = parse_datetime(value)
+    return False if moment is not None and not in_range(moment) else moment
 
 
 def _flaws(order_text: str, branch: str, agent: str, customer: str, note: str) -> Iterator[tuple[str, str]]:
