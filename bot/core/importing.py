@@ -349,7 +349,9 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=False)
+            # keep_links=False: external links hold cached copies of other
+            # workbooks, read whole; an export has none to keep.
+            reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
         except Exception as exc:  # _XLSX_FAILURES, and openpyxl's own InvalidFileException
             raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
         try:
@@ -379,7 +381,7 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
                         source, reader.shared_strings, data_only=False, epoch=workbook.epoch,
                         date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats,
                     )
-                    yield from _sheet_rows(parser.parse())
+                    yield from _sheet_rows(_parsed_rows(parser, source))
             except _XLSX_FAILURES as exc:
                 raise _xlsx_error(exc, default="files.broken_xml") from exc
         finally:
@@ -434,6 +436,24 @@ def _shared_strings(reader: Any, limits: ImportLimits) -> list[str]:
                 strings.append(Text.from_tree(node).content.replace("x005F_", ""))
                 node.clear()
     return strings
+
+
+def _parsed_rows(parser: Any, source: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """openpyxl's ``WorkSheetParser.parse``, rows only: (row number, cells)
+    for each row, up to the end of the sheet's data. What follows it (merged
+    cells, links, formatting) is not read, and nothing is kept of a row once
+    it is passed on (openpyxl keeps each formatted row's height and style)."""
+    from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG
+    from openpyxl.xml.functions import iterparse  # defusedxml's, when installed
+
+    for _, element in iterparse(source):
+        if element.tag == ROW_TAG:
+            yield parser.parse_row(element)
+            element.clear()
+            if parser.row_dimensions:
+                parser.row_dimensions.clear()
+        elif element.tag == DATA_TAG:
+            return
 
 
 def _sheet_rows(parsed: Iterable[tuple[int, list[dict[str, Any]]]]) -> Iterator[Sequence[object]]:
