@@ -77,3 +77,15 @@ def test_cells_that_use_the_shared_strings_table_read_their_text():
 
     (record,) = parse_export(with_sheet(data, by_index), filename="shared.xlsx").records
     assert (record.order_no, record.note) == ("SO_SHARED_1", "=1+1 客户称已收货")
+
+
+def test_what_follows_the_rows_is_not_read():
+    # Merged cells, links and formatting follow the rows; an export needs none
+    # of them. Here they are cut off, as a truncated file would be: every row
+    # is there, so the file imports.
+    data = with_sheet(
+        xlsx_bytes(row(1), row(2)),
+        lambda sheet: sheet[: sheet.index(b"</sheetData>") + len(b"</sheetData>")] + b"<mergeCells><mergeC",
+    )
+    parsed = parse_export(data, filename="tail.xlsx")
+    assert [r.row for r in parsed.records] == [2, 3]
