@@ -192,6 +192,23 @@ def test_an_xlsx_with_more_shared_strings_than_max_rows_allows_is_refused(operat
     assert main(["import", str(operator / "ok.xlsx")]) == 0
 
 
+def test_a_zip_whose_member_declares_a_huge_unpacked_size_is_refused_before_it_is_unpacked(operator, capsys):
+    # Default limits. The sheet's entry in the zip's directory declares 4 GB;
+    # nothing is unpacked to find out whether it is true.
+    data = bytearray(xlsx_bytes(row(1)))
+    entry = data.index(b"PK\x01\x02")  # the first central directory entry; its name starts at byte 46
+    while data[entry + 46 : entry + 46 + len(SHEET)] != SHEET.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    data[entry + 24 : entry + 28] = (0xFFFF_FFFE).to_bytes(4, "little")  # the uncompressed size
+    declared = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist())
+    assert declared > 4_000_000_000
+
+    err = refused(operator, capsys, "declared.xlsx", bytes(data))
+
+    assert err.startswith(f"The XLSX file would unpack to {declared:,} bytes")
+    assert "more than 10 times [import] max_bytes (500.0 MB)" in err
+
+
 # --- broken and malicious XLSX files --------------------------------------------
 
 
