@@ -367,6 +367,8 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
                      if rel.target in reader.valid_files and "chartsheet" not in rel.Type),
                     None,
                 )
+            except ExportError:  # a limit
+                raise
             except Exception as exc:  # as above
                 raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
             if path is None:
@@ -501,9 +503,6 @@ def _xlsx_error(exc: BaseException, *, default: str) -> ExportError:
         chain.append(link)
         link = link.__cause__ or link.__context__
     detail = str(exc) or type(exc).__name__
-    for link in chain:
-        if isinstance(link, ExportError):
-            return link
     for link in chain:
         if isinstance(link, DefusedXmlException):
             return ExportError("files.xml_entities")
