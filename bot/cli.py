@@ -251,7 +251,7 @@ def _exit_when_jobs_hang(deadline: float) -> None:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from bot.core.importing import ExportError
+    from bot.core.importing import ExportError, check_size
     from bot.services.importing import import_export, render_import_report
 
     catalog = Catalog(settings.locale)
@@ -261,7 +261,14 @@ def cmd_import(args, settings: Settings) -> int:
         print(catalog.t("cli.file_not_found", path=str(path)), file=sys.stderr)
         return 2
     try:
-        data = path.read_bytes()
+        # The size limit before reading, and again while reading (at most one
+        # byte past it): a file too big is never read whole.
+        check_size(path.stat().st_size, routing.imports)
+        with path.open("rb") as file:
+            data = file.read(routing.imports.max_bytes + 1)
+    except ExportError as exc:
+        _say(catalog, exc.key, **exc.params)
+        return EXIT_NOT_DONE
     except OSError as exc:  # exists but cannot be read: permissions, a dead network share
         _say(catalog, "cli.file_unreadable", path=str(path), error=exc.strerror or type(exc).__name__)
         return EXIT_NOT_DONE

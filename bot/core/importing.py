@@ -8,16 +8,27 @@ left out; a row repeating an earlier (order number, rejection date) of the
 same file is listed in ``duplicates`` and left out. Text is NFKC-normalised
 (full-width characters become half-width) and trimmed.
 
+Hostile and broken files (docs/import-format.md, *Limits and hostile files*):
+the file's size, an XLSX's unpacked size, and the rows are checked against
+``ImportLimits`` while the file is read, before anything is kept; a broken zip,
+truncated or malformed XML and XML entities (read through defusedxml, which
+openpyxl uses when it is installed) refuse the file with one message; a cell
+holding a formula is read as the formula's text and never evaluated; control
+characters and dates outside ``DATE_RANGE`` make a bad row.
+
 Errors: ``ExportError`` (the whole file is unusable; ``key`` names its message
-in the ``import`` catalog).
+in the ``import`` or ``files`` catalog).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,6 +36,9 @@ from itertools import chain, islice
 from operator import itemgetter
 from pathlib import PurePath
 from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from bot.core.routing import ImportLimits
 
 # The widths of item.order_no, .branch and .callback_agent: longer values are row problems.
 MAX_LENGTHS = {"order_no": 64, "branch": 128, "callback_agent": 64}
@@ -57,6 +71,23 @@ EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0, with Excel's 1900 leap-year bu
 # Serials taken for dates: 1970-01-01 to 2100-12-31. Outside that, a number in
 # a date column is more likely a stray year or count than a date.
 EXCEL_SERIALS = (25_569, 73_415)
+# Rejection dates and callback times outside these days are bad rows: a typo
+# (2062), an empty date some system writes (0001-01-01, 1900-01-01), or one
+# that would overflow when converted to another timezone.
+DATE_RANGE = (date(2000, 1, 1), date(2099, 12, 31))
+# Rows a file may have in all, blank rows included: Excel's last row. Data rows
+# are limited by ``ImportLimits.max_rows``; this bounds blank rows and gaps.
+MAX_SHEET_ROWS = 1_048_576
+# An XLSX (a zip) may unpack to at most this many times ``max_bytes``; a real
+# export unpacks to 4-8 times its size, a zip bomb to thousands.
+UNPACK_FACTOR = 10
+# An XLSX's table of shared strings (the distinct texts of its cells) may hold
+# at most this many per allowed row: a real export has a few distinct texts a
+# row (order number, customer, note, time).
+STRINGS_PER_ROW = 5
+# Control characters other than tab and line breaks, C1 controls and DEL: never
+# in a name or a note someone typed (and PostgreSQL refuses NUL in text).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
 _TIME_FORMATS = ("", " %H:%M", " %H:%M:%S")
 _DATETIME_FORMATS = tuple(d + t for t in _TIME_FORMATS for d in _DATE_FORMATS)
@@ -201,7 +232,34 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(" ")
+    formula = getattr(value, "text", None)  # openpyxl's ArrayFormula: its text, "=…"
+    if isinstance(formula, str):
+        return formula
+    if getattr(value, "t", None) == "dataTable":  # openpyxl's DataTableFormula, as Excel shows it
+        return f"=TABLE({getattr(value, 'r1', None) or ''},{getattr(value, 'r2', None) or ''})"
     return str(value)
+
+
+def in_range(day: date | datetime) -> bool:
+    """Whether a rejection date or callback time lies within ``DATE_RANGE``."""
+    first, last = DATE_RANGE
+    return first <= (day.date() if isinstance(day, datetime) else day) <= last
+
+
+def unprintable(text: str) -> str | None:
+    """The first character of ``text`` that is not printable (a control or an
+    invisible format character, such as NUL, a tab or U+200B), as ``U+200B``; None if there is none."""
+    if text.isprintable():
+        return None
+    return next(f"U+{ord(c):04X}" for c in text if not c.isprintable())
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of ``text`` other than a tab or a line break, as ``U+0000``; None if none."""
+    if text.isprintable():
+        return None
+    found = _CONTROL.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 class _Memo(dict[Any, Any]):
@@ -220,13 +278,29 @@ class _Memo(dict[Any, Any]):
 # --- reading the file --------------------------------------------------------
 
 
-def _read_rows(data: bytes, filename: str) -> Iterator[Sequence[object]]:
+def check_size(size: int, limits: ImportLimits) -> None:
+    """Refuse a file of ``size`` bytes over ``limits.max_bytes`` (before reading it, where the caller can)."""
+    if size > limits.max_bytes:
+        raise ExportError("files.too_big", **_sizes(size=size, limit=limits.max_bytes))
+
+
+def _sizes(**sizes: int) -> dict[str, str]:
+    """Message parameters for byte counts: ``name`` as ``12,345,678`` and ``name_mb`` as ``11.8``."""
+    params = {}
+    for name, size in sizes.items():
+        params[name] = f"{size:,}"
+        params[f"{name}_mb"] = f"{size / 1_048_576:,.1f}"
+    return params
+
+
+def _read_rows(data: bytes, filename: str, limits: ImportLimits) -> Iterator[Sequence[object]]:
     suffix = PurePath(filename).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise ExportError("import.unsupported_type", filename=filename)
+    check_size(len(data), limits)
     if not data.strip():
         raise ExportError("import.empty")
-    return _csv_rows(data) if suffix == ".csv" else _xlsx_rows(data)
+    return _csv_rows(data) if suffix == ".csv" else _xlsx_rows(data, limits)
 
 
 def _csv_rows(data: bytes) -> Iterator[Sequence[object]]:
@@ -246,22 +320,199 @@ def _csv_rows(data: bytes) -> Iterator[Sequence[object]]:
         raise ExportError("import.bad_csv", row=reader.line_num, detail=str(exc)) from exc
 
 
-def _xlsx_rows(data: bytes) -> Iterator[Sequence[object]]:
-    from openpyxl import load_workbook  # slow to import; only XLSX files need it
-    from openpyxl.utils.exceptions import InvalidFileException
+# What openpyxl raises, or lets through, on a damaged or hostile file. Its
+# reader is a parser of untrusted input: any of these means the file, not the
+# bot, is broken.
+_XLSX_FAILURES = (
+    ParseError, zipfile.BadZipFile, zlib.error, EOFError, OSError,
+    ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError,
+)
 
+
+def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[Sequence[object]]:
+    """The first worksheet's rows, read one by one.
+
+    openpyxl's own reading parts are used (its reader of the package, its
+    parser of the sheet XML, both through defusedxml), but not
+    ``load_workbook``: in read-only mode that parses every sheet whole at
+    opening when the sheet does not state its size, which is what kept a
+    4-million-row file running for minutes.
+    """
+    _check_archive(data, limits)
+    # Slow to import; only XLSX files need them.
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    # openpyxl warns (on stderr) about files it repairs: no default style, a
+    # date cell out of range; the row reports say what matters.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            # keep_links=False: external links hold cached copies of other
+            # workbooks, read whole; an export has none to keep.
+            reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+        except Exception as exc:  # _XLSX_FAILURES, and openpyxl's own InvalidFileException
+            raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
+        try:
+            try:
+                _check_parts_read_whole(reader, limits)
+                reader.read_manifest()
+                _check_parts_read_whole(reader, limits)
+                reader.shared_strings = _shared_strings(reader, limits)
+                reader.read_workbook()
+                apply_stylesheet(reader.archive, reader.wb)  # which number formats are dates
+                path = next(
+                    (rel.target for _, rel in reader.parser.find_sheets()
+                     if rel.target in reader.valid_files and "chartsheet" not in rel.Type),
+                    None,
+                )
+            except ExportError:  # a limit
+                raise
+            except Exception as exc:  # as above
+                raise _xlsx_error(exc, default="import.unreadable_xlsx") from exc
+            if path is None:
+                raise ExportError("import.empty")
+            workbook = reader.wb
+            try:
+                with reader.archive.open(path) as source:
+                    # data_only=False: a formula cell reads as its text
+                    # ("=A1+1"), not the value some program cached for it;
+                    # nothing is ever evaluated.
+                    parser = WorkSheetParser(
+                        source, reader.shared_strings, data_only=False, epoch=workbook.epoch,
+                        date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats,
+                    )
+                    yield from _sheet_rows(_parsed_rows(parser, source))
+            except _XLSX_FAILURES as exc:
+                raise _xlsx_error(exc, default="files.broken_xml") from exc
+        finally:
+            reader.archive.close()
+
+
+def _check_parts_read_whole(reader: Any, limits: ImportLimits) -> None:
+    """Refuse an XLSX whose parts that openpyxl reads whole (the manifest,
+    the shared strings, the workbook, its relations, the styles) would unpack
+    to more than ``max_bytes`` together: the sheet is read row by row, these
+    are not. Called before the manifest is read (it alone is known then) and
+    again after (it names the others)."""
+    from openpyxl.packaging.relationship import get_rels_path
+    from openpyxl.reader.excel import _find_workbook_part
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES, ARC_STYLE, SHARED_STRINGS
+
+    parts = {ARC_CONTENT_TYPES, ARC_STYLE}
+    package = getattr(reader, "package", None)
+    if package is not None:
+        strings = package.find(SHARED_STRINGS)
+        if strings is not None:
+            parts.add(strings.PartName[1:])
+        workbook = _find_workbook_part(package).PartName[1:]
+        parts.update((workbook, get_rels_path(workbook)))
+    known = reader.archive.NameToInfo
+    size = sum(known[name].file_size for name in parts if name in known)
+    if size > limits.max_bytes:
+        raise ExportError("files.parts_too_big", **_sizes(size=size, limit=limits.max_bytes))
+
+
+def _shared_strings(reader: Any, limits: ImportLimits) -> list[str]:
+    """The workbook's shared strings, as openpyxl's ``read_string_table``
+    reads them (through defusedxml), but refused past
+    ``STRINGS_PER_ROW * max_rows`` strings: each costs time and memory
+    before the first row is read, and a table of tiny strings packs millions
+    into a few megabytes."""
+    from openpyxl.cell.text import Text
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    part = reader.package.find(SHARED_STRINGS)
+    if part is None:
+        return []
+    limit = STRINGS_PER_ROW * (limits.max_rows + HEADER_SEARCH_ROWS)
+    tag = f"{{{SHEET_MAIN_NS}}}si"
+    strings: list[str] = []
+    with reader.archive.open(part.PartName[1:]) as source:
+        for _, node in iterparse(source):
+            if node.tag == tag:
+                if len(strings) == limit:
+                    raise ExportError("files.too_many_strings", limit=f"{limit:,}", per_row=str(STRINGS_PER_ROW))
+                strings.append(Text.from_tree(node).content.replace("x005F_", ""))
+                node.clear()
+    return strings
+
+
+def _parsed_rows(parser: Any, source: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """openpyxl's ``WorkSheetParser.parse``, rows only: (row number, cells)
+    for each row, up to the end of the sheet's data. What follows it (merged
+    cells, links, formatting) is not read, and nothing is kept of a row once
+    it is passed on (openpyxl keeps each formatted row's height and style)."""
+    from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG
+    from openpyxl.xml.functions import iterparse  # defusedxml's, when installed
+
+    for _, element in iterparse(source):
+        if element.tag == ROW_TAG:
+            yield parser.parse_row(element)
+            element.clear()
+            if parser.row_dimensions:
+                parser.row_dimensions.clear()
+        elif element.tag == DATA_TAG:
+            return
+
+
+def _sheet_rows(parsed: Iterable[tuple[int, list[dict[str, Any]]]]) -> Iterator[Sequence[object]]:
+    """Rows as a spreadsheet shows them, from openpyxl's parsed rows (row
+    number, cells): each row's values by column, and an empty row for each
+    row number the sheet skips (a sheet lists only rows that hold something)."""
+    next_row = 1
+    for number, cells in parsed:
+        if number > MAX_SHEET_ROWS:
+            raise ExportError("files.past_last_row", last=f"{MAX_SHEET_ROWS:,}")
+        if number < next_row:
+            raise ExportError("files.broken_xml", detail=f"row {number} after row {next_row - 1}")
+        for _ in range(next_row, number):
+            yield ()
+        values: list[object] = [None] * max((cell["column"] for cell in cells), default=0)
+        for cell in cells:
+            values[cell["column"] - 1] = cell["value"]
+        yield values
+        next_row = number + 1
+
+
+def _check_archive(data: bytes, limits: ImportLimits) -> None:
+    """Refuse an XLSX that is no zip, or whose members would unpack to more
+    than ``UNPACK_FACTOR`` times ``max_bytes`` (a zip bomb), before openpyxl
+    opens it. The sizes are the ones the zip declares; Python's zipfile never
+    unpacks a member past its declared size."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise ExportError("import.unreadable_xlsx", detail=str(exc)) from exc
-    try:
-        if not workbook.worksheets:
-            raise ExportError("import.empty")
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # exporters often write a wrong size, which would cut rows off
-        yield from sheet.iter_rows(values_only=True)
-    finally:
-        workbook.close()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        raise ExportError("files.broken_zip", detail=str(exc) or type(exc).__name__) from exc
+    limit = UNPACK_FACTOR * limits.max_bytes
+    if unpacked > limit:
+        raise ExportError("files.unpacks_too_big", factor=str(UNPACK_FACTOR), **_sizes(size=unpacked, limit=limit))
+
+
+def _xlsx_error(exc: BaseException, *, default: str) -> ExportError:
+    """The message for what openpyxl raised: XML entities, a damaged zip,
+    broken XML, or ``default``. openpyxl wraps some errors, so the chain is read."""
+    from defusedxml import DefusedXmlException
+
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    detail = str(exc) or type(exc).__name__
+    for link in chain:
+        if isinstance(link, DefusedXmlException):
+            return ExportError("files.xml_entities")
+    for link in chain:
+        if isinstance(link, zipfile.BadZipFile | zlib.error | EOFError):
+            return ExportError("files.broken_zip", detail=str(link) or type(link).__name__)
+    for link in chain:
+        if isinstance(link, ParseError):
+            return ExportError("files.broken_xml", detail=str(link))
+    return ExportError(default, detail=" ".join(detail.split()))
 
 
 def _find_header(rows: Iterable[Sequence[object]]) -> tuple[int, dict[str, int]]:
@@ -302,50 +553,87 @@ def _column_label(key: str) -> str:
 # --- the parser --------------------------------------------------------------
 
 
-def parse_export(data: bytes, *, filename: str) -> ParsedExport:
-    """Parse a callback export (``.csv`` or ``.xlsx``, told apart by ``filename``)."""
-    rows = _read_rows(data, filename)
+def parse_export(data: bytes, *, filename: str, limits: ImportLimits | None = None) -> ParsedExport:
+    """Parse a callback export (``.csv`` or ``.xlsx``, told apart by ``filename``),
+    within ``limits`` (the defaults when None): the rows are read one by one, and
+    the file is refused as soon as it goes past a limit."""
+    limits = limits or ImportLimits()
+    rows = _read_rows(data, filename, limits)
+    try:
+        return _parse_rows(rows, limits)
+    finally:
+        rows.close()  # type: ignore[attr-defined]  # a generator: stop reading the file now
+
+
+def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> ParsedExport:
     head = list(islice(rows, HEADER_SEARCH_ROWS))
     header_row, columns = _find_header(head)
     labels = {key: normalise_text(_cell_text(head[header_row - 1][i])) for key, i in columns.items()}
     cells = _cell_getter([columns.get(key) for key in COLUMNS])
 
     names = _Memo(lambda value: normalise_name(_cell_text(value)))
+    name_flaws = _Memo(unprintable)
     categories = _Memo(parse_category)
     dates = _Memo(parse_date)
     scenarios = _Memo(_given(parse_scenario))  # -> (given, value)
-    moments = _Memo(_given(parse_datetime))
+    moments = _Memo(_given(_parse_callback_at))  # -> (given, value); value False when out of DATE_RANGE
+    first_day, last_day = DATE_RANGE
 
     parsed = ParsedExport(header_row=header_row)
     first_row_of: dict[tuple[str, date], int] = {}
+    data_rows = 0  # non-blank rows below the header, counted against limits.max_rows
     for number, row in enumerate(chain(head[header_row:], rows), start=header_row + 1):
+        if number > MAX_SHEET_ROWS:
+            raise ExportError("files.past_last_row", last=f"{MAX_SHEET_ROWS:,}")
         (order_raw, date_raw, branch_raw, category_raw, scenario_raw,
          customer_raw, agent_raw, at_raw, note_raw) = cells(row)
 
-        order_no = normalise_order_no(_cell_text(order_raw))
+        order_text = _cell_text(order_raw)
+        order_no = normalise_order_no(order_text)
         rejected_on = dates[date_raw]
         branch = names[branch_raw]
         agent = names[agent_raw]
         category = categories[category_raw]
         scenario_given, scenario = scenarios[scenario_raw]
         time_given, callback_at = moments[at_raw]
+        customer = normalise_name(_cell_text(customer_raw))
+        note = _cell_text(note_raw).strip()  # free text: Chinese punctuation kept
+        flawed = (
+            not order_text.isprintable()  # checked closely in _row_problems
+            or name_flaws[branch] is not None
+            or name_flaws[agent] is not None
+            or not customer.isprintable()
+            or not note.isprintable()
+        ) and any(_flaws(order_text, branch, agent, customer, note))
 
         if (
-            not order_no
+            flawed
+            or not order_no
             or len(order_no) > MAX_LENGTHS["order_no"]
             or len(branch) > MAX_LENGTHS["branch"]
             or len(agent) > MAX_LENGTHS["callback_agent"]
             or rejected_on is None
+            or not first_day <= rejected_on <= last_day
             or not branch
             or category is None
             or (scenario is None and scenario_given)
-            or (callback_at is None and time_given)
+            or (not callback_at and time_given)
         ):
-            if not all(map(_is_blank, row)):
-                problems = _row_problems(labels, order_no, date_raw, branch, category_raw, scenario_raw, agent, at_raw)
-                parsed.problems.extend(RowProblem(number, key, params) for key, params in problems)
+            if all(map(_is_blank, row)):
+                continue
+            data_rows += 1
+            if data_rows > limits.max_rows:
+                raise ExportError("files.too_many_rows", limit=f"{limits.max_rows:,}", header_row=header_row)
+            problems = _row_problems(
+                labels, order_no, date_raw, branch, category_raw, scenario_raw, agent, at_raw,
+                flaws=_flaws(order_text, branch, agent, customer, note),
+            )
+            parsed.problems.extend(RowProblem(number, key, params) for key, params in problems)
             continue
 
+        data_rows += 1
+        if data_rows > limits.max_rows:
+            raise ExportError("files.too_many_rows", limit=f"{limits.max_rows:,}", header_row=header_row)
         first = first_row_of.setdefault((order_no, rejected_on), number)
         if first != number:
             parsed.duplicates.append((number, first))
@@ -358,13 +646,36 @@ def parse_export(data: bytes, *, filename: str) -> ParsedExport:
                 branch=branch,
                 category=category,
                 scenario=scenario,
-                customer=normalise_name(_cell_text(customer_raw)),
+                customer=customer,
                 callback_agent=agent,
                 callback_at=callback_at,
-                note=_cell_text(note_raw).strip(),  # free text: Chinese punctuation kept
+                note=note,
             )
         )
     return parsed
+
+
+def _parse_callback_at(value: object) -> datetime | None | bool:
+    """``parse_datetime``, or False for a time outside ``DATE_RANGE``."""
+    moment = parse_datetime(value)
+    return False if moment is not None and not in_range(moment) else moment
+
+
+def _flaws(order_text: str, branch: str, agent: str, customer: str, note: str) -> Iterator[tuple[str, str]]:
+    """(field, character as ``U+0000``) for each field holding a character it
+    may not: order numbers, branches and agents no control or invisible
+    character (a tab or line break included); customers and notes no control
+    character other than tabs and line breaks."""
+    order_flaw = None if order_text.isprintable() else unprintable(unicodedata.normalize("NFKC", order_text))
+    for key, flaw in (
+        ("order_no", order_flaw),
+        ("branch", unprintable(branch)),
+        ("callback_agent", unprintable(agent)),
+        ("customer", control_character(customer)),
+        ("note", control_character(note)),
+    ):
+        if flaw is not None:
+            yield key, flaw
 
 
 def _cell_getter(indices: list[int | None]) -> Callable[[Sequence[object]], tuple[object, ...]]:
@@ -394,8 +705,12 @@ def _row_problems(
     scenario_raw: object,
     agent: str,
     at_raw: object,
+    *,
+    flaws: Iterable[tuple[str, str]],
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every reason a row is bad, as (catalog key, parameters). Slow; only for bad rows."""
+    for key, character in flaws:
+        yield "files.control_character", {"column": labels.get(key, _column_label(key)), "character": character}
     date_text = normalise_text(_cell_text(date_raw))
     category_text = normalise_text(_cell_text(category_raw))
     scenario_text = normalise_text(_cell_text(scenario_raw))
@@ -406,12 +721,23 @@ def _row_problems(
     for key, value in (("order_no", order_no), ("branch", branch), ("callback_agent", agent)):
         if len(value) > MAX_LENGTHS[key]:
             yield "import.too_long", {"column": labels[key], "length": len(value), "limit": MAX_LENGTHS[key]}
-    if date_text and parse_date(date_raw) is None:
+    rejected_on = parse_date(date_raw) if date_text else None
+    if date_text and rejected_on is None:
         yield "import.bad_date", {"column": labels["rejected_on"], "value": date_text}
+    if rejected_on is not None and not in_range(rejected_on):
+        yield "files.date_out_of_range", {"column": labels["rejected_on"], "value": date_text, **_range_params()}
     if category_text and parse_category(category_text) is None:
         yield "import.unknown_category", {"column": labels["category"], "value": category_text}
     if scenario_text and parse_scenario(scenario_text) is None:
         yield "import.unknown_scenario", {"column": labels["scenario"], "value": scenario_text}
-    if not _is_blank(at_raw) and parse_datetime(at_raw) is None:
-        at_text = normalise_text(_cell_text(at_raw))
+    callback_at = None if _is_blank(at_raw) else parse_datetime(at_raw)
+    at_text = normalise_text(_cell_text(at_raw))
+    if not _is_blank(at_raw) and callback_at is None:
         yield "import.bad_callback_at", {"column": labels["callback_at"], "value": at_text}
+    if callback_at is not None and not in_range(callback_at):
+        yield "files.date_out_of_range", {"column": labels["callback_at"], "value": at_text, **_range_params()}
+
+
+def _range_params() -> dict[str, str]:
+    first, last = DATE_RANGE
+    return {"first": first.isoformat(), "last": last.isoformat()}

@@ -52,8 +52,9 @@ def import_export(
     actor: str,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Import a callback export (CSV or XLSX) as new items, all or nothing."""
-    parsed = parse_export(data, filename=filename)
+    """Import a callback export (CSV or XLSX) as new items, all or nothing,
+    within the routing file's ``[import]`` limits."""
+    parsed = parse_export(data, filename=filename, limits=routing.imports)
     records = parsed.records
     if dry_run:
         with session_factory() as session:

@@ -297,7 +297,8 @@ def test_utf16_csv_is_refused():
 
 
 def test_not_really_an_xlsx():
-    assert export_error(csv_file(HEADER, GOOD_ROW), filename="callbacks.xlsx").key == "import.unreadable_xlsx"
+    error = export_error(csv_file(HEADER, GOOD_ROW), filename="callbacks.xlsx")
+    assert (error.key, error.params) == ("files.broken_zip", {"detail": "File is not a zip file"})
 
 
 # --- bad rows ------------------------------------------------------------------
