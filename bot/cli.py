@@ -393,18 +393,23 @@ def cmd_check_config(args, settings_error: ConfigError | None) -> int:
     if problems:
         print(catalog.t("cli.problems_found", count=len(problems)))
         _print_problems(ConfigError(problems).render(catalog), indent="  ")
+        if routing is not None:  # the calendar's coverage is worth knowing whatever else is wrong
+            _print_calendar_coverage(routing, settings, catalog)
         return 1
     print(catalog.t("cli.config_ok", owners=len(routing.owners), channel=routing.channel, timezone=str(settings.timezone)))
     _print_calendar_coverage(routing, settings, catalog)
     return 0
 
 
-def _print_calendar_coverage(routing, settings: Settings, catalog: Catalog) -> None:
+def _print_calendar_coverage(routing, settings: Settings | None, catalog: Catalog) -> None:
     """Which years the working-day calendar covers, and by what."""
+    from zoneinfo import ZoneInfo
+
     from bot.core.workcal import WorkCalendar
     from bot.services.calendar import coverage_lines
 
-    today = SystemClock().now().astimezone(settings.timezone).date()
+    tz = settings.timezone if settings is not None else ZoneInfo("Asia/Shanghai")
+    today = SystemClock().now().astimezone(tz).date()
     print(catalog.t("calendar.coverage_title"))
     for line in coverage_lines(WorkCalendar(routing.calendar), catalog, today=today):
         print(f"  {line}")

@@ -194,7 +194,9 @@ def test_db_upgrade(operator, capsys):
 def test_check_config_reports_a_token_slack_refuses(operator, slack, capsys):
     slack.fail_next("auth.test", error="invalid_auth")  # a revoked token
     assert main(["check-config"]) == 1
-    assert "invalid_auth" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "invalid_auth" in out
+    assert "Working-day calendar:" in out  # the routing file was read: its calendar is shown too
 
 
 def test_sweep_at_times_nudges_once(operator, slack, capsys):
