@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import Item
+from storage.models import DigestMessage, Item
 
 LIKE_ESCAPE = "\\"
 
@@ -21,6 +21,22 @@ def set_reopened(*, session: Session, item_id: int, deadline: datetime) -> None:
     no fix window runs (``decided_at`` is set again by its next confirmation)."""
     session.exec(
         update(Item).where(col(Item.id) == item_id).values(deadline=deadline, decided_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def extend_thread_deadline(*, session: Session, message_id: int, deadline: datetime) -> None:
+    """A reopened item's thread runs to its new deadline: every page of that
+    owner's digest of the day whose deadline is earlier gets ``deadline`` (the
+    follow-up ladder and the 👀 pause read the thread's deadline)."""
+    message = session.get(DigestMessage, message_id)
+    if message is None:
+        return
+    session.exec(
+        update(DigestMessage)
+        .where(col(DigestMessage.digest_day) == message.digest_day, col(DigestMessage.owner) == message.owner,
+               col(DigestMessage.deadline) < deadline)
+        .values(deadline=deadline)
         .execution_options(synchronize_session=False)
     )
 

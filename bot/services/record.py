@@ -42,6 +42,8 @@ from bot.gateway import ReplyTo
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from bot.services.followup import SEND_LEASE, _post_once  # the sweep retries a failed post under the "notice:" prefix
+from bot.services.office_hours import may_message_people
+from storage import followups as f
 from storage import queries as q
 from storage import record as rec
 from storage import review as rv
@@ -130,6 +132,9 @@ def _correct(
             else:
                 if action is Action.REOPEN:
                     rec.set_reopened(session=session, item_id=item.id, deadline=deadline)
+                    if item.digest_message_id is not None:  # the owner's thread starts a new quiet period, as after an answer:
+                        f.touch_thread(session=session, message_id=item.digest_message_id, now=now)  # else every step is overdue at once
+                        rec.extend_thread_deadline(session=session, message_id=item.digest_message_id, deadline=deadline)
                 audit = rv.find_last_audit(session=session, item_id=item.id, action=action)
                 notice = _claim_notice(deps, session, item, audit.id, action, actor=actor, reason=reason, deadline=deadline, now=now)
                 message_id, status, day = item.digest_message_id, Status(item.status), item.rejected_on
@@ -138,15 +143,19 @@ def _correct(
         return None
     if message_id is not None:
         refresh_digest_messages(deps, {message_id})  # never raises: a message left behind catches up at a tick
+    told = "record.owner_not_shown"
     if notice is not None:
-        try:
-            _post_once(deps, notice[0], notice[1], now, look_first=False)
-        except Exception:  # committed and claimed: the sweep posts it once the lease runs out
-            log.exception("could not tell the owner in the thread that %s was %s", order, action)
+        key, note, later = notice
+        told = "record.owner_told_later" if later else "record.owner_told"
+        if not later:
+            try:
+                _post_once(deps, key, note, now, look_first=False)
+            except Exception:  # committed and claimed: the sweep posts it once the lease runs out
+                log.exception("could not tell the owner in the thread that %s was %s", order, action)
     if action is Action.VOID:
-        _reply(deps, reply_to, "record.voided", order=day_of(shown, day), told=cat.t("record.owner_told" if notice else "record.owner_not_shown"))
+        _reply(deps, reply_to, "record.voided", order=day_of(shown, day), told=cat.t(told))
     else:
-        _reply(deps, reply_to, "record.reopened", order=day_of(shown, day), deadline=fmt_time(deadline, tz))
+        _reply(deps, reply_to, "record.reopened", order=day_of(shown, day), deadline=fmt_time(deadline, tz), told=cat.t(told))
     return status
 
 
@@ -181,10 +190,12 @@ def _refusal(deps: Deps, action: Action, decision: Decision, item: Item) -> tupl
 def _claim_notice(
     deps: Deps, session, item: Item, audit_id: int, action: Action, *, actor: str, reason: str,
     deadline: datetime | None, now: datetime,
-) -> tuple[str, dict] | None:
+) -> tuple[str, dict, bool] | None:
     """Claim the owner's notice in the item's thread, in the change's
-    transaction: (key, what to post), or None when the item was never shown
-    to its owner (a new item has no thread)."""
+    transaction: (key, what to post, whether it waits for working time), or
+    None when the item was never shown to its owner (a new item has no
+    thread). Outside working time the claim is released at once, and the
+    sweep posts it from the opening, as every message to a person."""
     thread = _owner_thread(session, item)
     if thread is None:
         return None
@@ -195,10 +206,15 @@ def _claim_notice(
     )
     key = notice_key(audit_id)
     note = {"channel": thread[0], "thread_ts": thread[1], "user": None, "text": text, "attempts": 0}
+    later = not may_message_people(deps, now)
+    if later:
+        note["look"] = False  # not tried yet: nothing to look for
     if q.claim_effect(session=session, key=key, now=now, lease=SEND_LEASE) is not q.Claim.NEW:
         return None
     q.set_effect_detail(session=session, key=key, detail=json.dumps(note, ensure_ascii=False))
-    return key, note
+    if later:
+        q.release_effect(session=session, key=key, now=now)
+    return key, note, later
 
 
 def _owner_thread(session, item: Item) -> tuple[str, str] | None:

@@ -302,6 +302,43 @@ def test_a_deemed_item_reopened_in_the_morning_is_due_that_evening(bot, signer, 
     assert item(session_factory, Y_ITEM).status == "disputed"
 
 
+def test_a_reopen_starts_a_new_quiet_period_not_the_whole_ladder_at_once(bot, signer, fake_slack, session_factory, clock, digest) -> None:
+    # Before: the thread's quiet period ran from Friday's answers, so the
+    # sweep a minute after a Monday reopen sent the nudge (with Friday's
+    # deadline) and both escalation DMs at once.
+    clock.set(at("2026-11-27 09:00"))
+    command(bot, signer, fake_slack, "confirm all", user=Y)
+    for moment in ("2026-11-27 11:01", "2026-11-27 13:01", "2026-11-27 18:01", "2026-11-30 09:00"):
+        bot.services.sweep(now=at(moment))  # Z, silent, climbs his ladder; Y answered everything
+    clock.set(at("2026-11-30 10:00"))  # Monday
+    command(bot, signer, fake_slack, f"reopen {Y_ITEM} 负责人请求重开", user=CS_LEAD)
+    fake_slack.clear()
+
+    bot.services.sweep(now=at("2026-11-30 10:01"))
+    assert [c for c in fake_slack.calls_to("chat.postMessage") if c.error is None] == []
+
+    bot.services.sweep(now=at("2026-11-30 12:01"))  # two quiet working hours after the reopen: the nudge, with the new deadline
+    posts = [c.params for c in fake_slack.calls_to("chat.postMessage") if c.error is None]
+    assert len(posts) == 1 and posts[0].get("thread_ts") == digest_ts(fake_slack, Y)
+    assert "11-30 18:00" in posts[0]["text"] and "11-27 18:00" not in posts[0]["text"]
+
+
+def test_a_void_at_night_tells_the_owner_at_the_opening_once(bot, signer, fake_slack, session_factory, clock, digest) -> None:
+    clock.set(at("2026-11-28 22:30"))  # Saturday night
+
+    command(bot, signer, fake_slack, f"void {Y_ITEM} 回访记录有误", user=CS_LEAD)
+
+    assert item(session_factory, Y_ITEM).status == "voided"  # done at once
+    (reply,) = replies(fake_slack)
+    assert "when working time begins" in reply
+    assert thread_notes(fake_slack, Y) == []  # nobody is mentioned at night
+    bot.services.sweep(now=at("2026-11-29 12:00"))  # Sunday
+    assert thread_notes(fake_slack, Y) == []
+    bot.services.sweep(now=at("2026-11-30 09:00"))  # Monday's opening
+    bot.services.sweep(now=at("2026-11-30 09:01"))
+    assert sum("回访记录有误" in n for n in thread_notes(fake_slack, Y)) == 1
+
+
 @pytest.mark.parametrize("user", [Y, DELEGATE_Y, OPS_HEAD, NOBODY], ids=["owner", "delegate", "manager", "nobody"])
 def test_only_cs_may_reopen(bot, signer, fake_slack, session_factory, digest, user) -> None:
     command(bot, signer, fake_slack, f"confirm {Y_ITEM}", user=Y)
