@@ -6,6 +6,7 @@ Errors: none of its own.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,31 +21,41 @@ from storage.queries import dialect_insert, find_first_page
 
 @dataclass(frozen=True, slots=True)
 class OpenThread:
-    """An owner's first digest message of a day, with its open work."""
+    """An owner's first digest message of a day, with the open work of one
+    owner on it: the owner its pages name (``owner`` None), or another owner
+    who now has some of its items (a thread split between owners)."""
 
     message: DigestMessage
     awaiting: int
     oldest_unfixed_at: datetime | None
     deemed: int = 0  # deemed confirmed (the deadline answered for the owner side), still without a fix
+    owner: str | None = None  # the items' owner when not the one the pages name
+
+    @property
+    def items_owner(self) -> str:
+        """Whose open items these are (the name stored on them)."""
+        return self.owner or self.message.owner
 
 
 def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
     """Threads whose items still await an answer or a fix (of one day and
-    owner when given)."""
+    owner when given): one per thread and owner of its open items, the
+    owner the pages name first."""
     stmt = (
-        select(DigestMessage.digest_day, DigestMessage.owner, Item.status, func.count(), func.min(Item.decided_at))
+        select(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status, func.count(), func.min(Item.decided_at))
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.status)
+        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status)
     )
     if digest_day is not None:
         stmt = stmt.where(DigestMessage.digest_day == digest_day)
     if owner is not None:
         stmt = stmt.where(DigestMessage.owner == owner)
     rows = session.exec(stmt).all()
-    work: dict[tuple, list] = {}
-    for day, owner, status, count, oldest in rows:
-        entry = work.setdefault((day, owner), [0, None, 0])
+    work: dict[tuple, dict[str | None, list]] = defaultdict(dict)
+    for day, named, items_owner, status, count, oldest in rows:
+        other = items_owner if items_owner and items_owner != named else None
+        entry = work[(day, named)].setdefault(other, [0, None, 0])
         if status == Status.AWAITING:
             entry[0] += count
             continue
@@ -59,15 +70,17 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     ).all()
     threads = []
     for message in firsts:
-        entry = work.get((message.digest_day, message.owner))
-        if entry is not None and message.ts:
-            threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2]))
-    return sorted(threads, key=lambda t: t.message.id)
+        for other, entry in work.get((message.digest_day, message.owner), {}).items():
+            if message.ts:
+                threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2], other))
+    return sorted(threads, key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
 
 
 def find_open_thread(*, session: Session, thread_id: int) -> OpenThread | None:
-    """The thread (an owner's first digest message) with its open work; None
-    when there is no such thread or nothing on it is open any more."""
+    """The thread (an owner's first digest message) with its open work — of
+    the owner its pages name when they have some, else of another owner of
+    its items; None when there is no such thread or nothing on it is open
+    any more."""
     message = find_thread(session=session, thread_id=thread_id)
     if message is None:
         return None
