@@ -106,6 +106,16 @@ def list_thread_item_ids(*, session: Session, digest_day: date, owner: str, stat
     )
 
 
+def list_thread_items(*, session: Session, digest_day: date, owner: str, status: Status) -> Sequence[Item]:
+    """The items in ``status`` on an owner's digest messages of one day (every page)."""
+    return session.exec(
+        select(Item)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner, Item.status == status)
+        .order_by(Item.id)
+    ).all()
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """Aggregates bypass the column type: make SQLite's naive UTC aware."""
     if value is None or value.tzinfo is not None:

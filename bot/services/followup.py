@@ -730,12 +730,22 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
 # --- acting from the escalation DM ------------------------------------------------------
 
 
+def _acting_for(deps: Deps, session: Session, message: DigestMessage, actor: str) -> set[str]:
+    """The owners of the thread's open items (and whoever ``thread_owner``
+    names) that ``actor`` acts for as a delegate or manager: in a thread split
+    between owners, each chain acts for its own owner's items."""
+    owners = [thread_owner(deps, session, message)]
+    for stored, category, branch in f.list_thread_open_item_keys(session=session, digest_day=message.digest_day, owner=message.owner):
+        owners.append(deps.routing.owner_now(stored, category, branch))
+    return {o.name for o in owners if o is not None and deps.routing.role_for(actor, o) in ACTING_FOR_OWNER}
+
+
 def _refusal(deps: Deps, session: Session, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
     """Why ``actor`` may not use an escalation DM's buttons on this thread (a
-    catalog key and its values), or None: its owner's delegates and managers may."""
+    catalog key and its values), or None: its owners' delegates and managers may."""
     if message is None:
         return "answers.stale_button", {}
-    if deps.routing.role_for(actor, thread_owner(deps, session, message)) not in ACTING_FOR_OWNER:
+    if not _acting_for(deps, session, message, actor):
         return "followup.buttons_not_yours", {"owner": message.owner}
     return None
 
@@ -752,8 +762,10 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
         refusal = _refusal(deps, session, message, actor)
-        if refusal is None:
-            thread = f.find_open_thread(session=session, thread_id=thread_id)
+        if refusal is None:  # the reminder is for the owner(s) ``actor`` acts for
+            acting = _acting_for(deps, session, message, actor)
+            found = f.list_open_threads(session=session, digest_day=message.digest_day, owner=message.owner)
+            thread = next((t for t in found if t.items_owner in acting), found[0] if found else None)
             first = thread is not None and q.record_once(session=session, key=key, now=now)
     if refusal is not None:
         deps.notifier.reply(reply_to, cat.t(refusal[0], **refusal[1]))
@@ -777,14 +789,19 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
 
 def confirm_for_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -> Answer | None:
     """Confirm all for them: every item still awaiting an answer on the
-    thread's digest messages (that day, that owner) is confirmed in the
-    clicker's name, through the lifecycle table like any other confirmation."""
+    thread's digest messages (that day, that owner) whose owner the clicker
+    acts for (a thread split between owners: only that owner's) is confirmed
+    in the clicker's name, through the lifecycle table like any other confirmation."""
     item_ids: list[int] = []
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
         refusal = _refusal(deps, session, message, actor)
-        if refusal is None:
-            item_ids = f.list_thread_item_ids(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
+        if refusal is None:  # in a thread split between owners, only the items of those ``actor`` acts for
+            acting = _acting_for(deps, session, message, actor)
+            awaiting = f.list_thread_items(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
+            page_owner = thread_owner(deps, session, message)
+            whose = [deps.routing.owner_now(i.owner, i.category, i.branch) or page_owner for i in awaiting]
+            item_ids = [i.id for i, o in zip(awaiting, whose, strict=True) if o is not None and o.name in acting]
     if refusal is not None:
         deps.notifier.reply(reply_to, deps.catalog.t(refusal[0], **refusal[1]))
         return None

@@ -36,6 +36,7 @@ from bot.core.importing import parse_export
 from bot.core.routing import FollowUpPolicy
 from bot.fakeslack import block_actions, event_callback, reaction_event, slash_command
 from bot.gateway import make_client
+from bot.ids import ActionId
 from storage.db import make_session_factory, transaction
 from storage.imports import insert_records
 from storage.models import AuditEntry, DigestMessage, FollowUp, Item
@@ -1255,3 +1256,31 @@ def test_when_a_split_gives_open_items_to_an_owner_who_already_has_that_day_s_di
         link(t.y), link(t.y), link(t.z), opened(OPS_HEAD), dm(OPS_HEAD, Y, Z),
         told(t.y, Y, OPS_HEAD), told(t.y, Z, OPS_HEAD), told(t.z, Z, OPS_HEAD),
     ])
+
+
+def escalation_click(bot: Bot, signer, fake, *, action_id: str, thread_id: int, manager: str):
+    """A click by ``manager`` on a button of their escalation DM about the thread."""
+    ((channel, ts), message) = next(((k, m) for k, m in fake.messages.items() if k[0] == f"D{manager}"))
+    request = block_actions(
+        signer, user_id=manager, action_id=action_id, value=str(thread_id), block_id=f"escalation-act-{thread_id}",
+        channel_id=channel, message_ts=ts, message=message, response_url=fake.response_url("click", channel=channel, ts=ts),
+    )
+    response = bot.app.dispatch(request.to_bolt())
+    assert response.status == 200
+
+
+def test_in_a_split_thread_the_new_owner_s_chain_acts_for_the_new_owner_s_items_only(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+    y_id = first_page_id(session_factory, threads.y)
+
+    escalation_click(new, signer, fake_slack, action_id=ActionId.REMIND_OWNER, thread_id=y_id, manager=HZ_BOSS)
+    (reminder,) = [m["text"] for m in fake_slack.thread(CHANNEL, threads.y) if f"<@{HZ_BOSS}>" in m.get("text", "") and "await" in m.get("text", "")
+                   and "escalated" not in m.get("text", "")]
+    assert mentions(reminder) == tuple(sorted((HZ, HZ_BOSS))) and awaiting_count(reminder) == 4
+    escalation_click(new, signer, fake_slack, action_id=ActionId.CONFIRM_FOR_OWNER, thread_id=y_id, manager=HZ_BOSS)
+
+    now = items(session_factory).values()
+    assert Counter((i.owner, i.status) for i in now if i.category == "large") == Counter({(HZ_NAME, "confirmed"): 4, ("大件配送", "awaiting"): 22})
+    assert {(a.actor, a.role) for a in audit(session_factory, "confirm")} == {(HZ_BOSS, "manager")}
