@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from bot.core.followup import key_owner
 from bot.core.lifecycle import Status
 from storage.models import DigestMessage, FollowUp, Item, SideEffect
 from storage.queries import dialect_insert, find_first_page
@@ -264,15 +265,17 @@ def list_follow_ups(*, session: Session, thread_ids: Iterable[int] = (), item_id
 
 
 def list_escalated_managers(*, session: Session, owner: str, since: datetime | None) -> list[str]:
-    """Managers escalated to about ``owner``'s threads after ``since``."""
+    """Managers escalated to about ``owner``'s open items after ``since``: in
+    the threads named for them, and for their items in threads named for
+    someone else (keys ending in ``:<owner>``, ``Step.key``)."""
     stmt = (
-        select(FollowUp.recipient)
+        select(FollowUp.recipient, FollowUp.key, DigestMessage.owner)
         .join(DigestMessage, col(FollowUp.thread_id) == col(DigestMessage.id))
-        .where(DigestMessage.owner == owner, FollowUp.kind == "escalate")
+        .where((DigestMessage.owner == owner) | col(FollowUp.key).endswith(f":{owner}"), FollowUp.kind == "escalate")
     )
     if since is not None:
         stmt = stmt.where(col(FollowUp.sent_at) > since)
-    return sorted(set(session.exec(stmt).all()))
+    return sorted({recipient for recipient, key, named in session.exec(stmt).all() if (key_owner(key) or named) == owner})
 
 
 def last_activity_of(*, session: Session, owner: str) -> datetime | None:

@@ -108,6 +108,13 @@ class Step:
         return f"{key}:{self.owner}" if self.owner else key
 
 
+def key_owner(key: str) -> str | None:
+    """The owner a thread step's key (``Step.key``) names: None for the owner
+    the thread's pages name."""
+    parts = key.split(":", 4)
+    return parts[4] if len(parts) == 5 else None
+
+
 def quiet_since(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours) -> datetime | None:
     """When the thread's current quiet period began; None when nothing is open.
     A silence that ran across the deadline keeps the start it had before it

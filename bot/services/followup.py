@@ -41,6 +41,7 @@ from bot.core.followup import (
     ThreadOutlook,
     dispute_ladder,
     due_steps,
+    key_owner,
     pending_steps,
     project_thread,
     thread_ladder,
@@ -561,7 +562,7 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
     with transaction(deps.session_factory) as session:
         earlier = [
             u for u in f.list_follow_ups(session=session, thread_ids=[message.id])
-            if u.kind == StepKind.NUDGE and u.ts and _key_owner(u.key) == thread.owner
+            if u.kind == StepKind.NUDGE and u.ts and key_owner(u.key) == thread.owner
         ]
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
@@ -573,12 +574,6 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
         awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at, since=step.since, level=step.level,
         nudged=tuple((u.recipient, u.sent_at) for u in earlier), link=link,
     )
-
-
-def _key_owner(key: str) -> str | None:
-    """The owner a thread step's key names (``Step.key``): None for the owner the pages name."""
-    parts = key.split(":", 4)
-    return parts[4] if len(parts) == 5 else None
 
 
 def _dispute_line(deps: Deps, item: Item, now: datetime) -> str:

@@ -1284,3 +1284,22 @@ def test_in_a_split_thread_the_new_owner_s_chain_acts_for_the_new_owner_s_items_
     now = items(session_factory).values()
     assert Counter((i.owner, i.status) for i in now if i.category == "large") == Counter({(HZ_NAME, "confirmed"): 4, ("大件配送", "awaiting"): 22})
     assert {(a.actor, a.role) for a in audit(session_factory, "confirm")} == {(HZ_BOSS, "manager")}
+
+
+def test_after_a_split_each_owner_s_next_digest_copies_their_own_escalated_chain(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)  # both chains escalated
+    clock.set(at("2026-11-30 08:00"))
+    monday = next_day_csv("2026-11-29", 1).decode().splitlines()
+    hangzhou_large = monday[1].replace("SO20261129000001", "SO20261129000003").replace("南京分公司", "杭州分公司")
+    seed(session_factory, clock, "\n".join([*monday, hangzhou_large]).encode())
+    clock.set(at("2026-11-30 08:30"))
+
+    new.services.post_daily_digest()
+
+    with transaction(session_factory) as session:
+        firsts = {m.owner: m.ts for m in session.exec(select(DigestMessage).where(DigestMessage.page == 0, DigestMessage.digest_day == at("2026-11-30 00:00").date())).all()}
+    hz_head, y_head = head_of(fake_slack, firsts[HZ_NAME]), head_of(fake_slack, firsts["大件配送"])
+    assert f"<@{HZ}>" in hz_head and f"Copied: <@{HZ_BOSS}>" in hz_head and f"<@{OPS_HEAD}>" not in hz_head
+    assert f"Copied: <@{OPS_HEAD}>" in y_head and f"<@{HZ_BOSS}>" not in y_head
