@@ -6,6 +6,7 @@ Errors: none of its own.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from bot.core.followup import key_owner
 from bot.core.lifecycle import Status
 from storage.models import DigestMessage, FollowUp, Item, SideEffect
 from storage.queries import dialect_insert, find_first_page
@@ -20,31 +22,41 @@ from storage.queries import dialect_insert, find_first_page
 
 @dataclass(frozen=True, slots=True)
 class OpenThread:
-    """An owner's first digest message of a day, with its open work."""
+    """An owner's first digest message of a day, with the open work of one
+    owner on it: the owner its pages name (``owner`` None), or another owner
+    who now has some of its items (a thread split between owners)."""
 
     message: DigestMessage
     awaiting: int
     oldest_unfixed_at: datetime | None
     deemed: int = 0  # deemed confirmed (the deadline answered for the owner side), still without a fix
+    owner: str | None = None  # the items' owner when not the one the pages name
+
+    @property
+    def items_owner(self) -> str:
+        """Whose open items these are (the name stored on them)."""
+        return self.owner or self.message.owner
 
 
 def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
     """Threads whose items still await an answer or a fix (of one day and
-    owner when given)."""
+    owner when given): one per thread and owner of its open items, the
+    owner the pages name first."""
     stmt = (
-        select(DigestMessage.digest_day, DigestMessage.owner, Item.status, func.count(), func.min(Item.decided_at))
+        select(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status, func.count(), func.min(Item.decided_at))
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.status)
+        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status)
     )
     if digest_day is not None:
         stmt = stmt.where(DigestMessage.digest_day == digest_day)
     if owner is not None:
         stmt = stmt.where(DigestMessage.owner == owner)
     rows = session.exec(stmt).all()
-    work: dict[tuple, list] = {}
-    for day, owner, status, count, oldest in rows:
-        entry = work.setdefault((day, owner), [0, None, 0])
+    work: dict[tuple, dict[str | None, list]] = defaultdict(dict)
+    for day, named, items_owner, status, count, oldest in rows:
+        other = items_owner if items_owner and items_owner != named else None
+        entry = work[(day, named)].setdefault(other, [0, None, 0])
         if status == Status.AWAITING:
             entry[0] += count
             continue
@@ -59,15 +71,17 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     ).all()
     threads = []
     for message in firsts:
-        entry = work.get((message.digest_day, message.owner))
-        if entry is not None and message.ts:
-            threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2]))
-    return sorted(threads, key=lambda t: t.message.id)
+        for other, entry in work.get((message.digest_day, message.owner), {}).items():
+            if message.ts:
+                threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2], other))
+    return sorted(threads, key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
 
 
 def find_open_thread(*, session: Session, thread_id: int) -> OpenThread | None:
-    """The thread (an owner's first digest message) with its open work; None
-    when there is no such thread or nothing on it is open any more."""
+    """The thread (an owner's first digest message) with its open work — of
+    the owner its pages name when they have some, else of another owner of
+    its items; None when there is no such thread or nothing on it is open
+    any more."""
     message = find_thread(session=session, thread_id=thread_id)
     if message is None:
         return None
@@ -91,6 +105,16 @@ def list_thread_item_ids(*, session: Session, digest_day: date, owner: str, stat
             .order_by(Item.id)
         ).all()
     )
+
+
+def list_thread_items(*, session: Session, digest_day: date, owner: str, status: Status) -> Sequence[Item]:
+    """The items in ``status`` on an owner's digest messages of one day (every page)."""
+    return session.exec(
+        select(Item)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(DigestMessage.digest_day == digest_day, DigestMessage.owner == owner, Item.status == status)
+        .order_by(Item.id)
+    ).all()
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -241,15 +265,17 @@ def list_follow_ups(*, session: Session, thread_ids: Iterable[int] = (), item_id
 
 
 def list_escalated_managers(*, session: Session, owner: str, since: datetime | None) -> list[str]:
-    """Managers escalated to about ``owner``'s threads after ``since``."""
+    """Managers escalated to about ``owner``'s open items after ``since``: in
+    the threads named for them, and for their items in threads named for
+    someone else (keys ending in ``:<owner>``, ``Step.key``)."""
     stmt = (
-        select(FollowUp.recipient)
+        select(FollowUp.recipient, FollowUp.key, DigestMessage.owner)
         .join(DigestMessage, col(FollowUp.thread_id) == col(DigestMessage.id))
-        .where(DigestMessage.owner == owner, FollowUp.kind == "escalate")
+        .where((DigestMessage.owner == owner) | col(FollowUp.key).endswith(f":{owner}"), FollowUp.kind == "escalate")
     )
     if since is not None:
         stmt = stmt.where(col(FollowUp.sent_at) > since)
-    return sorted(set(session.exec(stmt).all()))
+    return sorted({recipient for recipient, key, named in session.exec(stmt).all() if (key_owner(key) or named) == owner})
 
 
 def last_activity_of(*, session: Session, owner: str) -> datetime | None:

@@ -70,6 +70,7 @@ class ThreadFacts:
     last_activity_at: datetime | None = None  # owner, delegate or manager answered, reacted or replied
     acknowledged_at: datetime | None = None  # 👀
     deemed_unfixed: int = 0  # items the deadline deemed confirmed (nobody answered them) still without a fix
+    other_owner: str | None = None  # the items' owner when the thread's pages name someone else (a split thread)
 
     @property
     def silent_past_deadline(self) -> bool:
@@ -94,11 +95,24 @@ class Step:
     due_at: datetime
     subject: int  # thread id, or item id for disputes
     since: datetime  # the quiet period (or dispute) it belongs to
+    owner: str | None = None  # a thread's items' owner other than the one its pages name
 
     @property
     def key(self) -> str:
+        """``<kind>:<subject>:<level>:<since>``; a ladder for items of an owner
+        other than the one the thread's pages name (a thread split between
+        owners) ends in ``:<owner>``, so the page owner's keys — every key
+        sent before threads could be split — stay as they were."""
         since = self.since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-        return f"{self.kind}:{self.subject}:{self.level}:{since}"
+        key = f"{self.kind}:{self.subject}:{self.level}:{since}"
+        return f"{key}:{self.owner}" if self.owner else key
+
+
+def key_owner(key: str) -> str | None:
+    """The owner a thread step's key (``Step.key``) names: None for the owner
+    the thread's pages name."""
+    parts = key.split(":", 4)
+    return parts[4] if len(parts) == 5 else None
 
 
 def quiet_since(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHours) -> datetime | None:
@@ -129,7 +143,7 @@ def thread_ladder(facts: ThreadFacts, policy: FollowUpPolicy, hours: WorkingHour
         (StepKind.ESCALATE, level, manager, delay)
         for level, (manager, delay) in enumerate(zip(facts.escalation, (policy.level1, policy.level2)), start=1)
     ]
-    return _steps(plan, since, facts.thread_id, hours)
+    return _steps(plan, since, facts.thread_id, hours, facts.other_owner)
 
 
 def dispute_ladder(facts: DisputeFacts, policy: FollowUpPolicy, hours: WorkingHours) -> list[Step]:
@@ -139,7 +153,7 @@ def dispute_ladder(facts: DisputeFacts, policy: FollowUpPolicy, hours: WorkingHo
     return _steps(plan, facts.disputed_at, facts.item_id, hours)
 
 
-def _steps(plan: list[tuple[StepKind, int, str, timedelta]], since: datetime, subject: int, hours: WorkingHours) -> list[Step]:
+def _steps(plan: list[tuple[StepKind, int, str, timedelta]], since: datetime, subject: int, hours: WorkingHours, owner: str | None = None) -> list[Step]:
     """Steps in ladder order; a step beyond the calendar's data cuts the ladder there."""
     steps: list[Step] = []
     for kind, level, recipient, delay in plan:
@@ -147,7 +161,7 @@ def _steps(plan: list[tuple[StepKind, int, str, timedelta]], since: datetime, su
             due = hours.add(since, delay)
         except CalendarDataMissing as exc:
             raise LadderCut(exc.year, steps) from None
-        steps.append(Step(kind, level, recipient, due, subject, since))
+        steps.append(Step(kind, level, recipient, due, subject, since, owner))
     return steps
 
 

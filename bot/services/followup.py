@@ -41,6 +41,7 @@ from bot.core.followup import (
     ThreadOutlook,
     dispute_ladder,
     due_steps,
+    key_owner,
     pending_steps,
     project_thread,
     thread_ladder,
@@ -138,32 +139,34 @@ def _policy(deps: Deps, message: DigestMessage | None, owner_name: str | None) -
 @dataclass
 class OpenWork:
     """Open threads and unresolved disputes, each with the facts and the
-    policy its ladder needs (threads whose owner left the routing file have
-    no facts: they are not followed up)."""
+    policy its ladder needs. A thread is followed up per owner of its open
+    items (keys: (thread id, that owner when not the one its pages name)):
+    each owner on their own ladder, to their own chain. An owner who left the
+    routing file, whose items nobody covers now, has no facts: not followed up."""
 
-    threads: dict[int, f.OpenThread]
-    thread_facts: dict[int, tuple[ThreadFacts, FollowUpPolicy]]
+    threads: dict[tuple[int, str | None], f.OpenThread]
+    thread_facts: dict[tuple[int, str | None], tuple[ThreadFacts, FollowUpPolicy]]
     items: dict[int, Item]
     dispute_facts: dict[int, tuple[DisputeFacts, FollowUpPolicy]]
 
 
 def _open_work(deps: Deps, session: Session) -> OpenWork:
-    threads = {t.message.id: t for t in f.list_open_threads(session=session)}
-    thread_facts: dict[int, tuple[ThreadFacts, FollowUpPolicy]] = {}
-    for thread in threads.values():
+    threads = {(t.message.id, t.owner): t for t in f.list_open_threads(session=session)}
+    thread_facts: dict[tuple[int, str | None], tuple[ThreadFacts, FollowUpPolicy]] = {}
+    for key, thread in threads.items():
         message = thread.message
-        owner = thread_owner(deps, session, message)
+        owner = deps.routing.owner_named(thread.items_owner)
         if owner is None:
-            log.warning("owner %r of thread %s is no longer in the routing file and nobody covers its items: not followed up", message.owner, message.id)
+            log.warning("owner %r of open items in thread %s is no longer in the routing file and nobody covers them: not followed up", thread.items_owner, message.id)
             continue
         facts = ThreadFacts(
             thread_id=message.id, owner_user=contact_for(deps, owner, session), escalation=owner.escalation,
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
-            deemed_unfixed=thread.deemed,
+            deemed_unfixed=thread.deemed, other_owner=thread.owner,
         )
-        thread_facts[message.id] = (facts, _policy(deps, message, message.owner))
+        thread_facts[key] = (facts, _policy(deps, message, message.owner))
     items = {i.id: i for i in f.list_disputed_items(session=session)}
     dispute_facts = {
         item.id: (DisputeFacts(item.id, item.updated_at, deps.routing.agent_user(item.callback_agent), deps.routing.cs_lead), _policy(deps, None, item.owner))
@@ -172,7 +175,7 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
     return OpenWork(threads, thread_facts, items, dispute_facts)
 
 
-def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[int, f.OpenThread], dict[int, Item], int | None]:
+def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[tuple[int, str | None], f.OpenThread], dict[int, Item], int | None]:
     """Steps due now, the threads and disputed items they are about, and a
     year whose missing calendar kept some ladder from being computed."""
     hours = working_hours(deps)
@@ -418,7 +421,7 @@ def _describe(deps: Deps, step: Step) -> str:
     return deps.catalog.t(f"followup.failed_{step.kind}", owner=owner, user=f"<@{step.recipient}>", level=step.level)
 
 
-def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: dict[int, Item], now: datetime, report: SweepReport) -> None:
+def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.OpenThread], items: dict[int, Item], now: datetime, report: SweepReport) -> None:
     _retry_once_messages(deps, now)
     start_of_day = local_datetime(now.astimezone(deps.timezone).date(), datetime.min.time(), deps.timezone)
     with transaction(deps.session_factory) as session:
@@ -437,7 +440,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
 
         if kind is StepKind.NUDGE:
             for step in steps:
-                thread = threads[step.subject]
+                thread = threads[(step.subject, step.owner)]
                 sent = _deliver(
                     deps, [step], now, report, where=lambda t=thread.message: (t.channel, t.ts),
                     compose=lambda _s, t=thread: (_nudge_text(deps, t), None),
@@ -446,12 +449,12 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
                     report.sent[kind] = report.sent.get(kind, 0) + 1
         elif kind is StepKind.ESCALATE:
             def escalation(claimed):
-                return escalation_message([_escalation_facts(deps, threads[s.subject], s) for s in claimed], cat, deps.timezone)
+                return escalation_message([_escalation_facts(deps, threads[(s.subject, s.owner)], s) for s in claimed], cat, deps.timezone)
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
                 for step in steps:
-                    _tell_owner(deps, threads[step.subject].message, step, now)
+                    _tell_owner(deps, threads[(step.subject, step.owner)], step, now)
         else:
             def dispute(claimed, kind=kind):
                 lines = [_dispute_line(deps, items[s.subject], now) for s in claimed]
@@ -461,11 +464,12 @@ def _send(deps: Deps, due: list[Step], threads: dict[int, f.OpenThread], items: 
                 report.sent[kind] = report.sent.get(kind, 0) + 1
 
 
-def _tell_owner(deps: Deps, message: DigestMessage, step: Step, now: datetime) -> None:
+def _tell_owner(deps: Deps, thread: f.OpenThread, step: Step, now: datetime) -> None:
     """Nobody is escalated behind their back: say so in the owner's thread."""
-    owner = _owner_of_thread(deps, message)
+    message = thread.message
+    owner = deps.routing.owner_named(thread.items_owner)
     text = deps.catalog.t(
-        "followup.escalated_notice", owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, manager=f"<@{step.recipient}>", level=step.level,
+        "followup.escalated_notice", owner=f"<@{contact_for(deps, owner)}>" if owner else thread.items_owner, manager=f"<@{step.recipient}>", level=step.level,
     )
     _send_once(deps, f"notice:{step.key}", channel=message.channel, thread_ts=message.ts, text=text, now=now)
 
@@ -540,11 +544,11 @@ def _fmt(deps: Deps, at: datetime) -> str:
 
 
 def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", **params: object) -> str:
-    """The owner's reminder in their thread: ``head`` (mentioning the owner),
-    then what awaits an answer and what a fix."""
+    """The owner's reminder in their thread: ``head`` (mentioning the owner
+    of these open items), then what of theirs awaits an answer and what a fix."""
     message = thread.message
-    owner = _owner_of_thread(deps, message)
-    parts = [deps.catalog.t(head, owner=f"<@{contact_for(deps, owner)}>" if owner else message.owner, **params)]
+    owner = deps.routing.owner_named(thread.items_owner)
+    parts = [deps.catalog.t(head, owner=f"<@{contact_for(deps, owner)}>" if owner else thread.items_owner, **params)]
     if thread.awaiting:
         parts.append(deps.catalog.t("followup.nudge_awaiting", count=thread.awaiting, deadline=_fmt(deps, message.deadline)))
     if thread.oldest_unfixed_at is not None:
@@ -554,16 +558,19 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
 
 def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
     message = thread.message
-    owner = _owner_of_thread(deps, message)
+    owner = deps.routing.owner_named(thread.items_owner)
     with transaction(deps.session_factory) as session:
-        earlier = [u for u in f.list_follow_ups(session=session, thread_ids=[message.id]) if u.kind == StepKind.NUDGE and u.ts]
+        earlier = [
+            u for u in f.list_follow_ups(session=session, thread_ids=[message.id])
+            if u.kind == StepKind.NUDGE and u.ts and key_owner(u.key) == thread.owner
+        ]
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
     except Exception:  # noqa: BLE001 - an escalation without the link beats one held back for it
         log.warning("no permalink for thread %s; the escalation goes without it", message.id, exc_info=True)
         link = ""
     return EscalationThread(
-        thread_id=message.id, owner=message.owner, owner_user=contact_for(deps, owner) if owner else "", digest_day=message.digest_day,
+        thread_id=message.id, owner=thread.items_owner, owner_user=contact_for(deps, owner) if owner else "", digest_day=message.digest_day,
         awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at, since=step.since, level=step.level,
         nudged=tuple((u.recipient, u.sent_at) for u in earlier), link=link,
     )
@@ -601,21 +608,18 @@ def thread_owner(deps: Deps, session: Session, message: DigestMessage) -> Owner 
     return None
 
 
-def _owner_of_thread(deps: Deps, message: DigestMessage) -> Owner | None:
-    with transaction(deps.session_factory) as session:
-        return thread_owner(deps, session, message)
-
-
 def follow_owners(deps: Deps, now: datetime) -> int:
     """Open items belong to whoever now covers them (``Routing.owner_now``):
     after an owner was renamed, replaced or narrowed in the routing file, the
     items name the new owner; a thread whose open items all went to one new
     owner names it on every page (one version newer: the next refresh shows
-    it), and that owner is mentioned in its thread once (``handover:<first
-    page>:<owner>``, in working time). The items stay on their messages. A new
-    owner who already has a digest that day takes the items and the thread
-    (``thread_owner``: answers, follow-ups, the mention) but the pages keep
-    their name. Returns the threads whose open items went to a new owner."""
+    it). Every owner who now has open items in a thread named for someone
+    else is mentioned in it once (``handover:<first page>:<owner>``, in
+    working time). The items stay on their messages. When the pages keep
+    their name — the open items went to several owners (a split), or the new
+    owner already has a digest that day — each owner is followed up for
+    their own items in that thread (``_open_work``). Returns the threads
+    whose open items went to a new owner."""
     routing = deps.routing  # read each time: the routing may be swapped at runtime
     handed: list[tuple[int, Owner, str]] = []
     with transaction(deps.session_factory) as session:
@@ -633,18 +637,16 @@ def follow_owners(deps: Deps, now: datetime) -> int:
         for (day, before), now_names in sorted(names.items()):
             if now_names == {before}:
                 continue
-            if len(now_names) > 1:
-                log.warning("the open items of %s's digest of %s now belong to %s: the pages keep their name", before, day, sorted(now_names))
-                continue
-            (name,) = now_names
             first = q.find_first_page(session=session, digest_day=day, owner=before)
-            if not f.hand_over_thread(session=session, digest_day=day, owner=before, to=name):
-                log.info("%s already has a digest of %s: the pages of %s's keep their name", name, day, before)
+            if len(now_names) > 1:
+                log.info("the open items of %s's digest of %s now belong to %s: the pages keep their name", before, day, sorted(now_names))
+            elif not f.hand_over_thread(session=session, digest_day=day, owner=before, to=next(iter(now_names))):
+                log.info("%s already has a digest of %s: the pages of %s's keep their name", next(iter(now_names)), day, before)
             if first is not None:
-                handed.append((first.id, routing.owner_named(name), before))
+                handed += [(first.id, routing.owner_named(name), before) for name in sorted(now_names - {before})]
     for first, owner, before in handed:
         _announce_handover(deps, first, owner, before, now)
-    return len(handed)
+    return len({first for first, _, _ in handed})
 
 
 def _announce_handover(deps: Deps, thread_id: int, owner: Owner, before: str, now: datetime) -> None:
@@ -723,12 +725,22 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
 # --- acting from the escalation DM ------------------------------------------------------
 
 
+def _acting_for(deps: Deps, session: Session, message: DigestMessage, actor: str) -> set[str]:
+    """The owners of the thread's open items (and whoever ``thread_owner``
+    names) that ``actor`` acts for as a delegate or manager: in a thread split
+    between owners, each chain acts for its own owner's items."""
+    owners = [thread_owner(deps, session, message)]
+    for stored, category, branch in f.list_thread_open_item_keys(session=session, digest_day=message.digest_day, owner=message.owner):
+        owners.append(deps.routing.owner_now(stored, category, branch))
+    return {o.name for o in owners if o is not None and deps.routing.role_for(actor, o) in ACTING_FOR_OWNER}
+
+
 def _refusal(deps: Deps, session: Session, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:
     """Why ``actor`` may not use an escalation DM's buttons on this thread (a
-    catalog key and its values), or None: its owner's delegates and managers may."""
+    catalog key and its values), or None: its owners' delegates and managers may."""
     if message is None:
         return "answers.stale_button", {}
-    if deps.routing.role_for(actor, thread_owner(deps, session, message)) not in ACTING_FOR_OWNER:
+    if not _acting_for(deps, session, message, actor):
         return "followup.buttons_not_yours", {"owner": message.owner}
     return None
 
@@ -745,8 +757,10 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
         refusal = _refusal(deps, session, message, actor)
-        if refusal is None:
-            thread = f.find_open_thread(session=session, thread_id=thread_id)
+        if refusal is None:  # the reminder is for the owner(s) ``actor`` acts for
+            acting = _acting_for(deps, session, message, actor)
+            found = f.list_open_threads(session=session, digest_day=message.digest_day, owner=message.owner)
+            thread = next((t for t in found if t.items_owner in acting), found[0] if found else None)
             first = thread is not None and q.record_once(session=session, key=key, now=now)
     if refusal is not None:
         deps.notifier.reply(reply_to, cat.t(refusal[0], **refusal[1]))
@@ -770,14 +784,19 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
 
 def confirm_for_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -> Answer | None:
     """Confirm all for them: every item still awaiting an answer on the
-    thread's digest messages (that day, that owner) is confirmed in the
-    clicker's name, through the lifecycle table like any other confirmation."""
+    thread's digest messages (that day, that owner) whose owner the clicker
+    acts for (a thread split between owners: only that owner's) is confirmed
+    in the clicker's name, through the lifecycle table like any other confirmation."""
     item_ids: list[int] = []
     with transaction(deps.session_factory) as session:
         message = f.find_thread(session=session, thread_id=thread_id)
         refusal = _refusal(deps, session, message, actor)
-        if refusal is None:
-            item_ids = f.list_thread_item_ids(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
+        if refusal is None:  # in a thread split between owners, only the items of those ``actor`` acts for
+            acting = _acting_for(deps, session, message, actor)
+            awaiting = f.list_thread_items(session=session, digest_day=message.digest_day, owner=message.owner, status=Status.AWAITING)
+            page_owner = thread_owner(deps, session, message)
+            whose = [deps.routing.owner_now(i.owner, i.category, i.branch) or page_owner for i in awaiting]
+            item_ids = [i.id for i, o in zip(awaiting, whose, strict=True) if o is not None and o.name in acting]
     if refusal is not None:
         deps.notifier.reply(reply_to, deps.catalog.t(refusal[0], **refusal[1]))
         return None

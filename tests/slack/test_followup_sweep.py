@@ -36,6 +36,7 @@ from bot.core.importing import parse_export
 from bot.core.routing import FollowUpPolicy
 from bot.fakeslack import block_actions, event_callback, reaction_event, slash_command
 from bot.gateway import make_client
+from bot.ids import ActionId
 from storage.db import make_session_factory, transaction
 from storage.imports import insert_records
 from storage.models import AuditEntry, DigestMessage, FollowUp, Item
@@ -1160,3 +1161,145 @@ def test_when_the_new_owner_already_has_that_day_s_digest_the_thread_keeps_its_n
     assert f"<@{Z}>" in head and f"<@{Y}>" not in head
     command(new, signer, fake_slack, f"confirm {Y_ORDER}", user=Z)
     assert items(session_factory)[Y_ORDER].status == "confirmed"
+
+
+# --- a thread split between owners -----------------------------------------------------------------
+
+HZ, HZ_BOSS = "U0NEWHZ", "U0HZBOSS"  # 大件杭州: the large items of 杭州分公司 (4 of Y's 26), its own chain
+HZ_NAME = "大件杭州"
+NOT_HANGZHOU = ("上海浦东分公司", "上海浦西分公司", "南京分公司", "无锡分公司", "苏州分公司")
+
+
+def split(routing):
+    """The routing file after 大件配送 was narrowed to the other branches and a
+    new owner took the large items of 杭州分公司."""
+    y, z = routing.owners
+    hz = replace(y, name=HZ_NAME, user=HZ, branches=("杭州分公司",), delegates=(), escalation=(HZ_BOSS,))
+    return replace(routing, owners=(replace(y, branches=NOT_HANGZHOU), hz, z))
+
+
+def awaiting_count(text: str) -> int:
+    return int(re.search(r"(\d+) item\(s\) await", text).group(1))
+
+
+def nudges_in(fake, ts: str) -> dict[str, int]:
+    """Who was nudged in the thread -> how many awaiting items their nudge counted."""
+    texts = [m.get("text", "") for m in fake.thread(CHANNEL, ts)]
+    return {mentions(text)[0]: awaiting_count(text) for text in texts if "still waits for you" in text}
+
+
+def test_when_a_split_gives_some_open_items_to_a_new_owner_each_owner_is_followed_up_for_their_own(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 09:31", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+
+    t = threads
+    assert Counter(seen["2026-11-27 09:30"]) == Counter([update(t.y), ("chat.postMessage", CHANNEL, t.y, (HZ,))])  # the 杭州 items are all on the first page
+    assert seen["2026-11-27 09:31"] == []  # mentioned once
+    (notice,) = handover_notices(fake_slack, t.y)
+    assert HZ_NAME in notice and "before: 大件配送" in notice
+    assert Counter(i.owner for i in items(session_factory).values() if i.owner) == Counter({"大件配送": 22, HZ_NAME: 4, "小件配送": 12})
+    with transaction(session_factory) as session:  # two owners now: the pages keep their name
+        assert session.exec(select(DigestMessage.owner).where(DigestMessage.ts == t.y)).one() == "大件配送"
+    assert Counter(seen["2026-11-27 11:00"]) == Counter([nudge(t.y, Y), nudge(t.y, HZ), nudge(t.z, Z)])
+    assert nudges_in(fake_slack, t.y) == {Y: 22, HZ: 4}  # each for their own items only
+    assert Counter(seen["2026-11-27 13:00"]) == Counter([
+        *escalation(OPS_HEAD, {t.y: Y, t.z: Z}),  # Y's chain, for Y's items
+        *escalation(HZ_BOSS, {t.y: HZ}),  # the new owner's own chain, for theirs
+    ])
+    hz_dm = [m["text"] for (ch, _), m in fake_slack.messages.items() if ch == f"D{HZ_BOSS}"]
+    assert len(hz_dm) == 1 and HZ_NAME in hz_dm[0] and "4 item(s) awaiting" in hz_dm[0] and "大件配送" not in hz_dm[0]
+    y_id = first_page_id(session_factory, t.y)
+    assert sorted((r.kind, r.recipient, r.key.endswith(f":{HZ_NAME}")) for r in follow_ups(session_factory) if r.thread_id == y_id) == [
+        ("escalate", HZ_BOSS, True), ("escalate", OPS_HEAD, False), ("nudge", HZ, True), ("nudge", Y, False),
+    ]
+
+
+def test_a_split_thread_sends_nothing_twice(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, FRIDAY, new.services.tick, new.services.sweep)
+
+    t = threads
+    people = Counter(call for calls in seen.values() for call in to_people(calls))
+    assert people[nudge(t.y, HZ)] == 2  # the handover notice and the nudge, each once
+    assert len(handover_notices(fake_slack, t.y)) == 1 and nudges_in(fake_slack, t.y) == {Y: 22, HZ: 4}
+    assert people[nudge(t.y, Y)] == people[told(t.y, HZ, HZ_BOSS)] == people[told(t.y, Y, OPS_HEAD)] == 1
+    assert people[dm(HZ_BOSS, HZ)] == people[dm(OPS_HEAD, Y, Z)] == 1
+
+
+def test_when_a_split_gives_open_items_to_an_owner_who_already_has_that_day_s_digest_they_are_followed_up_for_those(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    # 大件配送 keeps every branch but 杭州分公司; 小件配送 (Z) now covers every
+    # delivery type everywhere — and already has a digest of Friday.
+    y, z = routing.owners
+    widened = replace(routing, owners=(replace(y, branches=NOT_HANGZHOU), replace(z, categories=("large", "small"), branches=())))
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, widened)
+    fake_slack.clear()
+
+    seen = run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 09:31", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+
+    t = threads
+    assert Counter(seen["2026-11-27 09:30"]) == Counter([update(t.y), ("chat.postMessage", CHANNEL, t.y, (Z,))])
+    assert seen["2026-11-27 09:31"] == []
+    assert Counter(i.owner for i in items(session_factory).values() if i.owner) == Counter({"大件配送": 22, "小件配送": 16})
+    assert Counter(seen["2026-11-27 11:00"]) == Counter([nudge(t.y, Y), nudge(t.y, Z), nudge(t.z, Z)])
+    assert nudges_in(fake_slack, t.y) == {Y: 22, Z: 4}
+    assert nudges_in(fake_slack, t.z) == {Z: 12}
+    # one DM to the chain both share, about Y's and Z's items in Y's thread and Z's own thread
+    escalated = seen["2026-11-27 13:00"]
+    assert Counter(escalated) == Counter([
+        link(t.y), link(t.y), link(t.z), opened(OPS_HEAD), dm(OPS_HEAD, Y, Z),
+        told(t.y, Y, OPS_HEAD), told(t.y, Z, OPS_HEAD), told(t.z, Z, OPS_HEAD),
+    ])
+
+
+def escalation_click(bot: Bot, signer, fake, *, action_id: str, thread_id: int, manager: str):
+    """A click by ``manager`` on a button of their escalation DM about the thread."""
+    ((channel, ts), message) = next(((k, m) for k, m in fake.messages.items() if k[0] == f"D{manager}"))
+    request = block_actions(
+        signer, user_id=manager, action_id=action_id, value=str(thread_id), block_id=f"escalation-act-{thread_id}",
+        channel_id=channel, message_ts=ts, message=message, response_url=fake.response_url("click", channel=channel, ts=ts),
+    )
+    response = bot.app.dispatch(request.to_bolt())
+    assert response.status == 200
+
+
+def test_in_a_split_thread_the_new_owner_s_chain_acts_for_the_new_owner_s_items_only(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+    y_id = first_page_id(session_factory, threads.y)
+
+    escalation_click(new, signer, fake_slack, action_id=ActionId.REMIND_OWNER, thread_id=y_id, manager=HZ_BOSS)
+    (reminder,) = [m["text"] for m in fake_slack.thread(CHANNEL, threads.y) if f"<@{HZ_BOSS}>" in m.get("text", "") and "await" in m.get("text", "")
+                   and "escalated" not in m.get("text", "")]
+    assert mentions(reminder) == tuple(sorted((HZ, HZ_BOSS))) and awaiting_count(reminder) == 4
+    escalation_click(new, signer, fake_slack, action_id=ActionId.CONFIRM_FOR_OWNER, thread_id=y_id, manager=HZ_BOSS)
+
+    now = items(session_factory).values()
+    assert Counter((i.owner, i.status) for i in now if i.category == "large") == Counter({(HZ_NAME, "confirmed"): 4, ("大件配送", "awaiting"): 22})
+    assert {(a.actor, a.role) for a in audit(session_factory, "confirm")} == {(HZ_BOSS, "manager")}
+
+
+def test_after_a_split_each_owner_s_next_digest_copies_their_own_escalated_chain(settings, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    run(fake_slack, clock, ["2026-11-27 09:30", "2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)  # both chains escalated
+    clock.set(at("2026-11-30 08:00"))
+    monday = next_day_csv("2026-11-29", 1).decode().splitlines()
+    hangzhou_large = monday[1].replace("SO20261129000001", "SO20261129000003").replace("南京分公司", "杭州分公司")
+    seed(session_factory, clock, "\n".join([*monday, hangzhou_large]).encode())
+    clock.set(at("2026-11-30 08:30"))
+
+    new.services.post_daily_digest()
+
+    with transaction(session_factory) as session:
+        firsts = {m.owner: m.ts for m in session.exec(select(DigestMessage).where(DigestMessage.page == 0, DigestMessage.digest_day == at("2026-11-30 00:00").date())).all()}
+    hz_head, y_head = head_of(fake_slack, firsts[HZ_NAME]), head_of(fake_slack, firsts["大件配送"])
+    assert f"<@{HZ}>" in hz_head and f"Copied: <@{HZ_BOSS}>" in hz_head and f"<@{OPS_HEAD}>" not in hz_head
+    assert f"Copied: <@{OPS_HEAD}>" in y_head and f"<@{HZ_BOSS}>" not in y_head
