@@ -40,7 +40,7 @@ BOSS = "U0LOGIBOSS"  # second in both owners' chains
 def stand_ins(session_factory) -> list[tuple]:
     with transaction(session_factory) as session:
         rows = session.exec(select(StandIn).order_by(StandIn.id)).all()
-    return [(s.owner, s.user, s.until.isoformat(), s.set_by, s.ended_by) for s in rows]
+    return [(s.owner_user, s.user, s.until.isoformat(), s.set_by, s.ended_by) for s in rows]
 
 
 def away_audit(session_factory) -> list[tuple]:
@@ -80,7 +80,7 @@ def test_an_owner_names_a_stand_in_who_is_told_by_dm(bot, signer, fake_slack, se
     text = answer(fake_slack)
     assert text.startswith(f"<@{LI}> stands in for 大件配送 (<@{Y}>) through 2026-11-30")
     assert text.endswith(f"Told by DM: <@{LI}>.")
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-11-30", Y, None)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-30", Y, None)]
     assert away_audit(session_factory) == [(Y, "owner", "command", "away_set", None)]
 
 
@@ -109,7 +109,7 @@ def test_a_manager_or_the_cs_lead_names_one_for_an_owner_and_both_are_told(bot, 
     assert to_li.startswith(f"<@{caller}> named you stand-in for 小件配送 (<@{Z}>) through 2026-12-01.")
     assert to_z.startswith(f"<@{caller}> named <@{LI}> your stand-in for 小件配送 through 2026-12-01.")
     assert answer(fake_slack).endswith(f"Told by DM: <@{LI}>, <@{Z}>.")
-    assert stand_ins(session_factory) == [("小件配送", LI, "2026-12-01", caller, None)]
+    assert stand_ins(session_factory) == [(Z, LI, "2026-12-01", caller, None)]
     assert away_audit(session_factory) == [(caller, role, "command", "away_set", None)]
 
 
@@ -119,7 +119,7 @@ def test_naming_again_replaces_the_stand_in_and_says_so(bot, signer, fake_slack,
     command(bot, signer, fake_slack, f"away <@{DELEGATE_Y}|d> until 2026-12-02 for <@{Y}|y>", user=OPS_HEAD)
 
     assert f"This replaces the previous stand-in, <@{LI}>." in answer(fake_slack)
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-12-01", Y, OPS_HEAD), ("大件配送", DELEGATE_Y, "2026-12-02", OPS_HEAD, None)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-12-01", Y, OPS_HEAD), (Y, DELEGATE_Y, "2026-12-02", OPS_HEAD, None)]
     assert [a[3] for a in away_audit(session_factory)] == ["away_set", "away_end", "away_set"]
 
 
@@ -130,7 +130,7 @@ def test_the_owner_ends_it_early(bot, signer, fake_slack, session_factory, diges
     command(bot, signer, fake_slack, "away off")
 
     assert answer(fake_slack) == f"The stand-in for 大件配送 has ended: <@{LI}> no longer answers for it.\nTold by DM: <@{LI}>."
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-12-01", Y, Y)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-12-01", Y, Y)]
     assert away_audit(session_factory) == [(Y, "owner", "command", "away_set", None), (Y, "owner", "command", "away_end", None)]
     command(bot, signer, fake_slack, "away off")
     assert answer(fake_slack) == "No stand-in is in force for 大件配送; nothing changed."
@@ -184,7 +184,7 @@ def test_refused_with_what_to_do_and_nothing_stored(bot, signer, fake_slack, ses
 
 def test_until_today_is_accepted_and_runs_to_midnight(bot, signer, fake_slack, session_factory, digest) -> None:  # noqa: F811
     command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-27")
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-11-27", Y, None)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-27", Y, None)]
 
 
 # --- acting as the stand-in -----------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_the_stand_in_is_gone_after_the_until_day(bot, signer, fake_slack, sessi
     fake_slack.clear()
     command(bot, signer, fake_slack, "away")
     assert answer(fake_slack).startswith("No stand-ins are in force.")
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-11-30", Y, None)]  # expired by time: the record stays as it was
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-30", Y, None)]  # expired by time: the record stays as it was
 
 
 def test_a_nudge_mentions_the_stand_in_instead_of_the_owner(bot, signer, fake_slack, session_factory, clock, digest) -> None:  # noqa: F811
