@@ -195,8 +195,9 @@ def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[int, f.OpenThread]
 def upcoming(deps: Deps, *, actor: str) -> list[ThreadOutlook | DisputeOutlook]:
     """The follow-ups not yet taken that concern ``actor``, if nobody acts:
     for the owner side (owner, delegate, manager, a stand-in in force), every
-    open thread of the owners they act for; for CS, the unresolved disputes (an agent's own, all
-    of them for the CS lead). The same facts and ladders as the sweep."""
+    open thread of the owners they act for; for CS, the unresolved disputes
+    (an agent's own, all of them for the CS lead). The same facts and ladders
+    as the sweep."""
     routing = deps.routing
     with transaction(deps.session_factory) as session:
         stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())
