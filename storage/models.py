@@ -249,10 +249,10 @@ class StandIn(SQLModel, table=True):
     deleted: with their audit rows they are the record of who stood in."""
 
     __tablename__ = "stand_in"
-    __table_args__ = (Index("ix_stand_in_owner_ended", "owner", "ended_at"),)
+    __table_args__ = (Index("ix_stand_in_owner_user_ended", "owner_user", "ended_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    owner: str = Field(sa_type=String(128))  # the owner's name in the routing file
+    owner_user: str = Field(sa_type=String(32))  # the owner's Slack user: a name in the routing file may change
     user: str = Field(sa_type=String(32))  # the stand-in
     starts_at: datetime = Field(sa_column=_utc())
     until: date  # the last day, as the user wrote it

@@ -170,14 +170,15 @@ class Routing:
         return None
 
     def role_for(self, user: str, owner: Owner | None, stand_ins: Mapping[str, str] | None = None) -> Role:
-        """The role ``user`` has for an item of ``owner``. ``stand_ins`` (owner
-        name -> the stand-in in force, from storage) makes a stand-in act like
-        a delegate."""
+        """The role ``user`` has for an item of ``owner``. ``stand_ins`` (the
+        owner's Slack user -> the stand-in in force, from storage) makes a
+        stand-in act like a delegate, for every entry of that owner under
+        whatever name it has now."""
         if owner is not None:
             role = owner.role_of(user)
             if role is not None:
                 return role
-            if stand_ins and stand_ins.get(owner.name) == user:
+            if stand_ins and stand_ins.get(owner.user) == user:
                 return Role.DELEGATE
         if user == self.cs_lead:
             return Role.CS_LEAD
@@ -187,9 +188,9 @@ class Routing:
 
     def owners_acting_for(self, user: str, stand_ins: Mapping[str, str] | None = None) -> tuple[Owner, ...]:
         """Owners whose items ``user`` may answer (as owner, delegate, manager
-        or the stand-in in ``stand_ins``)."""
+        or the stand-in in ``stand_ins``, keyed by the owner's Slack user)."""
         stand_ins = stand_ins or {}
-        return tuple(o for o in self.owners if o.role_of(user) is not None or stand_ins.get(o.name) == user)
+        return tuple(o for o in self.owners if o.role_of(user) is not None or stand_ins.get(o.user) == user)
 
     def is_cs(self, user: str) -> bool:
         return user == self.cs_lead or user in self.cs_agents.values()

@@ -147,7 +147,7 @@ def act_on_items(
     results: list[ItemResult] = []
     touched: set[int] = set()
     with transaction(deps.session_factory) as session:
-        stand_ins = standins.in_force_by_owner(session=session, now=now)
+        stand_ins = standins.in_force_by_owner_user(session=session, now=now)
     owners = [o.name for o in deps.routing.owners_acting_for(actor, stand_ins)]
     if every_open and not owners:
         return _tell(deps, reply_to, "answers.no_owner_role")
@@ -193,7 +193,7 @@ def check_item_action(deps: Deps, *, actor: str, item_id: int, action: Action) -
         if item is None:  # a button or form pointing at an item that is gone
             return ItemResult(f"#{item_id}", Outcome.STALE)
         owner = _owner_of(deps, item)
-        role = deps.routing.role_for(actor, owner, standins.in_force_by_owner(session=session, now=now))
+        role = deps.routing.role_for(actor, owner, standins.in_force_by_owner_user(session=session, now=now))
         decision = decide(Status(item.status), action, role, past_deadline=item.deadline is not None and now > item.deadline)
         return ItemResult(item.order_no, outcome_of(decision), Status(item.status), owner.name if owner else None, item.deadline)
 
@@ -225,7 +225,7 @@ def handle_reaction(
             log.info("event %s already handled", event_id)
             return None
         owner = deps.routing.owner_named(message.owner)
-        stand_ins = standins.in_force_by_owner(session=session, now=now)
+        stand_ins = standins.in_force_by_owner_user(session=session, now=now)
         if added:
             items = [i for i in q.list_items_on_message(session=session, message_id=message.id) if i.status == Status.AWAITING]
             for item in items:
@@ -274,7 +274,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
     cat = deps.catalog
     chunks: list[str] = []
     with transaction(deps.session_factory) as session:
-        stand_ins = standins.in_force_by_owner(session=session, now=deps.clock.now())
+        stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())
         if orders:
             items = q.list_items_by_orders(session=session, orders=orders)
             found = {i.order_no for i in items}

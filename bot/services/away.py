@@ -24,7 +24,6 @@ from bot.services.deps import Deps
 from bot.services.followup import _send_once
 from storage import standins
 from storage.db import transaction
-from storage.models import StandIn
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +64,13 @@ def _name(deps: Deps, *, actor: str, request: AwayRequest, owners, roles, owner_
     now = deps.clock.now()
     check_until(request.until, now.astimezone(deps.timezone).date())  # CommandError: answered by the error handler
     ends_at = period_end(request.until, deps.timezone)
-    named: list[StandIn] = []
-    replaced: list[StandIn] = []
-    with transaction(deps.session_factory) as session:
-        for owner in owners:
-            stand_in, ended = standins.name_stand_in(
-                session=session, owner=owner.name, user=request.stand_in, until=request.until, ends_at=ends_at,
-                by=actor, role=roles[owner.name], now=now,
-            )
-            named.append(stand_in)
-            replaced += ended
+    with transaction(deps.session_factory) as session:  # one row for the person: it covers all their entries, under any name
+        first, replaced = standins.name_stand_in(
+            session=session, owner_user=owner_user, owners=_names(owners), user=request.stand_in, until=request.until,
+            ends_at=ends_at, by=actor, role=roles[owners[0].name], now=now,
+        )
     until = request.until.isoformat()
     told: list[str] = []
-    first = named[0]
     params = {"owner": _names(owners), "owner_user": mention(owner_user), "user": mention(request.stand_in), "until": until, "by": mention(actor)}
     if request.stand_in != actor and _dm(deps, f"away:{first.id}:set:{request.stand_in}", request.stand_in, cat.t("away.dm_stand_in", **params)):
         told.append(mention(request.stand_in))
@@ -95,15 +88,13 @@ def _name(deps: Deps, *, actor: str, request: AwayRequest, owners, roles, owner_
 def _end(deps: Deps, *, actor: str, owners, roles, owner_user: str, reply_to: ReplyTo) -> str:
     cat = deps.catalog
     now = deps.clock.now()
-    ended: list[StandIn] = []
     with transaction(deps.session_factory) as session:
-        for owner in owners:
-            ended += standins.end_stand_ins(session=session, owner=owner.name, by=actor, role=roles[owner.name], now=now)
+        ended = standins.end_stand_ins(session=session, owner_user=owner_user, owners=_names(owners), by=actor, role=roles[owners[0].name], now=now)
     if not ended:
         return _tell(deps, reply_to, cat.t("away.none_to_end", owner=_names(owners)))
     told: list[str] = []
     for stand_in in ended:
-        params = {"owner": stand_in.owner, "owner_user": mention(owner_user), "user": mention(stand_in.user), "by": mention(actor)}
+        params = {"owner": _names(owners), "owner_user": mention(owner_user), "user": mention(stand_in.user), "by": mention(actor)}
         if stand_in.user != actor and _dm(deps, f"away:{stand_in.id}:end:{stand_in.user}", stand_in.user, cat.t("away.dm_stand_in_ended", **params)):
             told.append(mention(stand_in.user))
     if owner_user != actor:
@@ -127,20 +118,23 @@ def _dm(deps: Deps, key: str, user: str, text: str) -> bool:
 
 
 def list_text(deps: Deps) -> str:
-    """The stand-ins in force now, by routing-file order of their owners."""
+    """The stand-ins in force now, under their owners' names in the routing
+    file now (a renamed owner keeps their stand-in), by routing-file order."""
     cat = deps.catalog
     with transaction(deps.session_factory) as session:
         rows = list(standins.list_in_force(session=session, now=deps.clock.now()))
     if not rows:
         return cat.t("away.list_none")
-    order = {o.name: i for i, o in enumerate(deps.routing.owners)}
-    rows.sort(key=lambda s: (order.get(s.owner, len(order)), s.id))
+    order: dict[str, int] = {}
+    for i, o in enumerate(deps.routing.owners):
+        order.setdefault(o.user, i)
+    rows.sort(key=lambda s: (order.get(s.owner_user, len(order)), s.id))
     lines = [cat.t("away.list_head", count=len(rows))]
     for s in rows:
-        owner = deps.routing.owner_named(s.owner)
+        owners = owners_of(deps.routing, s.owner_user)
         lines.append(
             cat.t(
-                "away.list_line", owner=s.owner, owner_user=mention(owner.user) if owner else "—", user=mention(s.user),
+                "away.list_line", owner=_names(owners) if owners else "—", owner_user=mention(s.owner_user), user=mention(s.user),
                 until=s.until.isoformat(), by=mention(s.set_by),
             )
         )

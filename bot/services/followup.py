@@ -49,7 +49,7 @@ from bot.core.followup import (
     within_cap,
 )
 from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
-from bot.core.lifecycle import Action, Role, Status, Surface, decide
+from bot.core.lifecycle import LOGISTICS, Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy, Owner
 from bot.core.text import fmt_time
 from bot.core.workcal import local_datetime
@@ -197,11 +197,14 @@ def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[tuple[int, str | N
 
 def upcoming(deps: Deps, *, actor: str) -> list[ThreadOutlook | DisputeOutlook]:
     """The follow-ups not yet taken that concern ``actor``, if nobody acts:
-    for the owner side (owner, delegate, manager), every open thread of the
-    owners they act for; for CS, the unresolved disputes (an agent's own, all
-    of them for the CS lead). The same facts and ladders as the sweep."""
+    for the owner side (owner, delegate, manager, a stand-in in force), every
+    open thread of the owners they act for; for CS, the unresolved disputes
+    (an agent's own, all of them for the CS lead). The same facts and ladders
+    as the sweep."""
     routing = deps.routing
-    owners = [o.name for o in routing.owners_acting_for(actor)]
+    with transaction(deps.session_factory) as session:
+        stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())
+    owners = [o.name for o in routing.owners_acting_for(actor, stand_ins)]
     cs_lead = actor == routing.cs_lead
     if not owners and not routing.is_cs(actor):
         return []
@@ -591,7 +594,7 @@ def contact_for(deps: Deps, owner: Owner, session: Session | None = None) -> str
     if session is None:
         with transaction(deps.session_factory) as session:
             return contact_for(deps, owner, session)
-    return standins.stand_in_for(session=session, owner=owner.name, now=deps.clock.now()) or owner.user
+    return standins.stand_in_for(session=session, owner_user=owner.user, now=deps.clock.now()) or owner.user
 
 
 def thread_owner(deps: Deps, session: Session, message: DigestMessage) -> Owner | None:
@@ -697,7 +700,7 @@ def acknowledge(deps: Deps, *, event_id: str, user: str, channel: str, ts: str) 
         if message is None or not q.record_once(session=session, key=f"event:{event_id}", now=now):
             return
         owner = thread_owner(deps, session, message)
-        allowed = owner is not None and owner.role_of(user) is not None
+        allowed = owner is not None and _owner_side(deps, session, user, owner)
         if allowed:
             first = message if message.page == 0 else q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
             f.acknowledge_thread(session=session, message_id=first.id, user=user, now=now)
@@ -708,6 +711,13 @@ def acknowledge(deps: Deps, *, event_id: str, user: str, channel: str, ts: str) 
         deps.notifier.reply(reply_to, deps.catalog.t("followup.acknowledge_not_yours", owner=message.owner))
 
 
+def _owner_side(deps: Deps, session: Session, user: str, owner: Owner) -> bool:
+    """``user`` is on ``owner``'s side: the owner, a delegate, a manager, or
+    their stand-in in force now."""
+    stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())
+    return deps.routing.role_for(user, owner, stand_ins) in LOGISTICS
+
+
 def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) -> bool:
     """A reply by the owner side in a digest thread counts as activity."""
     now = deps.clock.now()
@@ -716,7 +726,7 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
         if message is None:
             return False
         owner = thread_owner(deps, session, message)
-        if owner is None or owner.role_of(user) is None:
+        if owner is None or not _owner_side(deps, session, user, owner):
             return False
         f.touch_thread(session=session, message_id=message.id, now=now)
     return True

@@ -47,6 +47,7 @@ from storage import followups as f
 from storage import queries as q
 from storage import record as rec
 from storage import review as rv
+from storage import standins
 from storage.db import transaction
 from storage.models import Item
 
@@ -238,7 +239,11 @@ def find_items(deps: Deps, *, actor: str, text: str, reply_to: ReplyTo) -> str:
     if not text:
         answer = cat.t("record.find_needs_text")
     else:
-        owners = None if deps.routing.is_cs(actor) else [o.name for o in deps.routing.owners_acting_for(actor)]
+        owners = None
+        if not deps.routing.is_cs(actor):
+            with transaction(deps.session_factory) as session:
+                stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())
+            owners = [o.name for o in deps.routing.owners_acting_for(actor, stand_ins)]
         if owners is not None and not owners:
             answer = cat.t("record.find_no_access")
         else:

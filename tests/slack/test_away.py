@@ -8,6 +8,8 @@ and what is stored (stand-in rows, audit rows, items)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import select
 from test_core_loop import (
@@ -28,7 +30,7 @@ from test_core_loop import (
     replies,
     status,
 )
-from test_followup_sweep import follow_ups, texts_to
+from test_followup_sweep import eyes, follow_ups, texts_to, thread_reply
 
 from storage.db import transaction
 from storage.models import AuditEntry, StandIn
@@ -40,7 +42,7 @@ BOSS = "U0LOGIBOSS"  # second in both owners' chains
 def stand_ins(session_factory) -> list[tuple]:
     with transaction(session_factory) as session:
         rows = session.exec(select(StandIn).order_by(StandIn.id)).all()
-    return [(s.owner, s.user, s.until.isoformat(), s.set_by, s.ended_by) for s in rows]
+    return [(s.owner_user, s.user, s.until.isoformat(), s.set_by, s.ended_by) for s in rows]
 
 
 def away_audit(session_factory) -> list[tuple]:
@@ -80,7 +82,7 @@ def test_an_owner_names_a_stand_in_who_is_told_by_dm(bot, signer, fake_slack, se
     text = answer(fake_slack)
     assert text.startswith(f"<@{LI}> stands in for 大件配送 (<@{Y}>) through 2026-11-30")
     assert text.endswith(f"Told by DM: <@{LI}>.")
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-11-30", Y, None)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-30", Y, None)]
     assert away_audit(session_factory) == [(Y, "owner", "command", "away_set", None)]
 
 
@@ -109,7 +111,7 @@ def test_a_manager_or_the_cs_lead_names_one_for_an_owner_and_both_are_told(bot, 
     assert to_li.startswith(f"<@{caller}> named you stand-in for 小件配送 (<@{Z}>) through 2026-12-01.")
     assert to_z.startswith(f"<@{caller}> named <@{LI}> your stand-in for 小件配送 through 2026-12-01.")
     assert answer(fake_slack).endswith(f"Told by DM: <@{LI}>, <@{Z}>.")
-    assert stand_ins(session_factory) == [("小件配送", LI, "2026-12-01", caller, None)]
+    assert stand_ins(session_factory) == [(Z, LI, "2026-12-01", caller, None)]
     assert away_audit(session_factory) == [(caller, role, "command", "away_set", None)]
 
 
@@ -119,7 +121,7 @@ def test_naming_again_replaces_the_stand_in_and_says_so(bot, signer, fake_slack,
     command(bot, signer, fake_slack, f"away <@{DELEGATE_Y}|d> until 2026-12-02 for <@{Y}|y>", user=OPS_HEAD)
 
     assert f"This replaces the previous stand-in, <@{LI}>." in answer(fake_slack)
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-12-01", Y, OPS_HEAD), ("大件配送", DELEGATE_Y, "2026-12-02", OPS_HEAD, None)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-12-01", Y, OPS_HEAD), (Y, DELEGATE_Y, "2026-12-02", OPS_HEAD, None)]
     assert [a[3] for a in away_audit(session_factory)] == ["away_set", "away_end", "away_set"]
 
 
@@ -130,7 +132,7 @@ def test_the_owner_ends_it_early(bot, signer, fake_slack, session_factory, diges
     command(bot, signer, fake_slack, "away off")
 
     assert answer(fake_slack) == f"The stand-in for 大件配送 has ended: <@{LI}> no longer answers for it.\nTold by DM: <@{LI}>."
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-12-01", Y, Y)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-12-01", Y, Y)]
     assert away_audit(session_factory) == [(Y, "owner", "command", "away_set", None), (Y, "owner", "command", "away_end", None)]
     command(bot, signer, fake_slack, "away off")
     assert answer(fake_slack) == "No stand-in is in force for 大件配送; nothing changed."
@@ -184,7 +186,7 @@ def test_refused_with_what_to_do_and_nothing_stored(bot, signer, fake_slack, ses
 
 def test_until_today_is_accepted_and_runs_to_midnight(bot, signer, fake_slack, session_factory, digest) -> None:  # noqa: F811
     command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-27")
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-11-27", Y, None)]
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-27", Y, None)]
 
 
 # --- acting as the stand-in -----------------------------------------------------------------
@@ -229,7 +231,7 @@ def test_the_stand_in_is_gone_after_the_until_day(bot, signer, fake_slack, sessi
     fake_slack.clear()
     command(bot, signer, fake_slack, "away")
     assert answer(fake_slack).startswith("No stand-ins are in force.")
-    assert stand_ins(session_factory) == [("大件配送", LI, "2026-11-30", Y, None)]  # expired by time: the record stays as it was
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-30", Y, None)]  # expired by time: the record stays as it was
 
 
 def test_a_nudge_mentions_the_stand_in_instead_of_the_owner(bot, signer, fake_slack, session_factory, clock, digest) -> None:  # noqa: F811
@@ -271,6 +273,94 @@ def test_a_stand_in_named_before_working_hours_is_told_at_the_opening(bot, signe
     bot.services.sweep()
     bot.services.sweep()
     assert len(dms(fake_slack, LI)) == 1
+
+
+# --- a renamed owner keeps their stand-in; what a stand-in does counts ------------------------------
+
+
+def rename_owner(bot, old: str, new: str) -> None:
+    """The routing file renames an owner entry, as a hot reload does."""
+    routing = bot.services.deps.routing
+    owners = tuple(replace(o, name=new) if o.name == old else o for o in routing.owners)
+    assert owners != routing.owners
+    bot.services.deps.holder.replace(replace(routing, owners=owners))
+
+
+def test_a_renamed_owner_keeps_their_stand_in(bot, signer, fake_slack, session_factory, clock, digest) -> None:  # noqa: F811
+    command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-30")
+    fake_slack.clear()
+    y_thread = _first_ts(session_factory, "大件配送")
+    rename_owner(bot, "大件配送", "大件配送中心")
+    clock.set(at("2026-11-27 11:00"))
+
+    bot.services.sweep()  # the nudge in the owner's thread mentions the stand-in, not the owner on leave
+    y_nudge = [t for t in texts_to(fake_slack, CHANNEL, y_thread) if "item(s)" in t]
+    assert len(y_nudge) == 1 and y_nudge[0].startswith(f"<@{LI}>") and f"<@{Y}>" not in y_nudge[0]
+    assert sorted((r.kind, r.recipient) for r in follow_ups(session_factory)) == [("nudge", LI), ("nudge", Z)]
+    fake_slack.clear()
+
+    command(bot, signer, fake_slack, f"confirm {Y_FIRST[0]}", user=LI)  # the stand-in still answers for them
+    assert status(session_factory, Y_FIRST[0]) == "confirmed"
+    fake_slack.clear()
+
+    command(bot, signer, fake_slack, "away", user=CS_AGENT)  # listed under the owner's name now
+    assert answer(fake_slack) == f"*Stand-ins in force (1):*\n• 大件配送中心 (<@{Y}>): <@{LI}> through 2026-11-30, named by <@{Y}>"
+
+    command(bot, signer, fake_slack, "away off")  # and the owner ends it under the new name
+    assert answer(fake_slack) == f"The stand-in for 大件配送中心 has ended: <@{LI}> no longer answers for it.\nTold by DM: <@{LI}>."
+    assert stand_ins(session_factory) == [(Y, LI, "2026-11-30", Y, Y)]
+    assert away_audit(session_factory) == [(Y, "owner", "command", "away_set", None), (Y, "owner", "command", "away_end", None)]
+    command(bot, signer, fake_slack, f"confirm {Y_FIRST[1]}", user=LI)
+    assert status(session_factory, Y_FIRST[1]) == "awaiting"
+
+
+def test_a_stand_in_s_reply_in_the_owner_s_thread_counts_as_activity(bot, signer, fake_slack, session_factory, clock, digest) -> None:  # noqa: F811
+    command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-30")
+    fake_slack.clear()
+    clock.set(at("2026-11-27 10:30"))
+
+    thread_reply(bot, signer, user=LI, thread_ts=_first_ts(session_factory, "大件配送"))
+    clock.set(at("2026-11-27 11:00"))
+    bot.services.sweep()
+
+    assert [(r.kind, r.recipient) for r in follow_ups(session_factory)] == [("nudge", Z)]  # the quiet period restarted at 10:30
+
+
+def test_a_stand_in_s_eyes_on_the_owner_s_digest_count_as_activity(bot, signer, fake_slack, session_factory, clock, digest) -> None:  # noqa: F811
+    command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-30")
+    fake_slack.clear()
+    clock.set(at("2026-11-27 10:30"))
+
+    eyes(bot, signer, user=LI, ts=_first_ts(session_factory, "大件配送"))
+    (told,) = fake_slack.calls_to("chat.postEphemeral")
+    assert told.params["user"] == LI and told.params["text"].startswith("👀 Acknowledged: reminders on this digest pause")
+    clock.set(at("2026-11-27 11:00"))
+    bot.services.sweep()
+
+    assert [(r.kind, r.recipient) for r in follow_ups(session_factory)] == [("nudge", Z)]
+    with transaction(session_factory) as session:
+        from storage.models import DigestMessage
+
+        first = session.exec(select(DigestMessage).where(DigestMessage.owner == "大件配送", DigestMessage.page == 0)).one()
+    assert first.acknowledged_by == LI
+
+
+def test_next_and_find_for_a_stand_in_show_the_owner_s_items(bot, signer, fake_slack, session_factory, digest) -> None:  # noqa: F811
+    command(bot, signer, fake_slack, "next", user=LI)  # not yet a stand-in
+    assert answer(fake_slack).startswith("Nothing is planned")
+    command(bot, signer, fake_slack, f"find {Y_FIRST[0]}", user=LI)
+    assert answer(fake_slack).startswith("You are neither in customer service nor an owner")
+    command(bot, signer, fake_slack, f"away <@{LI}|li> until 2026-11-30")
+    fake_slack.clear()
+    command(bot, signer, fake_slack, "next")
+    owners_view = answer(fake_slack)
+
+    command(bot, signer, fake_slack, "next", user=LI)
+    assert answer(fake_slack) == owners_view and "大件配送" in owners_view and "小件配送" not in owners_view
+    command(bot, signer, fake_slack, f"find {Y_FIRST[0]}", user=LI)
+    assert Y_FIRST[0] in answer(fake_slack)
+    command(bot, signer, fake_slack, f"find {Z_ITEM}", user=LI)
+    assert answer(fake_slack) == f"Nothing you may see matches “{Z_ITEM}”."  # only the owner it stands in for
 
 
 def _first_ts(session_factory, owner: str) -> str:

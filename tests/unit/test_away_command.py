@@ -149,7 +149,7 @@ def test_who_may_name_a_stand_in() -> None:
 
 def test_a_stand_in_acts_like_a_delegate_only_for_the_owner_it_stands_in_for() -> None:
     y, z = ROUTING.owner_named("大件配送"), ROUTING.owner_named("小件配送")
-    stand_ins = {"大件配送": "U0LI"}
+    stand_ins = {"U0OWNERY": "U0LI"}  # keyed by the owner's Slack user
     assert ROUTING.role_for("U0LI", y, stand_ins) is Role.DELEGATE
     assert ROUTING.role_for("U0LI", z, stand_ins) is Role.OTHER
     assert ROUTING.role_for("U0LI", y) is Role.OTHER  # without stand-ins, as before

@@ -1,6 +1,7 @@
 """stand-ins for owners on leave
 
-``/reject away``: a ``stand_in`` table, and audit rows that record a
+``/reject away``: a ``stand_in`` table (keyed by the owner's Slack user,
+which outlives a rename in the routing file), and audit rows that record a
 stand-in named or ended (``audit_entry.stand_in_id``; their ``item_id`` is
 empty, so it becomes nullable).
 
@@ -22,7 +23,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('stand_in',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('owner', sa.String(length=128), nullable=False),
+    sa.Column('owner_user', sa.String(length=32), nullable=False),
     sa.Column('user', sa.String(length=32), nullable=False),
     sa.Column('starts_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('until', sa.Date(), nullable=False),
@@ -33,7 +34,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('stand_in', schema=None) as batch_op:
-        batch_op.create_index('ix_stand_in_owner_ended', ['owner', 'ended_at'], unique=False)
+        batch_op.create_index('ix_stand_in_owner_user_ended', ['owner_user', 'ended_at'], unique=False)
 
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stand_in_id', sa.Integer(), nullable=True))
@@ -51,5 +52,5 @@ def downgrade() -> None:
         batch_op.drop_column('stand_in_id')
 
     with op.batch_alter_table('stand_in', schema=None) as batch_op:
-        batch_op.drop_index('ix_stand_in_owner_ended')
+        batch_op.drop_index('ix_stand_in_owner_user_ended')
     op.drop_table('stand_in')
