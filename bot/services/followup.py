@@ -699,8 +699,7 @@ def acknowledge(deps: Deps, *, event_id: str, user: str, channel: str, ts: str) 
         message = q.find_digest_message(session=session, channel=channel, ts=ts)
         if message is None or not q.record_once(session=session, key=f"event:{event_id}", now=now):
             return
-        owner = thread_owner(deps, session, message)
-        allowed = owner is not None and _owner_side(deps, session, user, owner)
+        allowed = _owner_side_of_thread(deps, session, user, message)
         if allowed:
             first = message if message.page == 0 else q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
             f.acknowledge_thread(session=session, message_id=first.id, user=user, now=now)
@@ -725,8 +724,7 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
         message = q.find_digest_message(session=session, channel=channel, ts=thread_ts)
         if message is None:
             return False
-        owner = thread_owner(deps, session, message)
-        if owner is None or not _owner_side(deps, session, user, owner):
+        if not _owner_side_of_thread(deps, session, user, message):
             return False
         f.touch_thread(session=session, message_id=message.id, now=now)
     return True
@@ -735,14 +733,26 @@ def note_thread_reply(deps: Deps, *, user: str, channel: str, thread_ts: str) ->
 # --- acting from the escalation DM ------------------------------------------------------
 
 
+def _thread_owners(deps: Deps, session: Session, message: DigestMessage) -> list[Owner]:
+    """Whoever ``thread_owner`` names, and the owners of the thread's open
+    items now (several, in a thread split between owners)."""
+    owners = [thread_owner(deps, session, message)]
+    for stored, category, branch in f.list_thread_open_item_keys(session=session, digest_day=message.digest_day, owner=message.owner):
+        owners.append(deps.routing.owner_now(stored, category, branch))
+    return [o for o in owners if o is not None]
+
+
+def _owner_side_of_thread(deps: Deps, session: Session, user: str, message: DigestMessage) -> bool:
+    """``user`` is on the side of one of the thread's owners (its quiet
+    period and 👀 are the whole thread's)."""
+    return any(_owner_side(deps, session, user, owner) for owner in _thread_owners(deps, session, message))
+
+
 def _acting_for(deps: Deps, session: Session, message: DigestMessage, actor: str) -> set[str]:
     """The owners of the thread's open items (and whoever ``thread_owner``
     names) that ``actor`` acts for as a delegate or manager: in a thread split
     between owners, each chain acts for its own owner's items."""
-    owners = [thread_owner(deps, session, message)]
-    for stored, category, branch in f.list_thread_open_item_keys(session=session, digest_day=message.digest_day, owner=message.owner):
-        owners.append(deps.routing.owner_now(stored, category, branch))
-    return {o.name for o in owners if o is not None and deps.routing.role_for(actor, o) in ACTING_FOR_OWNER}
+    return {o.name for o in _thread_owners(deps, session, message) if deps.routing.role_for(actor, o) in ACTING_FOR_OWNER}
 
 
 def _refusal(deps: Deps, session: Session, message: DigestMessage | None, actor: str) -> tuple[str, dict] | None:

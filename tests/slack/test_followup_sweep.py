@@ -1217,6 +1217,20 @@ def test_when_a_split_gives_some_open_items_to_a_new_owner_each_owner_is_followe
     ]
 
 
+def test_in_a_split_thread_the_new_owner_s_eyes_count_for_the_thread(settings, signer, session_factory, clock, fake_slack, routing, threads) -> None:
+    clock.set(at("2026-11-27 09:30"))
+    new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
+    new.services.tick()  # the handover
+    fake_slack.clear()
+
+    eyes(new, signer, user=HZ, ts=threads.y)  # the new owner of some of its items, though the page names 大件配送
+
+    (reply,) = [c.params["text"] for c in fake_slack.calls_to("chat.postEphemeral")]
+    assert "deadline" in reply.lower() or "截止" in reply  # accepted, not "not yours"
+    seen = run(fake_slack, clock, ["2026-11-27 11:00", "2026-11-27 13:00"], new.services.tick)
+    assert [c for c in seen["2026-11-27 11:00"] + seen["2026-11-27 13:00"] if c[2] == threads.y] == []  # the thread is paused
+
+
 def test_a_split_thread_sends_nothing_twice(settings, session_factory, clock, fake_slack, routing, threads) -> None:
     clock.set(at("2026-11-27 09:30"))
     new = another_bot(settings, fake_slack, session_factory, clock, split(routing))
