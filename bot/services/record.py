@@ -43,6 +43,7 @@ from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from bot.services.followup import SEND_LEASE, _post_once  # the sweep retries a failed post under the "notice:" prefix
 from bot.services.office_hours import may_message_people
+from bot.services.review import owner_thread
 from storage import followups as f
 from storage import queries as q
 from storage import record as rec
@@ -197,7 +198,7 @@ def _claim_notice(
     None when the item was never shown to its owner (a new item has no
     thread). Outside working time the claim is released at once, and the
     sweep posts it from the opening, as every message to a person."""
-    thread = _owner_thread(session, item)
+    thread = owner_thread(session, item)
     if thread is None:
         return None
     owner = deps.routing.owner_named(item.owner) if item.owner else None
@@ -216,17 +217,6 @@ def _claim_notice(
     if later:
         q.release_effect(session=session, key=key, now=now)
     return key, note, later
-
-
-def _owner_thread(session, item: Item) -> tuple[str, str] | None:
-    """(channel, ts) of the owner's first digest message of the item's day."""
-    if item.digest_message_id is None:
-        return None
-    message = q.get_digest_message(session=session, message_id=item.digest_message_id)
-    first = message if message.page == 0 else q.find_first_page(session=session, digest_day=message.digest_day, owner=message.owner)
-    if first is None or not first.ts:
-        return None
-    return first.channel, first.ts
 
 
 # --- find ----------------------------------------------------------------------------

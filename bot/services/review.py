@@ -93,7 +93,7 @@ def send_review(deps: Deps, *, item_id: int) -> bool:
             q.finish_effect(session=session, key=key, now=now, detail=f"not sent: {item.status}")
             return False
         facts = _review_facts(deps, session, item)
-        thread = _owner_thread(session, item)
+        thread = owner_thread(session, item)
         dm_sent = item.review_ts is not None  # a resumed claim: the DM went, the thread reply did not
     try:
         if not dm_sent:
@@ -183,7 +183,7 @@ def _announce(deps: Deps, done: _Resolved, *, action: Action, actor: str, note: 
     with transaction(deps.session_factory) as session:
         item = q.get_item(session=session, item_id=done.item_id)
         facts = _review_facts(deps, session, item)
-        thread = _owner_thread(session, item)
+        thread = owner_thread(session, item)
     resolution = Resolution(action=action, actor=actor, at=item.updated_at, note=note, penalty=done.penalty)
     cat, tz = deps.catalog, deps.timezone
     try:
@@ -240,7 +240,7 @@ def _review_facts(deps: Deps, session: Session, item: Item) -> ReviewFacts:
     )
 
 
-def _owner_thread(session: Session, item: Item) -> tuple[str, str] | None:
+def owner_thread(session: Session, item: Item) -> tuple[str, str] | None:
     """(channel, ts) of the owner's first digest message of the item's day:
     replies go in its thread, even for items on a continuation page."""
     if item.digest_message_id is None:
