@@ -33,7 +33,7 @@ def create_app(
     session_factory: SessionFactory,
     clock: Clock,
     routing: Routing | None = None,
-    watch_routing: bool = False,
+    routing_read_from: bytes | None = None,
     process_before_response: bool = False,
     verify_requests: bool = True,
 ) -> Bot:
@@ -45,16 +45,15 @@ def create_app(
     in the HTTP worker, whose requests the front has already verified.
 
     The routing is read from ``settings.routing_file`` unless given; read
-    from the file (or given with ``watch_routing``, as ``run`` does), it is
-    reloaded whenever the file changes (``Services.reload_routing``, each tick).
+    from the file (or given with ``routing_read_from``, the file's content it
+    was parsed from, as ``run`` does), it is reloaded whenever the file
+    changes (``Services.reload_routing``, each tick).
     """
     gateway = SlackGateway(client)
-    loaded = None
+    loaded = routing_read_from
     if routing is None:
         loaded = settings.routing_file.read_bytes() if settings.routing_file.exists() else None
         routing = load_routing(settings.routing_file)
-    elif watch_routing and settings.routing_file.exists():
-        loaded = settings.routing_file.read_bytes()  # the caller read it just before
     if routing_emails(routing):
         routing = resolve_emails(routing, gateway.lookup_user_by_email)
     deps = Deps(

@@ -27,7 +27,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.clock import Clock, FixedClock, SystemClock
-from bot.config import ConfigError, Problem, Settings, load_routing, locale_from_env, routing_emails
+from bot.config import ConfigError, Problem, Settings, load_routing, locale_from_env, read_routing, routing_emails
 from bot.i18n import LOCALES, Catalog
 
 log = logging.getLogger("rejectbot")
@@ -140,7 +140,7 @@ def cmd_run(args, settings: Settings) -> int:
     from bot.services.inbox_notice import tell_parked
     from storage.db import database_problem, make_probe_engine
 
-    routing = load_routing(settings.routing_file)
+    routing, routing_read_from = read_routing(settings.routing_file)  # the reload compares with this content: an edit from here on is seen
     log.info("checking the database schema")
     _, session_factory = _database(settings)
     if stop.is_set():
@@ -148,7 +148,7 @@ def cmd_run(args, settings: Settings) -> int:
     clock = SystemClock()
     bot = create_app(
         settings, client=make_client(settings.bot_token, settings.api_url), session_factory=session_factory,
-        clock=clock, routing=routing, watch_routing=True, process_before_response=True, verify_requests=False,  # the front verifies
+        clock=clock, routing=routing, routing_read_from=routing_read_from, process_before_response=True, verify_requests=False,  # the front verifies
     )
     if stop.is_set():
         return EXIT_OK

@@ -520,9 +520,16 @@ def _counts(defaults, data: Mapping[str, object], name: str, problems: list[Prob
 
 
 def load_routing(path: Path) -> Routing:
+    return read_routing(path)[0]
+
+
+def read_routing(path: Path) -> tuple[Routing, bytes]:
+    """The routing file's ``Routing`` and the content it was parsed from (what
+    a reload compares with), read once."""
     if not path.exists():
         raise ConfigError([Problem("config.routing_not_found", {"path": repr(str(path))})])
-    return routing_from_bytes(path.read_bytes(), path)
+    content = path.read_bytes()
+    return routing_from_bytes(content, path), content
 
 
 def routing_from_bytes(content: bytes, path: Path) -> Routing:
