@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from test_core_loop import at, seed  # the sample export imported as CS would
 
-from bot.core.importing import parse_export
 from bot.fakeslack import slash_command
 from storage.db import transaction
-from storage.imports import insert_records
 from storage.models import AuditEntry, Item, SideEffect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -29,16 +28,6 @@ Y_ITEM, Y_OTHER = "SO20261126000000", "SO20261126000002"  # large: Y's, on Y's f
 Z_ITEM = "SO20261126000001"  # small, Hangzhou: Z's
 UNROUTED = "SO20261126000007"  # small, Shanghai: nobody's, stays new
 HEADER = "订单号,拒收日期,分公司,配送类型,场景,客户,回访人,回访时间,回访记录"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-def seed(session_factory, clock, data: bytes | None = None) -> None:
-    records = parse_export(data or SAMPLE.read_bytes(), filename="callbacks.csv").records
-    with transaction(session_factory) as session:
-        insert_records(session=session, records=records, batch_id=None, now=clock.now(), timezone=SHANGHAI)
 
 
 def command(bot, signer, fake, text: str, user: str):
