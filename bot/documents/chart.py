@@ -7,7 +7,8 @@ canvas, so two threads may render at once. Every text it draws (title, axis
 labels, month labels, counts on the axis, legend, the "as of" line) uses the
 packaged CJK font (``fonts.cjk_font_path``) through ``FontProperties(fname=…)``,
 never a font looked up on the machine, and is drawn as plain text (no
-mathtext: an owner called ``$x$`` stays ``$x$``). The PNG carries no
+mathtext: an owner called ``$x$`` stays ``$x$``). A character the font has
+no glyph for (an emoji in an owner's name) is drawn as □. The PNG carries no
 matplotlib version or date, so the same input gives the same bytes.
 
 The months shown are the last six months that occur in ``series`` (all
@@ -20,10 +21,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
@@ -39,6 +42,7 @@ COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 DODGE = 0.05  # month widths between neighbouring owners' points
 MAX_SPREAD = 0.4  # month widths from the first owner's point to the last one's
+NO_GLYPH = "\u25a1"  # □ stands for a character the font cannot draw (an emoji in an owner's name)
 
 
 def render_trend_chart(series: Mapping[str, Sequence[tuple[Month, int]]], *, catalog: Catalog, as_of_text: str) -> bytes:
@@ -53,6 +57,18 @@ def render_trend_chart(series: Mapping[str, Sequence[tuple[Month, int]]], *, cat
     buffer = io.BytesIO()
     FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
     return buffer.getvalue()
+
+
+@cache
+def _glyphs() -> frozenset[int]:
+    return frozenset(FT2Font(str(cjk_font_path())).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character the font has no glyph for replaced by □,
+    so that matplotlib neither warns nor draws an empty box silently."""
+    glyphs = _glyphs()
+    return "".join(ch if ch == "\n" or ord(ch) in glyphs else NO_GLYPH for ch in text)
 
 
 def months_shown(series: Mapping[str, Sequence[tuple[Month, int]]]) -> list[Month]:
@@ -90,10 +106,10 @@ def build_trend_figure(series: Mapping[str, Sequence[tuple[Month, int]]], *, cat
             markersize=7, linewidth=2.2, clip_on=False, zorder=3,
         )
         handles.append(line)
-        labels.append(owner)
+        labels.append(drawable(owner))
 
     figure.suptitle(catalog.t("chart.title"), fontproperties=font, fontsize=15)
-    axes.set_title(catalog.t("chart.as_of", as_of=as_of_text), fontproperties=font, fontsize=10, loc="right", color="#555555")
+    axes.set_title(catalog.t("chart.as_of", as_of=drawable(as_of_text)), fontproperties=font, fontsize=10, loc="right", color="#555555")
     axes.set_xlabel(catalog.t("chart.x_label"), fontproperties=font, fontsize=11)
     axes.set_ylabel(catalog.t("chart.y_label"), fontproperties=font, fontsize=11)
 
