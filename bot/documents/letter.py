@@ -435,6 +435,7 @@ def _pdf_block(block: Block, styles, width: float) -> list:
         rows = [[Paragraph(_markup(text), cell) for text in row] for row in block.rows]
         table = Table(rows, colWidths=[width * w for w in block.widths], repeatRows=1)
         table.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), cell.fontName, cell.fontSize),  # else the table selects Helvetica (unembedded)
             ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
