@@ -376,3 +376,11 @@ def test_a_letter_needs_a_known_locale(render) -> None:
         render(FACTS, locales=())
     with pytest.raises(UnknownLocale):
         render(FACTS, locales=("fr",))
+
+
+def test_each_typed_line_is_a_paragraph_of_its_own_indented_in_chinese() -> None:
+    document = docx.Document(io.BytesIO(render_letter_docx(replace(FACTS, improvement="一、先上报热线。\n二、每周报告进度。"), locales=ZH)))
+    paragraphs = {p.text: p for p in document.paragraphs}
+    for line in ("一、先上报热线。", "二、每周报告进度。"):
+        assert paragraphs[line].paragraph_format.first_line_indent is not None  # 首行缩进
+    assert "一、先上报热线。\n二、每周报告进度。" not in paragraphs
