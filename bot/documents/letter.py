@@ -12,7 +12,9 @@ page, by its English version, marked as a translation.
 
 The PDF embeds Noto Sans CJK SC, cut to the letter's characters and
 converted to TrueType outlines (``truetype.cjk_truetype``), so it renders
-the same everywhere with no system font. The DOCX names SimSun (宋体) as the
+the same everywhere with no system font. (reportlab's built-in CID font
+STSong-Light needs no file but is not embedded either: on a machine with no
+CJK font, pdftoppm draws its Chinese as empty boxes.) The DOCX names SimSun (宋体) as the
 East Asian font (``w:eastAsia``), which every Chinese Word has; Word and
 LibreOffice substitute a CJK font where it is missing.
 
@@ -315,6 +317,8 @@ def _docx_block(document, block: Block, text_width, *, cjk: bool) -> None:
         table = document.add_table(rows=len(block.rows), cols=len(block.rows[0]))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for c, share in enumerate(block.widths):
+            table.columns[c].width = int(text_width * share)  # the grid LibreOffice reads; Word reads each cell's
         for r, row in enumerate(block.rows):
             for c, text in enumerate(row):
                 cell = table.cell(r, c)
