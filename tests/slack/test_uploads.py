@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from bot.fakeslack import UPLOAD_METHOD, FakeSlack
-from bot.gateway import Backoff, SlackGateway, SlackUnavailable, make_client
+from bot.gateway import Backoff, SlackGateway, SlackUnavailable, UploadRefused, make_client
 from bot.i18n import Catalog
 from bot.services.deps import Deps, RoutingHolder
 from bot.services.uploads import LEASE, UploadBusy, UploadConflict, find_shared, upload_once
@@ -334,3 +334,17 @@ def test_two_replicas_racing_on_one_key_share_one_file(fake: FakeSlack, engine, 
     with transaction(make_session_factory(engine)) as session:
         assert len(session.exec(select(FileUpload)).all()) == 1
     assert upload(replicas[1]) == file_id  # afterwards, the other replica finds it done
+
+
+def test_a_refused_upload_is_not_retried_and_empty_content_is_refused_before_slack(fake: FakeSlack, deps: Deps) -> None:
+    fake.fail_next(UPLOAD_METHOD, "upload refused", status=400)
+    with pytest.raises(UploadRefused, match="HTTP 400"):
+        upload(deps)
+    assert len(fake.calls_to(UPLOAD_METHOD)) == 1 and shares(fake) == []
+    with transaction(deps.session_factory) as session:
+        row = su.find_upload(session=session, key="monthly:2026-11:chart")
+        assert row.file_id is None and row.attempts == 1 and "UploadRefused" in row.error
+    calls = len(fake.calls)
+    with pytest.raises(ValueError, match="empty"):
+        upload(deps, key="k:empty", content=b"")
+    assert len(fake.calls) == calls
