@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.core.monthly import Counts, Month
 
@@ -66,3 +67,5 @@ class LetterFacts:
     improvement: str  # the improvement requested (the CS lead may edit it)
     reply_days: int  # working days
     reply_by: date  # the reply deadline: reply_days working days after issued_on
+    as_of: datetime | None = None  # aware UTC: the moment the figures were counted at, stated on the letter when known
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")  # the team's: the letter shows escalation times in it

@@ -224,6 +224,7 @@ class Correction:
     at: datetime
     actor: str
     note: str
+    customer: str = ""  # the record's customer cell: the workbook masks the note with it (bot.core.masking.mask_note)
 
 
 @dataclass(frozen=True, slots=True)
