@@ -12,7 +12,7 @@ from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, record, retention, review
 from bot.services.deps import Deps
 from bot.services.routing_reload import ReloadResult, RoutingReloader
 
@@ -41,6 +41,7 @@ class Services:
             ("reviews", self.send_pending_reviews),
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
             ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
+            ("letters", self.run_letters),  # after the digest: a letter's PDF goes on the owner's next digest message
         ]
 
     def tick(self, *, health: Health | None = None) -> dict[str, str | None]:
@@ -144,6 +145,35 @@ class Services:
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
+
+    # --- the work contact letter ------------------------------------------------
+
+    def run_letters(self, *, now: datetime | None = None) -> letters.LetterReport:
+        """The K-days trigger, and each letter's next step: its draft DM, delivery, reminders, overdue."""
+        return letters.run(self.deps, now=now or self.deps.clock.now())
+
+    def draft_letter(self, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
+        """``/reject letter <owner>``: a draft for this month, to the CS lead."""
+        return letters.draft_by_hand(self.deps, actor=actor, who=who, reply_to=reply_to)
+
+    def list_letters(self, *, reply_to: ReplyTo) -> str:
+        """``/reject letters``: every letter with its number, status, dates and hashes."""
+        return letters.tell_letters(self.deps, reply_to=reply_to)
+
+    def approve_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
+        return letters.approve(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
+
+    def open_letter_edit(self, *, actor: str, letter_id: int, trigger_id: str, reply_to: ReplyTo) -> bool:
+        return letters.open_edit(self.deps, actor=actor, letter_id=letter_id, trigger_id=trigger_id, reply_to=reply_to)
+
+    def edit_letter(self, *, actor: str, letter_id: int, improvement: str, reply_days: int, reply_to: ReplyTo) -> bool:
+        return letters.edit(self.deps, actor=actor, letter_id=letter_id, improvement=improvement, reply_days=reply_days, reply_to=reply_to)
+
+    def discard_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
+        return letters.discard(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
+
+    def acknowledge_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
+        return letters.acknowledge(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""
