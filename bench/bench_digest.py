@@ -109,6 +109,15 @@ class NoopNotifier:
     def open_view(self, trigger_id, view) -> None:
         pass
 
+    def prepare_upload(self, *, filename, content) -> str:
+        return f"F{next(self._ts):08d}"
+
+    def share_upload(self, file_id, channel, *, title, comment=None, thread_ts=None) -> None:
+        pass
+
+    def is_shared(self, file_id, channel) -> bool:
+        return False
+
 
 _: type[Notifier] = NoopNotifier  # type checkers: it implements the protocol
 

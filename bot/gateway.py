@@ -27,9 +27,20 @@ Failures, and what the gateway does about them:
   ``SlackUnavailable`` is raised (the caller looks it up before posting again).
   ``is_ambiguous(error)`` is the one test of which errors leave that open.
 
+Files go up in Slack's upload flow (files.upload is retired): ``prepare_upload``
+gets an upload URL (``files.getUploadURLExternal``) and POSTs the bytes to it;
+the file is then uploaded but shared nowhere. An ambiguous failure there is
+retried from a fresh URL (a URL works once; an abandoned upload is discarded
+by Slack and never seen). ``share_upload`` completes the upload into a
+channel (``files.completeUploadExternal``): Slack shares asynchronously, so
+after an ambiguous failure the gateway polls ``files.info`` for a while
+(``share_settle`` seconds) and completes again only when the file is still
+not shared in that channel.
+
 Errors:
 - ``SlackUnavailable`` — Slack still failed ambiguously after the retries
   (``.method``, ``.reason``); a keyed post was not found by its key either.
+- ``UploadRefused`` — the upload URL refused the bytes (a non-200 other than 5xx).
 - ``slack_sdk.errors.SlackApiError`` — a definitive error from the Web API.
 - ``UserNotFound`` — an e-mail address has no Slack user.
 """
@@ -39,11 +50,12 @@ from __future__ import annotations
 import http.client
 import logging
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -56,15 +68,28 @@ EFFECT_EVENT = "rejectbot_effect"  # metadata event_type of every keyed message
 CLIENT_TIMEOUT = 10  # seconds per HTTP request (slack_sdk's default is 30)
 AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable"})  # "some aspect may have succeeded"
 # Methods that must not be repeated blindly: the repeat may do it twice.
-NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "views.open", "views.push")
+NOT_IDEMPOTENT = (
+    "chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "views.open", "views.push", "files.completeUploadExternal",
+)  # fmt: skip
 LOOKUP_PAGE = 200  # messages per conversations.history / replies page
 LOOKUP_PAGES = 5  # pages scanned at most, newest first: the window of a lookup without ``since``
+SHARE_SETTLE = 5.0  # seconds to wait for an ambiguously completed upload to show up as shared
+SHARE_POLL = 0.5  # seconds between files.info looks while waiting
 
 T = TypeVar("T")
 
 
 class UserNotFound(LookupError):
     pass
+
+
+class UploadRefused(RuntimeError):
+    """The upload URL definitively refused the bytes (HTTP ``status``, Slack's text ``body``)."""
+
+    def __init__(self, filename: str, status: int, body: str) -> None:
+        super().__init__(f"Slack refused the upload of {filename}: HTTP {status} {body}")
+        self.status = status
+        self.body = body
 
 
 class SlackUnavailable(ConnectionError):
@@ -182,10 +207,18 @@ class Backoff:
 
 
 class SlackGateway:
-    def __init__(self, client: WebClient, *, backoff: Backoff = Backoff(), sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        backoff: Backoff = Backoff(),
+        sleep: Callable[[float], None] = time.sleep,
+        share_settle: float = SHARE_SETTLE,
+    ) -> None:
         self.client = client
         self.backoff = backoff
         self._sleep = sleep
+        self.share_settle = share_settle
 
     # --- retrying --------------------------------------------------------------
 
@@ -337,6 +370,69 @@ class SlackGateway:
         except SlackApiError as error:
             if error.response.get("error") != "invalid_scheduled_message_id":
                 raise
+
+    # --- files ----------------------------------------------------------------------
+
+    def prepare_upload(self, *, filename: str, content: bytes) -> str:
+        """Upload ``content`` and return the file's id; it is shared nowhere
+        until ``share_upload``. After an ambiguous failure the whole step is
+        repeated with a fresh upload URL: an upload left uncompleted is
+        discarded by Slack, so a repeat can never show twice."""
+        return self._retrying("files.getUploadURLExternal", lambda: self._upload_bytes(filename, content))
+
+    def _upload_bytes(self, filename: str, content: bytes) -> str:
+        ticket = self.client.files_getUploadURLExternal(filename=filename, length=len(content))
+        request = urllib.request.Request(ticket["upload_url"], data=content, method="POST")  # raw bytes, as files_upload_v2 sends them
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPSHandler(context=self.client.ssl)]
+        if self.client.proxy:
+            handlers.append(urllib.request.ProxyHandler({"http": self.client.proxy, "https": self.client.proxy}))
+        try:
+            with urllib.request.build_opener(*handlers).open(request, timeout=self.client.timeout) as answer:
+                answer.read()
+        except HTTPError as error:
+            if error.code >= 500 or error.code == 429:
+                raise  # ambiguous: retried from a fresh URL
+            raise UploadRefused(filename, error.code, error.read().decode("utf-8", errors="replace")) from None
+        return ticket["file_id"]
+
+    def share_upload(self, file_id: str, channel: str, *, title: str, comment: str | None = None, thread_ts: str | None = None) -> None:
+        """Complete the upload ``file_id`` into ``channel`` (a conversation id:
+        Slack refuses user ids here), as a reply to ``thread_ts`` when given,
+        with ``comment`` as the message's text. Never shares twice: after an
+        ambiguous failure it completes again only if ``files.info`` still does
+        not show the file shared in ``channel`` after ``share_settle`` seconds."""
+        params: dict[str, Any] = dict(
+            files=[{"id": file_id, "title": title}], channel_id=channel, initial_comment=comment, thread_ts=thread_ts
+        )
+        self._retrying(
+            "files.completeUploadExternal", lambda: self.client.files_completeUploadExternal(**params),
+            before_retry=lambda: True if self._settled_share(file_id, channel) else None,
+        )
+
+    def _settled_share(self, file_id: str, channel: str) -> bool:
+        """Whether the file shows as shared in ``channel``, polled for up to
+        ``share_settle`` seconds (Slack shares asynchronously: the message and
+        the file's ``shares`` can lag behind completeUploadExternal's answer)."""
+        waited = 0.0
+        while not self.is_shared(file_id, channel):
+            if waited >= self.share_settle:
+                return False
+            self._sleep(SHARE_POLL)
+            waited += SHARE_POLL
+        return True
+
+    def is_shared(self, file_id: str, channel: str) -> bool:
+        """Whether ``files.info`` shows ``file_id`` shared in ``channel`` (in its
+        public or private ``shares``). A file Slack does not know (never
+        completed, or discarded) is not shared."""
+        try:
+            file = self._retrying("files.info", lambda: self.client.files_info(file=file_id))["file"]
+        except SlackApiError as error:
+            if error.response.get("error") == "file_not_found":
+                return False
+            raise
+        shares = file.get("shares") or {}
+        return any((shares.get(kind) or {}).get(channel) for kind in ("public", "private"))
 
     # --- the rest -----------------------------------------------------------------
 

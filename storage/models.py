@@ -336,3 +336,31 @@ class LetterCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last: int = 0
+
+
+class FileUpload(SQLModel, table=True):
+    """A file uploaded to Slack and shared once under ``key``
+    (``bot.services.uploads.upload_once``). ``file_id`` is stored as soon as
+    the bytes are in Slack (``prepared_at``), before the share, so a run that
+    dies in between resumes by asking Slack whether the file is shared rather
+    than by uploading again. ``claimed_at``/``lease_until`` are the lease of
+    the one run working on it; ``sha256`` (with ``length``, ``filename`` and
+    ``channel``) pins what the key stands for."""
+
+    __tablename__ = "file_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(200), unique=True)
+    channel: str = Field(sa_type=String(32))
+    filename: str = Field(sa_type=String(255))
+    title: str = Field(default="", sa_type=Text)
+    sha256: str = Field(sa_type=String(64))
+    length: int
+    file_id: str | None = Field(default=None, sa_type=String(32))
+    created_at: datetime = Field(sa_column=_utc())
+    prepared_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    shared_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = 0
+    error: str = Field(default="", sa_type=Text)

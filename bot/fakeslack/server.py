@@ -9,7 +9,10 @@ error bodies, so the real ``slack_sdk.WebClient`` raises the real errors.
 As strict as Slack where our bot depends on it: the undocumented block text
 budget (`count_block_text`, `MAX_BLOCK_TEXT`), trigger ids that expire after
 3 s and work once, message metadata, conversations.history/replies,
-scheduled messages (`FakeSlack.scheduled`, `FakeSlack.deliver_scheduled`).
+scheduled messages (`FakeSlack.scheduled`, `FakeSlack.deliver_scheduled`),
+Slack's file upload flow (files.getUploadURLExternal, the bytes posted to the
+upload URL, files.completeUploadExternal, files.info; `FakeSlack.files`,
+`FakeSlack.file_bytes`) and the retired files.upload (``method_deprecated``).
 Faults on demand: `FakeSlack.fail_next` (optionally after applying the call),
 `FakeSlack.hang_next`, `FakeSlack.fail_randomly`; each `Call` records its
 HTTP status and whether it was applied.
@@ -30,6 +33,7 @@ import hashlib
 import itertools
 import json
 import math
+import mimetypes
 import random
 import re
 import secrets
@@ -39,6 +43,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -84,6 +90,18 @@ _SCHEDULE_WINDOW, _SCHEDULE_PER_WINDOW = 300, 30
 # "only those messages will be deleted that are not posted [...] within 60 seconds of
 # the delete request" (chat.deleteScheduledMessage docs, quoted in slackapi/bolt-js#1857).
 _UNDELETABLE_BEFORE_POST = 60
+# The file upload flow (https://docs.slack.dev/messaging/working-with-files and
+# https://docs.slack.dev/reference/methods/files.getUploadURLExternal): the bytes go by
+# POST to the upload URL, "as raw bytes or [...] multipart form encoded. Slack will
+# return HTTP 200 if the upload is successful; a non-200 response indicates a failure."
+# The calls to that URL are recorded (and fail_next/hang_next target them) as this method:
+UPLOAD_METHOD = "upload_url"
+# How long an upload URL may be used. Slack publishes no figure; an upload ticket is made
+# for one upload right away, so the fake allows a minute (wall clock) and one use.
+UPLOAD_URL_TTL = 60.0
+# files.completeUploadExternal's channel_id "input must match regex pattern:
+# ^[CGDZ][A-Z0-9]{8,}$" (Slack's answer quoted in slackapi/bolt-js#2115): no user ids.
+_SHARE_CHANNEL = re.compile(r"[CGDZ][A-Z0-9]{8,}")
 
 Params = dict[str, Any]
 _Answer = tuple[int, dict[str, Any] | str, dict[str, str]]
@@ -151,6 +169,8 @@ class _ApiError(Exception):
 # | views.open/push/update/publish           | Tier 4: 100+/min               | 100 / 60 s                |
 # | users.info / users.lookupByEmail         | Tier 4 / Tier 3                | 100 / 60 s, 50 / 60 s     |
 # | reactions.add                            | Tier 3: 50+/min                | 50 / 60 s                 |
+# | files.getUploadURLExternal,              | Tier 4: 100+/min               | 100 / 60 s                |
+# | files.completeUploadExternal, files.info |                                |                           |
 #
 # Tiers from each method's page on docs.slack.dev/reference/methods/<method>
 # (as mirrored in Slack's method JSON, e.g. slack_kit priv/docs/methods/*.json).
@@ -174,6 +194,9 @@ RATE_LIMITS: dict[str, tuple[int, float, bool]] = {
     "users.info": _TIER_4,
     "users.lookupByEmail": _TIER_3,
     "reactions.add": _TIER_3,
+    "files.getUploadURLExternal": _TIER_4,
+    "files.completeUploadExternal": _TIER_4,
+    "files.info": _TIER_4,
 }
 
 
@@ -429,9 +452,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8") if length else ""
+        data = self.rfile.read(length) if length else b""
         request_headers = {name.lower(): value for name, value in self.headers.items()}
-        status, body, headers = self.server.fake._dispatch(self.path, raw, request_headers)
+        if urlsplit(self.path).path.startswith("/upload/"):  # a file's bytes, not text
+            status, body, headers = self.server.fake._upload(self.command, self.path, data, request_headers)
+        else:
+            raw = data.decode("utf-8", errors="replace")
+            status, body, headers = self.server.fake._dispatch(self.path, raw, request_headers)
         if isinstance(body, str):
             payload, content_type = body.encode(), "text/plain; charset=utf-8"
         else:
@@ -473,6 +500,17 @@ class FakeSlack:
             is fixed. Trigger ids always expire by the wall clock.
         rate_limits: enforce Slack's per-method rate limits (see `RATE_LIMITS`),
             timed by ``clock``. Off by default.
+        upload_url_ttl: seconds (wall clock) an upload URL from
+            files.getUploadURLExternal stays usable (see `UPLOAD_URL_TTL`).
+        share_delay: seconds (wall clock) between files.completeUploadExternal
+            answering and the share happening (the message in the channel,
+            ``shares`` in files.info). Slack shares asynchronously: "in many
+            cases, the API response does not yet have complete 'shares' in it
+            [...] consider polling the files.info API" (Slack's SDK maintainer,
+            slackapi/bolt-js#2115; "a visible delay until the shares in a
+            file's metadata is properly updated (this means posting a message
+            in the channel can be delayed too)", slackapi/python-slack-sdk#1277).
+            0 (default): at once.
     """
 
     def __init__(
@@ -484,6 +522,8 @@ class FakeSlack:
         channels: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
         rate_limits: bool = False,
+        upload_url_ttl: float = UPLOAD_URL_TTL,
+        share_delay: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
         self._closing = threading.Event()
@@ -507,6 +547,11 @@ class FakeSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._opened_ims: set[str] = set()
         self._bot_reactions: set[tuple[str, str, str]] = set()
+        self._upload_url_ttl = upload_url_ttl
+        self._share_delay = share_delay
+        self._tickets: dict[str, dict[str, Any]] = {}  # upload URL ticket -> file id, length, issued, used
+        self._files: dict[str, dict[str, Any]] = {}  # file id -> the file as the fake keeps it
+        self._pending_shares: list[tuple[float, str, str, str | None, str]] = []  # (due, file, channel, thread_ts, comment)
         self._serial = 0
         self._last_ts_micros = 0
         self._methods: dict[str, Callable[[Params, str], dict[str, Any]]] = {
@@ -530,6 +575,10 @@ class FakeSlack:
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.info": self._files_info,
+            "files.upload": self._files_upload,
         }
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -597,11 +646,13 @@ class FakeSlack:
         Each is Slack's message object plus ``thread_ts`` (``None`` at top level).
         """
         with self._lock:
+            self._settle_shares()
             return copy.deepcopy(self._messages)
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """Replies under the message ``ts``, oldest first (the parent excluded)."""
         with self._lock:
+            self._settle_shares()
             return [
                 copy.deepcopy(m)
                 for (ch, m_ts), m in self._messages.items()
@@ -617,6 +668,7 @@ class FakeSlack:
     def channel_history(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages of a channel (and broadcast replies), oldest first."""
         with self._lock:
+            self._settle_shares()
             return [
                 copy.deepcopy(m)
                 for (ch, _), m in self._messages.items()
@@ -668,6 +720,46 @@ class FakeSlack:
                 message = self._store_message(pending["channel"], pending["params"], thread_ts=pending["thread_ts"])
                 posted.append(self._wire(message))
             return posted
+
+    def files(self) -> list[dict[str, Any]]:
+        """Every file whose bytes reached its upload URL, in upload order (copies).
+
+        Each has ``id``, ``name`` (the filename given to files.getUploadURLExternal),
+        ``title`` (``None`` until completed), ``size``, ``content`` (the bytes),
+        ``completed`` (files.completeUploadExternal accepted it) and ``shares``:
+        ``[{"channel", "ts", "thread_ts"}]``, one per message that shares it
+        (``thread_ts`` is ``None`` at top level).
+        """
+        with self._lock:
+            self._settle_shares()
+            return [
+                {
+                    "id": f["id"], "name": f["name"], "title": f["title"], "size": len(f["content"]),
+                    "content": f["content"], "completed": f["completed"], "shares": [dict(share) for share in f["shares"]],
+                }
+                for f in self._files.values()
+                if f["content"] is not None
+            ]  # fmt: skip
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """The bytes uploaded for ``file_id``; ``KeyError`` when none arrived."""
+        with self._lock:
+            file = self._files.get(file_id)
+            if file is None or file["content"] is None:
+                raise KeyError(file_id)
+            return file["content"]
+
+    def abandon_uploads(self) -> list[str]:
+        """Discard every file uploaded but never completed, as Slack does some
+        (unpublished) time later: "If this method is not called, the uploaded
+        file and associated metadata will be discarded"
+        (https://docs.slack.dev/reference/methods/files.completeUploadExternal).
+        Completing one afterwards answers ``file_not_found``. Returns their ids."""
+        with self._lock:
+            gone = [file_id for file_id, f in self._files.items() if not f["completed"]]
+            for file_id in gone:
+                del self._files[file_id]
+            return gone
 
     def fail_next(
         self,
@@ -784,6 +876,7 @@ class FakeSlack:
         params: Params = dict(parse_qsl(query, keep_blank_values=True))
         applied, delay = False, 0.0
         with self._lock:
+            self._settle_shares()
             token: str | None = None
             try:
                 if raw and (headers.get("content-type") or "").startswith("application/json"):
@@ -847,6 +940,65 @@ class FakeSlack:
         if failure.remaining <= 0:
             queue.pop(0)
         return replace(failure)
+
+    def _upload(self, command: str, path: str, data: bytes, headers: Mapping[str, str]) -> _Answer:
+        """A file's bytes POSTed to an upload URL (recorded as `UPLOAD_METHOD`)."""
+        with self._lock:
+            self._settle_shares()
+            params, answer, applied, delay = self._answer_upload(command, path, data, headers)
+            error = None if answer[0] == 200 else str(answer[1])
+            self._calls.append(
+                Call(
+                    method=UPLOAD_METHOD, params=params, token=None, error=error,
+                    status=answer[0], applied=applied, delay=delay,
+                )
+            )  # fmt: skip
+        if delay:
+            self._closing.wait(delay)
+        return answer
+
+    def _answer_upload(self, command: str, path: str, data: bytes, headers: Mapping[str, str]) -> tuple[Params, _Answer, bool, float]:
+        ticket = unquote(urlsplit(path).path.removeprefix("/upload/v1/"))
+        params: Params = {"ticket": ticket, "bytes": len(data), "file": (self._tickets.get(ticket) or {}).get("file")}
+        if command != "POST":
+            return params, (405, "method_not_allowed", {}), False, 0.0
+        failure = self._take_failure(UPLOAD_METHOD) or self._random_failure(UPLOAD_METHOD)
+        if failure is not None and not failure.applied:
+            return params, (failure.status, str(failure.error), {}), False, failure.delay
+        refusal = self._receive_upload(ticket, data, headers)
+        if refusal is not None:
+            return params, refusal, False, 0.0
+        ok: _Answer = (200, f"OK - {self._files[params['file']]['length']}", {})
+        if failure is None or failure.error is None:
+            return params, ok, True, failure.delay if failure else 0.0
+        return params, (failure.status, failure.error, {}), True, failure.delay
+
+    def _receive_upload(self, ticket: str, data: bytes, headers: Mapping[str, str]) -> _Answer | None:
+        """Store the bytes for the ticket's file; the refusal (a non-200 answer) if any.
+
+        The URL works once and for `UPLOAD_URL_TTL` seconds; the bytes must be
+        the ``length`` given to files.getUploadURLExternal ("Size in bytes of
+        the file being uploaded"). Slack documents only "a non-200 response
+        indicates a failure": the statuses and texts here are the fake's.
+        """
+        pending = self._tickets.get(ticket)
+        if pending is None:
+            return 404, "invalid_upload_url", {}
+        if pending["used"]:
+            return 410, "upload_url_used", {}
+        if time.monotonic() - pending["issued"] > self._upload_url_ttl:
+            return 410, "upload_url_expired", {}
+        content = _upload_content(data, headers.get("content-type") or "")
+        if content is None:
+            return 400, "no_file_in_form", {}
+        if len(content) != pending["length"]:
+            return 400, f"length_mismatch: expected {pending['length']} bytes, got {len(content)}", {}
+        pending["used"] = True
+        file = self._files.get(pending["file"])
+        if file is None:  # abandoned meanwhile
+            return 404, "invalid_upload_url", {}
+        file["content"] = content
+        return None
 
     def _hook(self, name: str, raw: str) -> _Answer:
         with self._lock:
@@ -1452,6 +1604,182 @@ class FakeSlack:
             "response_metadata": {"next_cursor": _encode_cursor("next_id:" + rest[0]["id"]) if rest else ""},
         }
 
+    # --- files ----------------------------------------------------------------------
+    def _files_get_upload_url_external(self, params: Params, token: str) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/files.getUploadURLExternal:
+        ``filename`` and ``length`` required; ``length`` 0 is ``missing_argument``
+        ("Typically only occurs when the length provided is 0"); ``alt_txt``
+        over 1000 characters is ``alt_txt_too_large``. Answers a single-use
+        ``upload_url`` on this server (Slack's is on files.slack.com) and the
+        ``file_id``."""
+        filename, raw_length = params.get("filename"), params.get("length")
+        missing = [name for name, value in (("filename", filename), ("length", raw_length)) if value in (None, "")]
+        if missing:
+            messages = [f"[ERROR] missing required field: {name}" for name in missing]
+            raise _ApiError("invalid_arguments", response_metadata={"messages": messages})
+        try:
+            length = int(str(raw_length))
+        except ValueError:
+            raise _ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] must be an integer [json-pointer:/length]"]}) from None
+        if length <= 0:
+            raise _ApiError("missing_argument")
+        if len(str(params.get("alt_txt") or "")) > 1000:
+            raise _ApiError("alt_txt_too_large")
+        file_id = self._next_id("F")
+        ticket = secrets.token_urlsafe(18)
+        self._tickets[ticket] = {"file": file_id, "length": length, "issued": time.monotonic(), "used": False}
+        self._files[file_id] = {
+            "id": file_id, "name": str(filename), "title": None, "length": length, "content": None,
+            "created": int(self._clock()), "completed": False, "shares": [],
+        }  # fmt: skip
+        return {"upload_url": f"http://127.0.0.1:{self._port}/upload/v1/{ticket}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, params: Params, token: str) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/files.completeUploadExternal.
+
+        ``files``: ``[{"id", "title"}]`` (a JSON string in a form body); an id
+        whose bytes never arrived, or that was discarded, is ``file_not_found``
+        ("Could not find the file from the upload ticket"). ``channel_id``
+        (and ``channels``, comma-separated, at most 100:
+        ``channels_limit_exceeded``) must be conversation ids (see
+        `_SHARE_CHANNEL`); without any, the file stays private. ``thread_ts``
+        shares it as a reply; ``initial_comment`` is the message's text.
+
+        The share is one message by the bot carrying a ``files`` array, seen in
+        conversations.history/replies, and the file's ``shares`` in files.info;
+        it happens after ``share_delay`` (Slack shares asynchronously), and the
+        answer lists the files as they are when it answers.
+
+        "This method can only be called once", the page says, without naming
+        an error for a second call: the fake shares again, so a client that
+        completes blindly twice posts twice.
+        """
+        files = params.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except json.JSONDecodeError:
+                files = None
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and isinstance(f.get("id"), str) for f in files):
+            raise _ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] must provide files [json-pointer:/files]"]})
+        targets = [str(params["channel_id"])] if params.get("channel_id") else []
+        targets += [c.strip() for c in str(params.get("channels") or "").split(",") if c.strip()]
+        if len(targets) > 100:
+            raise _ApiError("channels_limit_exceeded")
+        for channel in targets:
+            if not _SHARE_CHANNEL.fullmatch(channel):
+                message = "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"
+                raise _ApiError("invalid_arguments", response_metadata={"messages": [message]})
+            if not self._channel_exists(channel):
+                raise _ApiError("channel_not_found")
+        thread_ts = str(params.get("thread_ts") or "") or None
+        if thread_ts and len(targets) > 1:
+            raise _ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] thread_ts needs one channel"]})
+        chosen = []
+        for entry in files:
+            file = self._files.get(entry["id"])
+            if file is None or file["content"] is None:
+                raise _ApiError("file_not_found")
+            chosen.append((file, entry.get("title")))
+        for file, title in chosen:
+            file["title"] = str(title) if title else file["title"] or file["name"]
+            file["completed"] = True
+        ids = tuple(file["id"] for file, _ in chosen)
+        for channel in targets:
+            self._pending_shares.append(
+                (time.monotonic() + self._share_delay, ids, channel, thread_ts, str(params.get("initial_comment") or ""))
+            )
+        if self._share_delay <= 0:
+            self._settle_shares()
+        return {"files": [self._file_object(file) for file, _ in chosen]}
+
+    def _settle_shares(self) -> None:
+        """Carry out the shares whose delay is over (see ``share_delay``)."""
+        if not self._pending_shares:
+            return
+        now = time.monotonic()
+        due = sorted((p for p in self._pending_shares if p[0] <= now), key=lambda p: p[0])
+        self._pending_shares = [p for p in self._pending_shares if p[0] > now]
+        for _, ids, channel, thread_ts, comment in due:
+            present = [self._files[i] for i in ids if i in self._files]
+            message = self._store_message(channel, {"text": comment}, thread_ts=thread_ts)
+            message["files"] = [self._file_object(f, shares=False) for f in present]
+            message["upload"] = True
+            message["display_as_bot"] = False
+            for file in present:
+                file["shares"].append({"channel": channel, "ts": message["ts"], "thread_ts": message["thread_ts"]})
+
+    def _file_object(self, file: Mapping[str, Any], *, shares: bool = True) -> dict[str, Any]:
+        """Slack's file object (https://docs.slack.dev/reference/objects/file-object):
+        ``shares`` maps ``public`` (channels) and ``private`` (private channels,
+        DMs) to ``{channel: [{"ts", "thread_ts"?, ...}]}``; ``channels``,
+        ``groups`` and ``ims`` list where it is shared."""
+        name = file["name"]
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        path = f"{TEAM_ID}-{file['id']}/{quote(name)}"
+        by_visibility: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for share in file["shares"]:
+            visibility = "public" if share["channel"].startswith("C") else "private"
+            entry = {
+                "reply_users": [], "reply_users_count": 0, "reply_count": 0, "ts": share["ts"],
+                "channel_name": share["channel"].lower(), "team_id": TEAM_ID, "share_user_id": BOT_USER_ID,
+                "source": "UNKNOWN", "is_silent_share": False,
+            }  # fmt: skip
+            if share["thread_ts"]:
+                entry["thread_ts"] = share["thread_ts"]
+            by_visibility.setdefault(visibility, {}).setdefault(share["channel"], []).append(entry)
+        shared_in = list(dict.fromkeys(share["channel"] for share in file["shares"]))
+        result: dict[str, Any] = {
+            "id": file["id"],
+            "created": file["created"],
+            "timestamp": file["created"],
+            "name": name,
+            "title": file["title"] or name,
+            "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "filetype": extension,
+            "pretty_type": extension.upper(),
+            "user": BOT_USER_ID,
+            "user_team": TEAM_ID,
+            "editable": False,
+            "size": len(file["content"] or b""),
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": "public" in by_visibility,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": f"https://files.slack.com/files-pri/{path}",
+            "url_private_download": f"https://files.slack.com/files-pri/{TEAM_ID}-{file['id']}/download/{quote(name)}",
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{BOT_USER_ID}/{file['id']}/{quote(name)}",
+            "comments_count": 0,
+            "has_rich_preview": False,
+            "file_access": "visible",
+        }
+        if shares:
+            result["channels"] = [c for c in shared_in if c.startswith("C")]
+            result["groups"] = [c for c in shared_in if c.startswith("G")]
+            result["ims"] = [c for c in shared_in if c.startswith("D")]
+            result["shares"] = by_visibility
+        return result
+
+    def _files_info(self, params: Params, token: str) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/files.info: the file object;
+        an unknown id is ``file_not_found`` ("Value passed for file was
+        invalid"), and so is a file never completed (uploaded files are
+        discarded unless completed)."""
+        file = self._files.get(str(params.get("file") or ""))
+        if file is None or not file["completed"]:
+            raise _ApiError("file_not_found")
+        return {"file": self._file_object(file), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _files_upload(self, params: Params, token: str) -> dict[str, Any]:
+        """Retired: "On November 12, 2025, the files.upload API will be sunset and no
+        longer available. All apps, new and old, must use the new methods by this
+        date" (https://docs.slack.dev/changelog/2024-04-a-better-way-to-upload-files-is-here-to-stay);
+        since then Slack answers ``method_deprecated`` (wee-slack/wee-slack#959)."""
+        raise _ApiError("method_deprecated")
+
 
 def _parse_ts(value: Any, error: str, *, default: Decimal | None) -> Decimal | None:
     """A Slack timestamp argument (``"1764200000.000100"``, ``"0"``) as a Decimal."""
@@ -1486,3 +1814,19 @@ def _cursor_ts(cursor: str) -> Decimal:
     if value is None:
         raise _ApiError("invalid_cursor")
     return value
+
+
+def _upload_content(data: bytes, content_type: str) -> bytes | None:
+    """The file's bytes from an upload POST: the body itself, or the file part of
+    a multipart form (``-F filename="@text.txt"`` in Slack's example); ``None``
+    when a form has no file part."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return data
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + data)
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        if part.get_filename() is not None or part.get_param("name", header="content-disposition") in ("file", "filename"):
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else None
+    return None
