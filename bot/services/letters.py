@@ -67,7 +67,7 @@ from bot.core.workcal import CalendarDataMissing
 from bot.documents.letter import render_letter_docx, render_letter_pdf
 from bot.gateway import ReplyTo
 from bot.services.deps import Deps
-from bot.services.monthly import figures_for
+from bot.services.monthly import LEVELS, figures_for
 from bot.services.office_hours import may_message_people
 from bot.services.uploads import upload_once
 from storage import letters as store
@@ -168,7 +168,8 @@ def _post_once(deps: Deps, key: str, *, now: datetime, text: str, blocks_: list[
 
 def _escalations(deps: Deps, month: Month, *, until: datetime) -> list[Escalation]:
     """The escalation DMs sent in ``month`` (local) up to ``until``, with
-    whether each reached the top of its owner's chain (the routing now)."""
+    whether each reached the top of its owner's chain (the routing now; the
+    same rule as the notice's: the chain's last level the ladder reaches)."""
     tz = deps.timezone
     since = datetime.combine(month.first_day, datetime.min.time(), tz)
     end = min(until, datetime.combine(month.next().first_day, datetime.min.time(), tz))
@@ -177,7 +178,7 @@ def _escalations(deps: Deps, month: Month, *, until: datetime) -> list[Escalatio
     found = []
     for owner_name, level, recipient, sent_at in rows:
         owner = deps.routing.owner_named(owner_name)
-        top = owner is not None and level >= len(owner.escalation) > 0
+        top = owner is not None and bool(owner.escalation) and level == min(len(owner.escalation), LEVELS)
         found.append(Escalation(owner=owner_name, level=level, top=top, recipient=recipient, sent_at=sent_at))
     return found
 
