@@ -69,6 +69,8 @@ class LetterFacts:
     improvement: str  # the improvement requested (the CS lead may edit it)
     reply_days: int  # working days
     reply_by: date  # the reply deadline: reply_days working days after issued_on
+    as_of: datetime | None = None  # aware UTC: the moment the figures were counted at, stated on the letter when known
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")  # the team's: the letter shows escalation times in it
 
 
 # --- to and from JSON (the ``letter.facts`` column) ---------------------------------
@@ -99,6 +101,8 @@ def facts_to_json(facts: LetterFacts) -> str:
         "improvement": facts.improvement,
         "reply_days": facts.reply_days,
         "reply_by": facts.reply_by.isoformat(),
+        "as_of": None if facts.as_of is None else facts.as_of.isoformat(),
+        "timezone": facts.timezone.key,
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
@@ -129,6 +133,8 @@ def facts_from_json(text: str) -> LetterFacts:
         improvement=data["improvement"],
         reply_days=data["reply_days"],
         reply_by=date.fromisoformat(data["reply_by"]),
+        as_of=None if data.get("as_of") is None else datetime.fromisoformat(data["as_of"]),
+        timezone=ZoneInfo(data.get("timezone") or "Asia/Shanghai"),
     )
 
 
@@ -179,12 +185,14 @@ def build_facts(
     reply_days: int,
     issued_on: date,
     is_working_day: Callable[[date], bool],
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
     number: str = DRAFT_NUMBER,
 ) -> LetterFacts:
     """A letter's facts, every one from the rows: the owner's figures of
     ``month`` (zero when they had no items), the month before's mistaken
     rejections (the notice's trend), the oldest unfixed items, the escalations
-    of the month about the owner's threads (oldest first)."""
+    of the month about the owner's threads (oldest first); the figures'
+    ``as_of`` is stated on the letter."""
     mine = figures.owner(owner)
     return LetterFacts(
         number=number,
@@ -207,6 +215,8 @@ def build_facts(
         improvement=improvement,
         reply_days=reply_days,
         reply_by=add_working_days(issued_on, reply_days, is_working_day),
+        as_of=figures.as_of,
+        timezone=timezone,
     )
 
 

@@ -200,6 +200,7 @@ def _draft(deps: Deps, *, owner: Owner, month: Month, reason: LetterReason, now:
         sender=settings.from_ or cat.t("letters.default_sender"), recipient=settings.to or owner.name,
         agreement=settings.agreement, improvement=cat.t("letters.default_improvement", owner=owner.name),
         reply_days=settings.reply_days, issued_on=now.astimezone(deps.timezone).date(), is_working_day=_is_working_day(deps),
+        timezone=deps.timezone,
     )
     letter = Letter(
         draft_key=key, owner=owner.name, month=str(month), reason=reason, status=LetterStatus.DRAFT,

@@ -107,7 +107,7 @@ def test_the_facts_come_from_the_figures_and_rows() -> None:
     assert [u.order_no for u in built.unfixed] == ["SO6", "SO5", "SO4", "SO3", "SO2"]  # the five oldest
     assert [(e.level, e.recipient) for e in built.escalations] == [(1, "U0OPSHEAD"), (2, "U0LOGIBOSS")]  # the owner's, oldest first
     assert built.reply_by == date(2026, 12, 7)
-    assert built.number == ""  # given on approval
+    assert built.number == "" and built.as_of == at("2026-11-30 10:00")  # the number is given on approval
 
 
 def test_an_owner_without_items_that_month_has_zero_figures() -> None:
