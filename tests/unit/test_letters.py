@@ -33,9 +33,8 @@ from bot.core.letters import (
     reached_escalation_days,
 )
 from bot.core.monthly import Counts, Escalation, Month, MonthFigures, OwnerFigures, Trend
-from bot.core.routing import Letters
+from bot.core.routing import CalendarOverrides, Letters
 from bot.core.workcal import WorkCalendar
-from bot.core.routing import CalendarOverrides
 from bot.i18n import Catalog
 from bot.ids import BlockId
 
