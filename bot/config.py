@@ -322,6 +322,7 @@ TIMINGS_KEYS = ("digest_at", "work_start", "work_end", "reaction_undo_minutes", 
 CALENDAR_KEYS = ("days_off", "working_days", "assume_weekdays", "years")
 CALENDAR_YEAR_KEYS = ("holidays", "working_days")
 PENALTIES_KEYS = ("cs_wrong_callback", "logistics_per_item")
+LETTERS_TABLE = "letters"
 LETTERS_COUNTS = ("escalation_days", "reply_days")
 LETTERS_TEXTS = {"number_prefix": "number_prefix", "from": "from_", "to": "to", "agreement": "agreement"}  # file key -> field
 LETTERS_KEYS = (*LETTERS_COUNTS, *LETTERS_TEXTS)
@@ -517,7 +518,7 @@ def _letters(raw: object, problems: list[Problem]) -> Letters:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LETTERS_MAX_DAYS:
-            problems.append(Problem("letters.config_days", {"where": f"letters.{key}", "value": repr(value), "most": LETTERS_MAX_DAYS}))
+            problems.append(Problem("letters.config_days", {"where": f"{LETTERS_TABLE}.{key}", "value": repr(value), "most": LETTERS_MAX_DAYS}))
             continue
         changes[key] = value
     for key, name in LETTERS_TEXTS.items():
@@ -525,7 +526,7 @@ def _letters(raw: object, problems: list[Problem]) -> Letters:
         if value is None:
             continue
         if not isinstance(value, str) or not value.strip():
-            problems.append(Problem("letters.config_text", {"where": f"letters.{key}", "value": repr(value)}))
+            problems.append(Problem("letters.config_text", {"where": f"{LETTERS_TABLE}.{key}", "value": repr(value)}))
             continue
         changes[name] = value.strip()
     return replace(Letters(), **changes)
