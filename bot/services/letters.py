@@ -44,6 +44,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+from slack_sdk.errors import SlackApiError
+
 from bot.core import letter_blocks as blocks
 from bot.core.letters import (
     LetterAction,
@@ -78,6 +80,7 @@ from storage.models import Letter
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)  # longer than any one send with the gateway's retries
 BOT = "bot"  # the actor of the bot's own steps
+TRIGGER_ERRORS = frozenset({"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"})  # views.open: the click's trigger is no good
 
 
 @dataclass
@@ -360,7 +363,16 @@ def open_edit(deps: Deps, *, actor: str, letter_id: int, trigger_id: str, reply_
     letter = _decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.EDIT, reply_to=reply_to)
     if letter is None:
         return False
-    deps.notifier.open_view(trigger_id, blocks.edit_modal(letter_id=letter.id, improvement=letter.improvement, reply_days=letter.reply_days, catalog=deps.catalog))
+    modal = blocks.edit_modal(letter_id=letter.id, improvement=letter.improvement, reply_days=letter.reply_days, catalog=deps.catalog)
+    try:
+        deps.notifier.open_view(trigger_id, modal)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in TRIGGER_ERRORS:
+            raise
+        # Slack gives 3 seconds to open a modal from a click (views.open:
+        # "expired_trigger_id"); a slow moment lost it: ask for another click.
+        deps.notifier.reply(reply_to, deps.catalog.t("letters.edit_expired"))
+        return False
     return True
 
 

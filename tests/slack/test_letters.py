@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from datetime import date
 
 import pytest
@@ -23,7 +24,7 @@ from test_followup_sweep import next_day_csv, texts_to
 
 from bot.core.letters import facts_from_json
 from bot.core.monthly import Month
-from bot.fakeslack import block_actions, view_submission
+from bot.fakeslack import block_actions, new_trigger_id, view_submission
 from bot.gateway import Backoff
 from bot.services.letters import draft_if_no_improvement
 from bot.services.monthly import figures_for
@@ -78,7 +79,7 @@ def button_message(fake, user: str, action_id: str) -> dict:
     return found[-1]
 
 
-def press(bot, signer, fake, *, user: str, action_id: str, owner_of_dm: str, value: str | None = None):
+def press(bot, signer, fake, *, user: str, action_id: str, owner_of_dm: str, value: str | None = None, trigger_id: str | None = None):
     """``user`` clicks ``action_id`` on the newest DM to ``owner_of_dm`` carrying it."""
     message = button_message(fake, owner_of_dm, action_id)
     channel = f"D{owner_of_dm}"
@@ -87,6 +88,7 @@ def press(bot, signer, fake, *, user: str, action_id: str, owner_of_dm: str, val
     request = block_actions(
         signer, user_id=user, action_id=action_id, value=value or button["value"], block_id=block["block_id"], channel_id=channel,
         message_ts=message["ts"], message=message, response_url=fake.response_url("click", channel=channel, ts=message["ts"]),
+        trigger_id=trigger_id,
     )
     return bot.app.dispatch(request.to_bolt())
 
@@ -228,6 +230,18 @@ def test_the_cs_lead_edits_the_draft_in_a_modal_and_a_blank_improvement_is_an_er
     assert "每日 10:00 前核实" in json.dumps(updated.params["blocks"], ensure_ascii=False)
     (dm_answer,) = texts_to(fake_slack, f"D{CS_LEAD}")  # the modal has no response_url: the answer comes by DM
     assert dm_answer.startswith("draft #1 is updated: the reply is due 3 working days after the letter's date.")
+
+
+def test_an_edit_click_whose_trigger_expired_asks_for_another_click(bot, signer, fake_slack, session_factory) -> None:
+    draft(bot, signer, fake_slack)
+    before = state(session_factory)
+
+    press(bot, signer, fake_slack, user=CS_LEAD, action_id="letter.edit", owner_of_dm=CS_LEAD, trigger_id=new_trigger_id(now=time.time() - 3.5))
+
+    (opened,) = fake_slack.calls_to("views.open")
+    assert opened.error == "expired_trigger_id"
+    assert answer(fake_slack) == "The edit form could not open in time (Slack allows 3 seconds). Press Edit again; nothing changed."
+    assert state(session_factory) == before
 
 
 def test_an_edit_submitted_by_someone_else_changes_nothing(bot, signer, fake_slack, session_factory) -> None:
