@@ -42,6 +42,7 @@ class LetterView:
 
     id: int
     number: str | None
+    subject: str  # the letter's own subject line (``bot.documents.letter.letter_subject``)
     owner: str
     month: str
     reason: str
@@ -71,10 +72,6 @@ def hashes_text(view: LetterView, catalog: Catalog) -> str:
     if not view.docx_sha256:
         return ""
     return catalog.t("letters.hashes", docx=view.docx_sha256, pdf=view.pdf_sha256)
-
-
-def subject(facts: LetterFacts, catalog: Catalog) -> str:
-    return catalog.t("letters.subject", owner=facts.owner, month=str(facts.month))
 
 
 def facts_text(facts: LetterFacts, catalog: Catalog, tz: ZoneInfo) -> str:
@@ -118,7 +115,7 @@ def _buttons(letter_id: int, catalog: Catalog) -> dict:
 def draft_message(view: LetterView, facts: LetterFacts, catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
     """The CS lead's DM: the draft's facts, and its buttons while it is a
     draft; afterwards what became of it (who approved, the hashes)."""
-    head = catalog.t("letters.draft_head", name=name_of(view, catalog), subject=subject(facts, catalog))
+    head = catalog.t("letters.draft_head", name=name_of(view, catalog), subject=view.subject)
     body = facts_text(facts, catalog, tz)
     blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": cut(f"{head}\n{body}", SECTION_MAX)}}]
     if view.status is LetterStatus.DRAFT:
@@ -137,7 +134,7 @@ def delivery_message(view: LetterView, facts: LetterFacts, catalog: Catalog, *, 
     """A recipient's DM (and each reminder): what the letter is, by when to
     reply, the hashes, and the Acknowledge button (gone once acknowledged)."""
     text = catalog.t(
-        "letters.delivery", number=view.number, subject=subject(facts, catalog), sender=facts.sender,
+        "letters.delivery", number=view.number, subject=view.subject, sender=facts.sender,
         reply_by=str(facts.reply_by), days=facts.reply_days,
     )
     blocks: list[dict] = [
@@ -160,14 +157,14 @@ def ack_button(letter_id: int, catalog: Catalog) -> dict:
 
 
 def reminder_message(view: LetterView, facts: LetterFacts, catalog: Catalog) -> tuple[str, list[dict]]:
-    text = catalog.t("letters.reminder", number=view.number, subject=subject(facts, catalog), reply_by=str(facts.reply_by))
+    text = catalog.t("letters.reminder", number=view.number, subject=view.subject, reply_by=str(facts.reply_by))
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, ack_button(view.id, catalog)]
 
 
 def announcement(view: LetterView, facts: LetterFacts, recipients: Sequence[str], catalog: Catalog) -> str:
     """In the shared channel: number, subject, to whom, deadline; not the full text."""
     return catalog.t(
-        "letters.announce", number=view.number, subject=subject(facts, catalog),
+        "letters.announce", number=view.number, subject=view.subject,
         to=", ".join(mention(u) for u in recipients), reply_by=str(facts.reply_by),
     ) + "\n" + hashes_text(view, catalog)
 
@@ -176,7 +173,7 @@ def overdue_message(view: LetterView, facts: LetterFacts, recipients: Sequence[s
     """The CS lead's one DM about a letter unacknowledged past its deadline."""
     return "\n".join([
         catalog.t(
-            "letters.overdue", number=view.number, subject=subject(facts, catalog), reply_by=str(facts.reply_by),
+            "letters.overdue", number=view.number, subject=view.subject, reply_by=str(facts.reply_by),
             delivered=_local(view.delivered_at, tz), to=", ".join(mention(u) for u in recipients), reminders=reminders,
         ),
         facts_text(facts, catalog, tz),

@@ -66,7 +66,7 @@ from bot.core.monthly import Escalation, Month, MonthFigures
 from bot.core.routing import Owner
 from bot.core.text import mention
 from bot.core.workcal import CalendarDataMissing
-from bot.documents.letter import render_letter_docx, render_letter_pdf
+from bot.documents.letter import letter_subject, render_letter_docx, render_letter_pdf
 from bot.gateway import ReplyTo
 from bot.services.deps import Deps
 from bot.services.monthly import LEVELS, figures_for
@@ -99,9 +99,9 @@ class LetterReport:
 # --- small helpers ----------------------------------------------------------------------
 
 
-def _view(letter: Letter) -> blocks.LetterView:
+def _view(deps: Deps, letter: Letter) -> blocks.LetterView:
     return blocks.LetterView(
-        id=letter.id, number=letter.number, owner=letter.owner, month=letter.month, reason=letter.reason,
+        id=letter.id, number=letter.number, subject=letter_subject(facts_from_json(letter.facts), deps.catalog), owner=letter.owner, month=letter.month, reason=letter.reason,
         status=LetterStatus(letter.status), created_at=letter.created_at, approved_at=letter.approved_at,
         approved_by=letter.approved_by, delivered_at=letter.delivered_at, acknowledged_at=letter.acknowledged_at,
         acknowledged_by=letter.acknowledged_by, reply_by=letter.reply_by, docx_sha256=letter.docx_sha256, pdf_sha256=letter.pdf_sha256,
@@ -224,7 +224,7 @@ def send_draft(deps: Deps, letter_id: int, *, now: datetime) -> bool:
     letter = _load(deps, letter_id)
     if letter is None or letter.draft_ts is not None:
         return letter is not None
-    text, shown = blocks.draft_message(_view(letter), facts_from_json(letter.facts), deps.catalog, deps.timezone)
+    text, shown = blocks.draft_message(_view(deps, letter), facts_from_json(letter.facts), deps.catalog, deps.timezone)
     posted = _post_once(deps, f"letter:{letter_id}:draft", now=now, text=text, blocks_=shown, user=deps.routing.cs_lead)
     if posted is None:
         return False
@@ -241,7 +241,7 @@ def _refresh_draft_message(deps: Deps, letter_id: int) -> None:
     letter = _load(deps, letter_id)
     if letter is None or not letter.draft_ts:
         return
-    text, shown = blocks.draft_message(_view(letter), facts_from_json(letter.facts), deps.catalog, deps.timezone)
+    text, shown = blocks.draft_message(_view(deps, letter), facts_from_json(letter.facts), deps.catalog, deps.timezone)
     try:
         deps.notifier.update_message(letter.draft_channel, letter.draft_ts, text=text, blocks=shown)
     except Exception:  # noqa: BLE001 - the letter is right in the database; the DM only lags
@@ -278,7 +278,7 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
         taken = store.count_letters_of(session=session, owner=owner.name, month=str(month))
     if earlier:
         deps.notifier.reply(reply_to, cat.t(
-            "letters.draft_exists", owner=owner.name, month=str(month), name=blocks.name_of(_view(earlier[-1]), cat),
+            "letters.draft_exists", owner=owner.name, month=str(month), name=blocks.name_of(_view(deps, earlier[-1]), cat),
             status=cat.t(blocks.STATUS_KEYS[LetterStatus(earlier[-1].status)]),
         ))
         return None
@@ -347,7 +347,7 @@ def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, re
     verdict = decide(status, action, is_cs_lead=actor == deps.routing.cs_lead, is_recipient=actor in recipients(deps, letter.owner))
     if verdict is Verdict.DO:
         return letter
-    name = blocks.name_of(_view(letter), cat)
+    name = blocks.name_of(_view(deps, letter), cat)
     if verdict is Verdict.NOT_ALLOWED:
         key = "letters.ack_not_recipient" if action is LetterAction.ACKNOWLEDGE else "letters.lead_only"
         deps.notifier.reply(reply_to, cat.t(key, name=name, lead=mention(deps.routing.cs_lead)))
@@ -390,7 +390,7 @@ def edit(deps: Deps, *, actor: str, letter_id: int, improvement: str, reply_days
     if not done:  # approved or discarded meanwhile: say so
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.EDIT, reply_to=reply_to))
     _refresh_draft_message(deps, letter_id)
-    deps.notifier.reply(reply_to, deps.catalog.t("letters.edited", name=blocks.name_of(_view(letter), deps.catalog), days=reply_days))
+    deps.notifier.reply(reply_to, deps.catalog.t("letters.edited", name=blocks.name_of(_view(deps, letter), deps.catalog), days=reply_days))
     return True
 
 
@@ -406,7 +406,7 @@ def discard(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
     if not done:
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.DISCARD, reply_to=reply_to))
     _refresh_draft_message(deps, letter_id)
-    deps.notifier.reply(reply_to, deps.catalog.t("letters.discarded", name=blocks.name_of(_view(letter), deps.catalog)))
+    deps.notifier.reply(reply_to, deps.catalog.t("letters.discarded", name=blocks.name_of(_view(deps, letter), deps.catalog)))
     return True
 
 
@@ -458,7 +458,7 @@ def deliver(deps: Deps, letter_id: int, *, now: datetime) -> bool:
         return letter is not None and letter.delivered_at is not None
     cat = deps.catalog
     facts = facts_from_json(letter.facts)
-    view = _view(letter)
+    view = _view(deps, letter)
     users = recipients(deps, letter.owner)
     docx_name, pdf_name = _file_names(letter)
     try:
@@ -550,7 +550,7 @@ def _remind(deps: Deps, letter: Letter, *, now: datetime, today: date) -> int:
     working day after delivery)."""
     if letter.delivered_at is None or letter.delivered_at.astimezone(deps.timezone).date() >= today:
         return 0
-    text, shown = blocks.reminder_message(_view(letter), facts_from_json(letter.facts), deps.catalog)
+    text, shown = blocks.reminder_message(_view(deps, letter), facts_from_json(letter.facts), deps.catalog)
     sent = 0
     for user in recipients(deps, letter.owner):
         key = f"letter:{letter.id}:remind:{today}:{user}"
@@ -572,7 +572,7 @@ def _tell_overdue(deps: Deps, letter: Letter, *, now: datetime) -> bool:
             store.add_event(session=session, letter_id=letter.id, at=now, actor=BOT, action="overdue", note=str(letter.reply_by))
         reminders = sum(1 for e in store.list_events(session=session, letter_id=letter.id) if e.action == "reminded")
         letter = store.get_letter(session=session, letter_id=letter.id)
-    text = blocks.overdue_message(_view(letter), facts_from_json(letter.facts), recipients(deps, letter.owner), reminders, deps.catalog, deps.timezone)
+    text = blocks.overdue_message(_view(deps, letter), facts_from_json(letter.facts), recipients(deps, letter.owner), reminders, deps.catalog, deps.timezone)
     return _post_once(deps, f"letter:{letter.id}:overdue", now=now, text=text, user=deps.routing.cs_lead) is not None
 
 
@@ -624,7 +624,7 @@ def run(deps: Deps, *, now: datetime) -> LetterReport:
 def list_letters_text(deps: Deps) -> str:
     with transaction(deps.session_factory) as session:
         letters = store.list_letters(session=session)
-    return blocks.list_text([_view(l) for l in letters], deps.catalog, deps.timezone)
+    return blocks.list_text([_view(deps, l) for l in letters], deps.catalog, deps.timezone)
 
 
 def tell_letters(deps: Deps, *, reply_to: ReplyTo) -> str:

@@ -142,7 +142,7 @@ def test_cs_drafts_a_letter_by_hand_and_it_goes_to_the_cs_lead_with_three_button
 
     assert answer(fake_slack) == f"A work contact letter for {Y_NAME} (2026-11) is drafted and went to <@{CS_LEAD}> by DM to approve, edit or discard."
     (dm,) = dm_messages(fake_slack, CS_LEAD)
-    assert dm["text"] == f"*draft #1: Work contact letter on the mistaken rejections of {Y_NAME}, 2026-11*"
+    assert dm["text"] == f"*draft #1: Mistaken rejections of {Y_NAME} in 2026-11 and the improvement requested*"
     (buttons,) = [b for b in dm["blocks"] if b["type"] == "actions"]
     assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [("letter.approve", "1"), ("letter.edit", "1"), ("letter.discard", "1")]
     facts_shown = dm["blocks"][0]["text"]["text"]
@@ -284,7 +284,7 @@ def test_approval_numbers_renders_hashes_and_delivers_to_the_owner_and_the_top_c
         assert stored.docx_sha256 in json.dumps(dm["blocks"]) and "letter.acknowledge" in json.dumps(dm["blocks"])
     (announced,) = channel_texts(fake_slack)
     assert announced.startswith(
-        f":page_facing_up: *Work contact letter KF-2026-001*: Work contact letter on the mistaken rejections of {Y_NAME}, 2026-11. "
+        f":page_facing_up: *Work contact letter KF-2026-001*: Mistaken rejections of {Y_NAME} in 2026-11 and the improvement requested. "
         f"To <@{Y}>, <@{BOSS}>; reply due 2026-12-04."
     )
     assert stored.pdf_sha256 in announced
@@ -407,7 +407,7 @@ def test_reminders_go_once_a_working_day_in_working_time_until_acknowledged(bot,
     assert sent == {"2026-11-27 17:00": 0, "2026-11-28 10:00": 0, "2026-11-30 08:00": 0, "2026-11-30 09:00": 2, "2026-11-30 15:00": 0, "2026-12-01 09:30": 2}
     assert len(reminders_to(fake_slack, Y)) == 2 and len(reminders_to(fake_slack, BOSS)) == 2
     assert reminders_to(fake_slack, Y)[0] == (
-        f"Reminder: *KF-2026-001* (Work contact letter on the mistaken rejections of {Y_NAME}, 2026-11) awaits your acknowledgment; "
+        f"Reminder: *KF-2026-001* (Mistaken rejections of {Y_NAME} in 2026-11 and the improvement requested) awaits your acknowledgment; "
         "the reply is due *2026-12-04*. Press Acknowledge once you have read it."
     )
     fake_slack.clear()
@@ -461,7 +461,7 @@ def test_unacknowledged_past_the_deadline_the_cs_lead_is_told_once(bot, signer, 
     assert stored.status == "overdue" and stored.overdue_told_at == at("2026-12-07 09:00")
     (told,) = [t for t in texts_to(fake_slack, f"D{CS_LEAD}") if "past its reply deadline" in t]
     assert told.startswith(
-        f"*KF-2026-001* (Work contact letter on the mistaken rejections of {Y_NAME}, 2026-11) is past its reply deadline 2026-12-04 "
+        f"*KF-2026-001* (Mistaken rejections of {Y_NAME} in 2026-11 and the improvement requested) is past its reply deadline 2026-12-04 "
         f"without an acknowledgment. Delivered 2026-11-27 09:30 to <@{Y}>, <@{BOSS}>; 4 reminders sent."  # on 4 and 7 December, to each of the two
     )
     assert stored.docx_sha256 in told
