@@ -827,8 +827,9 @@ class FakeSlack:
     ) -> None:
         """From now on fail each call of ``methods`` with probability ``rate``.
 
-        ``methods=None`` means every Web API method except ``auth.test``
-        (``response_url`` posts only when named). Draws come from
+        ``methods=None`` means every Web API method except ``auth.test``,
+        and the posts to upload URLs (`UPLOAD_METHOD`); ``response_url``
+        posts only when named. Draws come from
         ``random.Random(seed)`` in arrival order, so a sequential run is
         reproducible. A failing call is, with equal odds: 500 before applying,
         500 after applying, 429 ``ratelimited`` with ``Retry-After: 1``, and

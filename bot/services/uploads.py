@@ -7,10 +7,11 @@ A run that dies between the two leaves the file id behind: the next call,
 once the lease has run out, asks Slack whether that file is already shared
 (``Notifier.is_shared``) and shares it if not; it does not upload again. An
 upload Slack has discarded meanwhile (never completed) is uploaded afresh:
-nobody saw it. A key stands for one file: the same key with other bytes, a
-other filename or another channel is a programming error and is refused.
+nobody saw it. A key stands for one file: the same key with other bytes,
+another filename or another channel is a programming error and is refused.
 
 Errors:
+- ``ValueError`` — the content is empty (Slack refuses a length of 0).
 - ``UploadConflict`` — the key was used for another file (bytes, name or channel).
 - ``UploadBusy`` — another run holds the key right now; call again later.
 - whatever the gateway raised (``SlackUnavailable``, ``SlackApiError``,
@@ -76,6 +77,8 @@ def upload_once(
     file id. ``title`` is the file's title, ``comment`` the message's text,
     ``thread_ts`` the thread to share it in. A repeated call returns the same
     id and shares nothing more."""
+    if not content:
+        raise ValueError(f"upload {key!r}: {filename!r} is empty; Slack takes no empty file")
     digest = hashlib.sha256(content).hexdigest()
     now = deps.clock.now()
     with transaction(deps.session_factory) as session:
@@ -91,8 +94,7 @@ def upload_once(
             f"not {filename!r} in {channel} (sha256 {digest[:12]}…): use a new key for another file"
         )
     if claim is Claim.DONE:
-        assert file_id is not None
-        return file_id
+        return str(file_id)  # a shared row always has its file id
     if claim is Claim.BUSY or holder is None:
         raise UploadBusy(key)
     upload = _Upload(key, channel, filename, content, title, comment, thread_ts, holder)

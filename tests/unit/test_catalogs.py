@@ -25,6 +25,8 @@ KEY = re.compile(r"[a-z][a-z_]*\.[a-z0-9_]+")
 FAMILY = re.compile(r"[a-z][a-z_]*\.[a-z0-9_]*")
 # "demo.db" is a file name, not a key of the demo catalog.
 FILE_SUFFIXES = {"db", "sqlite", "toml", "py", "csv", "xlsx", "xls", "json", "txt", "md", "log", "html", "png", "env"}
+# Slack Web API methods named like a key of one of our areas ("files"): not keys.
+SLACK_METHODS = {"files.info", "files.upload"}
 # A string argument of these calls is a catalog key (services.reply's second;
 # bot.config.Problem's first).
 KEY_CALLS = {"t", "reply", "CommandError", "ExportError", "RowProblem", "Problem"}
@@ -80,7 +82,7 @@ def keys_in_code() -> dict[str, str]:
             if (
                 isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
                 and KEY.fullmatch(node.value) and node.value.split(".")[0] in areas
-                and node.value.split(".")[1] not in FILE_SUFFIXES
+                and node.value.split(".")[1] not in FILE_SUFFIXES and node.value not in SLACK_METHODS
             ):
                 keys.setdefault(node.value, f"{where}:{node.lineno}")
     return keys
