@@ -12,7 +12,9 @@ page, by its English version, marked as a translation.
 
 The PDF embeds Noto Sans CJK SC, cut to the letter's characters and
 converted to TrueType outlines (``truetype.cjk_truetype``), so it renders
-the same everywhere with no system font. The DOCX names SimSun (宋体) as the
+the same everywhere with no system font. (reportlab's built-in CID font
+STSong-Light needs no file but is not embedded either: on a machine with no
+CJK font, pdftoppm draws its Chinese as empty boxes.) The DOCX names SimSun (宋体) as the
 East Asian font (``w:eastAsia``), which every Chinese Word has; Word and
 LibreOffice substitute a CJK font where it is missing.
 
@@ -50,7 +52,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from bot.core.letters import LetterFacts, LetterReason
 from bot.core.monthly import Month, Trend
@@ -315,6 +317,8 @@ def _docx_block(document, block: Block, text_width, *, cjk: bool) -> None:
         table = document.add_table(rows=len(block.rows), cols=len(block.rows[0]))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for c, share in enumerate(block.widths):
+            table.columns[c].width = int(text_width * share)  # the grid LibreOffice reads; Word reads each cell's
         for r, row in enumerate(block.rows):
             for c, text in enumerate(row):
                 cell = table.cell(r, c)
@@ -327,6 +331,13 @@ def _docx_block(document, block: Block, text_width, *, cjk: bool) -> None:
         document.add_paragraph().paragraph_format.space_after = Pt(0)
         return
     size, bold, alignment, after = _DOCX_LOOK[block.kind]
+    if block.kind is Kind.PARAGRAPH and "\n" in block.text:  # typed paragraphs: each its own, each indented
+        lines = block.text.split("\n")
+        for index, line in enumerate(lines):
+            _docx_block(document, Block(Kind.PARAGRAPH, line), text_width, cjk=cjk)
+            if index < len(lines) - 1:
+                document.paragraphs[-1].paragraph_format.space_after = Pt(2)
+        return
     paragraph = document.add_paragraph()
     paragraph.alignment = alignment
     paragraph.paragraph_format.space_after = Pt(after)
@@ -340,7 +351,7 @@ def _docx_block(document, block: Block, text_width, *, cjk: bool) -> None:
         paragraph.paragraph_format.first_line_indent = Pt(size * 2)  # 首行缩进两字
     if block.kind is Kind.SIGNATURE:
         paragraph.paragraph_format.space_before = Pt(24)
-    run = paragraph.add_run(block.text)  # python-docx turns \n into a line break and \t into a tab
+    run = paragraph.add_run(block.text)  # python-docx turns \n into a line break (the signature's) and \t into a tab
     run.font.size = Pt(size)
     run.bold = bold
     if block.kind is Kind.NOTE:
@@ -422,6 +433,7 @@ def _pdf_styles(font: str, *, cjk: bool) -> dict[Kind | str, ParagraphStyle]:
         Kind.INTRO: style("intro", 11, after=4),
         Kind.NOTE: style("note", 9, after=8, colour=colors.HexColor("#555555")),
         Kind.PARAGRAPH: style("paragraph", 11, after=6, indent=22 if cjk else 0),  # 首行缩进两字
+        "line_of_paragraph": style("line_of_paragraph", 11, after=2, indent=22 if cjk else 0),
         Kind.HEADING: style("heading", 12, before=8, after=4),
         Kind.LINE: style("line", 11, after=2),
         Kind.SIGNATURE: style("signature", 11, TA_RIGHT, before=24, after=0),
@@ -435,6 +447,7 @@ def _pdf_block(block: Block, styles, width: float) -> list:
         rows = [[Paragraph(_markup(text), cell) for text in row] for row in block.rows]
         table = Table(rows, colWidths=[width * w for w in block.widths], repeatRows=1)
         table.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), cell.fontName, cell.fontSize),  # else the table selects Helvetica (unembedded)
             ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -442,10 +455,20 @@ def _pdf_block(block: Block, styles, width: float) -> list:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]))
         return [table, Spacer(1, 6)]
-    flowables = [Paragraph(_markup(block.text), styles[block.kind])]
-    if block.kind in (Kind.HEADING, Kind.INTRO):
-        flowables[0].keepWithNext = True
-    return flowables
+    if block.kind is Kind.HEADING:
+        # to the next page only when less than a few lines are left: keeping
+        # it with a long paragraph would push both to the next page
+        return [CondPageBreak(30 * mm), Paragraph(_markup(block.text), styles[block.kind])]
+    if block.kind is Kind.PARAGRAPH and "\n" in block.text:  # typed paragraphs: each its own, each indented
+        lines = block.text.split("\n")
+        return [
+            Paragraph(_markup(line), styles[Kind.PARAGRAPH] if index == len(lines) - 1 else styles["line_of_paragraph"])
+            if line.strip() else Spacer(1, styles[Kind.PARAGRAPH].leading / 2)
+            for index, line in enumerate(lines)
+        ]
+    flowable = Paragraph(_markup(block.text), styles[block.kind])
+    flowable.keepWithNext = block.kind is Kind.INTRO  # with its table
+    return [flowable]
 
 
 def _markup(text: str) -> str:
