@@ -219,9 +219,11 @@ def notice_messages(
     return _pack(head, groups, fallback=fallback, continued=cat.t("monthly.continued", month=month, page="{page}"))
 
 
-def manager_messages(figures: MonthFigures, owners: Collection[str], cat: Catalog, tz: ZoneInfo) -> list[Message]:
-    """A manager's DM: the figures of the owners whose chain they are in."""
-    messages = notice_messages(figures, cat, tz, owners=owners, show_cs=False)
+def manager_messages(
+    figures: MonthFigures, owners: Collection[str], cat: Catalog, tz: ZoneInfo, *, version: int = 0, changes: Sequence[str] = (), corrected_link: str = "",
+) -> list[Message]:
+    """A manager's DM: the figures of the owners whose chain they are in (of a correction: with what changed)."""
+    messages = notice_messages(figures, cat, tz, owners=owners, show_cs=False, version=version, changes=changes, corrected_link=corrected_link)
     intro = cat.t("monthly.manager_intro", month=str(figures.month))
     text, blocks = messages[0]
     blocks = [blocks[0], blocks[1], _section(intro), *blocks[2:]]  # one more block: still within Slack's 50
