@@ -249,3 +249,19 @@ def test_reject_month_politely_refuses_anyone_else(bot, session_factory, fake_sl
     assert bot.services.month_to_date(actor="U0STRANGER", reply_to=ReplyTo(user="U0STRANGER", channel=CHANNEL)) is False
     (text,) = ephemeral_to(fake_slack, "U0STRANGER")
     assert "Sorry" in text and "大件配送" not in text
+
+
+def test_the_slash_command_month_replies_privately(bot, session_factory, fake_slack, clock, signer) -> None:
+    from bot.fakeslack import slash_command
+
+    seed(session_factory)
+    clock.set(at("2026-11-30 12:00"))
+    for text in ("month", "本月"):
+        request = slash_command(signer, text=text, user_id="U0OWNERY", channel_id=CHANNEL, response_url=fake_slack.response_url())
+        bot.app.dispatch(request.to_bolt())
+    replies = [c.params for c in fake_slack.calls_to("response_url")]
+    assert len(replies) == 2
+    for reply in replies:
+        assert reply.get("response_type") == "ephemeral"
+        assert "2026-11 so far" in all_text(reply) and "大件配送" in all_text(reply) and "小件配送" not in all_text(reply)
+    assert fake_slack.channel_history(CHANNEL) == []
