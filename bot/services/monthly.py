@@ -38,6 +38,7 @@ from enum import StrEnum
 
 from bot.core.monthly import Month, MonthFigures, MonthItem, compute_figures
 from bot.core.monthly_text import Message, agent_message, describe_changes, manager_messages, notice_messages, same_figures
+from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
 from bot.gateway import ReplyTo
 from bot.services.deps import Deps
@@ -361,7 +362,21 @@ def first_working_day(deps: Deps, month: Month) -> date:
 def post_monthly_if_due(deps: Deps, *, now: datetime) -> MonthlyOutcome | None:
     """Resume any unfinished notice; on the first working day of a month,
     once that day's digest is done, post the previous month's. None when
-    nothing was due."""
+    nothing was due. Without calendar data for today nothing is due (the
+    digest pauses and says so); without it for a working time the figures
+    count, the outcome's ``problem`` says so, and the next tick tries again."""
+    try:
+        return _post_monthly_if_due(deps, now=now)
+    except CalendarDataMissing as missing:
+        local = now.astimezone(deps.timezone).date()
+        if missing.year == local.year:
+            return None  # the digest's pause tells the CS lead and the channel
+        log.warning("monthly notice: %s", missing)
+        month = Month.of(local).previous()
+        return MonthlyOutcome(MonthlyState.UNFINISHED, month, problem=deps.catalog.t("monthly.calendar_missing", month=str(month), year=missing.year))
+
+
+def _post_monthly_if_due(deps: Deps, *, now: datetime) -> MonthlyOutcome | None:
     from bot.services.digest import digest_key  # the digest's key is its module's to name
 
     outcome = None
