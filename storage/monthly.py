@@ -99,6 +99,16 @@ def load_month(
     return items, escalations, penalties
 
 
+def has_items(*, session: Session, month: Month) -> bool:
+    """Whether any digest of a day of ``month`` had items (the ticker posts no notice of an empty month)."""
+    return session.exec(
+        select(Item.id)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(DigestMessage.digest_day >= month.first_day, DigestMessage.digest_day <= month.last_day)
+        .limit(1)
+    ).first() is not None
+
+
 # --- the notices posted -----------------------------------------------------------
 
 

@@ -230,9 +230,10 @@ def manager_messages(
     return [(intro + "\n" + text, blocks), *messages[1:]]
 
 
-def agent_message(figures: MonthFigures, agent: AgentFigures, cat: Catalog) -> Message:
-    """A callback agent's DM: their part of the month."""
+def agent_message(figures: MonthFigures, agent: AgentFigures, cat: Catalog, *, version: int = 0) -> Message:
+    """A callback agent's DM: their part of the month (of a correction: marked so)."""
     text = "\n".join([
+        *([cat.t("monthly.title_correction", month=str(figures.month), version=version)] if version else []),
         cat.t("monthly.agent_intro", month=str(figures.month)),
         cat.t("monthly.agent_dm", posted=agent.posted, disputed=agent.disputed, upheld=agent.upheld, penalty=agent.penalty),
     ])

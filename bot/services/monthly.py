@@ -345,7 +345,7 @@ def _direct_messages(
         if user is None:
             log.warning("callback agent %r is not in the routing file's cs_agents: no DM of their monthly part", agent.agent)
             continue
-        out.append((user, [agent_message(figures, agent, cat)]))
+        out.append((user, [agent_message(figures, agent, cat, version=version)]))
     return out
 
 
@@ -398,7 +398,12 @@ def _post_monthly_if_due(deps: Deps, *, now: datetime) -> MonthlyOutcome | None:
         effect = q.find_effect(session=session, key=notice_key(Month.of(day).previous()))
     if effect is not None and effect.done_at is not None:
         return outcome
-    return post_monthly(deps, month=Month.of(day).previous(), now=now)
+    previous = Month.of(day).previous()
+    with transaction(deps.session_factory) as session:
+        if not m.has_items(session=session, month=previous):
+            log.info("no monthly notice for %s: no digest had items that month (rejectbot monthly posts one anyway)", previous)
+            return outcome
+    return post_monthly(deps, month=previous, now=now)
 
 
 # --- /reject month -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import func, select
 from support import run_together
 
@@ -21,7 +22,7 @@ from bot.gateway import ReplyTo, make_client
 from bot.services.monthly import MonthlyState
 from storage import queries as q
 from storage.db import make_session_factory, transaction
-from storage.models import AuditEntry, DigestMessage, Item, MonthlyNotice, Penalty
+from storage.models import AuditEntry, DigestMessage, Item, MonthlyNotice, Penalty, SideEffect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHANNEL = "C0LOGISTICS"
@@ -265,3 +266,48 @@ def test_the_slash_command_month_replies_privately(bot, session_factory, fake_sl
         assert reply.get("response_type") == "ephemeral"
         assert "2026-11 so far" in all_text(reply) and "大件配送" in all_text(reply) and "小件配送" not in all_text(reply)
     assert fake_slack.channel_history(CHANNEL) == []
+
+
+def test_the_ticker_posts_no_notice_of_a_month_without_items(bot, session_factory, fake_slack, clock) -> None:
+    with transaction(session_factory) as session:  # a fresh install: the first of the month comes, October had nothing
+        q.claim_effect(session=session, key="digest:2026-12-01", now=clock.now(), lease=timedelta(minutes=1))
+        q.finish_effect(session=session, key="digest:2026-12-01", now=clock.now())
+    assert bot.services.post_monthly_if_due() is None
+    assert fake_slack.channel_history(CHANNEL) == []
+
+
+def test_a_run_killed_after_slack_posted_the_notice_is_resumed_without_a_second_one(bot, session_factory, fake_slack, clock) -> None:
+    seed(session_factory)
+    bot.services.post_monthly(month=NOV)
+    # As if the run had died right after Slack posted it: no ts stored, the claim unfinished and its lease over.
+    with transaction(session_factory) as session:
+        session.exec(update(MonthlyNotice).values(ts=None, posted_at=None))
+        session.exec(update(SideEffect).where(SideEffect.key == "monthly:2026-11").values(done_at=None, lease_until=clock.now()))
+    clock.set(at("2026-12-01 08:45"))
+    outcome = bot.services.post_monthly_if_due()
+    assert outcome.state is MonthlyState.POSTED
+    (notice,) = notices_in_channel(fake_slack)
+    with transaction(session_factory) as session:
+        assert session.exec(select(MonthlyNotice)).one().ts == notice["ts"]  # found by its key, not posted again
+    assert len(dms_to(fake_slack, "U0OPSHEAD")) == 1
+
+
+def test_a_month_too_big_for_one_message_continues_in_its_thread(bot, session_factory, fake_slack) -> None:
+    seed(session_factory)
+    with transaction(session_factory) as session:  # 大件配送 covers every branch: 150 of them, one item each
+        message = session.exec(select(DigestMessage).where(DigestMessage.owner == "大件配送")).one()
+        for n in range(150):
+            item = Item(order_no=f"B{n:03d}", rejected_on=date(2026, 11, 26), branch=f"第{n:03d}分公司（很长的分公司名称）", category="large",
+                        status="awaiting", owner="大件配送", callback_agent="王丽", digest_message_id=message.id,
+                        imported_at=at("2026-11-26 20:00"), updated_at=at("2026-11-27 12:00"))
+            session.add(item)
+            session.flush()
+            session.add(_row(item.id, "2026-11-27 08:30", "post", "new", "awaiting", actor="bot", role="system"))
+    assert bot.services.post_monthly(month=NOV).state is MonthlyState.POSTED  # the fake refuses what Slack would
+    (notice,) = notices_in_channel(fake_slack)
+    replies = fake_slack.thread(CHANNEL, notice["ts"])
+    # about 150 lines of 120 characters: more than one message's text (Slack refuses ~11,000)
+    assert [r["metadata"]["event_payload"]["key"] for r in replies] == ["monthly:2026-11:c2", "monthly:2026-11:c3"]
+    assert "第000分公司" in all_text(notice) and any("第149分公司" in all_text(r) for r in replies)
+    assert "陈静" in all_text(replies[-1])  # CS's part comes last
+    assert "continued, 2" in all_text(replies[0])
