@@ -364,3 +364,24 @@ class FileUpload(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     attempts: int = 0
     error: str = Field(default="", sa_type=Text)
+
+
+class MonthlyNotice(SQLModel, table=True):
+    """A monthly notice (月度通报) of one month: version 0 is the notice,
+    version N its N-th correction (``--reissue``). ``as_of`` and ``figures``
+    (``MonthFigures`` as JSON) are fixed when the notice is claimed, so a
+    resumed run posts the same figures; ``ts`` is empty until posted."""
+
+    __tablename__ = "monthly_notice"
+    __table_args__ = (UniqueConstraint("month", "version", name="uq_monthly_notice_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(sa_type=String(7))  # YYYY-MM
+    version: int = 0
+    as_of: datetime = Field(sa_column=_utc())
+    figures: str = Field(sa_type=Text)
+    channel: str = Field(sa_type=String(32))
+    ts: str | None = Field(default=None, sa_type=String(32))
+    created_at: datetime = Field(sa_column=_utc())
+    posted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    correction_of: int | None = Field(default=None, foreign_key="monthly_notice.id")

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.core.followup import key_owner
 from bot.core.monthly import AuditRow, BookedPenalty, Escalation, Month, MonthItem
-from storage.models import AuditEntry, DigestMessage, FollowUp, Item, Penalty
+from storage.models import AuditEntry, DigestMessage, FollowUp, Item, MonthlyNotice, Penalty
 
 ESCALATE = "escalate"  # bot.core.followup.StepKind.ESCALATE
 
@@ -96,3 +97,40 @@ def load_month(
         ).all()
     ]
     return items, escalations, penalties
+
+
+def has_items(*, session: Session, month: Month) -> bool:
+    """Whether any digest of a day of ``month`` had items (the ticker posts no notice of an empty month)."""
+    return session.exec(
+        select(Item.id)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(DigestMessage.digest_day >= month.first_day, DigestMessage.digest_day <= month.last_day)
+        .limit(1)
+    ).first() is not None
+
+
+# --- the notices posted -----------------------------------------------------------
+
+
+def create_notice(*, session: Session, notice: MonthlyNotice) -> MonthlyNotice:
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def find_notice(*, session: Session, month: Month, version: int) -> MonthlyNotice | None:
+    return session.exec(
+        select(MonthlyNotice).where(MonthlyNotice.month == str(month), MonthlyNotice.version == version)
+    ).first()
+
+
+def find_latest_notice(*, session: Session, month: Month, posted: bool = False) -> MonthlyNotice | None:
+    """The month's notice of the highest version (only among those posted, with ``posted``)."""
+    stmt = select(MonthlyNotice).where(MonthlyNotice.month == str(month))
+    if posted:
+        stmt = stmt.where(col(MonthlyNotice.ts).is_not(None))
+    return session.exec(stmt.order_by(col(MonthlyNotice.version).desc())).first()
+
+
+def set_notice_posted(*, session: Session, notice_id: int, ts: str, now: datetime) -> None:
+    session.exec(update(MonthlyNotice).where(col(MonthlyNotice.id) == notice_id).values(ts=ts, posted_at=now))

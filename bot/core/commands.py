@@ -33,6 +33,7 @@ class Verb(StrEnum):
     AWAY = "away"  # a stand-in for an owner on leave; the text is parsed by ``bot.core.away.parse_away``
     LETTER = "letter"  # CS drafts a work contact letter for an owner (``reason``: the owner's name or mention)
     LETTERS = "letters"  # every letter, its number, status, dates and hashes
+    MONTH = "month"  # the current month's figures so far, privately (bot.services.monthly.month_to_date)
 
 
 ALIASES = {
@@ -47,6 +48,7 @@ ALIASES = {
     "away": Verb.AWAY, "请假": Verb.AWAY, "代理": Verb.AWAY,
     "letter": Verb.LETTER, "联系函": Verb.LETTER, "工作联系函": Verb.LETTER,
     "letters": Verb.LETTERS, "联系函列表": Verb.LETTERS,
+    "month": Verb.MONTH, "本月": Verb.MONTH, "月度": Verb.MONTH,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -99,7 +101,7 @@ def parse_command(text: str) -> Command:
     if verb is None:
         raise CommandError("commands.unknown_verb", word=word)
     rest = rest.strip()
-    if verb in (Verb.HELP, Verb.NEXT, Verb.LETTERS):
+    if verb in (Verb.HELP, Verb.NEXT, Verb.MONTH, Verb.LETTERS):
         return Command(verb)
     if verb is Verb.LETTER:
         if not rest:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
 from bot.core.lifecycle import Action, Status
+from bot.core.masking import mask_note
 from bot.core.worktime import WorkingHours
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -228,7 +229,7 @@ class Correction:
     owner: str
     at: datetime
     actor: str
-    note: str
+    note: str  # the void's reason, masked as the channel shows free text (bot.core.masking.mask_note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +465,8 @@ def compute_figures(
             continue
         if r.outcome == Outcome.VOIDED:
             v = r.voided
-            corrections.append(Correction(item.order_no, item.rejected_on, item.callback_agent, item.owner, v.at, v.actor, v.note))
+            # the reason as the channel may show it: figures are posted, and stored with the notice
+            corrections.append(Correction(item.order_no, item.rejected_on, item.callback_agent, item.owner, v.at, v.actor, mask_note(v.note, item.customer)))
             agents[item.callback_agent]["voided"] += 1
             continue
         replays.append((item, r))

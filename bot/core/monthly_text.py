@@ -219,18 +219,21 @@ def notice_messages(
     return _pack(head, groups, fallback=fallback, continued=cat.t("monthly.continued", month=month, page="{page}"))
 
 
-def manager_messages(figures: MonthFigures, owners: Collection[str], cat: Catalog, tz: ZoneInfo) -> list[Message]:
-    """A manager's DM: the figures of the owners whose chain they are in."""
-    messages = notice_messages(figures, cat, tz, owners=owners, show_cs=False)
+def manager_messages(
+    figures: MonthFigures, owners: Collection[str], cat: Catalog, tz: ZoneInfo, *, version: int = 0, changes: Sequence[str] = (), corrected_link: str = "",
+) -> list[Message]:
+    """A manager's DM: the figures of the owners whose chain they are in (of a correction: with what changed)."""
+    messages = notice_messages(figures, cat, tz, owners=owners, show_cs=False, version=version, changes=changes, corrected_link=corrected_link)
     intro = cat.t("monthly.manager_intro", month=str(figures.month))
     text, blocks = messages[0]
     blocks = [blocks[0], blocks[1], _section(intro), *blocks[2:]]  # one more block: still within Slack's 50
     return [(intro + "\n" + text, blocks), *messages[1:]]
 
 
-def agent_message(figures: MonthFigures, agent: AgentFigures, cat: Catalog) -> Message:
-    """A callback agent's DM: their part of the month."""
+def agent_message(figures: MonthFigures, agent: AgentFigures, cat: Catalog, *, version: int = 0) -> Message:
+    """A callback agent's DM: their part of the month (of a correction: marked so)."""
     text = "\n".join([
+        *([cat.t("monthly.title_correction", month=str(figures.month), version=version)] if version else []),
         cat.t("monthly.agent_intro", month=str(figures.month)),
         cat.t("monthly.agent_dm", posted=agent.posted, disputed=agent.disputed, upheld=agent.upheld, penalty=agent.penalty),
     ])

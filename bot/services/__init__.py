@@ -10,9 +10,10 @@ from datetime import date, datetime
 from bot.core.answers import ItemResult
 from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
+from bot.core.monthly import Month
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, letters, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review
 from bot.services.deps import Deps
 from bot.services.routing_reload import ReloadResult, RoutingReloader
 
@@ -31,12 +32,25 @@ class Services:
     def post_daily_digest(self, *, now: datetime | None = None) -> digest.DigestOutcome:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
 
+    def post_monthly(self, *, month: Month, now: datetime | None = None, reissue: bool = False) -> monthly.MonthlyOutcome:
+        """The monthly notice of ``month``, once; ``reissue``: a correction if its figures changed."""
+        return monthly.post_monthly(self.deps, month=month, now=now or self.deps.clock.now(), reissue=reissue)
+
+    def post_monthly_if_due(self, *, now: datetime | None = None) -> monthly.MonthlyOutcome | None:
+        """The ticker's: the previous month's notice on the first working day, after its digest."""
+        return monthly.post_monthly_if_due(self.deps, now=now or self.deps.clock.now())
+
+    def month_to_date(self, *, actor: str, reply_to: ReplyTo) -> bool:
+        """``/reject month``: the current month so far, privately, as the actor may see it."""
+        return monthly.month_to_date(self.deps, actor=actor, reply_to=reply_to)
+
     def jobs(self) -> list[tuple[str, Callable[[], object]]]:
         """What the ticker runs every minute, in order: everything that is due."""
         return [
             ("routing", self.reload_routing),  # first: every job after it sees the routing file's latest good version
             ("calendar", self.tell_calendar_assumed),
             ("digest", self.post_daily_digest),
+            ("monthly", self.post_monthly_if_due),  # after the digest: the first working day's notice waits for that day's digest
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
@@ -141,7 +155,7 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help")))
+        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help")))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)

@@ -89,7 +89,7 @@ L6 = item("L6", LARGE, NJ, WANG, "11-10", post("11-10 08:30"), row("11-10 09:10"
 L7 = item("L7", LARGE, SZ, WANG, "11-11", post("11-11 08:30"), row("11-11 10:00", "confirm", "awaiting", "confirmed"),
           cs("11-12 10:00", "reopen", "confirmed", "awaiting", note="误确认"))
 # L8: voided by CS before any answer: not posted, CS's own correction (李娜's record).
-L8 = item("L8", LARGE, NJ, LI, "11-12", post("11-12 08:30"), cs("11-12 09:30", "void", "awaiting", "voided", note="录入错误"))
+L8 = item("L8", LARGE, NJ, LI, "11-12", post("11-12 08:30"), cs("11-12 09:30", "void", "awaiting", "voided", note="录入错误，张三 13800000000 已签收"))
 # L9: the digest of Friday 28 November, posted late at 17:00, confirmed on Monday
 #     1 December 09:15 (before as_of): counts in November, CONFIRMED; answer
 #     17:00→18:00 1h + 09:00→09:15 = 1h15.
@@ -215,7 +215,7 @@ def test_totals_agents_and_corrections_by_hand() -> None:
     assert f.logistics_penalty == 900
     assert f.cs_penalty == 100
     (correction,) = f.corrections
-    assert (correction.order_no, correction.agent, correction.owner, correction.actor, correction.note) == ("L8", LI, LARGE, "U0LEAD", "录入错误")
+    assert (correction.order_no, correction.agent, correction.owner, correction.actor, correction.note) == ("L8", LI, LARGE, "U0LEAD", "录入错误，张* 138****0000 已签收")  # masked as the channel shows it
     assert correction.at == at("11-12 09:30")
 
 

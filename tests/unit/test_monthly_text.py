@@ -57,7 +57,7 @@ def test_the_notice_in_chinese_shows_the_hand_counted_figures() -> None:
     assert f"• {LI}：发布 4 · 被申诉 3 · 申诉成立 2 · 自行撤回 1 · 处罚 ¥100" in text
     assert f"• {WANG}：发布 9 · 被申诉 1 · 申诉成立 0 · 自行撤回 0 · 处罚 ¥0" in text
     assert "回访部自行更正*（不计入发布数）：1 条" in text
-    assert "• L8（2025-11-11）大件配送，回访人 李娜，11-12 09:30 由 <@U0LEAD> 撤回：录入错误" in text
+    assert "• L8（2025-11-11）大件配送，回访人 李娜，11-12 09:30 由 <@U0LEAD> 撤回：录入错误，张* 138****0000 已签收" in text
     assert "*处罚合计*：物流 ¥900 · 回访部 ¥100" in text
     within_slack_limits(messages)
 

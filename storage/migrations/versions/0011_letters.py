@@ -4,8 +4,8 @@
 SHA-256), ``letter_event`` (every step, each acknowledgment) and
 ``letter_counter`` (the last number given per year: sequential, no gaps).
 
-Revision ID: 0010
-Revises: 0009 (uploads; re-chain at merge)
+Revision ID: 0011
+Revises: 0010 (monthly; re-chain at merge)
 Create Date: 2026-11-30 06:30:00
 """
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ from alembic import op
 
 import storage.types
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
