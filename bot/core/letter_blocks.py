@@ -199,7 +199,7 @@ def list_text(views: Sequence[LetterView], catalog: Catalog, tz: ZoneInfo) -> st
         if v.acknowledged_at:
             dates.append(catalog.t("letters.list_acknowledged", at=_local(v.acknowledged_at, tz), by=mention(v.acknowledged_by)))
         if dates:
-            line += "\n    " + "; ".join(dates)
+            line += "\n    " + catalog.t("letters.list_separator").join(dates)
         if v.docx_sha256:
             line += "\n    " + hashes_text(v, catalog)
         lines.append(line)

@@ -281,3 +281,24 @@ def test_a_misspelt_letters_table_names_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_routing(path)
     assert [line.removeprefix(f"{path}: ") for line in caught.value.render(EN)] == ["Unknown key 'letter' at the top of the routing file; did you mean 'letters'?"]
+
+
+def test_the_list_and_the_announcement_read_in_chinese() -> None:
+    from bot.core.letter_blocks import LetterView, announcement
+
+    view = LetterView(
+        id=1, number="KF-2026-001", subject="关于2026年11月大件配送误拒单情况及整改要求的函", owner="大件配送", month="2026-11", reason="by_hand",
+        status=LetterStatus.ACKNOWLEDGED, created_at=at("2026-11-27 09:30"), approved_at=at("2026-11-27 09:40"), approved_by="U0CSLEAD",
+        delivered_at=at("2026-11-27 09:41"), acknowledged_at=at("2026-11-30 10:00"), acknowledged_by="U0LOGIBOSS", reply_by=date(2026, 12, 4),
+        docx_sha256="a" * 64, pdf_sha256="b" * 64,
+    )
+    assert list_text([view], ZH, SHANGHAI) == "\n".join([
+        "*工作联系函（1）：*",
+        "• *KF-2026-001* — 大件配送，2026-11：已阅知（起草于 2026-11-27 09:30）",
+        "    2026-11-27 09:40 由 <@U0CSLEAD> 批准；2026-11-27 09:41 送达，回复期限 2026-12-04；2026-11-30 10:00 由 <@U0LOGIBOSS> 确认阅知",
+        f"    SHA-256 DOCX `{'a' * 64}` · PDF `{'b' * 64}`",
+    ])
+    built = issue(facts(), number="KF-2026-001", issued_on=date(2026, 11, 27), is_working_day=weekdays)
+    assert announcement(view, built, ["U0OWNERY", "U0LOGIBOSS"], ZH).startswith(
+        ":page_facing_up: *工作联系函 KF-2026-001*：关于2026年11月大件配送误拒单情况及整改要求的函。发送给 <@U0OWNERY>, <@U0LOGIBOSS>；回复期限 2026-12-04。"
+    )
