@@ -12,9 +12,10 @@ exactly once in the shared channel, with DMs to managers and agents.
   message carries its own key in its Slack metadata (the notice its claim's
   key; continuations ``…:c<page>``; DMs ``…:dm:<user>``); a resumed claim
   looks the notice up before posting it, and each further message is a
-  ledger entry of its own. While anything is unsent the claim is released
-  for the next run (the ticker's job retries every minute); once all is
-  sent it is finished. A rerun posts nothing and says where the notice is;
+  ledger entry of its own. DMs wait for working time (the notice itself
+  keeps the digest's time). While anything is unsent the claim is released
+  for the next run (the ticker's job retries every minute, DMs from the
+  opening); once all is sent it is finished. A rerun posts nothing and says where the notice is;
   ``reissue`` posts a correction only when the figures changed.
 - ``post_monthly_if_due``: the ticker's job. On the first working day of a
   month, once that day's digest is done (``digest:<day>``), the previous
@@ -42,6 +43,7 @@ from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
 from bot.gateway import ReplyTo
 from bot.services.deps import Deps
+from bot.services.office_hours import may_message_people
 from storage import monthly as m
 from storage import queries as q
 from storage import standins
@@ -71,6 +73,7 @@ class MonthlyOutcome:
     link: str | None = None
     problem: str | None = None  # set while something due is not sent
     pending: int = 0  # messages still unsent
+    waiting: int = 0  # DMs waiting for working time: the next run in working time sends them (not a problem)
     figures: MonthFigures | None = None
 
 
@@ -196,6 +199,11 @@ def post_monthly(deps: Deps, *, month: Month, now: datetime, reissue: bool = Fal
     return _deliver(deps, notice, figures, items, key=key, holder=now, resumed=claim is q.Claim.RESUMED)
 
 
+def _is_sent(deps: Deps, key: str) -> bool:
+    with transaction(deps.session_factory) as session:
+        return _is_done(session, key)
+
+
 def _is_done(session, key: str) -> bool:
     effect = q.find_effect(session=session, key=key)
     return effect is not None and effect.done_at is not None
@@ -249,13 +257,18 @@ def _deliver(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Se
     for page, (text, blocks) in enumerate(messages[1:], start=2):
         _send(deps, f"{key}:c{page}", channel=notice.channel, text=text, blocks=blocks, thread_ts=notice.ts, failures=failures)
     _attachments(deps, notice, figures, items)
-    for user, dm in _direct_messages(deps, figures, old, version=notice.version, changes=changes or (), corrected_link=corrected_link):
+    dms = _direct_messages(deps, figures, old, version=notice.version, changes=changes or (), corrected_link=corrected_link)
+    if dms and not may_message_people(deps, deps.clock.now()):
+        # DMs wait for working time (office_hours); the notice itself keeps the digest's time
+        outcome.waiting = sum(1 for user, _ in dms if not _is_sent(deps, f"{key}:dm:{user}"))
+        dms = []
+    for user, dm in dms:
         first = _send(deps, f"{key}:dm:{user}", user=user, text=dm[0][0], blocks=dm[0][1], failures=failures)
         for page, (text, blocks) in enumerate(dm[1:], start=2):
             if first is not None:
                 _send(deps, f"{key}:dm:{user}:c{page}", channel=first[0], text=text, blocks=blocks, thread_ts=first[1], failures=failures)
     with transaction(deps.session_factory) as session:
-        if failures:
+        if failures or outcome.waiting:
             q.release_effect(session=session, key=key, now=deps.clock.now(), holder=holder)
         else:
             q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{notice.channel} {notice.ts}", holder=holder)
@@ -384,8 +397,15 @@ def _post_monthly_if_due(deps: Deps, *, now: datetime) -> MonthlyOutcome | None:
         unfinished = [e.key for e in q.list_unfinished_effects(session=session, prefixes=["monthly:"], now=now)]
     for key in unfinished:
         match = NOTICE_KEY.fullmatch(key)
-        if match is not None:
-            outcome = post_monthly(deps, month=Month.parse(match.group(1)), now=now, reissue=match.group(2) is not None)
+        if match is None:
+            continue
+        month = Month.parse(match.group(1))
+        if not may_message_people(deps, now):  # a posted notice has only DMs left, and they wait for working time
+            with transaction(deps.session_factory) as session:
+                notice = m.find_notice(session=session, month=month, version=int(match.group(2) or 0))
+            if notice is not None and notice.ts:
+                continue
+        outcome = post_monthly(deps, month=month, now=now, reissue=match.group(2) is not None)
     if outcome is not None:
         return outcome  # one notice a tick: today's, if due, at the next
     day = now.astimezone(deps.timezone).date()
