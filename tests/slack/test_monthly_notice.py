@@ -328,3 +328,22 @@ def test_the_dms_wait_for_working_time_the_notice_does_not(bot, session_factory,
     assert len(notices_in_channel(fake_slack)) == 1
     with transaction(session_factory) as session:
         assert q.find_effect(session=session, key="monthly:2026-11").done_at is not None
+
+
+def test_reject_month_shows_a_stand_in_the_owner_they_stand_in_for(bot, session_factory, fake_slack, clock) -> None:
+    from storage.models import StandIn
+
+    seed(session_factory)
+    clock.set(at("2026-11-30 12:00"))
+    with transaction(session_factory) as session:
+        session.add(StandIn(owner_user="U0OWNERZ", user="U0STANDIN", starts_at=at("2026-11-30 09:00"), until=date(2026, 12, 4),
+                            ends_at=at("2026-12-05 00:00"), set_by="U0OWNERZ"))
+    assert bot.services.month_to_date(actor="U0STANDIN", reply_to=ReplyTo(user="U0STANDIN", channel=CHANNEL)) is True
+    (text,) = ephemeral_to(fake_slack, "U0STANDIN")
+    assert "小件配送" in text and "大件配送" not in text
+
+
+def test_reject_month_for_an_owner_with_nothing_yet_says_so(bot, fake_slack, clock) -> None:
+    assert bot.services.month_to_date(actor="U0OWNERY", reply_to=ReplyTo(user="U0OWNERY", channel=CHANNEL)) is True
+    (text,) = ephemeral_to(fake_slack, "U0OWNERY")
+    assert "no owners' figures for you" in text
