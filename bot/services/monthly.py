@@ -37,11 +37,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from slack_sdk.errors import SlackApiError
+
 from bot.core.monthly import Month, MonthFigures, MonthItem, compute_figures
 from bot.core.monthly_text import Message, agent_message, describe_changes, manager_messages, notice_messages, same_figures
 from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
-from bot.gateway import ReplyTo
+from bot.gateway import ReplyTo, SlackUnavailable
 from bot.services.deps import Deps
 from bot.services.office_hours import may_message_people
 from storage import monthly as m
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 LEVELS = 2  # the follow-up ladder's escalation levels (bot.core.followup.thread_ladder: level1, level2)
 LEASE = timedelta(minutes=10)  # a run's claim on a notice, renewed after every message it sends
 LOOKUP_MARGIN = timedelta(minutes=1)  # a resumed notice is looked up from a little before its claim
+SLACK_ERRORS = (SlackApiError, SlackUnavailable)
 NOTICE_KEY = re.compile(r"monthly:(\d{4}-\d{2})(?::r(\d+))?")
 
 
@@ -140,7 +143,7 @@ def _link(deps: Deps, notice: MonthlyNotice) -> str:
     """The notice's permalink; its channel and ts when Slack cannot give one."""
     try:
         return deps.notifier.permalink(notice.channel, notice.ts)
-    except Exception as error:  # noqa: BLE001 - a link is a courtesy: say where it is anyway
+    except SLACK_ERRORS as error:  # a link is a courtesy: say where it is anyway
         log.warning("no permalink for the monthly notice %s %s: %s", notice.channel, notice.ts, _error_text(error))
         return f"<#{notice.channel}> {notice.ts}"
 
@@ -155,7 +158,6 @@ def post_monthly(deps: Deps, *, month: Month, now: datetime, reissue: bool = Fal
     figures = items = None
     if reissue and latest is not None and latest.ts and settled:  # else the unfinished one is finished first
         figures, items = figures_for(deps, month, now)
-
         if same_figures(MonthFigures.from_json(latest.figures), figures):
             return MonthlyOutcome(MonthlyState.UNCHANGED, month, latest.version, link=_link(deps, latest), figures=figures)
         version = latest.version + 1
@@ -236,7 +238,7 @@ def _deliver(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Se
             if ts is None:
                 text, blocks = messages[0]
                 ts = deps.notifier.post_message(notice.channel, text=text, blocks=blocks, key=key)
-        except Exception as error:  # noqa: BLE001 - recorded; the next run looks it up before posting
+        except SLACK_ERRORS as error:  # recorded; the next run looks it up before posting
             log.warning("the monthly notice %s was not posted: %s", key, _error_text(error))
             with transaction(deps.session_factory) as session:
                 q.release_effect(session=session, key=key, now=deps.clock.now(), holder=holder)
@@ -316,7 +318,7 @@ def _send(
         ts = deps.notifier.lookup_by_key(where, key, thread_ts=thread_ts) if claim is q.Claim.RESUMED else None
         if ts is None:
             ts = deps.notifier.post_message(where, text=text, blocks=blocks, thread_ts=thread_ts, key=key)
-    except Exception as error:  # noqa: BLE001 - recorded; the next run tries again, looking first
+    except SLACK_ERRORS as error:  # recorded; the next run tries again, looking first
         log.warning("monthly message %s not sent: %s", key, _error_text(error))
         with transaction(deps.session_factory) as session:
             q.release_effect(session=session, key=key, now=deps.clock.now())
