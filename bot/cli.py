@@ -373,6 +373,8 @@ def cmd_monthly(args, settings: Settings) -> int:
         print(catalog.t("monthly.unchanged", month=str(month), link=link))
     elif outcome.state is MonthlyState.IN_PROGRESS:
         print(catalog.t("monthly.in_progress", month=str(month)))
+    if outcome.waiting:
+        print(catalog.t("monthly.dms_waiting", count=outcome.waiting))
     if outcome.problem:
         print(outcome.problem, file=sys.stderr)
         return EXIT_NOT_DONE

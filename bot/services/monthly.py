@@ -12,9 +12,10 @@ exactly once in the shared channel, with DMs to managers and agents.
   message carries its own key in its Slack metadata (the notice its claim's
   key; continuations ``…:c<page>``; DMs ``…:dm:<user>``); a resumed claim
   looks the notice up before posting it, and each further message is a
-  ledger entry of its own. While anything is unsent the claim is released
-  for the next run (the ticker's job retries every minute); once all is
-  sent it is finished. A rerun posts nothing and says where the notice is;
+  ledger entry of its own. DMs wait for working time (the notice itself
+  keeps the digest's time). While anything is unsent the claim is released
+  for the next run (the ticker's job retries every minute, DMs from the
+  opening); once all is sent it is finished. A rerun posts nothing and says where the notice is;
   ``reissue`` posts a correction only when the figures changed.
 - ``post_monthly_if_due``: the ticker's job. On the first working day of a
   month, once that day's digest is done (``digest:<day>``), the previous
@@ -36,12 +37,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from slack_sdk.errors import SlackApiError
+
 from bot.core.monthly import Month, MonthFigures, MonthItem, compute_figures
 from bot.core.monthly_text import Message, agent_message, describe_changes, manager_messages, notice_messages, same_figures
 from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
-from bot.gateway import ReplyTo
+from bot.gateway import ReplyTo, SlackUnavailable
 from bot.services.deps import Deps
+from bot.services.office_hours import may_message_people
 from storage import monthly as m
 from storage import queries as q
 from storage import standins
@@ -52,6 +56,7 @@ log = logging.getLogger(__name__)
 LEVELS = 2  # the follow-up ladder's escalation levels (bot.core.followup.thread_ladder: level1, level2)
 LEASE = timedelta(minutes=10)  # a run's claim on a notice, renewed after every message it sends
 LOOKUP_MARGIN = timedelta(minutes=1)  # a resumed notice is looked up from a little before its claim
+SLACK_ERRORS = (SlackApiError, SlackUnavailable)
 NOTICE_KEY = re.compile(r"monthly:(\d{4}-\d{2})(?::r(\d+))?")
 
 
@@ -71,6 +76,7 @@ class MonthlyOutcome:
     link: str | None = None
     problem: str | None = None  # set while something due is not sent
     pending: int = 0  # messages still unsent
+    waiting: int = 0  # DMs waiting for working time: the next run in working time sends them (not a problem)
     figures: MonthFigures | None = None
 
 
@@ -137,7 +143,7 @@ def _link(deps: Deps, notice: MonthlyNotice) -> str:
     """The notice's permalink; its channel and ts when Slack cannot give one."""
     try:
         return deps.notifier.permalink(notice.channel, notice.ts)
-    except Exception as error:  # noqa: BLE001 - a link is a courtesy: say where it is anyway
+    except SLACK_ERRORS as error:  # a link is a courtesy: say where it is anyway
         log.warning("no permalink for the monthly notice %s %s: %s", notice.channel, notice.ts, _error_text(error))
         return f"<#{notice.channel}> {notice.ts}"
 
@@ -152,7 +158,6 @@ def post_monthly(deps: Deps, *, month: Month, now: datetime, reissue: bool = Fal
     figures = items = None
     if reissue and latest is not None and latest.ts and settled:  # else the unfinished one is finished first
         figures, items = figures_for(deps, month, now)
-
         if same_figures(MonthFigures.from_json(latest.figures), figures):
             return MonthlyOutcome(MonthlyState.UNCHANGED, month, latest.version, link=_link(deps, latest), figures=figures)
         version = latest.version + 1
@@ -196,6 +201,11 @@ def post_monthly(deps: Deps, *, month: Month, now: datetime, reissue: bool = Fal
     return _deliver(deps, notice, figures, items, key=key, holder=now, resumed=claim is q.Claim.RESUMED)
 
 
+def _is_sent(deps: Deps, key: str) -> bool:
+    with transaction(deps.session_factory) as session:
+        return _is_done(session, key)
+
+
 def _is_done(session, key: str) -> bool:
     effect = q.find_effect(session=session, key=key)
     return effect is not None and effect.done_at is not None
@@ -228,7 +238,7 @@ def _deliver(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Se
             if ts is None:
                 text, blocks = messages[0]
                 ts = deps.notifier.post_message(notice.channel, text=text, blocks=blocks, key=key)
-        except Exception as error:  # noqa: BLE001 - recorded; the next run looks it up before posting
+        except SLACK_ERRORS as error:  # recorded; the next run looks it up before posting
             log.warning("the monthly notice %s was not posted: %s", key, _error_text(error))
             with transaction(deps.session_factory) as session:
                 q.release_effect(session=session, key=key, now=deps.clock.now(), holder=holder)
@@ -249,13 +259,18 @@ def _deliver(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Se
     for page, (text, blocks) in enumerate(messages[1:], start=2):
         _send(deps, f"{key}:c{page}", channel=notice.channel, text=text, blocks=blocks, thread_ts=notice.ts, failures=failures)
     _attachments(deps, notice, figures, items)
-    for user, dm in _direct_messages(deps, figures, old, version=notice.version, changes=changes or (), corrected_link=corrected_link):
+    dms = _direct_messages(deps, figures, old, version=notice.version, changes=changes or (), corrected_link=corrected_link)
+    if dms and not may_message_people(deps, deps.clock.now()):
+        # DMs wait for working time (office_hours); the notice itself keeps the digest's time
+        outcome.waiting = sum(1 for user, _ in dms if not _is_sent(deps, f"{key}:dm:{user}"))
+        dms = []
+    for user, dm in dms:
         first = _send(deps, f"{key}:dm:{user}", user=user, text=dm[0][0], blocks=dm[0][1], failures=failures)
         for page, (text, blocks) in enumerate(dm[1:], start=2):
             if first is not None:
                 _send(deps, f"{key}:dm:{user}:c{page}", channel=first[0], text=text, blocks=blocks, thread_ts=first[1], failures=failures)
     with transaction(deps.session_factory) as session:
-        if failures:
+        if failures or outcome.waiting:
             q.release_effect(session=session, key=key, now=deps.clock.now(), holder=holder)
         else:
             q.finish_effect(session=session, key=key, now=deps.clock.now(), detail=f"{notice.channel} {notice.ts}", holder=holder)
@@ -303,7 +318,7 @@ def _send(
         ts = deps.notifier.lookup_by_key(where, key, thread_ts=thread_ts) if claim is q.Claim.RESUMED else None
         if ts is None:
             ts = deps.notifier.post_message(where, text=text, blocks=blocks, thread_ts=thread_ts, key=key)
-    except Exception as error:  # noqa: BLE001 - recorded; the next run tries again, looking first
+    except SLACK_ERRORS as error:  # recorded; the next run tries again, looking first
         log.warning("monthly message %s not sent: %s", key, _error_text(error))
         with transaction(deps.session_factory) as session:
             q.release_effect(session=session, key=key, now=deps.clock.now())
@@ -384,8 +399,15 @@ def _post_monthly_if_due(deps: Deps, *, now: datetime) -> MonthlyOutcome | None:
         unfinished = [e.key for e in q.list_unfinished_effects(session=session, prefixes=["monthly:"], now=now)]
     for key in unfinished:
         match = NOTICE_KEY.fullmatch(key)
-        if match is not None:
-            outcome = post_monthly(deps, month=Month.parse(match.group(1)), now=now, reissue=match.group(2) is not None)
+        if match is None:
+            continue
+        month = Month.parse(match.group(1))
+        if not may_message_people(deps, now):  # a posted notice has only DMs left, and they wait for working time
+            with transaction(deps.session_factory) as session:
+                notice = m.find_notice(session=session, month=month, version=int(match.group(2) or 0))
+            if notice is not None and notice.ts:
+                continue
+        outcome = post_monthly(deps, month=month, now=now, reissue=match.group(2) is not None)
     if outcome is not None:
         return outcome  # one notice a tick: today's, if due, at the next
     day = now.astimezone(deps.timezone).date()

@@ -36,7 +36,7 @@ def at(text: str) -> datetime:
 
 @pytest.fixture
 def clock():
-    return FixedClock(at("2026-12-01 08:40"))  # Tuesday, the first working day of December
+    return FixedClock(at("2026-12-01 09:10"))  # Tuesday, the first working day of December
 
 
 def _row(item_id: int, when: str, action: str, frm: str, to: str, actor: str = "U0OWNERY", role: str = "owner") -> AuditEntry:
@@ -96,7 +96,7 @@ def test_the_notice_is_posted_once_with_its_dms_and_a_rerun_says_where(bot, sess
     assert outcome.state is MonthlyState.POSTED and outcome.problem is None
     (notice,) = notices_in_channel(fake_slack)
     text = all_text(notice)
-    assert "monthly notice for 2026-11" in text and "Figures as of 2026-12-01 08:40" in text
+    assert "monthly notice for 2026-11" in text and "Figures as of 2026-12-01 09:10" in text
     # 大件配送: Y1 confirmed, Y2 upheld, Y3 open; 小件配送: Z1 deemed
     assert "posted 3 · confirmed 1 · deemed confirmed 0 · disputed 1 (upheld 1, overruled 0) · open 1" in text
     assert "posted 1 · confirmed 0 · deemed confirmed 1 · disputed 0 (upheld 0, overruled 0) · open 0" in text
@@ -110,7 +110,7 @@ def test_the_notice_is_posted_once_with_its_dms_and_a_rerun_says_where(bot, sess
     assert dms_to(fake_slack, "U0CS0001") == []
     with transaction(session_factory) as session:
         stored = session.exec(select(MonthlyNotice)).one()
-        assert (stored.month, stored.version, stored.ts, stored.as_of) == ("2026-11", 0, notice["ts"], at("2026-12-01 08:40"))
+        assert (stored.month, stored.version, stored.ts, stored.as_of) == ("2026-11", 0, notice["ts"], at("2026-12-01 09:10"))
         assert q.find_effect(session=session, key="monthly:2026-11").done_at is not None
 
     posts = len(fake_slack.calls_to("chat.postMessage"))
@@ -154,11 +154,11 @@ def test_a_notice_slack_refuses_is_retried_by_the_next_run(bot, session_factory,
     first = bot.services.post_monthly(month=NOV)
     assert first.state is MonthlyState.UNFINISHED and "not_in_channel" in first.problem
     assert notices_in_channel(fake_slack) == []
-    clock.set(at("2026-12-01 08:41"))
+    clock.set(at("2026-12-01 09:11"))
     second = bot.services.post_monthly(month=NOV)
     assert second.state is MonthlyState.POSTED
     (notice,) = notices_in_channel(fake_slack)
-    assert "Figures as of 2026-12-01 08:40" in all_text(notice)  # the first claim's moment, kept
+    assert "Figures as of 2026-12-01 09:10" in all_text(notice)  # the first claim's moment, kept
 
 
 def test_a_dm_that_fails_is_sent_by_the_next_run_and_nothing_else_again(bot, session_factory, fake_slack, clock) -> None:
@@ -167,7 +167,7 @@ def test_a_dm_that_fails_is_sent_by_the_next_run_and_nothing_else_again(bot, ses
     first = bot.services.post_monthly(month=NOV)
     assert first.state is MonthlyState.UNFINISHED and "user_not_found" in first.problem
     assert len(notices_in_channel(fake_slack)) == 1
-    clock.set(at("2026-12-01 08:41"))
+    clock.set(at("2026-12-01 09:11"))
     assert bot.services.post_monthly_if_due().state is MonthlyState.POSTED  # the ticker resumes it
     assert len(notices_in_channel(fake_slack)) == 1
     assert len(dms_to(fake_slack, "U0LOGIBOSS")) == 1 and len(dms_to(fake_slack, "U0OPSHEAD")) == 1 and len(dms_to(fake_slack, "U0CS0002")) == 1
@@ -283,7 +283,7 @@ def test_a_run_killed_after_slack_posted_the_notice_is_resumed_without_a_second_
     with transaction(session_factory) as session:
         session.exec(update(MonthlyNotice).values(ts=None, posted_at=None))
         session.exec(update(SideEffect).where(SideEffect.key == "monthly:2026-11").values(done_at=None, lease_until=clock.now()))
-    clock.set(at("2026-12-01 08:45"))
+    clock.set(at("2026-12-01 09:15"))
     outcome = bot.services.post_monthly_if_due()
     assert outcome.state is MonthlyState.POSTED
     (notice,) = notices_in_channel(fake_slack)
@@ -311,3 +311,39 @@ def test_a_month_too_big_for_one_message_continues_in_its_thread(bot, session_fa
     assert "第000分公司" in all_text(notice) and any("第149分公司" in all_text(r) for r in replies)
     assert "陈静" in all_text(replies[-1])  # CS's part comes last
     assert "continued, 2" in all_text(replies[0])
+
+
+def test_the_dms_wait_for_working_time_the_notice_does_not(bot, session_factory, fake_slack, clock) -> None:
+    seed(session_factory)
+    clock.set(at("2026-12-01 08:40"))  # after the digest, before the opening
+    outcome = bot.services.post_monthly(month=NOV)
+    assert outcome.state is MonthlyState.POSTED and outcome.waiting == 3 and outcome.problem is None
+    assert len(notices_in_channel(fake_slack)) == 1
+    assert dms_to(fake_slack, "U0OPSHEAD") == [] and dms_to(fake_slack, "U0CS0002") == []
+    clock.set(at("2026-12-01 08:50"))
+    assert bot.services.post_monthly_if_due() is None  # still before the opening: nothing, not even a try
+    clock.set(at("2026-12-01 09:00"))
+    assert bot.services.post_monthly_if_due().state is MonthlyState.POSTED
+    assert len(dms_to(fake_slack, "U0OPSHEAD")) == 1 and len(dms_to(fake_slack, "U0LOGIBOSS")) == 1 and len(dms_to(fake_slack, "U0CS0002")) == 1
+    assert len(notices_in_channel(fake_slack)) == 1
+    with transaction(session_factory) as session:
+        assert q.find_effect(session=session, key="monthly:2026-11").done_at is not None
+
+
+def test_reject_month_shows_a_stand_in_the_owner_they_stand_in_for(bot, session_factory, fake_slack, clock) -> None:
+    from storage.models import StandIn
+
+    seed(session_factory)
+    clock.set(at("2026-11-30 12:00"))
+    with transaction(session_factory) as session:
+        session.add(StandIn(owner_user="U0OWNERZ", user="U0STANDIN", starts_at=at("2026-11-30 09:00"), until=date(2026, 12, 4),
+                            ends_at=at("2026-12-05 00:00"), set_by="U0OWNERZ"))
+    assert bot.services.month_to_date(actor="U0STANDIN", reply_to=ReplyTo(user="U0STANDIN", channel=CHANNEL)) is True
+    (text,) = ephemeral_to(fake_slack, "U0STANDIN")
+    assert "小件配送" in text and "大件配送" not in text
+
+
+def test_reject_month_for_an_owner_with_nothing_yet_says_so(bot, fake_slack, clock) -> None:
+    assert bot.services.month_to_date(actor="U0OWNERY", reply_to=ReplyTo(user="U0OWNERY", channel=CHANNEL)) is True
+    (text,) = ephemeral_to(fake_slack, "U0OWNERY")
+    assert "no owners' figures for you" in text
