@@ -33,12 +33,21 @@ class Services:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
 
     def post_monthly(self, *, month: Month, now: datetime | None = None, reissue: bool = False) -> monthly.MonthlyOutcome:
-        """The monthly notice of ``month``, once; ``reissue``: a correction if its figures changed."""
-        return monthly.post_monthly(self.deps, month=month, now=now or self.deps.clock.now(), reissue=reissue)
+        """The monthly notice of ``month``, once; ``reissue``: a correction if
+        its figures changed. Once posted, an owner whose figures did not
+        improve gets a letter drafted (once per owner and month)."""
+        now = now or self.deps.clock.now()
+        return self._letters_after(monthly.post_monthly(self.deps, month=month, now=now, reissue=reissue), now=now)
 
     def post_monthly_if_due(self, *, now: datetime | None = None) -> monthly.MonthlyOutcome | None:
         """The ticker's: the previous month's notice on the first working day, after its digest."""
-        return monthly.post_monthly_if_due(self.deps, now=now or self.deps.clock.now())
+        now = now or self.deps.clock.now()
+        return self._letters_after(monthly.post_monthly_if_due(self.deps, now=now), now=now)
+
+    def _letters_after(self, outcome: monthly.MonthlyOutcome | None, *, now: datetime) -> monthly.MonthlyOutcome | None:
+        if outcome is not None and outcome.state is monthly.MonthlyState.POSTED and outcome.figures is not None:
+            letters.draft_if_no_improvement(self.deps, outcome.figures, now=now)
+        return outcome
 
     def month_to_date(self, *, actor: str, reply_to: ReplyTo) -> bool:
         """``/reject month``: the current month so far, privately, as the actor may see it."""
@@ -155,7 +164,7 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help")))
+        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
@@ -163,8 +172,16 @@ class Services:
     # --- the work contact letter ------------------------------------------------
 
     def run_letters(self, *, now: datetime | None = None) -> letters.LetterReport:
-        """The K-days trigger, and each letter's next step: its draft DM, delivery, reminders, overdue."""
-        return letters.run(self.deps, now=now or self.deps.clock.now())
+        """The K-days trigger, and each letter's next step: its draft DM, delivery, reminders, overdue.
+        First, the no-improvement trigger of last month's notice once it is
+        posted (a run that died between posting it and drafting left it
+        undone; a draft already made is not made again)."""
+        now = now or self.deps.clock.now()
+        last_month = Month.of(now.astimezone(self.deps.timezone).date()).previous()
+        figures = monthly.posted_figures(self.deps, last_month)
+        if figures is not None:
+            letters.draft_if_no_improvement(self.deps, figures, now=now)
+        return letters.run(self.deps, now=now)
 
     def draft_letter(self, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
         """``/reject letter <owner>``: a draft for this month, to the CS lead."""

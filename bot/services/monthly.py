@@ -43,7 +43,10 @@ from bot.core.monthly import Month, MonthFigures, MonthItem, compute_figures
 from bot.core.monthly_text import Message, agent_message, describe_changes, manager_messages, notice_messages, same_figures
 from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
-from bot.gateway import ReplyTo, SlackUnavailable
+from bot.documents.chart import render_trend_chart
+from bot.documents.workbook import render_workbook
+from bot.gateway import ReplyTo, SlackUnavailable, UploadRefused
+from bot.services import uploads
 from bot.services.deps import Deps
 from bot.services.office_hours import may_message_people
 from storage import monthly as m
@@ -128,6 +131,14 @@ def figures_for(deps: Deps, month: Month, as_of: datetime) -> tuple[MonthFigures
         penalties=penalties, hours=_hours(deps), fix_window=_fix_window(deps), per_item=deps.routing.penalties.logistics_per_item,
     )
     return figures, items
+
+
+def posted_figures(deps: Deps, month: Month) -> MonthFigures | None:
+    """The figures of ``month``'s latest notice in the channel (a correction's
+    when one was posted), or None while none is."""
+    with transaction(deps.session_factory) as session:
+        notice = m.find_latest_notice(session=session, month=month, posted=True)
+        return MonthFigures.from_json(notice.figures) if notice is not None else None
 
 
 # --- posting ------------------------------------------------------------------------
@@ -258,11 +269,14 @@ def _deliver(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Se
     failures: list[str] = []
     for page, (text, blocks) in enumerate(messages[1:], start=2):
         _send(deps, f"{key}:c{page}", channel=notice.channel, text=text, blocks=blocks, thread_ts=notice.ts, failures=failures)
-    _attachments(deps, notice, figures, items)
+    _attachments(deps, notice, figures, items, key=key, failures=failures)
     dms = _direct_messages(deps, figures, old, version=notice.version, changes=changes or (), corrected_link=corrected_link)
-    if dms and not may_message_people(deps, deps.clock.now()):
+    if may_message_people(deps, deps.clock.now()):
+        _lead_workbook(deps, notice, figures, items, key=key, failures=failures)  # the CS lead's full copy is a DM too
+    else:
         # DMs wait for working time (office_hours); the notice itself keeps the digest's time
         outcome.waiting = sum(1 for user, _ in dms if not _is_sent(deps, f"{key}:dm:{user}"))
+        outcome.waiting += uploads.find_shared(deps, f"{key}:xlsx-lead") is None
         dms = []
     for user, dm in dms:
         first = _send(deps, f"{key}:dm:{user}", user=user, text=dm[0][0], blocks=dm[0][1], failures=failures)
@@ -281,17 +295,68 @@ def _deliver(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Se
     return outcome
 
 
-def _attachments(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Sequence[MonthItem]) -> None:
-    """The notice's files, in its thread once it is posted.
+CHART_MONTHS = 6  # the chart's months, the notice's month the last
 
-    TODO(lead): upload the chart (key ``monthly:YYYY-MM:chart``), the masked
-    XLSX (``monthly:YYYY-MM:xlsx``) in the notice's thread (``notice.channel``,
-    ``notice.ts``), and the unmasked XLSX by DM to the CS lead
-    (``monthly:YYYY-MM:xlsx-lead``), each claimed in the ledger like
-    ``_send``; a failure should be appended to the run's failures so the
-    claim is released and the next run retries it. ``items`` are the month's
-    items with their history as of ``notice.as_of``."""
-    return None
+
+def _attachments(
+    deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Sequence[MonthItem], *, key: str, failures: list[str],
+) -> None:
+    """The notice's files in its thread, each once (``bot.services.uploads``):
+    the chart of the last six months (``<key>:chart``) and the workbook with
+    customer data masked as the channel shows it (``<key>:xlsx``). Every
+    figure is as of the notice's ``as_of``. A file not shared is appended to
+    ``failures``: the claim is released and the next run shares it."""
+    month = Month.parse(notice.month)
+    cat = deps.catalog
+    as_of = notice.as_of.astimezone(deps.timezone).strftime("%Y-%m-%d %H:%M")
+    files = [
+        (f"{key}:chart", f"rejectbot-{month}-chart.png", cat.t("monthly.chart_title", month=str(month)),
+         lambda: render_trend_chart(_series(deps, month, notice.as_of, figures), catalog=cat, as_of_text=as_of)),
+        (f"{key}:xlsx", f"rejectbot-{month}.xlsx", cat.t("monthly.workbook_title", month=str(month)),
+         lambda: render_workbook(figures, items, catalog=cat, tz=deps.timezone, masked=True)),
+    ]
+    for file_key, filename, title, render in files:
+        _upload(deps, file_key, channel=notice.channel, thread_ts=notice.ts, filename=filename, title=title, render=render, failures=failures)
+
+
+def _lead_workbook(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Sequence[MonthItem], *, key: str, failures: list[str]) -> None:
+    """The CS lead's full copy of the workbook (customer data unmasked), by DM."""
+    month = Month.parse(notice.month)
+    cat = deps.catalog
+    _upload(
+        deps, f"{key}:xlsx-lead", channel=deps.routing.cs_lead, thread_ts=None, filename=f"rejectbot-{month}-full.xlsx",
+        title=cat.t("monthly.workbook_lead_title", month=str(month)), comment=cat.t("monthly.workbook_lead_comment", month=str(month)),
+        render=lambda: render_workbook(figures, items, catalog=cat, tz=deps.timezone, masked=False), failures=failures,
+    )
+
+
+def _upload(
+    deps: Deps, key: str, *, channel: str, thread_ts: str | None, filename: str, title: str, render, failures: list[str],
+    comment: str | None = None,
+) -> None:
+    if uploads.find_shared(deps, key) is not None:
+        return  # shared by an earlier run: not even rendered again
+    try:
+        uploads.upload_once(deps, key=key, channel=channel, filename=filename, content=render(), title=title, comment=comment, thread_ts=thread_ts)
+    except uploads.UploadBusy:
+        failures.append(deps.catalog.t("delivery.busy_elsewhere"))
+    except (*SLACK_ERRORS, UploadRefused) as error:  # recorded by upload_once; the next run carries on from there
+        log.warning("monthly file %s not shared: %s", key, _error_text(error))
+        failures.append(_error_text(error))
+
+
+def _series(deps: Deps, month: Month, as_of: datetime, figures: MonthFigures) -> dict[str, list[tuple[Month, int]]]:
+    """Mistaken rejections per owner over the last ``CHART_MONTHS`` months
+    ending with ``month``, each as of ``as_of`` (the notice's moment)."""
+    months = [month]
+    while len(months) < CHART_MONTHS:
+        months.insert(0, months[0].previous())
+    series: dict[str, list[tuple[Month, int]]] = defaultdict(list)
+    for shown in months:
+        month_figures = figures if shown == month else figures_for(deps, shown, as_of)[0]
+        for owner in month_figures.owners:
+            series[owner.owner].append((shown, owner.counts.mistaken))
+    return dict(series)
 
 
 def _send(

@@ -305,7 +305,7 @@ def test_a_month_too_big_for_one_message_continues_in_its_thread(bot, session_fa
             session.add(_row(item.id, "2026-11-27 08:30", "post", "new", "awaiting", actor="bot", role="system"))
     assert bot.services.post_monthly(month=NOV).state is MonthlyState.POSTED  # the fake refuses what Slack would
     (notice,) = notices_in_channel(fake_slack)
-    replies = fake_slack.thread(CHANNEL, notice["ts"])
+    replies = [r for r in fake_slack.thread(CHANNEL, notice["ts"]) if "files" not in r]  # the chart and the workbook come too
     # about 150 lines of 120 characters: more than one message's text (Slack refuses ~11,000)
     assert [r["metadata"]["event_payload"]["key"] for r in replies] == ["monthly:2026-11:c2", "monthly:2026-11:c3"]
     assert "第000分公司" in all_text(notice) and any("第149分公司" in all_text(r) for r in replies)
@@ -317,14 +317,17 @@ def test_the_dms_wait_for_working_time_the_notice_does_not(bot, session_factory,
     seed(session_factory)
     clock.set(at("2026-12-01 08:40"))  # after the digest, before the opening
     outcome = bot.services.post_monthly(month=NOV)
-    assert outcome.state is MonthlyState.POSTED and outcome.waiting == 3 and outcome.problem is None
+    # three DMs and the CS lead's full workbook wait; the channel's files do not
+    assert outcome.state is MonthlyState.POSTED and outcome.waiting == 4 and outcome.problem is None
     assert len(notices_in_channel(fake_slack)) == 1
-    assert dms_to(fake_slack, "U0OPSHEAD") == [] and dms_to(fake_slack, "U0CS0002") == []
+    assert dms_to(fake_slack, "U0OPSHEAD") == [] and dms_to(fake_slack, "U0CS0002") == [] and dms_to(fake_slack, "U0CSLEAD") == []
+    assert sorted(f["name"] for f in fake_slack.files()) == ["rejectbot-2026-11-chart.png", "rejectbot-2026-11.xlsx"]
     clock.set(at("2026-12-01 08:50"))
     assert bot.services.post_monthly_if_due() is None  # still before the opening: nothing, not even a try
     clock.set(at("2026-12-01 09:00"))
     assert bot.services.post_monthly_if_due().state is MonthlyState.POSTED
     assert len(dms_to(fake_slack, "U0OPSHEAD")) == 1 and len(dms_to(fake_slack, "U0LOGIBOSS")) == 1 and len(dms_to(fake_slack, "U0CS0002")) == 1
+    assert [m["files"][0]["name"] for m in dms_to(fake_slack, "U0CSLEAD")] == ["rejectbot-2026-11-full.xlsx"]
     assert len(notices_in_channel(fake_slack)) == 1
     with transaction(session_factory) as session:
         assert q.find_effect(session=session, key="monthly:2026-11").done_at is not None
@@ -347,3 +350,63 @@ def test_reject_month_for_an_owner_with_nothing_yet_says_so(bot, fake_slack, clo
     assert bot.services.month_to_date(actor="U0OWNERY", reply_to=ReplyTo(user="U0OWNERY", channel=CHANNEL)) is True
     (text,) = ephemeral_to(fake_slack, "U0OWNERY")
     assert "no owners' figures for you" in text
+
+
+# --- the attachments ------------------------------------------------------------------
+
+
+def _workbook_text(content: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content))
+    return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
+
+
+def test_the_chart_and_the_masked_workbook_go_in_the_notices_thread_and_the_full_one_to_the_cs_lead(bot, session_factory, fake_slack) -> None:
+    ids = seed(session_factory)
+    with transaction(session_factory) as session:  # a customer the channel must not see whole
+        session.get(Item, ids["Y1"]).customer = "王伟 13812345678"
+    bot.services.post_monthly(month=NOV)
+    (notice,) = notices_in_channel(fake_slack)
+    files = {f["name"]: f for f in fake_slack.files()}
+    assert set(files) == {"rejectbot-2026-11-chart.png", "rejectbot-2026-11.xlsx", "rejectbot-2026-11-full.xlsx"}
+    for name in ("rejectbot-2026-11-chart.png", "rejectbot-2026-11.xlsx"):
+        assert [(s["channel"], s["thread_ts"]) for s in files[name]["shares"]] == [(CHANNEL, notice["ts"])]
+    assert files["rejectbot-2026-11-chart.png"]["content"][:8] == b"\x89PNG\r\n\x1a\n"
+    (lead_share,) = files["rejectbot-2026-11-full.xlsx"]["shares"]
+    assert fake_slack.dm_user(lead_share["channel"]) == "U0CSLEAD"
+    masked, full = _workbook_text(files["rejectbot-2026-11.xlsx"]["content"]), _workbook_text(files["rejectbot-2026-11-full.xlsx"]["content"])
+    assert "Y1" in masked and "13812345678" not in masked and "王伟" not in masked and "138****5678" in masked
+    assert "王伟 13812345678" in full
+
+    uploads = len(fake_slack.calls_to("files.getUploadURLExternal"))
+    assert bot.services.post_monthly(month=NOV).state is MonthlyState.ALREADY_POSTED
+    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == uploads  # nothing uploaded twice
+
+
+def test_a_file_slack_refuses_is_shared_by_the_next_run_and_the_notice_is_not_posted_again(bot, session_factory, fake_slack, clock) -> None:
+    seed(session_factory)
+    fake_slack.fail_next("files.completeUploadExternal", error="not_in_channel", times=3)  # each file refused once
+    outcome = bot.services.post_monthly(month=NOV)
+    assert outcome.state is MonthlyState.UNFINISHED and outcome.problem
+    assert len(notices_in_channel(fake_slack)) == 1 and not any(f["shares"] for f in fake_slack.files())
+    clock.advance(timedelta(minutes=11))  # past the run's lease
+    outcome = bot.services.post_monthly(month=NOV)
+    assert outcome.state is MonthlyState.POSTED, outcome.problem
+    assert len(notices_in_channel(fake_slack)) == 1
+    shared = sorted(f["name"] for f in fake_slack.files() if f["shares"])
+    assert shared == ["rejectbot-2026-11-chart.png", "rejectbot-2026-11-full.xlsx", "rejectbot-2026-11.xlsx"]
+    assert all(len(f["shares"]) <= 1 for f in fake_slack.files())
+
+
+def test_the_chart_shows_six_months_per_owner(bot, session_factory, fake_slack) -> None:
+    from bot.core.monthly import Month as M
+    from bot.services.monthly import _series, figures_for
+
+    seed(session_factory)
+    figures, _ = figures_for(bot.services.deps, NOV, at("2026-12-01 09:10"))
+    series = _series(bot.services.deps, NOV, at("2026-12-01 09:10"), figures)
+    # only November has items: each owner's line starts where its data does
+    assert series == {"大件配送": [(M(2026, 11), 1)], "小件配送": [(M(2026, 11), 1)]}
