@@ -339,6 +339,48 @@ def cmd_sweep(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_monthly(args, settings: Settings) -> int:
+    """``rejectbot monthly [--month YYYY-MM] [--reissue]``: 0 posted or already
+    there (or unchanged, or in progress elsewhere), 1 not all sent, 2 a bad month."""
+    from bot.core.monthly import BadMonth, Month
+    from bot.core.workcal import CalendarDataMissing
+    from bot.services.monthly import MonthlyState
+
+    catalog = Catalog(settings.locale)
+    clock = _clock(args, settings)
+    this_month = Month.of(clock.now().astimezone(settings.timezone).date())
+    try:
+        month = Month.parse(args.month) if args.month else this_month.previous()
+    except BadMonth:
+        raise UsageError("monthly.bad_month", text=args.month) from None
+    if month >= this_month:
+        raise UsageError("monthly.month_not_over", month=str(month))
+    try:
+        bot, _ = _bot(settings, clock)
+        outcome = bot.services.post_monthly(month=month, reissue=args.reissue)
+    except CalendarDataMissing as exc:
+        _say(catalog, "cli.digest_calendar_missing", year=exc.year)
+        return EXIT_NOT_DONE
+    except _slack_errors() as exc:
+        _say(catalog, "cli.slack_failed", error=_slack_error_text(exc))
+        return EXIT_NOT_DONE
+    link = outcome.link or ""
+    if outcome.state is MonthlyState.POSTED:
+        print(catalog.t("monthly.reissued" if outcome.version else "monthly.posted", month=str(month), link=link))
+    elif outcome.state is MonthlyState.ALREADY_POSTED:
+        print(catalog.t("monthly.already", month=str(month), link=link))
+    elif outcome.state is MonthlyState.UNCHANGED:
+        print(catalog.t("monthly.unchanged", month=str(month), link=link))
+    elif outcome.state is MonthlyState.IN_PROGRESS:
+        print(catalog.t("monthly.in_progress", month=str(month)))
+    if outcome.waiting:
+        print(catalog.t("monthly.dms_waiting", count=outcome.waiting))
+    if outcome.problem:
+        print(outcome.problem, file=sys.stderr)
+        return EXIT_NOT_DONE
+    return EXIT_OK
+
+
 def _check_services(settings: Settings, routing, routing_path: Path) -> list[Problem]:
     """Problems only a live check finds: the database, the token, e-mail addresses."""
     from slack_sdk.errors import SlackApiError
@@ -537,6 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
     sw = command("sweep", help="deadlines, nudges and escalations due now (idempotent)")
     sw.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
+    mon = command("monthly", help="post the monthly notice of a month (idempotent); --reissue posts a marked correction")
+    mon.add_argument("--month", help="YYYY-MM (default: the previous month)")
+    mon.add_argument("--reissue", action="store_true", help="post a correction when the figures changed since the notice")
+    mon.add_argument("--at", help="act as if it were this time (ISO 8601; BOT_TIMEZONE when no offset)")
     command("check-config", help="validate the environment and the routing file")
     db = command("db", help="database schema; a backup of a SQLite database (db backup FILE)")
     db.add_argument("action", choices=["upgrade", "backup"])
@@ -556,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     if args.command == "demo":
         return cmd_demo(args)
-    needs_slack = args.command in ("run", "digest", "sweep")
+    needs_slack = args.command in ("run", "digest", "sweep", "monthly")
     try:
         settings = Settings.from_env(os.environ, require_slack=needs_slack or args.command == "check-config")
     except ConfigError as exc:
@@ -564,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check_config(args, exc)
         _print_problems(exc.render(_catalog()), file=sys.stderr)
         return 2
-    handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "sweep": cmd_sweep, "db": cmd_db}
+    handlers = {"run": cmd_run, "import": cmd_import, "digest": cmd_digest, "sweep": cmd_sweep, "db": cmd_db, "monthly": cmd_monthly}
     if args.command == "check-config":
         return cmd_check_config(args, None)
     from slack_bolt.error import BoltError

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.routing import CATEGORIES, CalendarOverrides, CalendarYear, FollowUpPolicy, ImportLimits, Owner, Penalties, Privacy, Routing, Timings
+from bot.core.routing import CATEGORIES, CalendarOverrides, CalendarYear, FollowUpPolicy, ImportLimits, Letters, Owner, Penalties, Privacy, Routing, Timings
 from bot.i18n import LOCALES
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -315,13 +315,18 @@ FOLLOW_UP_KEYS = (*FOLLOW_UP_HOURS, "daily_cap")
 # leave an owner without an escalation chain). ``[cs.agents]`` is a free map
 # of callback agent names; ``[import]`` and ``[privacy]`` take their keys from
 # their dataclasses' fields.
-TOP_KEYS = ("channel", "cs", "owners", "timings", "calendar", "follow_up", "penalties", "import", "privacy")
+TOP_KEYS = ("channel", "cs", "owners", "timings", "calendar", "follow_up", "penalties", "import", "privacy", "letters")
 CS_KEYS = ("lead", "agents")
 OWNER_KEYS = ("name", "user", "delegates", "categories", "branches", "escalation", "follow_up")
 TIMINGS_KEYS = ("digest_at", "work_start", "work_end", "reaction_undo_minutes", "min_window")
 CALENDAR_KEYS = ("days_off", "working_days", "assume_weekdays", "years")
 CALENDAR_YEAR_KEYS = ("holidays", "working_days")
 PENALTIES_KEYS = ("cs_wrong_callback", "logistics_per_item")
+LETTERS_TABLE = "letters"
+LETTERS_COUNTS = ("escalation_days", "reply_days")
+LETTERS_TEXTS = {"number_prefix": "number_prefix", "from": "from_", "to": "to", "agreement": "agreement"}  # file key -> field
+LETTERS_KEYS = (*LETTERS_COUNTS, *LETTERS_TEXTS)
+LETTERS_MAX_DAYS = 60  # a reply deadline or K beyond this is a typo, not a policy
 YEARS = range(1900, 2200)  # a year the routing file may name
 
 
@@ -490,13 +495,41 @@ def parse_routing(data: Mapping[str, object]) -> Routing:
 
     limits = _counts(ImportLimits(), data, "import", problems)
     privacy = _counts(Privacy(), data, "privacy", problems)
+    letters = _letters(data.get("letters", {}), problems)
 
     if problems:
         raise ConfigError(problems)
     return Routing(
         channel=channel, cs_lead=lead, cs_agents=agents, owners=tuple(owners), timings=timings, calendar=overrides,
-        follow_up=follow_up, penalties=penalties, imports=limits, privacy=privacy,
+        follow_up=follow_up, penalties=penalties, imports=limits, privacy=privacy, letters=letters,
     )
+
+
+def _letters(raw: object, problems: list[Problem]) -> Letters:
+    """``[letters]``: two whole numbers of working days (1 to
+    ``LETTERS_MAX_DAYS``) and non-empty texts, over the defaults."""
+    if not isinstance(raw, dict):
+        problems.append(Problem("config.not_a_table", {"where": "[letters]"}))
+        return Letters()
+    _unknown_keys(raw, LETTERS_KEYS, "[letters]", problems)
+    changes: dict[str, object] = {}
+    for key in LETTERS_COUNTS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LETTERS_MAX_DAYS:
+            problems.append(Problem("letters.config_days", {"where": f"{LETTERS_TABLE}.{key}", "value": repr(value), "most": LETTERS_MAX_DAYS}))
+            continue
+        changes[key] = value
+    for key, name in LETTERS_TEXTS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            problems.append(Problem("letters.config_text", {"where": f"{LETTERS_TABLE}.{key}", "value": repr(value)}))
+            continue
+        changes[name] = value.strip()
+    return replace(Letters(), **changes)
 
 
 def _counts(defaults, data: Mapping[str, object], name: str, problems: list[Problem]):

@@ -19,18 +19,29 @@ class ActionId(StrEnum):
     REMIND_OWNER = "escalation.remind"
     CONFIRM_FOR_OWNER = "escalation.confirm_all"
     OPEN_THREAD = "escalation.open_thread"  # a link button: Slack still sends the click
+    # The work contact letter (value: the letter's id). Not "letters.*": that
+    # prefix is the letters catalog's.
+    LETTER_APPROVE = "letter.approve"
+    LETTER_EDIT = "letter.edit"
+    LETTER_DISCARD = "letter.discard"
+    LETTER_ACKNOWLEDGE = "letter.acknowledge"
+    LETTER_IMPROVEMENT = "letter.improvement_input"
+    LETTER_REPLY_DAYS = "letter.reply_days_input"
 
 
 class BlockId(StrEnum):
     DISPUTE_REASON = "dispute.reason"
     OVERRULE_EVIDENCE = "overrule.evidence"
     FIX_NOTE = "fix.note"
+    LETTER_IMPROVEMENT = "letter.improvement"
+    LETTER_REPLY_DAYS = "letter.reply_days"
 
 
 class ViewId(StrEnum):
     DISPUTE = "dispute.submit"
     OVERRULE = "overrule.submit"
     FIX = "fix.submit"
+    LETTER_EDIT = "letter.edit_submit"
 
 
 COMMAND = "/reject"

@@ -1,6 +1,7 @@
 """Buttons: confirm, dispute and fix on digest messages; uphold and overrule
 on CS's re-verification DM; remind the owner now and confirm all for them on
-a manager's escalation DM."""
+a manager's escalation DM; approve, edit and discard on the CS lead's letter
+draft, and acknowledge on a delivered letter."""
 
 import logging
 from functools import partial
@@ -86,6 +87,31 @@ def handle_escalation_confirm_all(ack: Ack, body: dict, action: dict, *, service
         services.confirm_for_owner(actor=reply_to.user, thread_id=thread_id, reply_to=reply_to)
 
 
+def handle_letter_approve(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, letter_id = clicked
+        services.approve_letter(actor=reply_to.user, letter_id=letter_id, reply_to=reply_to)
+
+
+def handle_letter_edit(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, letter_id = clicked
+        trigger_id = body.get("trigger_id")
+        services.open_letter_edit(actor=reply_to.user, letter_id=letter_id, trigger_id=trigger_id if isinstance(trigger_id, str) else "", reply_to=reply_to)
+
+
+def handle_letter_discard(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, letter_id = clicked
+        services.discard_letter(actor=reply_to.user, letter_id=letter_id, reply_to=reply_to)
+
+
+def handle_letter_acknowledge(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, letter_id = clicked
+        services.acknowledge_letter(actor=reply_to.user, letter_id=letter_id, reply_to=reply_to)
+
+
 def handle_escalation_open_thread(ack: Ack) -> None:
     """A link button: Slack opens the thread, and still tells the app."""
     ack()
@@ -100,3 +126,7 @@ def register(app: App, services: Services) -> None:
     app.action(ActionId.REMIND_OWNER)(partial(handle_escalation_remind, services=services))
     app.action(ActionId.CONFIRM_FOR_OWNER)(partial(handle_escalation_confirm_all, services=services))
     app.action(ActionId.OPEN_THREAD)(handle_escalation_open_thread)
+    app.action(ActionId.LETTER_APPROVE)(partial(handle_letter_approve, services=services))
+    app.action(ActionId.LETTER_EDIT)(partial(handle_letter_edit, services=services))
+    app.action(ActionId.LETTER_DISCARD)(partial(handle_letter_discard, services=services))
+    app.action(ActionId.LETTER_ACKNOWLEDGE)(partial(handle_letter_acknowledge, services=services))

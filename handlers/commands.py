@@ -39,8 +39,14 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.status_report(actor=actor, orders=parsed.orders, reply_to=reply_to)
     elif parsed.verb is Verb.NEXT:
         services.upcoming(actor=actor, reply_to=reply_to)
+    elif parsed.verb is Verb.MONTH:
+        services.month_to_date(actor=actor, reply_to=reply_to)
     elif parsed.verb in RECORD_VERBS:
         correct_record(parsed, actor=actor, reply_to=reply_to, services=services)
+    elif parsed.verb is Verb.LETTER:
+        services.draft_letter(actor=actor, who=parsed.reason, reply_to=reply_to)
+    elif parsed.verb is Verb.LETTERS:
+        services.list_letters(reply_to=reply_to)
     elif parsed.verb is Verb.AWAY:
         services.away(actor=actor, request=parse_away(parsed.reason), reply_to=reply_to)  # CommandError -> errors.handle_error
     else:

@@ -1,10 +1,11 @@
-"""Modal submissions: dispute (reason), overrule (evidence), fix (note)."""
+"""Modal submissions: dispute (reason), overrule (evidence), fix (note), a letter's edit."""
 
 import logging
 from functools import partial
 
 from slack_bolt import Ack, App
 
+from bot.core.letter_blocks import check_edit, read_letter_metadata
 from bot.core.lifecycle import Surface
 from bot.core.modals import input_value, read_item_metadata
 from bot.gateway import ReplyTo
@@ -76,7 +77,28 @@ def handle_fix_submission(ack: Ack, body: dict, view: dict, *, services: Service
         services.fix_items(actor=reply_to.user, surface=Surface.MODAL, note=note, item_ids=[item_id], reply_to=reply_to)
 
 
+def handle_letter_edit_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
+    """The letter's edit modal: a blank improvement or a bad number of days
+    keeps it open with the error on that field."""
+    improvement = input_value(view, BlockId.LETTER_IMPROVEMENT, ActionId.LETTER_IMPROVEMENT)
+    errors, reply_days = check_edit(improvement, input_value(view, BlockId.LETTER_REPLY_DAYS, ActionId.LETTER_REPLY_DAYS), services.catalog)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    user = user_id_of(body)
+    if user is None:
+        log.warning("a modal submission without a user id: ignored")
+        return
+    letter_id = read_letter_metadata(view.get("private_metadata") or "")
+    if letter_id is None or reply_days is None:
+        services.reply(ReplyTo(user=user), "answers.stale_button")
+        return
+    services.edit_letter(actor=user, letter_id=letter_id, improvement=improvement, reply_days=reply_days, reply_to=ReplyTo(user=user))
+
+
 def register(app: App, services: Services) -> None:
+    app.view(ViewId.LETTER_EDIT)(partial(handle_letter_edit_submission, services=services))
     app.view(ViewId.DISPUTE)(partial(handle_dispute_submission, services=services))
     app.view(ViewId.OVERRULE)(partial(handle_overrule_submission, services=services))
     app.view(ViewId.FIX)(partial(handle_fix_submission, services=services))

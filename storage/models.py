@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint, desc
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint, desc
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
@@ -262,6 +262,82 @@ class StandIn(SQLModel, table=True):
     ended_by: str | None = Field(default=None, sa_type=String(32))
 
 
+class Letter(SQLModel, table=True):
+    """A work contact letter (工作联系函), from draft to acknowledgment.
+
+    ``draft_key`` (``letter:<owner>:<YYYY-MM>``) makes the automatic draft
+    happen at most once per owner and month. ``number`` (``KF-2026-007``),
+    ``year`` and ``seq`` are given on approval, from ``letter_counter``, so a
+    discarded draft leaves no gap. The files are rendered once, on approval,
+    and kept with their SHA-256: what was delivered is what is stored."""
+
+    __tablename__ = "letter"
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_letter_year_seq"),
+        Index("ix_letter_owner_month", "owner", "month"),
+        Index("ix_letter_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_key: str = Field(sa_type=String(200), unique=True)
+    number: str | None = Field(default=None, sa_type=String(64), unique=True)
+    year: int | None = None
+    seq: int | None = None
+    owner: str = Field(sa_type=String(128))
+    month: str = Field(sa_type=String(7))  # YYYY-MM
+    reason: str = Field(sa_type=String(20))  # bot.core.letters.LetterReason
+    status: str = Field(sa_type=String(20))  # bot.core.letters.LetterStatus
+    facts: str = Field(sa_type=Text)  # JSON of LetterFacts (bot.core.letters.facts_to_json)
+    improvement: str = Field(default="", sa_type=Text)
+    reply_days: int = 5
+    reply_by: date | None = None
+    created_at: datetime = Field(sa_column=_utc())
+    created_by: str = Field(default="", sa_type=String(32))  # who asked for it by hand; "" the bot
+    draft_channel: str | None = Field(default=None, sa_type=String(32))  # the CS lead's DM with the buttons
+    draft_ts: str | None = Field(default=None, sa_type=String(32))
+    approved_by: str | None = Field(default=None, sa_type=String(32))
+    approved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    docx: bytes | None = Field(default=None, sa_type=LargeBinary)
+    docx_sha256: str | None = Field(default=None, sa_type=String(64))
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary)
+    pdf_sha256: str | None = Field(default=None, sa_type=String(64))
+    delivered_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    announced_ts: str | None = Field(default=None, sa_type=String(32))  # in the shared channel; acknowledgments go in its thread
+    digest_ts: str | None = Field(default=None, sa_type=String(32))  # the owner's digest message the PDF was attached to
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    acknowledged_by: str | None = Field(default=None, sa_type=String(32))
+    overdue_told_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    discarded_by: str | None = Field(default=None, sa_type=String(32))
+    discarded_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # failed deliveries so far
+    last_error: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+
+
+class LetterEvent(SQLModel, table=True):
+    """Every step of a letter: drafted, edited, approved, discarded,
+    delivered, acknowledged (each acknowledgment), reminded, overdue."""
+
+    __tablename__ = "letter_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(sa_type=String(64))
+    action: str = Field(sa_type=String(20))
+    note: str = Field(default="", sa_type=Text)
+
+
+class LetterCounter(SQLModel, table=True):
+    """The last letter number given per year: incremented in the approving
+    transaction (a row lock on PostgreSQL, the write lock on SQLite), so
+    numbers are sequential without gaps even when two approvals race."""
+
+    __tablename__ = "letter_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
 class FileUpload(SQLModel, table=True):
     """A file uploaded to Slack and shared once under ``key``
     (``bot.services.uploads.upload_once``). ``file_id`` is stored as soon as
@@ -288,3 +364,24 @@ class FileUpload(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     attempts: int = 0
     error: str = Field(default="", sa_type=Text)
+
+
+class MonthlyNotice(SQLModel, table=True):
+    """A monthly notice (月度通报) of one month: version 0 is the notice,
+    version N its N-th correction (``--reissue``). ``as_of`` and ``figures``
+    (``MonthFigures`` as JSON) are fixed when the notice is claimed, so a
+    resumed run posts the same figures; ``ts`` is empty until posted."""
+
+    __tablename__ = "monthly_notice"
+    __table_args__ = (UniqueConstraint("month", "version", name="uq_monthly_notice_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(sa_type=String(7))  # YYYY-MM
+    version: int = 0
+    as_of: datetime = Field(sa_column=_utc())
+    figures: str = Field(sa_type=Text)
+    channel: str = Field(sa_type=String(32))
+    ts: str | None = Field(default=None, sa_type=String(32))
+    created_at: datetime = Field(sa_column=_utc())
+    posted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    correction_of: int | None = Field(default=None, foreign_key="monthly_notice.id")

@@ -31,6 +31,9 @@ class Verb(StrEnum):
     REOPEN = "reopen"  # CS takes a confirmation back to awaiting
     FIND = "find"  # search order numbers, branches and notes
     AWAY = "away"  # a stand-in for an owner on leave; the text is parsed by ``bot.core.away.parse_away``
+    LETTER = "letter"  # CS drafts a work contact letter for an owner (``reason``: the owner's name or mention)
+    LETTERS = "letters"  # every letter, its number, status, dates and hashes
+    MONTH = "month"  # the current month's figures so far, privately (bot.services.monthly.month_to_date)
 
 
 ALIASES = {
@@ -43,6 +46,9 @@ ALIASES = {
     "next": Verb.NEXT, "下一步": Verb.NEXT,
     "help": Verb.HELP, "帮助": Verb.HELP, "?": Verb.HELP,
     "away": Verb.AWAY, "请假": Verb.AWAY, "代理": Verb.AWAY,
+    "letter": Verb.LETTER, "联系函": Verb.LETTER, "工作联系函": Verb.LETTER,
+    "letters": Verb.LETTERS, "联系函列表": Verb.LETTERS,
+    "month": Verb.MONTH, "本月": Verb.MONTH, "月度": Verb.MONTH,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -95,8 +101,12 @@ def parse_command(text: str) -> Command:
     if verb is None:
         raise CommandError("commands.unknown_verb", word=word)
     rest = rest.strip()
-    if verb in (Verb.HELP, Verb.NEXT):
+    if verb in (Verb.HELP, Verb.NEXT, Verb.MONTH, Verb.LETTERS):
         return Command(verb)
+    if verb is Verb.LETTER:
+        if not rest:
+            raise CommandError("letters.needs_owner")
+        return Command(Verb.LETTER, reason=rest)
     if verb in RECORD_VERBS:
         return _parse_record(verb, rest)
     if verb is Verb.AWAY:

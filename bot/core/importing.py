@@ -490,6 +490,28 @@ def _check_archive(data: bytes, limits: ImportLimits) -> None:
     limit = UNPACK_FACTOR * limits.max_bytes
     if unpacked > limit:
         raise ExportError("files.unpacks_too_big", factor=str(UNPACK_FACTOR), **_sizes(size=unpacked, limit=limit))
+    _refuse_doctypes(data)
+
+
+_DOCTYPE_MARKS = tuple(mark.encode(encoding) for mark in ("<!DOCTYPE", "<!ENTITY") for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
+PROLOG_BYTES = 4096  # a DOCTYPE comes before the root element: within the first bytes of a part
+
+
+def _refuse_doctypes(data: bytes) -> None:
+    """Refuse a package with a DOCTYPE or an entity declaration in any of
+    its parts: spreadsheet programs never write one. Checked here, whatever
+    XML parser openpyxl uses: with lxml installed (python-docx brings it)
+    openpyxl parses the workbook with lxml, which leaves entities
+    unexpanded instead of refusing them through defusedxml."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    prolog = member.read(PROLOG_BYTES)
+                if any(mark in prolog for mark in _DOCTYPE_MARKS):
+                    raise ExportError("files.xml_entities")
+    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as exc:
+        raise ExportError("files.broken_zip", detail=str(exc) or type(exc).__name__) from exc
 
 
 def _xlsx_error(exc: BaseException, *, default: str) -> ExportError:

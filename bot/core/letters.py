@@ -6,12 +6,14 @@ are the CS lead's to edit before approving."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.core.monthly import Counts, Month
+from bot.core.monthly import Counts, Escalation, Month, MonthFigures, OwnerFigures
 
 
 class LetterStatus(StrEnum):
@@ -69,3 +71,232 @@ class LetterFacts:
     reply_by: date  # the reply deadline: reply_days working days after issued_on
     as_of: datetime | None = None  # aware UTC: the moment the figures were counted at, stated on the letter when known
     timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")  # the team's: the letter shows escalation times in it
+
+
+# --- to and from JSON (the ``letter.facts`` column) ---------------------------------
+
+
+def facts_to_json(facts: LetterFacts) -> str:
+    """``facts`` as JSON: dates ISO, datetimes ISO with their UTC offset."""
+    counts = {f.name: getattr(facts.counts, f.name) for f in fields(Counts)}
+    for name in ("answer_median", "fix_median"):
+        counts[name] = None if counts[name] is None else counts[name].total_seconds()
+    data = {
+        "number": facts.number,
+        "issued_on": facts.issued_on.isoformat(),
+        "sender": facts.sender,
+        "recipient": facts.recipient,
+        "owner": facts.owner,
+        "month": str(facts.month),
+        "reason": str(facts.reason),
+        "counts": counts,
+        "previous_mistaken": facts.previous_mistaken,
+        "per_item": facts.per_item,
+        "unfixed": [
+            {"order_no": u.order_no, "rejected_on": u.rejected_on.isoformat(), "branch": u.branch, "status": u.status, "since": u.since.isoformat()}
+            for u in facts.unfixed
+        ],
+        "escalations": [{"at": e.at.isoformat(), "level": e.level, "recipient": e.recipient} for e in facts.escalations],
+        "agreement": facts.agreement,
+        "improvement": facts.improvement,
+        "reply_days": facts.reply_days,
+        "reply_by": facts.reply_by.isoformat(),
+        "as_of": None if facts.as_of is None else facts.as_of.isoformat(),
+        "timezone": facts.timezone.key,
+    }
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def facts_from_json(text: str) -> LetterFacts:
+    """The inverse of ``facts_to_json``."""
+    data = json.loads(text)
+    counts = dict(data["counts"])
+    for name in ("answer_median", "fix_median"):
+        counts[name] = None if counts.get(name) is None else timedelta(seconds=counts[name])
+    return LetterFacts(
+        number=data["number"],
+        issued_on=date.fromisoformat(data["issued_on"]),
+        sender=data["sender"],
+        recipient=data["recipient"],
+        owner=data["owner"],
+        month=Month.parse(data["month"]),
+        reason=LetterReason(data["reason"]),
+        counts=Counts(**{f.name: counts[f.name] for f in fields(Counts) if f.name in counts}),
+        previous_mistaken=data["previous_mistaken"],
+        per_item=data["per_item"],
+        unfixed=tuple(
+            UnfixedItem(u["order_no"], date.fromisoformat(u["rejected_on"]), u["branch"], u["status"], datetime.fromisoformat(u["since"]))
+            for u in data["unfixed"]
+        ),
+        escalations=tuple(SentEscalation(datetime.fromisoformat(e["at"]), e["level"], e["recipient"]) for e in data["escalations"]),
+        agreement=data["agreement"],
+        improvement=data["improvement"],
+        reply_days=data["reply_days"],
+        reply_by=date.fromisoformat(data["reply_by"]),
+        as_of=None if data.get("as_of") is None else datetime.fromisoformat(data["as_of"]),
+        timezone=ZoneInfo(data.get("timezone") or "Asia/Shanghai"),
+    )
+
+
+# --- building a draft ----------------------------------------------------------------
+
+UNFIXED_MOST = 5  # the oldest still-unfixed items a letter lists, at most
+UNFIXED_LEAST = 3  # ... and at least, when the owner has that many
+DRAFT_NUMBER = ""  # a draft's number: given on approval (``letter_number``)
+
+
+def letter_number(prefix: str, year: int, seq: int) -> str:
+    """``KF-2026-007``: sequences under 1000 take three digits."""
+    return f"{prefix}-{year:04d}-{seq:03d}"
+
+
+def draft_key(owner: str, month: Month) -> str:
+    """The key that makes an owner's letter of a month happen once."""
+    return f"letter:{owner}:{month}"
+
+
+def add_working_days(start: date, days: int, is_working_day: Callable[[date], bool]) -> date:
+    """The ``days``-th working day after ``start`` (``start`` itself not counted)."""
+    day, left = start, days
+    while left > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            left -= 1
+    return day
+
+
+def oldest_unfixed(items: Iterable[UnfixedItem], *, most: int = UNFIXED_MOST) -> tuple[UnfixedItem, ...]:
+    """The ``most`` oldest (by rejection day, then since when, then order number)."""
+    return tuple(sorted(items, key=lambda u: (u.rejected_on, u.since, u.order_no))[:most])
+
+
+def build_facts(
+    *,
+    owner: str,
+    month: Month,
+    reason: LetterReason,
+    figures: MonthFigures,
+    unfixed: Iterable[UnfixedItem],
+    escalations: Iterable[Escalation],
+    sender: str,
+    recipient: str,
+    agreement: str | None,
+    improvement: str,
+    reply_days: int,
+    issued_on: date,
+    is_working_day: Callable[[date], bool],
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+    number: str = DRAFT_NUMBER,
+) -> LetterFacts:
+    """A letter's facts, every one from the rows: the owner's figures of
+    ``month`` (zero when they had no items), the month before's mistaken
+    rejections (the notice's trend), the oldest unfixed items, the escalations
+    of the month about the owner's threads (oldest first); the figures'
+    ``as_of`` is stated on the letter."""
+    mine = figures.owner(owner)
+    return LetterFacts(
+        number=number,
+        issued_on=issued_on,
+        sender=sender,
+        recipient=recipient,
+        owner=owner,
+        month=month,
+        reason=reason,
+        counts=mine.counts if mine is not None else Counts(),
+        previous_mistaken=mine.trend.previous if mine is not None else None,
+        per_item=figures.per_item,
+        unfixed=oldest_unfixed(unfixed),
+        escalations=tuple(
+            SentEscalation(at=e.sent_at, level=e.level, recipient=e.recipient)
+            for e in sorted(escalations, key=lambda e: (e.sent_at, e.level, e.recipient))
+            if e.owner == owner
+        ),
+        agreement=agreement,
+        improvement=improvement,
+        reply_days=reply_days,
+        reply_by=add_working_days(issued_on, reply_days, is_working_day),
+        as_of=figures.as_of,
+        timezone=timezone,
+    )
+
+
+def issue(facts: LetterFacts, *, number: str, issued_on: date, is_working_day: Callable[[date], bool]) -> LetterFacts:
+    """The approved letter: its number and date, the reply deadline counted from that date."""
+    return replace(facts, number=number, issued_on=issued_on, reply_by=add_working_days(issued_on, facts.reply_days, is_working_day))
+
+
+# --- the triggers ----------------------------------------------------------------------
+
+
+def escalation_days(escalations: Iterable[Escalation], *, owner: str, month: Month, tz: ZoneInfo, is_working_day: Callable[[date], bool]) -> list[date]:
+    """The distinct local working days of ``month`` on which ``owner``'s
+    threads got a top-level escalation (the last manager of their chain)."""
+    days = set()
+    for e in escalations:
+        if e.owner != owner or not e.top:
+            continue
+        day = e.sent_at.astimezone(tz).date()
+        if month.contains(day) and is_working_day(day):
+            days.add(day)
+    return sorted(days)
+
+
+def reached_escalation_days(escalations: Iterable[Escalation], *, owner: str, month: Month, k: int, tz: ZoneInfo, is_working_day: Callable[[date], bool]) -> bool:
+    """The K-days trigger: at least ``k`` such days in the month."""
+    return len(escalation_days(escalations, owner=owner, month=month, tz=tz, is_working_day=is_working_day)) >= k
+
+
+def no_improvement(figures: OwnerFigures) -> bool:
+    """The no-improvement trigger, on the monthly notice's figures: the
+    owner's mistaken rejections (confirmed + deemed, and overruled disputes,
+    which count as confirmed: ``Counts.mistaken``, the figure the notice's
+    trend compares) are above 0 and at least the month before's. An owner
+    with no items the month before (``trend.previous`` None) compares with 0."""
+    current = figures.counts.mistaken
+    return current > 0 and current >= (figures.trend.previous or 0)
+
+
+# --- who may do what with a letter ------------------------------------------------------
+
+
+class LetterAction(StrEnum):
+    APPROVE = "approve"
+    EDIT = "edit"
+    DISCARD = "discard"
+    ACKNOWLEDGE = "acknowledge"
+
+
+class Verdict(StrEnum):
+    DO = "do"  # allowed: change the letter
+    ALREADY = "already"  # the same thing was done before (a double click): nothing to do
+    NOT_ALLOWED = "not_allowed"  # this person may not: nothing changes
+    TOO_LATE = "too_late"  # the letter is past that step: nothing changes
+
+
+SIGN_OFF = (LetterAction.APPROVE, LetterAction.EDIT, LetterAction.DISCARD)
+AFTER_APPROVAL = (LetterStatus.APPROVED, LetterStatus.DELIVERED, LetterStatus.ACKNOWLEDGED, LetterStatus.OVERDUE)
+
+
+def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_recipient: bool) -> Verdict:
+    """The one table of what a click on a letter does. Only the CS lead signs
+    off (approve, edit, discard), on a draft only; a repeated approval or
+    discard is ``ALREADY``. Only the letter's recipients acknowledge, once it
+    is delivered; every acknowledgment is recorded, the first ends the
+    follow-up (``DO`` on a delivered or overdue letter, ``ALREADY`` after)."""
+    if action in SIGN_OFF:
+        if not is_cs_lead:
+            return Verdict.NOT_ALLOWED
+        if status is LetterStatus.DRAFT:
+            return Verdict.DO
+        if action is LetterAction.APPROVE and status in AFTER_APPROVAL:
+            return Verdict.ALREADY
+        if action is LetterAction.DISCARD and status is LetterStatus.DISCARDED:
+            return Verdict.ALREADY
+        return Verdict.TOO_LATE
+    if not is_recipient:
+        return Verdict.NOT_ALLOWED
+    if status in (LetterStatus.DELIVERED, LetterStatus.OVERDUE):
+        return Verdict.DO
+    if status is LetterStatus.ACKNOWLEDGED:
+        return Verdict.ALREADY
+    return Verdict.TOO_LATE

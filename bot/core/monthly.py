@@ -23,10 +23,16 @@ the second.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+
+from bot.core.lifecycle import Action, Status
+from bot.core.masking import mask_note
+from bot.core.worktime import WorkingHours
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -223,7 +229,7 @@ class Correction:
     owner: str
     at: datetime
     actor: str
-    note: str
+    note: str  # the void's reason, masked as the channel shows free text (bot.core.masking.mask_note)
     customer: str = ""  # the record's customer cell: the workbook masks the note with it (bot.core.masking.mask_note)
 
 
@@ -253,6 +259,265 @@ class MonthFigures:
                 return figures
         return None
 
+    def to_json(self) -> str:
+        """The figures as JSON (stored with a posted notice, to tell a reissue what changed)."""
+        return json.dumps(_encode(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> MonthFigures:
+        data = json.loads(text)
+        return cls(
+            month=Month.parse(data["month"]), as_of=datetime.fromisoformat(data["as_of"]), per_item=data["per_item"],
+            owners=tuple(
+                OwnerFigures(
+                    owner=o["owner"], counts=_counts_from(o["counts"]),
+                    branches=tuple(BranchFigures(b["branch"], _counts_from(b["counts"])) for b in o["branches"]),
+                    trend=Trend(**o["trend"]), penalty=o["penalty"],
+                )
+                for o in data["owners"]
+            ),
+            agents=tuple(AgentFigures(**a) for a in data["agents"]),
+            corrections=tuple(
+                Correction(**{**c, "rejected_on": date.fromisoformat(c["rejected_on"]), "at": datetime.fromisoformat(c["at"])})
+                for c in data["corrections"]
+            ),
+            totals=_counts_from(data["totals"]),
+        )
+
+
+def _encode(value):
+    if isinstance(value, Month):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _counts_from(data: dict) -> Counts:
+    values = dict(data)
+    for name in ("answer_median", "fix_median"):
+        if values[name] is not None:
+            values[name] = timedelta(seconds=values[name])
+    return Counts(**values)
+
 
 def items_of_month(items: Sequence[MonthItem], month: Month) -> list[MonthItem]:
     return [i for i in items if month.contains(i.digest_day)]
+
+
+# --- computing the figures ---------------------------------------------------
+
+
+class Outcome:
+    """What an item of the month amounts to as of ``as_of`` (``classify``)."""
+
+    CONFIRMED = "confirmed"
+    DEEMED = "deemed"
+    OVERRULED = "overruled"
+    UPHELD = "upheld"
+    OPEN = "open"  # awaiting an answer, or a dispute awaiting CS
+    VOIDED = "voided"  # CS's own correction: not posted
+    UNPOSTED = "unposted"  # no post row by as_of: not counted
+
+
+_DECISIONS = {Action.CONFIRM: Outcome.CONFIRMED, Action.DEEM: Outcome.DEEMED, Action.OVERRULE: Outcome.OVERRULED}
+_ANSWERS = (Action.CONFIRM, Action.DISPUTE)
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """One item's history replayed up to ``as_of``."""
+
+    outcome: str
+    disputed: bool  # upheld, overruled or a dispute still awaiting CS (as of as_of)
+    posted_at: datetime | None
+    answered_at: datetime | None  # the owner side's first confirm or dispute after the post
+    decided_at: datetime | None  # the decision (confirm, deem, overrule) the fix followed, or in force
+    fixed_at: datetime | None
+    voided: AuditRow | None = None
+
+
+def replay(item: MonthItem, as_of: datetime) -> Replay:
+    """Replay ``item``'s audit rows at or before ``as_of``, in order.
+
+    The status is the last row's ``to_status``; the decision in force is the
+    last confirm, deem or overrule, taken back by an undo of a confirmation or
+    a reopen (after which the item awaits again, and a later decision counts).
+    A fix keeps the decision it followed. A void makes the item CS's own
+    correction.
+    """
+    rows = sorted((r for r in item.history if r.at <= as_of), key=lambda r: (r.at, r.id))
+    status = Status.NEW
+    posted_at = answered_at = decided_at = fixed_at = None
+    decision: str | None = None
+    voided: AuditRow | None = None
+    for row in rows:
+        action = row.action
+        if action == Action.POST and posted_at is None:
+            posted_at = row.at
+        elif action in _ANSWERS and answered_at is None and posted_at is not None:
+            answered_at = row.at
+        if action in _DECISIONS:
+            decision, decided_at = _DECISIONS[Action(action)], row.at
+        elif action in (Action.UNDO_CONFIRM, Action.REOPEN):
+            decision, decided_at, fixed_at = None, None, None
+        elif action == Action.FIX:
+            fixed_at = row.at
+        elif action == Action.VOID:
+            voided = row
+        status = row.to_status or status
+    disputed = False
+    if status == Status.VOIDED:
+        outcome = Outcome.VOIDED
+    elif posted_at is None or status == Status.NEW:
+        outcome = Outcome.UNPOSTED
+    elif status == Status.WITHDRAWN:
+        outcome, disputed = Outcome.UPHELD, True
+    elif status == Status.DISPUTED:
+        outcome, disputed = Outcome.OPEN, True
+    elif status in (Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.FIXED) and decision is not None:
+        outcome = decision
+        disputed = decision == Outcome.OVERRULED
+    else:  # awaiting (or a decision without its row: counted as open rather than guessed)
+        outcome = Outcome.OPEN
+    return Replay(
+        outcome=outcome, disputed=disputed, posted_at=posted_at, answered_at=answered_at,
+        decided_at=decided_at if outcome in _DECISIONS.values() else None,
+        fixed_at=fixed_at if status == Status.FIXED else None, voided=voided if outcome == Outcome.VOIDED else None,
+    )
+
+
+def median(values: Sequence[timedelta]) -> timedelta | None:
+    """The median, to the second (the mean of the middle two for an even count)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return timedelta(seconds=round(value.total_seconds()))
+
+
+def _counts(replays: Sequence[tuple[MonthItem, Replay]], *, hours: WorkingHours, fix_window: Callable[[str], timedelta], escalations: int = 0) -> Counts:
+    tally: dict[str, int] = defaultdict(int)
+    answer_times: list[timedelta] = []
+    fix_times: list[timedelta] = []
+    fixed = fixed_in_window = disputed = 0
+    for item, r in replays:
+        tally[r.outcome] += 1
+        disputed += r.disputed
+        if r.answered_at is not None:
+            answer_times.append(hours.between(r.posted_at, r.answered_at))
+        if r.fixed_at is not None and r.decided_at is not None:
+            took = hours.between(r.decided_at, r.fixed_at)
+            fixed += 1
+            fix_times.append(took)
+            fixed_in_window += took <= fix_window(item.owner)
+    return Counts(
+        posted=len(replays), confirmed=tally[Outcome.CONFIRMED], deemed=tally[Outcome.DEEMED], disputed=disputed,
+        upheld=tally[Outcome.UPHELD], overruled=tally[Outcome.OVERRULED], open=tally[Outcome.OPEN],
+        fixed=fixed, fixed_in_window=fixed_in_window, answer_median=median(answer_times), fix_median=median(fix_times),
+        escalations=escalations,
+    )
+
+
+def compute_figures(
+    *,
+    month: Month,
+    as_of: datetime,
+    items: Sequence[MonthItem],
+    previous_items: Sequence[MonthItem],
+    escalations: Sequence[Escalation],
+    penalties: Sequence[BookedPenalty],
+    hours: WorkingHours,
+    fix_window: Callable[[str], timedelta],
+    per_item: int | None,
+) -> MonthFigures:
+    """The month's figures as of ``as_of``.
+
+    - ``items``: the month's items (others are ignored), each with its audit
+      rows (rows after ``as_of`` are ignored). ``previous_items``: the previous
+      month's, for the trend (mistaken rejections per owner).
+    - Posted: items with a post row and not voided; each is confirmed, deemed,
+      overruled, upheld or open by its replayed state (``replay``). Voided
+      items are CS's corrections, not posted.
+    - Answer time: working time from the post row to the owner side's first
+      confirm or dispute; fix time: from the decision in force (confirm, deem,
+      overrule) to the fix; fixed in the window: fix time at most
+      ``fix_window(owner)``.
+    - Escalations: those sent in the month (local date, ``hours.tz``) and at
+      or before ``as_of``, per owner (not per branch).
+    - Per agent: their posted records, disputes, upheld disputes, voided
+      records, and the penalties booked (at or before ``as_of``) on the
+      month's items against them.
+    """
+    tz = hours.tz
+    replays: list[tuple[MonthItem, Replay]] = []
+    corrections: list[Correction] = []
+    agents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for item in items_of_month(items, month):
+        r = replay(item, as_of)
+        if r.outcome == Outcome.UNPOSTED:
+            continue
+        if r.outcome == Outcome.VOIDED:
+            v = r.voided
+            # the reason as the channel may show it: figures are posted, and stored with the notice
+            corrections.append(Correction(item.order_no, item.rejected_on, item.callback_agent, item.owner, v.at, v.actor, mask_note(v.note, item.customer)))
+            agents[item.callback_agent]["voided"] += 1
+            continue
+        replays.append((item, r))
+        agent = agents[item.callback_agent]
+        agent["posted"] += 1
+        agent["disputed"] += r.disputed
+        agent["upheld"] += r.outcome == Outcome.UPHELD
+    month_ids = {item.id for item in items_of_month(items, month)}
+    for p in penalties:
+        if p.item_id in month_ids and p.at <= as_of:
+            agents[p.person]["penalty"] += p.amount
+
+    sent: dict[str, int] = defaultdict(int)
+    for e in escalations:
+        if e.sent_at <= as_of and month.contains(e.sent_at.astimezone(tz).date()):
+            sent[e.owner] += 1
+
+    previous: dict[str, int] = defaultdict(int)
+    had_previous: set[str] = set()
+    for item in items_of_month(previous_items, month.previous()):
+        r = replay(item, as_of)
+        if r.outcome in (Outcome.UNPOSTED, Outcome.VOIDED):
+            continue
+        had_previous.add(item.owner)
+        previous[item.owner] += r.outcome in (Outcome.CONFIRMED, Outcome.DEEMED, Outcome.OVERRULED)
+
+    by_owner: dict[str, list[tuple[MonthItem, Replay]]] = defaultdict(list)
+    for pair in replays:
+        by_owner[pair[0].owner].append(pair)
+    owners = []
+    for name in sorted(set(by_owner) | set(sent)):
+        mine = by_owner.get(name, [])
+        counts = _counts(mine, hours=hours, fix_window=fix_window, escalations=sent.get(name, 0))
+        by_branch: dict[str, list[tuple[MonthItem, Replay]]] = defaultdict(list)
+        for pair in mine:
+            by_branch[pair[0].branch].append(pair)
+        branches = tuple(
+            BranchFigures(branch, _counts(by_branch[branch], hours=hours, fix_window=fix_window)) for branch in sorted(by_branch)
+        )
+        trend = Trend(previous=previous[name] if name in had_previous else None, current=counts.mistaken)
+        penalty = None if per_item is None else counts.mistaken * per_item
+        owners.append(OwnerFigures(name, counts, branches, trend, penalty))
+
+    agent_figures = tuple(
+        AgentFigures(agent=name, posted=a["posted"], disputed=a["disputed"], upheld=a["upheld"], penalty=a["penalty"], voided=a["voided"])
+        for name, a in sorted(agents.items())
+    )
+    totals = _counts(replays, hours=hours, fix_window=fix_window, escalations=sum(sent.values()))
+    corrections.sort(key=lambda c: (c.at, c.order_no))
+    return MonthFigures(
+        month=month, as_of=as_of, per_item=per_item, owners=tuple(owners), agents=agent_figures,
+        corrections=tuple(corrections), totals=totals,
+    )

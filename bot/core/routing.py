@@ -64,6 +64,18 @@ class Privacy:
 
 
 @dataclass(frozen=True, slots=True)
+class Letters:
+    """The routing file's ``[letters]``: the work contact letter (工作联系函)."""
+
+    escalation_days: int = 3  # K: working days of a month with a top-level escalation that draft a letter
+    reply_days: int = 5  # the reply deadline, in working days after the letter's date
+    number_prefix: str = "KF"  # KF-2026-007
+    from_: str | None = None  # the sending department on the letter (``from``); None: the catalog's default
+    to: str | None = None  # the receiving department (``to``); None: the owner's name
+    agreement: str | None = None  # what was agreed before, quoted in the letter's facts
+
+
+@dataclass(frozen=True, slots=True)
 class Owner:
     name: str
     user: str
@@ -136,6 +148,7 @@ class Routing:
     penalties: Penalties = field(default_factory=Penalties)
     imports: ImportLimits = field(default_factory=ImportLimits)
     privacy: Privacy = field(default_factory=Privacy)
+    letters: Letters = field(default_factory=Letters)
 
     def policy_for(self, owner: Owner) -> FollowUpPolicy:
         return owner.follow_up or self.follow_up

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -44,6 +45,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from bot.core.cells import CellValue, safe_cell
 from bot.core.masking import mask_customer, mask_note
@@ -119,10 +121,27 @@ def render_workbook(figures: MonthFigures, items: Sequence[MonthItem], *, catalo
     _write_items(_Writer(book.create_sheet(catalog.t("workbook.sheet_items")), tz), items, catalog=catalog, masked=masked)
     book.properties.creator = "rejectbot"
     book.properties.title = f"{catalog.t('workbook.sheet_summary')} {figures.month}"
-    book.properties.created = figures.as_of.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _repeatable_bytes(book, figures.as_of)
+
+
+def _repeatable_bytes(book: Workbook, at: datetime) -> bytes:
+    """The workbook's bytes, the same for the same content: its dates (the
+    document's created and modified, each zip member's time) are ``at``, not
+    the moment of saving, which ``Workbook.save`` stamps. A file shared once
+    per key (``bot.services.uploads``) is rendered again by a resumed run and
+    must come out identical."""
+    stamp = at.astimezone(ZoneInfo("UTC")).replace(tzinfo=None, microsecond=0)
+    book.properties.created = book.properties.modified = stamp
+    written = io.BytesIO()
+    with zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(book, archive).save()  # Workbook.save without its "modified = now"
+    repacked = io.BytesIO()
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(repacked, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            member.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(member, source.read(info))
+    return repacked.getvalue()
 
 
 # --- the one place cells are written ---------------------------------------------------

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from bot.core.answers import ItemResult
 from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
+from bot.core.monthly import Month
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review
 from bot.services.deps import Deps
 from bot.services.routing_reload import ReloadResult, RoutingReloader
 
@@ -31,16 +32,39 @@ class Services:
     def post_daily_digest(self, *, now: datetime | None = None) -> digest.DigestOutcome:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
 
+    def post_monthly(self, *, month: Month, now: datetime | None = None, reissue: bool = False) -> monthly.MonthlyOutcome:
+        """The monthly notice of ``month``, once; ``reissue``: a correction if
+        its figures changed. Once posted, an owner whose figures did not
+        improve gets a letter drafted (once per owner and month)."""
+        now = now or self.deps.clock.now()
+        return self._letters_after(monthly.post_monthly(self.deps, month=month, now=now, reissue=reissue), now=now)
+
+    def post_monthly_if_due(self, *, now: datetime | None = None) -> monthly.MonthlyOutcome | None:
+        """The ticker's: the previous month's notice on the first working day, after its digest."""
+        now = now or self.deps.clock.now()
+        return self._letters_after(monthly.post_monthly_if_due(self.deps, now=now), now=now)
+
+    def _letters_after(self, outcome: monthly.MonthlyOutcome | None, *, now: datetime) -> monthly.MonthlyOutcome | None:
+        if outcome is not None and outcome.state is monthly.MonthlyState.POSTED and outcome.figures is not None:
+            letters.draft_if_no_improvement(self.deps, outcome.figures, now=now)
+        return outcome
+
+    def month_to_date(self, *, actor: str, reply_to: ReplyTo) -> bool:
+        """``/reject month``: the current month so far, privately, as the actor may see it."""
+        return monthly.month_to_date(self.deps, actor=actor, reply_to=reply_to)
+
     def jobs(self) -> list[tuple[str, Callable[[], object]]]:
         """What the ticker runs every minute, in order: everything that is due."""
         return [
             ("routing", self.reload_routing),  # first: every job after it sees the routing file's latest good version
             ("calendar", self.tell_calendar_assumed),
             ("digest", self.post_daily_digest),
+            ("monthly", self.post_monthly_if_due),  # after the digest: the first working day's notice waits for that day's digest
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
             ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
+            ("letters", self.run_letters),  # after the digest: a letter's PDF goes on the owner's next digest message
         ]
 
     def tick(self, *, health: Health | None = None) -> dict[str, str | None]:
@@ -140,10 +164,47 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help")))
+        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
+
+    # --- the work contact letter ------------------------------------------------
+
+    def run_letters(self, *, now: datetime | None = None) -> letters.LetterReport:
+        """The K-days trigger, and each letter's next step: its draft DM, delivery, reminders, overdue.
+        First, the no-improvement trigger of last month's notice once it is
+        posted (a run that died between posting it and drafting left it
+        undone; a draft already made is not made again)."""
+        now = now or self.deps.clock.now()
+        last_month = Month.of(now.astimezone(self.deps.timezone).date()).previous()
+        figures = monthly.posted_figures(self.deps, last_month)
+        if figures is not None:
+            letters.draft_if_no_improvement(self.deps, figures, now=now)
+        return letters.run(self.deps, now=now)
+
+    def draft_letter(self, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
+        """``/reject letter <owner>``: a draft for this month, to the CS lead."""
+        return letters.draft_by_hand(self.deps, actor=actor, who=who, reply_to=reply_to)
+
+    def list_letters(self, *, reply_to: ReplyTo) -> str:
+        """``/reject letters``: every letter with its number, status, dates and hashes."""
+        return letters.tell_letters(self.deps, reply_to=reply_to)
+
+    def approve_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
+        return letters.approve(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
+
+    def open_letter_edit(self, *, actor: str, letter_id: int, trigger_id: str, reply_to: ReplyTo) -> bool:
+        return letters.open_edit(self.deps, actor=actor, letter_id=letter_id, trigger_id=trigger_id, reply_to=reply_to)
+
+    def edit_letter(self, *, actor: str, letter_id: int, improvement: str, reply_days: int, reply_to: ReplyTo) -> bool:
+        return letters.edit(self.deps, actor=actor, letter_id=letter_id, improvement=improvement, reply_days=reply_days, reply_to=reply_to)
+
+    def discard_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
+        return letters.discard(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
+
+    def acknowledge_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
+        return letters.acknowledge(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""

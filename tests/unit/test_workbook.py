@@ -5,6 +5,7 @@ no formulas, and the figures as given. The inputs are built by hand here."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -331,3 +332,12 @@ def test_a_month_without_corrections_says_so() -> None:
     assert "No corrections this month." in titles
     assert book.worksheets[0].auto_filter.ref == "A1:T1"
     assert rows(book.worksheets[1]) == [rows(book.worksheets[1])[0]]  # the header only
+
+
+def test_the_same_figures_give_the_same_bytes_whenever_they_are_rendered() -> None:
+    # A file is shared once per key; a resumed run renders it again and must get the very same file.
+    first = render_workbook(figures(), ITEMS, catalog=Catalog("zh_CN"), tz=SHANGHAI, masked=True)
+    time.sleep(1.1)  # a zip's member times and the document's "modified" have a resolution of seconds
+    again = render_workbook(figures(), ITEMS, catalog=Catalog("zh_CN"), tz=SHANGHAI, masked=True)
+    assert first == again
+    assert render_workbook(figures(), ITEMS, catalog=Catalog("zh_CN"), tz=SHANGHAI, masked=False) != first
