@@ -13,21 +13,32 @@ between the steps and through the afternoon, so what the bot does on its own
 — Z's nudge, the escalation DM to the operations-centre head, Z told in his
 thread, the 18:00 deadline deeming his items — is the real sweep's work,
 printed as it reached the fake Slack.
+
+Then the month ends (``_month_end``): Monday's follow-ups, and on the first
+working day of December the monthly notice for November (its trend drawn
+from months of history that ``bot.demo_history`` writes before the demo
+starts), with its chart and workbook; the letter Z's silence earns him; a
+refusal when someone other than the CS lead approves it; the CS lead's
+approval, its delivery with the DOCX and PDF and their hashes; Z's
+acknowledgment.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.app import create_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.core.routing import Owner, Routing
+from bot.core.routing import CalendarOverrides, Owner, Penalties, Routing
+from bot.demo_history import seed_history
 from bot.fakeslack import FakeSlack, SlackSigner, block_actions, event_callback, reaction_event, slash_command, view_submission
 from bot.gateway import make_client
 from bot.i18n import Catalog
@@ -47,6 +58,10 @@ NAME_KEYS = {"U0CSLEAD": "demo.name_cs_lead", "U0OPSHEAD": "demo.name_ops_head",
 CS_AGENTS = {"王丽": "U0CS0001", "陈静": "U0CS0002"}
 DEMO_ROUTING = Routing(
     channel=CHANNEL,
+    # December reaches into 2027, whose official schedule the installed chinesecalendar lacks: the demo opts
+    # in to Monday–Friday for it (a production routing file enters the schedule once it is published)
+    calendar=CalendarOverrides(assume_weekdays=frozenset({2027})),
+    penalties=Penalties(logistics_per_item=20),  # yuan per mistaken rejection, shown in the monthly notice
     cs_lead="U0CSLEAD",
     cs_agents=CS_AGENTS,
     owners=(
@@ -131,10 +146,16 @@ def render_blocks(blocks: list[dict], catalog: Catalog, *, max_items: int | None
             hidden += is_item
             continue
         kind = block["type"]
-        if kind == "section" and block.get("block_id", "").startswith("state-"):
+        if kind == "header":
+            out.append(_indent("*" + block["text"]["text"] + "*", names))
+        elif kind == "divider":
+            out.append("    │ " + "─" * 40)
+        elif kind == "section" and block.get("block_id", "").startswith("state-"):
             out.append(_indent(_state_line(block), names, "    │   ↳ "))
         elif kind == "section":
-            out.append(_indent(block["text"]["text"], names))
+            out.append(_indent(block["text"]["text"] if block.get("text") else "", names))
+            for field in block.get("fields") or []:
+                out.append(_indent(field["text"], names, "    │   "))
         elif kind == "context":
             out.append(_indent(" ".join(e.get("text", "") for e in block["elements"]), names, "    │   ↳ "))
         elif kind == "actions":
@@ -178,6 +199,21 @@ class Transcript:
             lines.append(self.catalog.t("demo.more_items", count=len(changed) - max_lines))
         return lines
 
+    def _shared(self, call) -> bool:
+        return call.error is None and call.status == 200
+
+    def _show_files(self, params: dict) -> None:
+        """A file shared by the upload flow: where, what, and its comment."""
+        print(self.t("demo.file_shared", where=self._where(params["channel_id"], params.get("thread_ts"))))
+        if params.get("initial_comment"):
+            print(_indent(params["initial_comment"], self.names))
+        files = params["files"] if isinstance(params["files"], list) else json.loads(params["files"])
+        stored = {f["id"]: f for f in self.fake.files()}
+        for entry in files:
+            size = stored.get(entry["id"], {}).get("size", 0)
+            name = stored.get(entry["id"], {}).get("name", entry.get("title", ""))
+            print(f"    │ 📎 {name} ({max(1, round(size / 1024))} KB)")
+
     def show(self, *, max_items: int | None = 3, max_updates: int | None = None, at: str | None = None) -> int:
         """Print the calls since the last ``show``, each headed by ``at`` (the
         clock's time) when given; the number of calls printed."""
@@ -185,8 +221,10 @@ class Transcript:
         shown = 0
         for call in calls[self.seen:]:
             p = call.params
-            if call.method not in ("chat.postMessage", "chat.update", "response_url", "chat.postEphemeral", "views.open"):
+            if call.method not in ("chat.postMessage", "chat.update", "response_url", "chat.postEphemeral", "views.open", "files.completeUploadExternal"):
                 continue
+            if call.method == "files.completeUploadExternal" and not self._shared(call):
+                continue  # refused by Slack: nothing was shared
             changed = None
             if call.method == "chat.update":
                 changed = self._changed_states(p["channel"], p["ts"], p.get("blocks", []), max_updates)
@@ -207,6 +245,8 @@ class Transcript:
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
                 print(self.t("demo.ephemeral"))
                 print(_indent(p.get("text", ""), self.names))
+            elif call.method == "files.completeUploadExternal":
+                self._show_files(p)
             elif call.method == "views.open":
                 view = p["view"]
                 print(self.t("demo.modal", title=view["title"]["text"]))
@@ -265,15 +305,23 @@ def run_demo(*, locale: str | None = None) -> int:
     return 0
 
 
-def play(*, locale: str | None = None, workdir: Path | None = None) -> FakeSlack:
-    """Run the demo, printing the conversation; the fake Slack it ran against
-    (closed; its recorded calls and messages stay readable). The database is
+class Played(NamedTuple):
+    """What a run of the demo leaves: the fake Slack it ran against (closed;
+    its recorded calls and messages stay readable), and how many calls it
+    had received by the end of the demo day (before the month's end)."""
+
+    fake: FakeSlack
+    day_one: int
+
+
+def play(*, locale: str | None = None, workdir: Path | None = None) -> Played:
+    """Run the demo, printing the conversation. The database is
     ``workdir / "demo.db"``, kept when ``workdir`` is given (tests read it)."""
     with tempfile.TemporaryDirectory() as tmp:
         return _play(locale or "en", workdir or Path(tmp))
 
 
-def _play(locale: str, workdir: Path) -> FakeSlack:
+def _play(locale: str, workdir: Path) -> Played:
     catalog = Catalog(locale)
     t = catalog.t
     clock = FixedClock(datetime.combine(DAY, time(8, 30), TZ))
@@ -298,6 +346,9 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
         def ticker(hour: int, minute: int) -> None:
             """The scheduler's ticks until ``hour:minute`` of the demo's day."""
             _run_ticker(bot, clock, transcript, until=datetime.combine(DAY, time(hour, minute), TZ))
+
+        seeded = seed_history(session_factory, DEMO_ROUTING, tz=TZ)
+        print(t("demo.history", count=seeded) + "\n")
 
         _say(t("demo.step_import", file=SAMPLE.name))
         report = import_export(
@@ -383,11 +434,59 @@ def _play(locale: str, workdir: Path) -> FakeSlack:
 
         _say(t("demo.step_silent", every=int(TICK_EVERY.total_seconds() // 60)))
         ticker(18, 0)
+
+        day_one = len(fake.calls)
+        _month_end(bot, clock, fake, people, transcript, catalog)
         print(t("demo.done"))
-    return fake
+    return Played(fake, day_one)
 
 
-def _run_ticker(bot, clock: FixedClock, transcript: Transcript, *, until: datetime) -> None:
+MONDAY, TUESDAY = date(2026, 11, 30), date(2026, 12, 1)  # the month's last working day; the first of December
+
+
+def _month_end(bot, clock: FixedClock, fake: FakeSlack, people: People, transcript: Transcript, catalog: Catalog) -> None:
+    """The month ends: Monday's follow-ups, then on the first working day of
+    December November's notice with its chart and workbook, and the letter
+    Z's silence earned him, approved by the CS lead and acknowledged."""
+    t = catalog.t
+    _say(t("demo.step_monday"))
+    clock.set(datetime.combine(MONDAY, time(8, 25), TZ))  # the weekend: nothing is due
+    _run_ticker(bot, clock, transcript, until=datetime.combine(MONDAY, time(18, 0), TZ))
+
+    _say(t("demo.step_notice"))
+    clock.set(datetime.combine(TUESDAY, time(8, 25), TZ))
+    _run_ticker(bot, clock, transcript, until=datetime.combine(TUESDAY, time(9, 5), TZ), max_items=None)
+
+    draft = next(
+        (channel, m) for (channel, _), m in fake.messages.items()
+        if fake.dm_user(channel) == "U0CSLEAD" and any(b.get("block_id", "").startswith("letter-") and not b["block_id"].startswith("letter-ack")
+                                                        for b in m.get("blocks") or []) and "小件配送" in m.get("text", "")
+    )
+    letter_id = next(b["block_id"].removeprefix("letter-") for b in draft[1]["blocks"] if b.get("block_id", "").startswith("letter-"))
+    clock.set(datetime.combine(TUESDAY, time(9, 30), TZ))
+    _say(t("demo.step_approve_not_lead"))
+    people.click("U0OPSHEAD", ActionId.LETTER_APPROVE, letter_id, f"letter-{letter_id}", draft[0], draft[1])
+    transcript.show()
+    _say(t("demo.step_approve"))
+    people.click("U0CSLEAD", ActionId.LETTER_APPROVE, letter_id, f"letter-{letter_id}", draft[0], draft[1])
+    transcript.show(max_items=None)
+
+    clock.set(datetime.combine(TUESDAY, time(10, 15), TZ))
+    _say(t("demo.step_acknowledge"))
+    ack_channel, ack = next(
+        (channel, m) for (channel, _), m in fake.messages.items()
+        if fake.dm_user(channel) == "U0OWNERZ" and any(b.get("block_id") == f"letter-ack-{letter_id}" for b in m.get("blocks") or [])
+    )
+    people.click("U0OWNERZ", ActionId.LETTER_ACKNOWLEDGE, letter_id, f"letter-ack-{letter_id}", ack_channel, ack)
+    transcript.show()
+    _run_ticker(bot, clock, transcript, until=datetime.combine(TUESDAY, time(10, 30), TZ))
+
+    _say(t("demo.step_letters"))
+    people.command("U0CSLEAD", "letters")
+    transcript.show()
+
+
+def _run_ticker(bot, clock: FixedClock, transcript: Transcript, *, until: datetime, max_items: int | None = 3) -> None:
     """The ticker, as ``rejectbot run`` drives it, from now until ``until``:
     every ``TICK_EVERY`` the clock moves on and ``Services.tick`` runs every
     job (the digest, the follow-up sweep, reviews, message refresh); whatever
@@ -395,4 +494,4 @@ def _run_ticker(bot, clock: FixedClock, transcript: Transcript, *, until: dateti
     while clock.now() < until:
         clock.advance(min(TICK_EVERY, until - clock.now()))
         bot.services.tick()
-        transcript.show(max_updates=MAX_UPDATE_LINES, at=clock.now().astimezone(TZ).strftime("%H:%M"))
+        transcript.show(max_items=max_items, max_updates=MAX_UPDATE_LINES, at=clock.now().astimezone(TZ).strftime("%m-%d %H:%M"))

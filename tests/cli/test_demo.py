@@ -2,7 +2,10 @@
 morning's answers, then the silent owner's day — a nudge, an escalation DM
 to the operations-centre head, the owner told, and the 18:00 deadline."""
 
+import hashlib
 import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
@@ -16,6 +19,7 @@ from storage.db import make_engine
 from storage.models import FollowUp, Item
 
 Z, OPS_HEAD, TOP = "U0OWNERZ", "U0OPSHEAD", "U0LOGIBOSS"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 EVERY = int(TICK_EVERY.total_seconds() // 60)  # the demo's ticker, in minutes
 
 
@@ -51,13 +55,13 @@ def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsy
         raise AssertionError("the demo read the system clock: its day must not depend on the day it runs")
 
     monkeypatch.setattr(SystemClock, "now", today)
-    fake = play(locale=locale, workdir=tmp_path)
+    fake, day_one = play(locale=locale, workdir=tmp_path)
     out = capsys.readouterr().out
     t = Catalog(locale).t
 
-    # --- what the bot really sent to Slack, in order --------------------------------
-    z_message = next(m for m in fake.channel_history(CHANNEL) if f"<@{Z}>" in m["blocks"][0]["text"]["text"])
-    calls = fake.calls
+    # --- what the bot really sent to Slack on the demo day, in order ---------------------
+    z_message = next(m for m in fake.channel_history(CHANNEL) if f"<@{Z}>" in (m["blocks"][0].get("text") or {}).get("text", ""))
+    calls = fake.calls[:day_one]
     posts = [(i, c) for i, c in enumerate(calls) if c.method == "chat.postMessage"]
     nudges = [(i, c) for i, c in posts if _key(c).startswith("nudge:")]
     escalations = [(i, c) for i, c in posts if _key(c).startswith("escalate:")]
@@ -89,23 +93,24 @@ def test_the_silent_owner_is_nudged_escalated_and_deemed(locale, tmp_path, capsy
 
     # --- and the database agrees ----------------------------------------------------
     with Session(make_engine(f"sqlite:///{tmp_path / 'demo.db'}")) as session:
-        z_items = session.exec(select(Item).where(Item.owner == "小件配送", Item.digest_message_id.is_not(None))).all()
+        z_items = session.exec(select(Item).where(Item.owner == "小件配送", Item.rejected_on == date(2026, 11, 26), Item.digest_message_id.is_not(None))).all()
         assert len(z_items) == 12 and {i.status for i in z_items} == {Status.DEEMED_CONFIRMED}
         assert not session.exec(select(Item).where(Item.owner == "大件配送", Item.status == Status.AWAITING)).all()
-        steps = sorted((f.kind, f.level, f.recipient) for f in session.exec(select(FollowUp)).all())
+        friday = [f for f in session.exec(select(FollowUp)).all() if f.sent_at < datetime(2026, 11, 27, 18, tzinfo=SHANGHAI)]
+        steps = sorted((f.kind, f.level, f.recipient) for f in friday if not f.key.startswith("demo-history:"))
         assert steps == [("escalate", 1, OPS_HEAD), ("nudge", 0, Z)]
 
     # --- what the terminal shows, in the same order ---------------------------------
     flat = _flat(out)
     day = flat[flat.index(_flat(t("demo.step_silent", every=EVERY))):]
     expected = [
-        _flat(t("demo.at", time="11:00")),
+        _flat(t("demo.at", time="11-27 11:00")),
         _flat(t("followup.nudge", owner="@Z (小件配送)")),
-        _flat(t("demo.at", time="13:00")),
+        _flat(t("demo.at", time="11-27 13:00")),
         _flat(t("demo.dm", person=t("demo.name_ops_head"))),
         _flat(t("followup.escalation_head", count=1)),
         _flat(t("followup.escalated_notice", owner="@Z (小件配送)", manager="@" + t("demo.name_ops_head"), level=1)),
-        _flat(t("demo.at", time="18:00")),
+        _flat(t("demo.at", time="11-27 18:00")),
         _flat(t("status.deemed_confirmed")),
     ]
     positions = [day.find(text) for text in expected]
@@ -122,3 +127,29 @@ def test_terminal_lines_keep_to_their_width_in_both_scripts():
     assert all(_width(line) <= 40 + 2 for line in lines if not line.startswith("https://"))  # punctuation may hang over
     assert not any(line[:1] in "，。：；）" for line in lines)  # no line starts with punctuation
     assert _wrap("Answering here stops further escalation.", 20) == ["Answering here stops", "further escalation."]
+
+
+def test_the_month_ends_with_the_notice_and_a_letter_for_the_silent_owner(tmp_path, capsys):
+    fake, day_one = play(locale="zh_CN", workdir=tmp_path)
+    out = capsys.readouterr().out
+    t = Catalog("zh_CN").t
+    later = fake.calls[day_one:]
+    # November's notice, once, with its chart and its masked workbook in its thread
+    notices = [c for c in later if c.method == "chat.postMessage" and _key(c) == "monthly:2026-11"]
+    assert len(notices) == 1 and notices[0].params["channel"] == CHANNEL
+    files = {f["name"]: f for f in fake.files()}
+    assert {"rejectbot-2026-11-chart.png", "rejectbot-2026-11.xlsx", "rejectbot-2026-11-full.xlsx"} <= set(files)
+    assert files["rejectbot-2026-11-chart.png"]["shares"][0]["channel"] == CHANNEL
+    # the history gives the trend: Y improved on October, Z did not
+    assert "↓" in out and "↑" in out
+    # one letter, for Z only, numbered, its files delivered to Z and the top of his chain with the recorded hashes
+    letters = [f for f in fake.files() if f["name"].startswith("KF-")]  # each recipient gets their own upload
+    assert sorted(f["name"] for f in letters) == ["KF-2026-001.docx"] * 2 + ["KF-2026-001.pdf"] * 2
+    pdfs = [f for f in letters if f["name"].endswith(".pdf")]
+    assert sorted(fake.dm_user(s["channel"]) for f in pdfs for s in f["shares"]) == sorted([Z, TOP])
+    for f in letters:
+        assert hashlib.sha256(f["content"]).hexdigest() in out
+    # Z acknowledged it: announced once in the channel's thread of the announcement
+    acks = [c for c in later if c.method == "chat.postMessage" and c.params.get("channel") == CHANNEL and "KF-2026-001" in c.params.get("text", "")]
+    assert len(acks) == 2 and acks[1].params.get("thread_ts")  # the announcement, then the acknowledgment in its thread
+    assert _flat(t("demo.step_acknowledge")) in _flat(out)
