@@ -56,3 +56,10 @@ class Deps:
     @property
     def calendar(self) -> WorkCalendar:
         return self.holder.calendar
+
+    def catalog_for(self, user: str | None) -> Catalog:
+        """The catalog for texts to one person (ephemeral replies, DMs,
+        modals, their App Home). Channel posts use ``catalog`` (BOT_LOCALE).
+        Today every person gets ``catalog``; issue 9 makes it follow each
+        person's Slack locale."""
+        return self.catalog
