@@ -68,7 +68,7 @@ def seed_history(session_factory: SessionFactory, routing: Routing, *, tz: ZoneI
                     message = messages.get(day)
                     if message is None:
                         message = messages[day] = DigestMessage(
-                            digest_day=day, owner=owner_name, channel=routing.channel,
+                            digest_day=day, owner=owner_name, posted_owner=owner_name, channel=routing.channel,
                             ts=f"{_at(day, 8, 30, tz).timestamp():.0f}.{written + 1:06d}", deadline=_at(day, 18, 0, tz),
                             created_at=_at(day, 8, 30, tz), posted_at=_at(day, 8, 30, tz),
                         )

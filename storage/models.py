@@ -81,7 +81,8 @@ class DigestMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     digest_day: date
-    owner: str = Field(sa_type=String(128))
+    owner: str = Field(sa_type=String(128))  # follows the thread when the routing hands its open items over
+    posted_owner: str | None = Field(default=None, sa_type=String(128))  # whom it was posted to: never changes (the monthly figures)
     page: int = 0
     pages: int = 1
     channel: str = Field(sa_type=String(32))

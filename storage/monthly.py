@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.core.followup import key_owner
@@ -20,6 +20,10 @@ from bot.core.monthly import AuditRow, BookedPenalty, Escalation, Month, MonthIt
 from storage.models import AuditEntry, DigestMessage, FollowUp, Item, MonthlyNotice, Penalty
 
 ESCALATE = "escalate"  # bot.core.followup.StepKind.ESCALATE
+# The owner an item counts for: whom its digest message was posted to (a rename
+# later hands the thread over in ``owner``, not in ``posted_owner``); rows made
+# before the column existed have it filled by its migration.
+POSTED_OWNER = func.coalesce(DigestMessage.posted_owner, DigestMessage.owner)
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -66,17 +70,17 @@ def load_month(
             history=tuple(history.get(item.id, ())),
         )
         for item, owner, day in session.exec(
-            select(Item, DigestMessage.owner, DigestMessage.digest_day)
+            select(Item, POSTED_OWNER, DigestMessage.digest_day)
             .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
             .where(DigestMessage.digest_day >= month.first_day, DigestMessage.digest_day <= month.last_day)
-            .order_by(DigestMessage.digest_day, DigestMessage.owner, Item.id)
+            .order_by(DigestMessage.digest_day, POSTED_OWNER, Item.id)
         ).all()
     ]
 
     start, end = _local_midnight(month.first_day, tz), _local_midnight(month.next().first_day, tz)
     escalations = []
     for follow_up, named in session.exec(
-        select(FollowUp, DigestMessage.owner)
+        select(FollowUp, POSTED_OWNER)
         .join(DigestMessage, col(FollowUp.thread_id) == col(DigestMessage.id))
         .where(
             FollowUp.kind == ESCALATE, col(FollowUp.ts).is_not(None), col(FollowUp.sent_at) >= start,

@@ -285,7 +285,7 @@ def _plan(deps: Deps, *, session, day: date, now: datetime, late: bool) -> Diges
             message = q.create_digest_message(
                 session=session,
                 message=DigestMessage(
-                    digest_day=day, owner=owner_name, page=page_no, pages=len(pages),
+                    digest_day=day, owner=owner_name, posted_owner=owner_name, page=page_no, pages=len(pages),
                     channel=deps.routing.channel, late=late, deadline=provisional, created_at=now,
                     policy=deps.routing.policy_for(owner).to_json() if page_no == 0 else "",
                     copied=",".join(copied) if page_no == 0 else "",
