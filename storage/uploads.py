@@ -81,6 +81,15 @@ def forget_upload_file(*, session: Session, key: str, file_id: str, holder: date
     ).rowcount == 1
 
 
+def replace_upload_content(*, session: Session, key: str, sha256: str, length: int, holder: datetime) -> bool:
+    """The key's file, not shared yet, is now these bytes (a resumed run
+    rendered it again, and it came out different): the file id of the old
+    bytes is dropped, so the new ones go up. False when ``holder`` lost the claim."""
+    return session.exec(
+        update(FileUpload).where(*_held(key, holder)).values(sha256=sha256, length=length, file_id=None, prepared_at=None)
+    ).rowcount == 1
+
+
 def set_upload_shared(*, session: Session, key: str, file_id: str, now: datetime) -> bool:
     """Record that ``file_id`` is shared: true whoever holds the lease now,
     so it is recorded even by a run whose lease ran out. False when the row

@@ -340,6 +340,9 @@ def _upload(
         uploads.upload_once(deps, key=key, channel=channel, filename=filename, content=render(), title=title, comment=comment, thread_ts=thread_ts)
     except uploads.UploadBusy:
         failures.append(deps.catalog.t("delivery.busy_elsewhere"))
+    except uploads.UploadConflict as error:  # a bug, not Slack: said once per run, never a traceback that stops the notice
+        log.error("monthly file %s: %s", key, error)
+        failures.append(str(error))
     except (*SLACK_ERRORS, UploadRefused) as error:  # recorded by upload_once; the next run carries on from there
         log.warning("monthly file %s not shared: %s", key, _error_text(error))
         failures.append(_error_text(error))

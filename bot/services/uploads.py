@@ -7,12 +7,15 @@ A run that dies between the two leaves the file id behind: the next call,
 once the lease has run out, asks Slack whether that file is already shared
 (``Notifier.is_shared``) and shares it if not; it does not upload again. An
 upload Slack has discarded meanwhile (never completed) is uploaded afresh:
-nobody saw it. A key stands for one file: the same key with other bytes,
+nobody saw it. A key stands for one file in one place: the same key with
 another filename or another channel is a programming error and is refused.
+Other bytes under the same key (a resumed run rendered the file again, and
+something in it changed meanwhile) replace the old ones while the file is
+not shared yet; once it is shared, the key's file is the one in Slack.
 
 Errors:
 - ``ValueError`` — the content is empty (Slack refuses a length of 0).
-- ``UploadConflict`` — the key was used for another file (bytes, name or channel).
+- ``UploadConflict`` — the key was used for another file (name or channel).
 - ``UploadBusy`` — another run holds the key right now; call again later.
 - whatever the gateway raised (``SlackUnavailable``, ``SlackApiError``,
   ``UploadRefused``): the attempt is recorded and the lease released, so the
@@ -88,23 +91,44 @@ def upload_once(
         )  # fmt: skip
         stored = (row.channel, row.filename, row.sha256)
         file_id, holder = row.file_id, row.claimed_at
-    if stored != (channel, filename, digest):
+    if stored[:2] != (channel, filename):
         raise UploadConflict(
             f"upload key {key!r} already stands for {stored[1]!r} in {stored[0]} (sha256 {stored[2][:12]}…), "
             f"not {filename!r} in {channel} (sha256 {digest[:12]}…): use a new key for another file"
         )
     if claim is Claim.DONE:
+        if stored[2] != digest:  # shared already: the key's file is in Slack, whatever a later render gives
+            log.info("upload %s is already shared (sha256 %s…); its new rendering (%s…) is not shared again", key, stored[2][:12], digest[:12])
         return str(file_id)  # a shared row always has its file id
     if claim is Claim.BUSY or holder is None:
         raise UploadBusy(key)
     upload = _Upload(key, channel, filename, content, title, comment, thread_ts, holder)
     try:
+        if stored[2] != digest:  # rendered again (a resumed run) and different: share these bytes, unless the old ones made it
+            file_id = _replace_content(deps, upload, file_id, digest)
+            if file_id is not None:
+                return file_id
         return _finish(deps, upload, file_id)
     except Exception as exc:
         with transaction(deps.session_factory) as session:
             su.release_upload(session=session, key=key, now=deps.clock.now(), holder=holder, error=f"{type(exc).__name__}: {exc}")
         log.warning("upload %s not finished (%s: %s); the next call resumes it", key, type(exc).__name__, exc)
         raise
+
+
+def _replace_content(deps: Deps, upload: _Upload, file_id: str | None, digest: str) -> str | None:
+    """The key's earlier bytes, never confirmed shared, give way to these.
+    Returns the earlier file's id when Slack shows it shared after all (then
+    nothing more is shared), else None once the row holds the new bytes."""
+    if file_id is not None:
+        where = deps.notifier.open_dm(upload.channel) if upload.channel[:1] in ("U", "W") else upload.channel
+        if deps.notifier.is_shared(file_id, where):
+            return _shared(deps, upload, file_id)
+    with transaction(deps.session_factory) as session:
+        if not su.replace_upload_content(session=session, key=upload.key, sha256=digest, length=len(upload.content), holder=upload.holder):
+            raise UploadBusy(upload.key)
+    log.info("upload %s: rendered again with other bytes before it was shared; sharing the new ones", upload.key)
+    return None
 
 
 def _finish(deps: Deps, upload: _Upload, file_id: str | None) -> str:

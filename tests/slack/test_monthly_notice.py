@@ -410,3 +410,19 @@ def test_the_chart_shows_six_months_per_owner(bot, session_factory, fake_slack) 
     series = _series(bot.services.deps, NOV, at("2026-12-01 09:10"), figures)
     # only November has items: each owner's line starts where its data does
     assert series == {"大件配送": [(M(2026, 11), 1)], "小件配送": [(M(2026, 11), 1)]}
+
+
+def test_a_workbook_that_changed_before_the_retry_is_shared_as_it_is_now(bot, session_factory, fake_slack, clock) -> None:
+    # The files' shares fail; before the next run the retention job masks a customer, so the
+    # workbook renders differently: it is shared once, as it is now, and the run finishes.
+    ids = seed(session_factory)
+    fake_slack.fail_next("files.completeUploadExternal", error="not_in_channel", times=3)
+    assert bot.services.post_monthly(month=NOV).state is MonthlyState.UNFINISHED
+    with transaction(session_factory) as session:
+        session.get(Item, ids["Y2"]).customer = "张*"
+    clock.advance(timedelta(minutes=11))
+    outcome = bot.services.post_monthly(month=NOV)
+    assert outcome.state is MonthlyState.POSTED, outcome.problem
+    shared = [f for f in fake_slack.files() if f["shares"]]
+    assert sorted(f["name"] for f in shared) == ["rejectbot-2026-11-chart.png", "rejectbot-2026-11-full.xlsx", "rejectbot-2026-11.xlsx"]
+    assert all(len(f["shares"]) == 1 for f in shared) and len(notices_in_channel(fake_slack)) == 1

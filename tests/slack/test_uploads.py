@@ -304,10 +304,36 @@ def test_an_upload_slack_discarded_meanwhile_is_uploaded_afresh(fake: FakeSlack,
 def test_the_same_key_for_another_file_is_refused(fake: FakeSlack, deps: Deps) -> None:
     file_id = upload(deps)
     with pytest.raises(UploadConflict, match="monthly:2026-11:chart"):
-        upload(deps, content=PNG + b"!")
-    with pytest.raises(UploadConflict):
         upload(deps, channel="C0OTHERCHAN")
+    with pytest.raises(UploadConflict):
+        upload(deps, filename="other.png")
     assert shares(fake) == [(file_id, CHANNEL, None)] and len(fake.calls_to("files.getUploadURLExternal")) == 1
+
+
+def test_other_bytes_once_shared_share_nothing_more(fake: FakeSlack, deps: Deps) -> None:
+    file_id = upload(deps)
+    assert upload(deps, content=PNG + b"!") == file_id  # the key's file is the one in Slack
+    assert shares(fake) == [(file_id, CHANNEL, None)] and len(fake.calls_to("files.getUploadURLExternal")) == 1
+
+
+def test_other_bytes_on_resume_replace_the_ones_never_shared(fake: FakeSlack, deps: Deps, clock: FixedClock) -> None:
+    # A run uploaded the bytes and died before sharing; the next run renders the file again and it
+    # comes out different (the retention job masked a customer meanwhile): the new bytes are shared, once.
+    prepared = prepare_then_die(deps, "monthly:2026-11:chart")
+    clock.advance(LEASE)
+    file_id = upload(deps, content=PNG + b"!")
+    assert file_id != prepared and shares(fake) == [(file_id, CHANNEL, None)] and fake.file_bytes(file_id) == PNG + b"!"
+    with transaction(deps.session_factory) as session:
+        row = su.find_upload(session=session, key="monthly:2026-11:chart")
+        assert (row.file_id, row.sha256) == (file_id, hashlib.sha256(PNG + b"!").hexdigest())
+
+
+def test_other_bytes_on_resume_after_the_old_ones_were_shared_share_nothing_more(fake: FakeSlack, deps: Deps, clock: FixedClock) -> None:
+    prepared = prepare_then_die(deps, "monthly:2026-11:chart")
+    deps.notifier.share_upload(prepared, CHANNEL, title="月度通报 2026-11", comment="图表")  # shared, then killed before recording it
+    clock.advance(LEASE)
+    assert upload(deps, content=PNG + b"!") == prepared
+    assert shares(fake) == [(prepared, CHANNEL, None)] and len(fake.calls_to("files.getUploadURLExternal")) == 1
 
 
 def test_two_replicas_racing_on_one_key_share_one_file(fake: FakeSlack, engine, replica_engine, clock: FixedClock) -> None:
