@@ -350,16 +350,22 @@ def _upload(
 
 def _series(deps: Deps, month: Month, as_of: datetime, figures: MonthFigures) -> dict[str, list[tuple[Month, int]]]:
     """Mistaken rejections per owner over the last ``CHART_MONTHS`` months
-    ending with ``month``, each as of ``as_of`` (the notice's moment)."""
+    ending with ``month``, each as of ``as_of`` (the notice's moment). Every
+    month from the first with any items (the bot's first month, at the
+    earliest) is on the chart, for every owner: a month without items for an
+    owner is a 0 for them, not a gap, and a month without any items at all
+    is not left out."""
     months = [month]
     while len(months) < CHART_MONTHS:
         months.insert(0, months[0].previous())
-    series: dict[str, list[tuple[Month, int]]] = defaultdict(list)
-    for shown in months:
-        month_figures = figures if shown == month else figures_for(deps, shown, as_of)[0]
-        for owner in month_figures.owners:
-            series[owner.owner].append((shown, owner.counts.mistaken))
-    return dict(series)
+    per_month = {shown: figures if shown == month else figures_for(deps, shown, as_of)[0] for shown in months}
+    shown_months = months[next(i for i, shown in enumerate(months) if per_month[shown].owners or shown == month):]
+    owners = sorted({o.owner for shown in shown_months for o in per_month[shown].owners})
+    series: dict[str, list[tuple[Month, int]]] = {}
+    for owner in owners:
+        counted = {shown: per_month[shown].owner(owner) for shown in shown_months}
+        series[owner] = [(shown, found.counts.mistaken if found else 0) for shown, found in counted.items()]
+    return series
 
 
 def _send(

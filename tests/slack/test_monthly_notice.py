@@ -408,8 +408,28 @@ def test_the_chart_shows_six_months_per_owner(bot, session_factory, fake_slack) 
     seed(session_factory)
     figures, _ = figures_for(bot.services.deps, NOV, at("2026-12-01 09:10"))
     series = _series(bot.services.deps, NOV, at("2026-12-01 09:10"), figures)
-    # only November has items: each owner's line starts where its data does
+    # only November has items: the chart starts there, not with five empty months before the bot ran
     assert series == {"大件配送": [(M(2026, 11), 1)], "小件配送": [(M(2026, 11), 1)]}
+
+    # September has an item of 大件配送 only; October none at all: October is on the chart (0 for
+    # both), and 小件配送, without items in September, has a 0 there rather than a gap
+    with transaction(session_factory) as session:
+        message = DigestMessage(digest_day=date(2026, 9, 14), owner="大件配送", channel=CHANNEL, ts="1757800000.000001",
+                                deadline=at("2026-09-14 18:00"), created_at=at("2026-09-14 08:30"), posted_at=at("2026-09-14 08:30"))
+        session.add(message)
+        session.flush()
+        item = Item(order_no="S1", rejected_on=date(2026, 9, 13), branch="南京分公司", category="large", status="deemed_confirmed",
+                    owner="大件配送", callback_agent="王丽", digest_message_id=message.id,
+                    imported_at=at("2026-09-13 20:00"), updated_at=at("2026-09-14 18:00"))
+        session.add(item)
+        session.flush()
+        session.add(_row(item.id, "2026-09-14 08:30", "post", "new", "awaiting", actor="bot", role="system"))
+        session.add(_row(item.id, "2026-09-14 18:00", "deem", "awaiting", "deemed_confirmed", actor="bot", role="system"))
+    series = _series(bot.services.deps, NOV, at("2026-12-01 09:10"), figures)
+    assert series == {
+        "大件配送": [(M(2026, 9), 1), (M(2026, 10), 0), (M(2026, 11), 1)],
+        "小件配送": [(M(2026, 9), 0), (M(2026, 10), 0), (M(2026, 11), 1)],
+    }
 
 
 def test_a_workbook_that_changed_before_the_retry_is_shared_as_it_is_now(bot, session_factory, fake_slack, clock) -> None:
