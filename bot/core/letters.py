@@ -27,7 +27,7 @@ class LetterStatus(StrEnum):
 
 class LetterReason(StrEnum):
     ESCALATIONS = "escalations"  # the owner's threads reached the top of the chain on K working days of the month
-    NO_IMPROVEMENT = "no_improvement"  # the month's confirmed + deemed is above 0 and at least the previous month's
+    NO_IMPROVEMENT = "no_improvement"  # the month's confirmed + deemed is above 0 and at least the previous month's (which had items)
     BY_HAND = "by_hand"  # /reject letter, by CS
 
 
@@ -250,10 +250,13 @@ def no_improvement(figures: OwnerFigures) -> bool:
     """The no-improvement trigger, on the monthly notice's figures: the
     owner's mistaken rejections (confirmed + deemed, and overruled disputes,
     which count as confirmed: ``Counts.mistaken``, the figure the notice's
-    trend compares) are above 0 and at least the month before's. An owner
-    with no items the month before (``trend.previous`` None) compares with 0."""
-    current = figures.counts.mistaken
-    return current > 0 and current >= (figures.trend.previous or 0)
+    trend compares) are above 0 and at least the month before's. It needs a
+    month before with items for the owner (``trend.previous`` not None):
+    with nothing to compare with (the first notice after going live, a new
+    owner) there is no "no improvement", so one mistaken rejection alone
+    never earns a letter."""
+    current, previous = figures.counts.mistaken, figures.trend.previous
+    return previous is not None and current > 0 and current >= previous
 
 
 # --- who may do what with a letter ------------------------------------------------------

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import time
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -515,12 +516,20 @@ def test_an_automatic_draft_outside_working_time_waits_for_the_opening(bot, sess
 
 
 def test_no_improvement_in_the_monthly_figures_drafts_a_letter_once_per_owner(bot, signer, session_factory, fake_slack, clock) -> None:
-    # Y confirms three items of November; Z none. No items in October: compared with 0.
+    # Y confirms three items of November; Z none.
     command(bot, signer, fake_slack, "confirm SO20261126000000 SO20261126000002 SO20261126000003", user=Y)
     deps = bot.services.deps
     figures, _ = figures_for(deps, Month(2026, 11), clock.now())
     assert figures.owner(Y_NAME).counts.mistaken == 3
     fake_slack.clear()
+    # No items in October (the first notice after going live): nothing to compare with, no letter.
+    assert figures.owner(Y_NAME).trend.previous is None
+    assert draft_if_no_improvement(deps, figures, now=clock.now()) == []
+    assert letters(session_factory) == [] and dm_messages(fake_slack, CS_LEAD) == []
+    # Had October had 3 of Y's (and 4 of Z's, who has none now), Y did not improve.
+    figures = replace(figures, owners=tuple(
+        replace(o, trend=replace(o.trend, previous=3 if o.owner == Y_NAME else 4)) for o in figures.owners
+    ))
 
     drafted = draft_if_no_improvement(deps, figures, now=clock.now())
     again = draft_if_no_improvement(deps, figures, now=clock.now())

@@ -154,7 +154,9 @@ def test_k_days_counts_distinct_local_working_days_with_a_top_level_escalation()
         (4, 2, 0, 5, True),  # more
         (2, 2, 0, 5, False),  # fewer: improving
         (0, 0, 0, 0, False),  # none at all
-        (1, 0, 0, None, True),  # none the month before (no items): compared with 0
+        (1, 0, 0, None, False),  # no month before with items (the first notice after going live): nothing to compare with
+        (5, 0, 0, None, False),  # ... however many this month
+        (1, 0, 0, 0, True),  # a month before with items but no mistakes: 1 >= 0
         (2, 1, 2, 5, True),  # overruled disputes count as confirmed: 5 >= 5
     ],
 )
