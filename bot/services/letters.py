@@ -93,7 +93,7 @@ class LetterReport:
     attached: list[int] = field(default_factory=list)
     reminded: int = 0
     overdue: list[int] = field(default_factory=list)
-    problem: str | None = None  # the health check's: a delivery that keeps failing
+    problem: str | None = None  # the health check's (``letters.problem``, in the team's language): a delivery that keeps failing
 
 
 # --- small helpers ----------------------------------------------------------------------
@@ -617,7 +617,7 @@ def run(deps: Deps, *, now: datetime) -> LetterReport:
             log.warning("letter %s: follow-up failed; the next tick tries again", letter.id, exc_info=True)
             failing.append(letter.number or f"#{letter.id}")
     if failing:
-        report.problem = f"letters not delivered or followed up yet: {', '.join(str(f) for f in failing)}"
+        report.problem = deps.catalog.t("letters.problem", numbers=deps.catalog.t("letters.list_separator").join(str(f) for f in failing))
     return report
 
 

@@ -360,6 +360,7 @@ def test_a_slack_500_during_delivery_is_retried_by_the_job_and_delivers_once(bot
     second = bot.services.run_letters()
 
     assert first.delivered == [] and first.problem == "letters not delivered or followed up yet: KF-2026-001"
+    assert first.problem == bot.services.deps.catalog.t("letters.problem", numbers="KF-2026-001")  # from the catalog, not the code
     assert second.delivered == [stored.id] and second.problem is None
     stored = letter(session_factory)
     assert stored.status == "delivered"
