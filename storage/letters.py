@@ -20,6 +20,7 @@ from bot.core.followup import key_owner
 from bot.core.letters import LetterStatus, UnfixedItem
 from bot.core.lifecycle import Status
 from storage.models import DigestMessage, FollowUp, Item, Letter, LetterCounter, LetterEvent
+from storage.monthly import POSTED_OWNER
 from storage.queries import NotFound, dialect_insert
 
 
@@ -163,9 +164,11 @@ def mark_overdue(*, session: Session, letter_id: int, now: datetime) -> bool:
 def list_escalations(*, session: Session, since: datetime, until: datetime) -> list[tuple[str, int, str, datetime]]:
     """Escalation DMs sent (``ts`` set) from ``since`` until before ``until``:
     (the owner whose items they were about, level, recipient, sent at),
-    oldest first."""
+    oldest first. The owner is the ladder's (from its key), else the one the
+    thread was posted to (``POSTED_OWNER``, as the monthly figures count it:
+    a rename's hand-over does not move a past escalation)."""
     rows = session.exec(
-        select(FollowUp.key, DigestMessage.owner, FollowUp.level, FollowUp.recipient, FollowUp.sent_at)
+        select(FollowUp.key, POSTED_OWNER, FollowUp.level, FollowUp.recipient, FollowUp.sent_at)
         .join(DigestMessage, col(FollowUp.thread_id) == col(DigestMessage.id))
         .where(
             FollowUp.kind == "escalate", col(FollowUp.ts).is_not(None),
@@ -178,11 +181,15 @@ def list_escalations(*, session: Session, since: datetime, until: datetime) -> l
 
 def list_unfixed_items(*, session: Session, owner: str, limit: int) -> list[UnfixedItem]:
     """The owner's oldest mistaken rejections still without a fix (confirmed
-    or deemed confirmed), oldest rejection first."""
+    or deemed confirmed now, in the caller's transaction), oldest rejection
+    first; of any month. An item is the owner's when its digest message was
+    posted to them (``POSTED_OWNER``, as the monthly figures count it), not
+    by ``Item.owner``, which a routing change may move."""
     rows = session.exec(
         select(Item)
-        .where(Item.owner == owner, col(Item.status).in_([Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .order_by(Item.rejected_on, Item.decided_at, Item.order_no)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(POSTED_OWNER == owner, col(Item.status).in_([Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
+        .order_by(Item.rejected_on, Item.decided_at, Item.order_no, Item.id)
         .limit(limit)
     ).all()
     return [

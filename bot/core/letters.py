@@ -220,9 +220,29 @@ def build_facts(
     )
 
 
-def issue(facts: LetterFacts, *, number: str, issued_on: date, is_working_day: Callable[[date], bool]) -> LetterFacts:
-    """The approved letter: its number and date, the reply deadline counted from that date."""
-    return replace(facts, number=number, issued_on=issued_on, reply_by=add_working_days(issued_on, facts.reply_days, is_working_day))
+def issue(
+    facts: LetterFacts, *, number: str, issued_on: date, is_working_day: Callable[[date], bool], unfixed: Iterable[UnfixedItem] | None = None,
+) -> LetterFacts:
+    """The approved letter: its number and date, the reply deadline counted
+    from that date, and the oldest still-unfixed items as of the approval
+    (``unfixed``, read in the approving transaction): an item fixed since
+    the draft is never listed as unfixed. ``None`` keeps the draft's list."""
+    listed = facts.unfixed if unfixed is None else oldest_unfixed(unfixed)
+    return replace(
+        facts, number=number, issued_on=issued_on, reply_by=add_working_days(issued_on, facts.reply_days, is_working_day), unfixed=listed,
+    )
+
+
+def unfixed_change(before: Iterable[UnfixedItem], after: Iterable[UnfixedItem]) -> str:
+    """What changed in the unfixed list between the draft and the approval,
+    for the letter's events: ``-SO1 +SO7`` (order numbers gone, then new);
+    "" when it is the same list."""
+    was, now = [u.order_no for u in before], [u.order_no for u in after]
+    if was == now:
+        return ""
+    gone = [f"-{o}" for o in was if o not in now]
+    new = [f"+{o}" for o in now if o not in was]
+    return " ".join(gone + new) or "reordered"
 
 
 # --- the triggers ----------------------------------------------------------------------

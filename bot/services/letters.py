@@ -17,6 +17,10 @@ automatic draft waits for working time; the ticker sends it then).
 anyone else is refused privately and nothing changes. Approval takes the
 year's next number, renders the DOCX and PDF once and stores them with their
 SHA-256, all in one transaction: an approved letter always has its files.
+The oldest unfixed items are read again in that transaction (as of the
+approval, the letter's date; attributed to the owner each item's digest was
+posted to, like the monthly figures), so an item fixed since the draft is
+never listed; a changed list is a ``unfixed_updated`` event.
 
 **Delivery** (at once when approved in working time, else by the ticker from
 the opening): to the owner and the owner's top escalation contact, each a DM
@@ -48,6 +52,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core import letter_blocks as blocks
 from bot.core.letters import (
+    UNFIXED_MOST,
     LetterAction,
     LetterReason,
     LetterStatus,
@@ -61,6 +66,7 @@ from bot.core.letters import (
     letter_number,
     no_improvement,
     reached_escalation_days,
+    unfixed_change,
 )
 from bot.core.monthly import Escalation, Month, MonthFigures
 from bot.core.routing import Owner
@@ -195,7 +201,7 @@ def _draft(deps: Deps, *, owner: Owner, month: Month, reason: LetterReason, now:
     if figures is None:
         figures, _ = figures_for(deps, month, now)
     with transaction(deps.session_factory) as session:
-        unfixed = store.list_unfixed_items(session=session, owner=owner.name, limit=5)
+        unfixed = store.list_unfixed_items(session=session, owner=owner.name, limit=UNFIXED_MOST)
     cat, settings = deps.catalog, deps.routing.letters
     facts = build_facts(
         owner=owner.name, month=month, reason=reason, figures=figures, unfixed=unfixed,
@@ -425,7 +431,9 @@ def approve(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
         else:
             seq = store.next_number(session=session, year=today.year)
             number = letter_number(settings.number_prefix, today.year, seq)
-            facts = issue(facts_from_json(letter.facts), number=number, issued_on=today, is_working_day=_is_working_day(deps))
+            drafted = facts_from_json(letter.facts)
+            unfixed = store.list_unfixed_items(session=session, owner=letter.owner, limit=UNFIXED_MOST)  # as of now, this transaction
+            facts = issue(drafted, number=number, issued_on=today, is_working_day=_is_working_day(deps), unfixed=unfixed)
             docx = render_letter_docx(facts, locales=_locales(deps))
             pdf = render_letter_pdf(facts, locales=_locales(deps))
             store.set_issued(
@@ -433,6 +441,9 @@ def approve(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
                 reply_by=facts.reply_by, docx=docx, docx_sha256=hashlib.sha256(docx).hexdigest(), pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             )
             store.add_event(session=session, letter_id=letter_id, at=now, actor=actor, action="approved", note=number)
+            changed = unfixed_change(drafted.unfixed, facts.unfixed)
+            if changed:  # fixed (or newly confirmed) since the draft: the letter lists the items as they are at approval
+                store.add_event(session=session, letter_id=letter_id, at=now, actor=BOT, action="unfixed_updated", note=changed)
             approved = number
     if approved is None:  # a second click won the race a moment earlier
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.APPROVE, reply_to=reply_to))

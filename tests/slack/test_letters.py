@@ -311,6 +311,28 @@ def test_the_files_say_the_facts_in_chinese(bot, signer, fake_slack, session_fac
         assert "KF-2026-001" in text and Y_NAME in text
 
 
+def test_an_item_fixed_between_draft_and_approval_is_not_listed_as_unfixed(bot, signer, fake_slack, session_factory, clock) -> None:
+    from pypdf import PdfReader
+
+    order = "SO20261126000000"
+    command(bot, signer, fake_slack, f"confirm {order} SO20261126000002", user=Y)
+    fake_slack.clear()
+    draft(bot, signer, fake_slack)
+    assert order in [u.order_no for u in facts_from_json(letter(session_factory).facts).unfixed]
+    clock.set(at("2026-11-27 11:00"))
+    command(bot, signer, fake_slack, f"fix {order} 已重新派送", user=Y)
+    fake_slack.clear()
+    clock.set(at("2026-11-30 10:00"))
+
+    stored = approve(bot, signer, fake_slack, session_factory)
+
+    listed = [u.order_no for u in facts_from_json(stored.facts).unfixed]
+    assert listed == ["SO20261126000002"]  # as of the approval: the fixed one is gone, the other still unfixed
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(stored.pdf)).pages)
+    assert order not in pdf_text and "SO20261126000002" in pdf_text
+    assert ("bot", "unfixed_updated", f"-{order}") in events(session_factory)
+
+
 def test_a_double_click_on_approve_delivers_once(bot, signer, fake_slack, session_factory) -> None:
     draft(bot, signer, fake_slack)
 

@@ -31,6 +31,7 @@ from bot.core.letters import (
     letter_number,
     no_improvement,
     reached_escalation_days,
+    unfixed_change,
 )
 from bot.core.monthly import Counts, Escalation, Month, MonthFigures, OwnerFigures, Trend
 from bot.core.routing import CalendarOverrides, Letters
@@ -123,6 +124,19 @@ def test_the_facts_survive_json() -> None:
         OwnerFigures("大件配送", Counts(posted=1, confirmed=1, answer_median=timedelta(hours=3, minutes=5)), (), Trend(None, 1), None),
     ), agents=()))
     assert facts_from_json(facts_to_json(with_medians)) == with_medians
+
+
+def test_approval_lists_the_unfixed_items_as_they_are_then_and_says_what_changed() -> None:
+    drafted = facts()
+    still = [u for u in drafted.unfixed if u.order_no != "SO5"]  # SO5 fixed since the draft
+    newly = UnfixedItem("SO9", date(2026, 11, 1), "杭州分公司", "deemed_confirmed", at("2026-11-30 18:00").astimezone(UTC))
+
+    issued = issue(drafted, number="KF-2026-001", issued_on=date(2026, 12, 1), is_working_day=weekdays, unfixed=[*still, newly])
+
+    assert [u.order_no for u in issued.unfixed] == ["SO9", "SO6", "SO4", "SO3", "SO2"]
+    assert unfixed_change(drafted.unfixed, issued.unfixed) == "-SO5 +SO9"
+    assert unfixed_change(drafted.unfixed, drafted.unfixed) == ""
+    assert issue(drafted, number="KF-2026-001", issued_on=date(2026, 12, 1), is_working_day=weekdays).unfixed == drafted.unfixed
 
 
 # --- the triggers ------------------------------------------------------------------------------
