@@ -76,7 +76,7 @@ from bot.documents.letter import letter_subject, render_letter_docx, render_lett
 from bot.gateway import ReplyTo
 from bot.services.deps import Deps
 from bot.services.monthly import LEVELS, figures_for
-from bot.services.office_hours import may_message_people
+from bot.services.office_hours import may_message_people, working_hours
 from bot.services.uploads import upload_once
 from storage import letters as store
 from storage import queries as q
@@ -265,7 +265,10 @@ def resolve_owner(deps: Deps, who: str) -> Owner | None:
 
 def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
     """``/reject letter <owner name or @owner>``, by CS: a draft for this
-    month to the CS lead at once. The id of the letter drafted, or None."""
+    month to the CS lead, at once in working time; outside it the ticker
+    sends it at the opening (the actor is told when), unless the actor is
+    the CS lead (their own answer goes at once). The id of the letter
+    drafted, or None."""
     cat = deps.catalog
     if not deps.routing.is_cs(actor):
         deps.notifier.reply(reply_to, cat.t("letters.draft_cs_only"))
@@ -293,9 +296,25 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
     if letter is None:  # another request took the key a moment ago
         deps.notifier.reply(reply_to, cat.t("letters.draft_raced", owner=owner.name))
         return None
+    lead = mention(deps.routing.cs_lead)
+    if not may_message_people(deps, now) and actor != deps.routing.cs_lead:
+        # a DM to the CS lead waits for working time (bot.services.office_hours); the ticker sends it at the
+        # opening. The CS lead's own request is their own answer: it goes at once.
+        deps.notifier.reply(reply_to, _waiting_text(deps, now, owner=owner.name, month=month, lead=lead))
+        return letter.id
     sent = send_draft(deps, letter.id, now=now)
-    deps.notifier.reply(reply_to, cat.t("letters.drafted" if sent else "letters.drafted_unsent", owner=owner.name, month=str(month), lead=mention(deps.routing.cs_lead)))
+    deps.notifier.reply(reply_to, cat.t("letters.drafted" if sent else "letters.drafted_unsent", owner=owner.name, month=str(month), lead=lead))
     return letter.id
+
+
+def _waiting_text(deps: Deps, now: datetime, *, owner: str, month: Month, lead: str) -> str:
+    """The answer to a draft made outside working time: when its DM goes out."""
+    try:
+        opening = working_hours(deps).next_working_moment(now)
+    except CalendarDataMissing:  # the coming days are not in the calendar: no time to promise
+        return deps.catalog.t("letters.drafted_waiting_calendar", owner=owner, month=str(month), lead=lead)
+    when = opening.astimezone(deps.timezone).strftime("%Y-%m-%d %H:%M")
+    return deps.catalog.t("letters.drafted_waiting", owner=owner, month=str(month), lead=lead, when=when)
 
 
 def draft_if_no_improvement(deps: Deps, figures: MonthFigures, *, now: datetime) -> list[int]:

@@ -154,6 +154,34 @@ def test_cs_drafts_a_letter_by_hand_and_it_goes_to_the_cs_lead_with_three_button
     assert events(session_factory) == [(CS_AGENT, "drafted", "by_hand")]
 
 
+def test_a_letter_by_hand_outside_working_time_waits_for_the_opening_and_says_when(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-11-27 22:30"))  # Friday night: the next opening is Monday 09:00
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+
+    assert answer(fake_slack) == (
+        f"A work contact letter for {Y_NAME} (2026-11) is drafted. It is outside working time, so its DM to <@{CS_LEAD}> waits: "
+        "it goes out at 2026-11-30 09:00."
+    )
+    assert dm_messages(fake_slack, CS_LEAD) == [] and letter(session_factory).status == "draft"
+    clock.set(at("2026-11-28 10:00"))  # Saturday
+    assert bot.services.run_letters().drafts_sent == []
+    assert dm_messages(fake_slack, CS_LEAD) == []
+    clock.set(at("2026-11-30 09:00"))
+    assert bot.services.run_letters().drafts_sent == [letter(session_factory).id]
+    assert len(dm_messages(fake_slack, CS_LEAD)) == 1
+    assert bot.services.run_letters().drafts_sent == []  # once
+
+
+def test_the_cs_lead_s_own_letter_by_hand_reaches_them_at_once_at_night(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-11-27 22:30"))
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_LEAD)
+
+    assert answer(fake_slack).startswith(f"A work contact letter for {Y_NAME} (2026-11) is drafted and went to <@{CS_LEAD}> by DM")
+    assert len(dm_messages(fake_slack, CS_LEAD)) == 1
+
+
 @pytest.mark.parametrize(
     ("text", "user", "expected"),
     [
