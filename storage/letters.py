@@ -198,6 +198,17 @@ def list_unfixed_items(*, session: Session, owner: str, limit: int) -> list[Unfi
     ]
 
 
+def owner_has_items(*, session: Session, owner: str, first_day, last_day) -> bool:
+    """Whether a digest of a day from ``first_day`` to ``last_day`` posted
+    items to ``owner`` (``POSTED_OWNER``, as the monthly figures count them)."""
+    return session.exec(
+        select(Item.id)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(POSTED_OWNER == owner, DigestMessage.digest_day >= first_day, DigestMessage.digest_day <= last_day)
+        .limit(1)
+    ).first() is not None
+
+
 def find_first_page_after(*, session: Session, owner: str, after: datetime) -> DigestMessage | None:
     """The owner's first digest message posted at or after ``after`` (the
     next digest after a letter's approval), oldest first."""

@@ -265,7 +265,8 @@ def resolve_owner(deps: Deps, who: str) -> Owner | None:
 
 def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
     """``/reject letter <owner name or @owner>``, by CS: a draft for this
-    month to the CS lead, at once in working time; outside it the ticker
+    month when the owner has items in it, else for the month before (the
+    first working days of a month, right after its notice), to the CS lead, at once in working time; outside it the ticker
     sends it at the opening (the actor is told when), unless the actor is
     the CS lead (their own answer goes at once). The id of the letter
     drafted, or None."""
@@ -278,7 +279,11 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
         deps.notifier.reply(reply_to, cat.t("letters.unknown_owner", who=who, owners=", ".join(o.name for o in deps.routing.owners)))
         return None
     now = deps.clock.now()
-    month = Month.of(now.astimezone(deps.timezone).date())
+    current = Month.of(now.astimezone(deps.timezone).date())
+    with transaction(deps.session_factory) as session:
+        month = current if store.owner_has_items(
+            session=session, owner=owner.name, first_day=current.first_day, last_day=current.last_day,
+        ) else current.previous()  # right after a month's notice, before this month's digests have their items
     with transaction(deps.session_factory) as session:
         earlier = [
             l for l in store.list_letters(session=session, owner=owner.name, month=str(month))
@@ -297,13 +302,15 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
         deps.notifier.reply(reply_to, cat.t("letters.draft_raced", owner=owner.name))
         return None
     lead = mention(deps.routing.cs_lead)
+    which = "" if month == current else " " + cat.t("letters.month_before", owner=owner.name, current=str(current), month=str(month))
     if not may_message_people(deps, now) and actor != deps.routing.cs_lead:
         # a DM to the CS lead waits for working time (bot.services.office_hours); the ticker sends it at the
         # opening. The CS lead's own request is their own answer: it goes at once.
-        deps.notifier.reply(reply_to, _waiting_text(deps, now, owner=owner.name, month=month, lead=lead))
+        deps.notifier.reply(reply_to, _waiting_text(deps, now, owner=owner.name, month=month, lead=lead) + which)
         return letter.id
     sent = send_draft(deps, letter.id, now=now)
-    deps.notifier.reply(reply_to, cat.t("letters.drafted" if sent else "letters.drafted_unsent", owner=owner.name, month=str(month), lead=lead))
+    text = cat.t("letters.drafted" if sent else "letters.drafted_unsent", owner=owner.name, month=str(month), lead=lead)
+    deps.notifier.reply(reply_to, text + which)
     return letter.id
 
 

@@ -182,6 +182,31 @@ def test_the_cs_lead_s_own_letter_by_hand_reaches_them_at_once_at_night(bot, sig
     assert len(dm_messages(fake_slack, CS_LEAD)) == 1
 
 
+def test_a_letter_by_hand_right_after_a_month_s_notice_is_for_the_month_before(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-12-01 10:00"))  # November's notice is out; December's digests have posted nothing of Y's yet
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+
+    assert answer(fake_slack) == (
+        f"A work contact letter for {Y_NAME} (2026-11) is drafted and went to <@{CS_LEAD}> by DM to approve, edit or discard. "
+        f"({Y_NAME} has no items in 2026-12 yet, so the letter is for 2026-11.)"
+    )
+    stored = letter(session_factory)
+    assert (stored.month, stored.draft_key) == ("2026-11", f"letter:{Y_NAME}:2026-11")
+    assert facts_from_json(stored.facts).counts.posted == 26  # November's figures, not an empty December
+
+
+def test_a_letter_by_hand_when_the_calendar_has_no_next_opening_says_it_waits(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-12-31 22:30"))  # the installed calendar has no 2027: no opening to promise
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+
+    assert answer(fake_slack).startswith(
+        f"A work contact letter for {Y_NAME} (2026-11) is drafted. It is outside working time, so its DM to <@{CS_LEAD}> waits for the next working time"
+    )
+    assert dm_messages(fake_slack, CS_LEAD) == [] and letter(session_factory).status == "draft"
+
+
 @pytest.mark.parametrize(
     ("text", "user", "expected"),
     [
