@@ -410,11 +410,13 @@ def test_numbers_run_per_year_and_start_again_in_january(bot, signer, fake_slack
     press(bot, signer, fake_slack, user=CS_LEAD, action_id="letter.approve", owner_of_dm=CS_LEAD)
     clock.set(at("2027-01-04 10:00"))  # a Monday in the new year
     fake_slack.clear()
-    draft(bot, signer, fake_slack, Y_NAME)
+    # by the CS lead: the installed calendar has no 2027, so nobody else's draft would reach them now;
+    # no items in January yet: the letter is December's
+    draft(bot, signer, fake_slack, Y_NAME, user=CS_LEAD)
     press(bot, signer, fake_slack, user=CS_LEAD, action_id="letter.approve", owner_of_dm=CS_LEAD)
 
     assert [(l.owner, l.month, l.number) for l in letters(session_factory)] == [
-        (Y_NAME, "2026-11", "KF-2026-001"), (Z_NAME, "2026-11", "KF-2026-002"), (Y_NAME, "2027-01", "KF-2027-001"),
+        (Y_NAME, "2026-11", "KF-2026-001"), (Z_NAME, "2026-11", "KF-2026-002"), (Y_NAME, "2026-12", "KF-2027-001"),
     ]
 
 
