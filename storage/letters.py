@@ -154,6 +154,28 @@ def acknowledge_letter(*, session: Session, letter_id: int, user: str, now: date
     )
 
 
+def record_early_ack(*, session: Session, letter_id: int, user: str, now: datetime) -> bool:
+    """An acknowledgment while the delivery is unfinished (still approved):
+    who and when, the status unchanged (``settle_early_ack`` moves it once
+    delivered). False when the letter is no longer approved or one was
+    recorded before."""
+    return session.exec(
+        update(Letter)
+        .where(col(Letter.id) == letter_id, col(Letter.status) == str(LetterStatus.APPROVED), col(Letter.acknowledged_at).is_(None))
+        .values(acknowledged_at=now, acknowledged_by=user)
+    ).rowcount == 1
+
+
+def settle_early_ack(*, session: Session, letter_id: int) -> bool:
+    """Delivered → acknowledged, keeping who and when, when an
+    acknowledgment came before the delivery completed (``record_early_ack``)."""
+    return session.exec(
+        update(Letter)
+        .where(col(Letter.id) == letter_id, col(Letter.status) == str(LetterStatus.DELIVERED), col(Letter.acknowledged_at).is_not(None))
+        .values(status=LetterStatus.ACKNOWLEDGED)
+    ).rowcount == 1
+
+
 def mark_overdue(*, session: Session, letter_id: int, now: datetime) -> bool:
     return _move(session, letter_id, [LetterStatus.DELIVERED], status=LetterStatus.OVERDUE, overdue_told_at=now)
 

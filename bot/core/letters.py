@@ -300,12 +300,16 @@ SIGN_OFF = (LetterAction.APPROVE, LetterAction.EDIT, LetterAction.DISCARD)
 AFTER_APPROVAL = (LetterStatus.APPROVED, LetterStatus.DELIVERED, LetterStatus.ACKNOWLEDGED, LetterStatus.OVERDUE)
 
 
-def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_recipient: bool) -> Verdict:
+def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_recipient: bool, dm_sent: bool = False) -> Verdict:
     """The one table of what a click on a letter does. Only the CS lead signs
     off (approve, edit, discard), on a draft only; a repeated approval or
     discard is ``ALREADY``. Only the letter's recipients acknowledge, once it
     is delivered; every acknowledgment is recorded, the first ends the
-    follow-up (``DO`` on a delivered or overdue letter, ``ALREADY`` after)."""
+    follow-up (``DO`` on a delivered or overdue letter, ``ALREADY`` after).
+    A recipient whose DM went out (``dm_sent``) while the rest of the
+    delivery has not yet (the letter still ``approved``: a file share or the
+    other DM failed and the ticker resumes it) may acknowledge too: it is
+    recorded, and the letter is acknowledged once the delivery completes."""
     if action in SIGN_OFF:
         if not is_cs_lead:
             return Verdict.NOT_ALLOWED
@@ -319,6 +323,8 @@ def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_r
     if not is_recipient:
         return Verdict.NOT_ALLOWED
     if status in (LetterStatus.DELIVERED, LetterStatus.OVERDUE):
+        return Verdict.DO
+    if status is LetterStatus.APPROVED and dm_sent:
         return Verdict.DO
     if status is LetterStatus.ACKNOWLEDGED:
         return Verdict.ALREADY

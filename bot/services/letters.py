@@ -34,7 +34,9 @@ message (in its thread) once that is posted.
 **Follow-up**, in working time only: one reminder DM per working day to each
 recipient (``letter:<id>:remind:<day>:<user>``) until either acknowledges.
 The first acknowledgment ends it and is announced in the announcement's
-thread; every one is a ``letter_event``. Past ``reply_by`` unacknowledged,
+thread; every one is a ``letter_event``. One pressed while the delivery is
+unfinished (its DM went out, a later step failed) is recorded at once and
+takes effect when the delivery completes. Past ``reply_by`` unacknowledged,
 the letter is ``overdue`` and the CS lead gets one DM with the facts.
 
 Errors: none raised to callers; refusals are answered privately, Slack
@@ -367,6 +369,13 @@ def draft_for_escalations(deps: Deps, *, now: datetime) -> list[int]:
 # --- sign-off ------------------------------------------------------------------------------
 
 
+def _dm_sent(deps: Deps, letter_id: int, user: str) -> bool:
+    """Whether the delivery's DM to ``user`` (with its Acknowledge button) is in Slack."""
+    with transaction(deps.session_factory) as session:
+        effect = q.find_effect(session=session, key=f"letter:{letter_id}:dm:{user}")
+    return effect is not None and effect.done_at is not None
+
+
 def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, reply_to: ReplyTo) -> Letter | None:
     """The letter when ``actor`` may do ``action`` on it now; else None,
     after telling them why (privately)."""
@@ -376,7 +385,11 @@ def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, re
         deps.notifier.reply(reply_to, cat.t("letters.unknown_letter"))
         return None
     status = LetterStatus(letter.status)
-    verdict = decide(status, action, is_cs_lead=actor == deps.routing.cs_lead, is_recipient=actor in recipients(deps, letter.owner))
+    is_recipient = actor in recipients(deps, letter.owner)
+    verdict = decide(
+        status, action, is_cs_lead=actor == deps.routing.cs_lead, is_recipient=is_recipient,
+        dm_sent=is_recipient and action is LetterAction.ACKNOWLEDGE and _dm_sent(deps, letter_id, actor),
+    )
     if verdict is Verdict.DO:
         return letter
     name = blocks.name_of(_view(deps, letter), cat)
@@ -385,6 +398,8 @@ def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, re
         deps.notifier.reply(reply_to, cat.t(key, name=name, lead=mention(deps.routing.cs_lead)))
     elif verdict is Verdict.ALREADY:
         deps.notifier.reply(reply_to, cat.t("letters.already", name=name, status=cat.t(blocks.STATUS_KEYS[status])))
+    elif action is LetterAction.ACKNOWLEDGE and status in (LetterStatus.DRAFT, LetterStatus.APPROVED):
+        deps.notifier.reply(reply_to, cat.t("letters.ack_not_yet", name=name))
     else:
         deps.notifier.reply(reply_to, cat.t("letters.too_late", name=name, status=cat.t(blocks.STATUS_KEYS[status])))
     return None
@@ -521,6 +536,9 @@ def deliver(deps: Deps, letter_id: int, *, now: datetime) -> bool:
         store.set_announced(session=session, letter_id=letter_id, ts=posted[1])
         if store.set_delivered(session=session, letter_id=letter_id, now=deps.clock.now()):
             store.add_event(session=session, letter_id=letter_id, at=deps.clock.now(), actor=BOT, action="delivered", note=", ".join(users))
+        acknowledged = store.settle_early_ack(session=session, letter_id=letter_id)  # a recipient acknowledged before the rest went out
+    if acknowledged:
+        _announce_ack(deps, letter_id, now=now)  # else the ticker's next run announces it
     _refresh_draft_message(deps, letter_id)
     return True
 
@@ -547,7 +565,10 @@ def attach_to_digest(deps: Deps, letter: Letter) -> bool:
 
 def acknowledge(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
     """A recipient's Acknowledge: every one recorded; the first ends the
-    follow-up and is announced in the announcement's thread."""
+    follow-up and is announced in the announcement's thread. Pressed while
+    the delivery is unfinished (the presser's DM went out, a later step
+    failed), it is recorded at once; the letter is acknowledged, and that
+    announced, when the ticker completes the delivery."""
     cat = deps.catalog
     letter = _load(deps, letter_id)
     now = deps.clock.now()
@@ -560,9 +581,13 @@ def acknowledge(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) ->
     if letter is None:
         return False
     with transaction(deps.session_factory) as session:
-        first = store.acknowledge_letter(session=session, letter_id=letter_id, user=actor, now=now)
-        store.add_event(session=session, letter_id=letter_id, at=now, actor=actor, action="acknowledged", note="" if first else "again")
-    if first:
+        early = store.record_early_ack(session=session, letter_id=letter_id, user=actor, now=now)  # delivery unfinished
+        first = early or store.acknowledge_letter(session=session, letter_id=letter_id, user=actor, now=now)
+        note = "before delivery completed" if early else "" if first else "again"
+        store.add_event(session=session, letter_id=letter_id, at=now, actor=actor, action="acknowledged", note=note)
+    if early:  # acknowledged, and announced, once the delivery completes (``deliver``)
+        deps.notifier.reply(reply_to, cat.t("letters.ack_done", number=letter.number))
+    elif first:
         _announce_ack(deps, letter_id, now=now)
         deps.notifier.reply(reply_to, cat.t("letters.ack_done", number=letter.number))
     else:

@@ -522,6 +522,55 @@ def test_only_a_recipient_acknowledges(bot, signer, fake_slack, session_factory)
     assert state(session_factory) == before
 
 
+def test_an_acknowledgment_while_the_delivery_is_unfinished_is_recorded_and_counts_once_it_completes(bot, signer, fake_slack, session_factory) -> None:
+    bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
+    bot.services.deps.notifier.share_settle = 0
+    draft(bot, signer, fake_slack)
+    fake_slack.fail_next("files.completeUploadExternal", "internal_error", status=500, times=2)  # Y's DOCX: both tries
+    stored = approve(bot, signer, fake_slack, session_factory)
+    assert stored.status == "approved" and len(dm_messages(fake_slack, Y)) == 1 and dm_messages(fake_slack, BOSS) == []
+    fake_slack.clear()
+
+    press(bot, signer, fake_slack, user=Y, action_id="letter.acknowledge", owner_of_dm=Y)
+
+    assert answer(fake_slack) == "Thank you: KF-2026-001 is acknowledged. The reminders stop."
+    stored = letter(session_factory)
+    assert (stored.status, stored.acknowledged_by) == ("approved", Y)  # recorded; the delivery is not done yet
+    assert (Y, "acknowledged", "before delivery completed") in events(session_factory)
+    assert channel_texts(fake_slack) == []
+    fake_slack.clear()
+
+    report = bot.services.run_letters()
+
+    assert report.delivered == [stored.id]
+    stored = letter(session_factory)
+    assert (stored.status, stored.acknowledged_by) == ("acknowledged", Y)
+    assert len([m for m in dm_messages(fake_slack, BOSS) if m.get("blocks")]) == 1  # the boss still gets the letter
+    assert len(shared_files(fake_slack)) == 4  # each recipient's DOCX and PDF, each once
+    (announcement,) = channel_texts(fake_slack)
+    assert channel_texts(fake_slack, stored.announced_ts) == [f":white_check_mark: KF-2026-001 acknowledged by <@{Y}> on 2026-11-27 09:30."]
+    assert bot.services.run_letters().reminded == 0
+    fake_slack.clear()
+    press(bot, signer, fake_slack, user=BOSS, action_id="letter.acknowledge", owner_of_dm=BOSS)  # the boss, later: recorded too
+    assert answer(fake_slack) == f"KF-2026-001 was already acknowledged by <@{Y}>; your acknowledgment is recorded too."
+
+
+def test_an_acknowledgment_before_the_presser_s_dm_went_out_is_refused(bot, signer, fake_slack, session_factory) -> None:
+    bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
+    bot.services.deps.notifier.share_settle = 0
+    draft(bot, signer, fake_slack)
+    fake_slack.fail_next("files.completeUploadExternal", "internal_error", status=500, times=2)
+    approve(bot, signer, fake_slack, session_factory)
+    fake_slack.clear()
+    before = state(session_factory)
+
+    # the boss's DM is not out; a forged click with Y's DM (the boss is a recipient, but has no button yet)
+    press(bot, signer, fake_slack, user=BOSS, action_id="letter.acknowledge", owner_of_dm=Y)
+
+    assert answer(fake_slack) == "KF-2026-001 has not been delivered to you yet: acknowledge it from its DM once it arrives. Nothing changed."
+    assert state(session_factory) == before
+
+
 def test_unacknowledged_past_the_deadline_the_cs_lead_is_told_once(bot, signer, fake_slack, session_factory, clock) -> None:
     draft(bot, signer, fake_slack)
     approve(bot, signer, fake_slack, session_factory)

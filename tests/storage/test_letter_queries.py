@@ -95,6 +95,33 @@ def test_status_changes_are_compare_and_set(session_factory) -> None:
     assert (stored.status, stored.acknowledged_by, stored.acknowledged_at) == ("acknowledged", "U0OWNERY", NOW + timedelta(hours=1))
 
 
+def test_an_acknowledgment_before_delivery_completed_is_kept_and_settles_on_delivery(session_factory) -> None:
+    with transaction(session_factory) as session:
+        letter = store.create_letter(session=session, letter=draft())
+    with transaction(session_factory) as session:
+        assert not store.record_early_ack(session=session, letter_id=letter.id, user="U0OWNERY", now=NOW)  # a draft: no
+        assert store.approve_letter(session=session, letter_id=letter.id, actor="U0CSLEAD", now=NOW)
+        assert not store.settle_early_ack(session=session, letter_id=letter.id)  # not delivered
+        assert store.record_early_ack(session=session, letter_id=letter.id, user="U0OWNERY", now=NOW + timedelta(minutes=1))
+        assert not store.record_early_ack(session=session, letter_id=letter.id, user="U0LOGIBOSS", now=NOW + timedelta(minutes=2))
+        assert store.get_letter(session=session, letter_id=letter.id).status == "approved"
+        assert store.set_delivered(session=session, letter_id=letter.id, now=NOW + timedelta(minutes=3))
+        assert store.settle_early_ack(session=session, letter_id=letter.id)
+        assert not store.settle_early_ack(session=session, letter_id=letter.id)
+    with transaction(session_factory) as session:
+        stored = store.get_letter(session=session, letter_id=letter.id)
+    assert (stored.status, stored.acknowledged_by, stored.acknowledged_at) == ("acknowledged", "U0OWNERY", NOW + timedelta(minutes=1))
+
+
+def test_a_delivered_letter_without_an_early_acknowledgment_stays_delivered(session_factory) -> None:
+    with transaction(session_factory) as session:
+        letter = store.create_letter(session=session, letter=draft())
+        store.approve_letter(session=session, letter_id=letter.id, actor="U0CSLEAD", now=NOW)
+        store.set_delivered(session=session, letter_id=letter.id, now=NOW)
+        assert not store.settle_early_ack(session=session, letter_id=letter.id)
+        assert store.get_letter(session=session, letter_id=letter.id).status == "delivered"
+
+
 def test_the_files_bytes_and_events_round_trip(session_factory) -> None:
     blob = bytes(range(256)) * 400
     with transaction(session_factory) as session:

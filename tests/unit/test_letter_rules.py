@@ -181,16 +181,20 @@ def test_no_improvement_is_mistaken_above_zero_and_at_least_last_month(confirmed
 # --- who may do what ------------------------------------------------------------------------------
 
 
-ALL = [(s, a, lead, recipient) for s in LetterStatus for a in LetterAction for lead in (True, False) for recipient in (True, False)]
+ALL = [
+    (s, a, lead, recipient, dm_sent)
+    for s in LetterStatus for a in LetterAction for lead in (True, False) for recipient in (True, False) for dm_sent in (True, False)
+]
 
 
-@pytest.mark.parametrize(("status", "action", "lead", "recipient"), ALL)
-def test_every_status_action_and_role(status, action, lead, recipient) -> None:
-    verdict = decide(status, action, is_cs_lead=lead, is_recipient=recipient)
+@pytest.mark.parametrize(("status", "action", "lead", "recipient", "dm_sent"), ALL)
+def test_every_status_action_and_role(status, action, lead, recipient, dm_sent) -> None:
+    verdict = decide(status, action, is_cs_lead=lead, is_recipient=recipient, dm_sent=dm_sent)
     if action is LetterAction.ACKNOWLEDGE:
         expected = (
             Verdict.NOT_ALLOWED if not recipient
             else Verdict.DO if status in (LetterStatus.DELIVERED, LetterStatus.OVERDUE)
+            else Verdict.DO if status is LetterStatus.APPROVED and dm_sent  # their DM is out, the rest of the delivery not yet
             else Verdict.ALREADY if status is LetterStatus.ACKNOWLEDGED
             else Verdict.TOO_LATE
         )
