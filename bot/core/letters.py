@@ -7,7 +7,7 @@ are the CS lead's to edit before approving."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -46,7 +46,8 @@ class UnfixedItem:
 class SentEscalation:
     at: datetime  # aware UTC
     level: int
-    recipient: str  # the manager's display name or Slack user, as the routing file gives it
+    recipient: str  # the manager's Slack user, as the routing file gives it (Slack messages mention it)
+    name: str = ""  # the manager's name in Slack when the draft was made; "" when Slack did not say (the letter names the level's role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def facts_to_json(facts: LetterFacts) -> str:
             {"order_no": u.order_no, "rejected_on": u.rejected_on.isoformat(), "branch": u.branch, "status": u.status, "since": u.since.isoformat()}
             for u in facts.unfixed
         ],
-        "escalations": [{"at": e.at.isoformat(), "level": e.level, "recipient": e.recipient} for e in facts.escalations],
+        "escalations": [{"at": e.at.isoformat(), "level": e.level, "recipient": e.recipient, "name": e.name} for e in facts.escalations],
         "agreement": facts.agreement,
         "improvement": facts.improvement,
         "reply_days": facts.reply_days,
@@ -128,7 +129,9 @@ def facts_from_json(text: str) -> LetterFacts:
             UnfixedItem(u["order_no"], date.fromisoformat(u["rejected_on"]), u["branch"], u["status"], datetime.fromisoformat(u["since"]))
             for u in data["unfixed"]
         ),
-        escalations=tuple(SentEscalation(datetime.fromisoformat(e["at"]), e["level"], e["recipient"]) for e in data["escalations"]),
+        escalations=tuple(
+            SentEscalation(datetime.fromisoformat(e["at"]), e["level"], e["recipient"], e.get("name") or "") for e in data["escalations"]
+        ),
         agreement=data["agreement"],
         improvement=data["improvement"],
         reply_days=data["reply_days"],
@@ -187,11 +190,13 @@ def build_facts(
     is_working_day: Callable[[date], bool],
     timezone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
     number: str = DRAFT_NUMBER,
+    names: Mapping[str, str] | None = None,
 ) -> LetterFacts:
     """A letter's facts, every one from the rows: the owner's figures of
     ``month`` (zero when they had no items), the month before's mistaken
     rejections (the notice's trend), the oldest unfixed items, the escalations
-    of the month about the owner's threads (oldest first); the figures'
+    of the month about the owner's threads (oldest first), each manager with
+    their name from ``names`` (Slack user → name; missing: ""); the figures'
     ``as_of`` is stated on the letter."""
     mine = figures.owner(owner)
     return LetterFacts(
@@ -207,7 +212,7 @@ def build_facts(
         per_item=figures.per_item,
         unfixed=oldest_unfixed(unfixed),
         escalations=tuple(
-            SentEscalation(at=e.sent_at, level=e.level, recipient=e.recipient)
+            SentEscalation(at=e.sent_at, level=e.level, recipient=e.recipient, name=(names or {}).get(e.recipient, ""))
             for e in sorted(escalations, key=lambda e: (e.sent_at, e.level, e.recipient))
             if e.owner == owner
         ),

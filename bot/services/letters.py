@@ -194,6 +194,16 @@ def _escalations(deps: Deps, month: Month, *, until: datetime) -> list[Escalatio
     return found
 
 
+def _display_name(deps: Deps, user: str) -> str:
+    """A manager's name in Slack for the letter; "" when Slack does not say
+    (any error: the letter then names the escalation level's role)."""
+    try:
+        return deps.notifier.display_name(user)
+    except Exception as exc:  # noqa: BLE001 - a name is a courtesy: the draft is made without it
+        log.warning("no Slack name for %s (%s: %s); the letter names the level's role", user, type(exc).__name__, exc)
+        return ""
+
+
 def _draft(deps: Deps, *, owner: Owner, month: Month, reason: LetterReason, now: datetime, actor: str, key: str, figures: MonthFigures | None = None) -> Letter | None:
     """Build the draft from the rows and store it under ``key``; None when
     the key is taken (drafted before)."""
@@ -205,9 +215,11 @@ def _draft(deps: Deps, *, owner: Owner, month: Month, reason: LetterReason, now:
     with transaction(deps.session_factory) as session:
         unfixed = store.list_unfixed_items(session=session, owner=owner.name, limit=UNFIXED_MOST)
     cat, settings = deps.catalog, deps.routing.letters
+    escalations = _escalations(deps, month, until=now)
+    names = {user: _display_name(deps, user) for user in dict.fromkeys(e.recipient for e in escalations if e.owner == owner.name)}
     facts = build_facts(
         owner=owner.name, month=month, reason=reason, figures=figures, unfixed=unfixed,
-        escalations=_escalations(deps, month, until=now),
+        escalations=escalations, names=names,
         sender=settings.from_ or cat.t("letters.default_sender"), recipient=settings.to or owner.name,
         agreement=settings.agreement, improvement=cat.t("letters.default_improvement", owner=owner.name),
         reply_days=settings.reply_days, issued_on=now.astimezone(deps.timezone).date(), is_working_day=_is_working_day(deps),

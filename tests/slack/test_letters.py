@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
@@ -25,7 +26,7 @@ from test_followup_sweep import next_day_csv, texts_to
 
 from bot.core.letters import facts_from_json
 from bot.core.monthly import Month
-from bot.fakeslack import block_actions, new_trigger_id, view_submission
+from bot.fakeslack import FakeSlack, block_actions, new_trigger_id, view_submission
 from bot.gateway import Backoff
 from bot.services.letters import draft_if_no_improvement
 from bot.services.monthly import figures_for
@@ -34,6 +35,17 @@ from storage.models import DigestMessage, FollowUp, Letter, LetterEvent
 
 BOSS = "U0LOGIBOSS"  # the top of Y's (and Z's) escalation chain
 Y_NAME, Z_NAME = "大件配送", "小件配送"
+MANAGERS = {  # the workspace's directory (users.info): the ops head has a display name, the boss only a real name
+    OPS_HEAD: {"name": "wang.qiang", "real_name": "Wang Qiang", "display_name": "王经理"},
+    BOSS: {"name": "zhao.gang", "real_name": "赵刚", "display_name": ""},
+}
+
+
+@pytest.fixture
+def fake_slack(clock) -> Iterator[FakeSlack]:
+    """The shared fake (tests/conftest.py), with the managers in its directory."""
+    with FakeSlack(users=MANAGERS, clock=lambda: clock.now().timestamp()) as fake:
+        yield fake
 
 
 # --- reading what happened -----------------------------------------------------------------
@@ -630,6 +642,50 @@ def test_k_days_of_top_level_escalations_draft_a_letter_once(bot, session_factor
     ]
     assert report.drafts_sent == [stored.id]  # in working time: to the CS lead at once
     assert len(dm_messages(fake_slack, CS_LEAD)) == 1
+
+
+def pdf_text(stored: Letter) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(stored.pdf)).pages)
+
+
+def test_the_letter_names_the_managers_as_slack_shows_them_never_by_their_ids(bot, signer, session_factory, fake_slack, clock) -> None:
+    escalate(session_factory, "2026-11-24 10:00", "2026-11-25 10:00")
+    escalate(session_factory, "2026-11-26 10:00", level=1)
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+    asked = sorted(c.params["user"] for c in fake_slack.calls_to("users.info"))
+    fake_slack.clear()
+
+    stored = approve(bot, signer, fake_slack, session_factory)
+
+    assert asked == sorted([OPS_HEAD, BOSS])  # each manager once
+    text = pdf_text(stored)
+    assert "2026-11-24 10:00 第 2 级 发送给 赵刚" in text and "2026-11-26 10:00 第 1 级 发送给 王经理" in text  # display name, else real name
+    assert BOSS not in text and OPS_HEAD not in text
+    assert [(e.recipient, e.name) for e in facts_from_json(stored.facts).escalations] == [(BOSS, "赵刚"), (BOSS, "赵刚"), (OPS_HEAD, "王经理")]
+    # Z's letter, with the same managers: their names are remembered, Slack is not asked again
+    escalate(session_factory, "2026-11-25 11:00", owner=Z_NAME)
+    fake_slack.clear()
+    command(bot, signer, fake_slack, f"letter {Z_NAME}", user=CS_AGENT)
+    assert fake_slack.calls_to("users.info") == []
+    z_letter = letters(session_factory)[-1]
+    assert [(e.recipient, e.name) for e in facts_from_json(z_letter.facts).escalations] == [(BOSS, "赵刚")]
+
+
+@pytest.mark.parametrize(("error", "status", "times"), [("user_not_found", None, 1), ("internal_error", 500, 2)])
+def test_a_manager_slack_does_not_name_is_called_by_their_level_s_role(bot, signer, session_factory, fake_slack, clock, error, status, times) -> None:
+    bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
+    escalate(session_factory, "2026-11-24 10:00")
+    escalate(session_factory, "2026-11-26 10:00", level=1)
+    fake_slack.fail_next("users.info", error, status=status, times=times)  # the boss's users.info (a 500: both of the gateway's tries)
+
+    draft(bot, signer, fake_slack)
+    stored = approve(bot, signer, fake_slack, session_factory)
+
+    text = pdf_text(stored)
+    assert "2026-11-24 10:00 第 2 级 发送给 第 2 级上级" in text and "第 1 级 发送给 王经理" in text
+    assert BOSS not in text
 
 
 def test_an_automatic_draft_outside_working_time_waits_for_the_opening(bot, session_factory, fake_slack, clock) -> None:

@@ -5,6 +5,7 @@ the routing file."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -108,6 +109,16 @@ def test_the_facts_come_from_the_figures_and_rows() -> None:
     assert [(e.level, e.recipient) for e in built.escalations] == [(1, "U0OPSHEAD"), (2, "U0LOGIBOSS")]  # the owner's, oldest first
     assert built.reply_by == date(2026, 12, 7)
     assert built.number == "" and built.as_of == at("2026-11-30 10:00")  # the number is given on approval
+
+
+def test_each_escalation_carries_its_manager_s_name_when_known() -> None:
+    built = facts(names={"U0LOGIBOSS": "赵刚"})
+    assert [(e.recipient, e.name) for e in built.escalations] == [("U0OPSHEAD", ""), ("U0LOGIBOSS", "赵刚")]
+    assert facts_from_json(facts_to_json(built)) == built
+    older = json.loads(facts_to_json(built))  # a letter stored before names were kept
+    for e in older["escalations"]:
+        del e["name"]
+    assert [e.name for e in facts_from_json(json.dumps(older)).escalations] == ["", ""]
 
 
 def test_an_owner_without_items_that_month_has_zero_figures() -> None:
