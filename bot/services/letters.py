@@ -280,10 +280,10 @@ def resolve_owner(deps: Deps, who: str) -> Owner | None:
 def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
     """``/reject letter <owner name or @owner>``, by CS: a draft for this
     month when the owner has items in it, else for the month before (the
-    first working days of a month, right after its notice), to the CS lead, at once in working time; outside it the ticker
-    sends it at the opening (the actor is told when), unless the actor is
-    the CS lead (their own answer goes at once). The id of the letter
-    drafted, or None."""
+    first working days of a month, right after its notice), to the CS lead:
+    at once in working time; outside it the ticker sends it at the opening
+    (the actor is told when), unless the actor is the CS lead (their own
+    answer goes at once). The id of the letter drafted, or None."""
     cat = deps.catalog
     if not deps.routing.is_cs(actor):
         deps.notifier.reply(reply_to, cat.t("letters.draft_cs_only"))
