@@ -121,6 +121,7 @@ class Notifier(Protocol):
     def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None, key: str | None = None) -> str: ...
     def open_dm(self, user: str) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
+    def display_name(self, user: str) -> str: ...  # users.info: the name Slack shows; raises on Slack's errors
     def permalink(self, channel: str, ts: str) -> str: ...
     def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None: ...
     def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str: ...
@@ -219,6 +220,7 @@ class SlackGateway:
         self.backoff = backoff
         self._sleep = sleep
         self.share_settle = share_settle
+        self._names: dict[str, str] = {}  # display_name's, per process
 
     # --- retrying --------------------------------------------------------------
 
@@ -441,6 +443,21 @@ class SlackGateway:
 
     def permalink(self, channel: str, ts: str) -> str:
         return self._retrying("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+
+    def display_name(self, user: str) -> str:
+        """The name Slack shows for ``user``: users.info's ``profile.display_name``,
+        else its ``real_name`` (https://api.slack.com/methods/users.info),
+        remembered for the life of the process. Raises Slack's errors
+        (``SlackApiError``: ``user_not_found``…, ``SlackUnavailable``) and
+        ``LookupError`` when the user has neither name."""
+        if user not in self._names:
+            found = self._retrying("users.info", lambda: self.client.users_info(user=user))["user"]
+            profile = found.get("profile") or {}
+            name = next((n.strip() for n in (profile.get("display_name"), profile.get("real_name"), found.get("real_name")) if n and n.strip()), "")
+            if not name:
+                raise LookupError(f"Slack has no name for {user}")
+            self._names[user] = name
+        return self._names[user]
 
     def lookup_user_by_email(self, email: str) -> str:
         try:

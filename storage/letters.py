@@ -20,6 +20,7 @@ from bot.core.followup import key_owner
 from bot.core.letters import LetterStatus, UnfixedItem
 from bot.core.lifecycle import Status
 from storage.models import DigestMessage, FollowUp, Item, Letter, LetterCounter, LetterEvent
+from storage.monthly import POSTED_OWNER
 from storage.queries import NotFound, dialect_insert
 
 
@@ -153,6 +154,28 @@ def acknowledge_letter(*, session: Session, letter_id: int, user: str, now: date
     )
 
 
+def record_early_ack(*, session: Session, letter_id: int, user: str, now: datetime) -> bool:
+    """An acknowledgment while the delivery is unfinished (still approved):
+    who and when, the status unchanged (``settle_early_ack`` moves it once
+    delivered). False when the letter is no longer approved or one was
+    recorded before."""
+    return session.exec(
+        update(Letter)
+        .where(col(Letter.id) == letter_id, col(Letter.status) == str(LetterStatus.APPROVED), col(Letter.acknowledged_at).is_(None))
+        .values(acknowledged_at=now, acknowledged_by=user)
+    ).rowcount == 1
+
+
+def settle_early_ack(*, session: Session, letter_id: int) -> bool:
+    """Delivered → acknowledged, keeping who and when, when an
+    acknowledgment came before the delivery completed (``record_early_ack``)."""
+    return session.exec(
+        update(Letter)
+        .where(col(Letter.id) == letter_id, col(Letter.status) == str(LetterStatus.DELIVERED), col(Letter.acknowledged_at).is_not(None))
+        .values(status=LetterStatus.ACKNOWLEDGED)
+    ).rowcount == 1
+
+
 def mark_overdue(*, session: Session, letter_id: int, now: datetime) -> bool:
     return _move(session, letter_id, [LetterStatus.DELIVERED], status=LetterStatus.OVERDUE, overdue_told_at=now)
 
@@ -163,9 +186,11 @@ def mark_overdue(*, session: Session, letter_id: int, now: datetime) -> bool:
 def list_escalations(*, session: Session, since: datetime, until: datetime) -> list[tuple[str, int, str, datetime]]:
     """Escalation DMs sent (``ts`` set) from ``since`` until before ``until``:
     (the owner whose items they were about, level, recipient, sent at),
-    oldest first."""
+    oldest first. The owner is the ladder's (from its key), else the one the
+    thread was posted to (``POSTED_OWNER``, as the monthly figures count it:
+    a rename's hand-over does not move a past escalation)."""
     rows = session.exec(
-        select(FollowUp.key, DigestMessage.owner, FollowUp.level, FollowUp.recipient, FollowUp.sent_at)
+        select(FollowUp.key, POSTED_OWNER, FollowUp.level, FollowUp.recipient, FollowUp.sent_at)
         .join(DigestMessage, col(FollowUp.thread_id) == col(DigestMessage.id))
         .where(
             FollowUp.kind == "escalate", col(FollowUp.ts).is_not(None),
@@ -178,17 +203,32 @@ def list_escalations(*, session: Session, since: datetime, until: datetime) -> l
 
 def list_unfixed_items(*, session: Session, owner: str, limit: int) -> list[UnfixedItem]:
     """The owner's oldest mistaken rejections still without a fix (confirmed
-    or deemed confirmed), oldest rejection first."""
+    or deemed confirmed now, in the caller's transaction), oldest rejection
+    first; of any month. An item is the owner's when its digest message was
+    posted to them (``POSTED_OWNER``, as the monthly figures count it), not
+    by ``Item.owner``, which a routing change may move."""
     rows = session.exec(
         select(Item)
-        .where(Item.owner == owner, col(Item.status).in_([Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .order_by(Item.rejected_on, Item.decided_at, Item.order_no)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(POSTED_OWNER == owner, col(Item.status).in_([Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
+        .order_by(Item.rejected_on, Item.decided_at, Item.order_no, Item.id)
         .limit(limit)
     ).all()
     return [
         UnfixedItem(order_no=i.order_no, rejected_on=i.rejected_on, branch=i.branch, status=i.status, since=i.decided_at or i.updated_at)
         for i in rows
     ]
+
+
+def owner_has_items(*, session: Session, owner: str, first_day, last_day) -> bool:
+    """Whether a digest of a day from ``first_day`` to ``last_day`` posted
+    items to ``owner`` (``POSTED_OWNER``, as the monthly figures count them)."""
+    return session.exec(
+        select(Item.id)
+        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(POSTED_OWNER == owner, DigestMessage.digest_day >= first_day, DigestMessage.digest_day <= last_day)
+        .limit(1)
+    ).first() is not None
 
 
 def find_first_page_after(*, session: Session, owner: str, after: datetime) -> DigestMessage | None:

@@ -7,7 +7,7 @@ are the CS lead's to edit before approving."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -27,7 +27,7 @@ class LetterStatus(StrEnum):
 
 class LetterReason(StrEnum):
     ESCALATIONS = "escalations"  # the owner's threads reached the top of the chain on K working days of the month
-    NO_IMPROVEMENT = "no_improvement"  # the month's confirmed + deemed is above 0 and at least the previous month's
+    NO_IMPROVEMENT = "no_improvement"  # the month's confirmed + deemed is above 0 and at least the previous month's (which had items)
     BY_HAND = "by_hand"  # /reject letter, by CS
 
 
@@ -46,7 +46,8 @@ class UnfixedItem:
 class SentEscalation:
     at: datetime  # aware UTC
     level: int
-    recipient: str  # the manager's display name or Slack user, as the routing file gives it
+    recipient: str  # the manager's Slack user, as the routing file gives it (Slack messages mention it)
+    name: str = ""  # the manager's name in Slack when the draft was made; "" when Slack did not say (the letter names the level's role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def facts_to_json(facts: LetterFacts) -> str:
             {"order_no": u.order_no, "rejected_on": u.rejected_on.isoformat(), "branch": u.branch, "status": u.status, "since": u.since.isoformat()}
             for u in facts.unfixed
         ],
-        "escalations": [{"at": e.at.isoformat(), "level": e.level, "recipient": e.recipient} for e in facts.escalations],
+        "escalations": [{"at": e.at.isoformat(), "level": e.level, "recipient": e.recipient, "name": e.name} for e in facts.escalations],
         "agreement": facts.agreement,
         "improvement": facts.improvement,
         "reply_days": facts.reply_days,
@@ -128,7 +129,9 @@ def facts_from_json(text: str) -> LetterFacts:
             UnfixedItem(u["order_no"], date.fromisoformat(u["rejected_on"]), u["branch"], u["status"], datetime.fromisoformat(u["since"]))
             for u in data["unfixed"]
         ),
-        escalations=tuple(SentEscalation(datetime.fromisoformat(e["at"]), e["level"], e["recipient"]) for e in data["escalations"]),
+        escalations=tuple(
+            SentEscalation(datetime.fromisoformat(e["at"]), e["level"], e["recipient"], e.get("name") or "") for e in data["escalations"]
+        ),
         agreement=data["agreement"],
         improvement=data["improvement"],
         reply_days=data["reply_days"],
@@ -187,11 +190,13 @@ def build_facts(
     is_working_day: Callable[[date], bool],
     timezone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
     number: str = DRAFT_NUMBER,
+    names: Mapping[str, str] | None = None,
 ) -> LetterFacts:
     """A letter's facts, every one from the rows: the owner's figures of
     ``month`` (zero when they had no items), the month before's mistaken
     rejections (the notice's trend), the oldest unfixed items, the escalations
-    of the month about the owner's threads (oldest first); the figures'
+    of the month about the owner's threads (oldest first), each manager with
+    their name from ``names`` (Slack user → name; missing: ""); the figures'
     ``as_of`` is stated on the letter."""
     mine = figures.owner(owner)
     return LetterFacts(
@@ -207,7 +212,7 @@ def build_facts(
         per_item=figures.per_item,
         unfixed=oldest_unfixed(unfixed),
         escalations=tuple(
-            SentEscalation(at=e.sent_at, level=e.level, recipient=e.recipient)
+            SentEscalation(at=e.sent_at, level=e.level, recipient=e.recipient, name=(names or {}).get(e.recipient, ""))
             for e in sorted(escalations, key=lambda e: (e.sent_at, e.level, e.recipient))
             if e.owner == owner
         ),
@@ -220,9 +225,29 @@ def build_facts(
     )
 
 
-def issue(facts: LetterFacts, *, number: str, issued_on: date, is_working_day: Callable[[date], bool]) -> LetterFacts:
-    """The approved letter: its number and date, the reply deadline counted from that date."""
-    return replace(facts, number=number, issued_on=issued_on, reply_by=add_working_days(issued_on, facts.reply_days, is_working_day))
+def issue(
+    facts: LetterFacts, *, number: str, issued_on: date, is_working_day: Callable[[date], bool], unfixed: Iterable[UnfixedItem] | None = None,
+) -> LetterFacts:
+    """The approved letter: its number and date, the reply deadline counted
+    from that date, and the oldest still-unfixed items as of the approval
+    (``unfixed``, read in the approving transaction): an item fixed since
+    the draft is never listed as unfixed. ``None`` keeps the draft's list."""
+    listed = facts.unfixed if unfixed is None else oldest_unfixed(unfixed)
+    return replace(
+        facts, number=number, issued_on=issued_on, reply_by=add_working_days(issued_on, facts.reply_days, is_working_day), unfixed=listed,
+    )
+
+
+def unfixed_change(before: Iterable[UnfixedItem], after: Iterable[UnfixedItem]) -> str:
+    """What changed in the unfixed list between the draft and the approval,
+    for the letter's events: ``-SO1 +SO7`` (order numbers gone, then new);
+    "" when it is the same list."""
+    was, now = [u.order_no for u in before], [u.order_no for u in after]
+    if was == now:
+        return ""
+    gone = [f"-{o}" for o in was if o not in now]
+    new = [f"+{o}" for o in now if o not in was]
+    return " ".join(gone + new) or "reordered"
 
 
 # --- the triggers ----------------------------------------------------------------------
@@ -250,10 +275,13 @@ def no_improvement(figures: OwnerFigures) -> bool:
     """The no-improvement trigger, on the monthly notice's figures: the
     owner's mistaken rejections (confirmed + deemed, and overruled disputes,
     which count as confirmed: ``Counts.mistaken``, the figure the notice's
-    trend compares) are above 0 and at least the month before's. An owner
-    with no items the month before (``trend.previous`` None) compares with 0."""
-    current = figures.counts.mistaken
-    return current > 0 and current >= (figures.trend.previous or 0)
+    trend compares) are above 0 and at least the month before's. It needs a
+    month before with items for the owner (``trend.previous`` not None):
+    with nothing to compare with (the first notice after going live, a new
+    owner) there is no "no improvement", so one mistaken rejection alone
+    never earns a letter."""
+    current, previous = figures.counts.mistaken, figures.trend.previous
+    return previous is not None and current > 0 and current >= previous
 
 
 # --- who may do what with a letter ------------------------------------------------------
@@ -277,12 +305,16 @@ SIGN_OFF = (LetterAction.APPROVE, LetterAction.EDIT, LetterAction.DISCARD)
 AFTER_APPROVAL = (LetterStatus.APPROVED, LetterStatus.DELIVERED, LetterStatus.ACKNOWLEDGED, LetterStatus.OVERDUE)
 
 
-def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_recipient: bool) -> Verdict:
+def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_recipient: bool, dm_sent: bool = False) -> Verdict:
     """The one table of what a click on a letter does. Only the CS lead signs
     off (approve, edit, discard), on a draft only; a repeated approval or
     discard is ``ALREADY``. Only the letter's recipients acknowledge, once it
     is delivered; every acknowledgment is recorded, the first ends the
-    follow-up (``DO`` on a delivered or overdue letter, ``ALREADY`` after)."""
+    follow-up (``DO`` on a delivered or overdue letter, ``ALREADY`` after).
+    A recipient whose DM went out (``dm_sent``) while the rest of the
+    delivery has not yet (the letter still ``approved``: a file share or the
+    other DM failed and the ticker resumes it) may acknowledge too: it is
+    recorded, and the letter is acknowledged once the delivery completes."""
     if action in SIGN_OFF:
         if not is_cs_lead:
             return Verdict.NOT_ALLOWED
@@ -296,6 +328,8 @@ def decide(status: LetterStatus, action: LetterAction, *, is_cs_lead: bool, is_r
     if not is_recipient:
         return Verdict.NOT_ALLOWED
     if status in (LetterStatus.DELIVERED, LetterStatus.OVERDUE):
+        return Verdict.DO
+    if status is LetterStatus.APPROVED and dm_sent:
         return Verdict.DO
     if status is LetterStatus.ACKNOWLEDGED:
         return Verdict.ALREADY

@@ -54,7 +54,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import CondPageBreak, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from bot.core.letters import LetterFacts, LetterReason
+from bot.core.letters import LetterFacts, LetterReason, SentEscalation
 from bot.core.monthly import Month, Trend
 from bot.documents.truetype import cjk_truetype
 from bot.i18n import Catalog
@@ -118,7 +118,7 @@ def letter_text(facts: LetterFacts, catalog: Catalog) -> list[Block]:
     sections.append((t("letterdoc.unfixed_title"), _unfixed(facts, catalog)))
     if facts.escalations:
         lines = [
-            Block(Kind.LINE, t("letterdoc.escalation_line", at=_local(e.at, facts), level=e.level, recipient=_clean(e.recipient)))
+            Block(Kind.LINE, t("letterdoc.escalation_line", at=_local(e.at, facts), level=e.level, recipient=_manager(e, catalog)))
             for e in sorted(facts.escalations, key=lambda e: (e.at, e.level))
         ]
         sections.append((t("letterdoc.escalations_title"), lines))
@@ -204,6 +204,12 @@ def _unfixed(facts: LetterFacts, catalog: Catalog) -> list[Block]:
         Block(Kind.INTRO, t("letterdoc.unfixed_intro", count=len(facts.unfixed))),
         Block(Kind.TABLE, rows=tuple(rows), widths=(0.27, 0.18, 0.21, 0.16, 0.18)),
     ]
+
+
+def _manager(escalation: SentEscalation, catalog: Catalog) -> str:
+    """Whom an escalation went to, as a reader knows them: their name in
+    Slack, else the level's role (never a Slack user id)."""
+    return _clean(escalation.name).strip() or catalog.t("letterdoc.escalation_role", level=escalation.level)
 
 
 def _date(day: date, catalog: Catalog) -> str:

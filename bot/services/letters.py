@@ -17,6 +17,10 @@ automatic draft waits for working time; the ticker sends it then).
 anyone else is refused privately and nothing changes. Approval takes the
 year's next number, renders the DOCX and PDF once and stores them with their
 SHA-256, all in one transaction: an approved letter always has its files.
+The oldest unfixed items are read again in that transaction (as of the
+approval, the letter's date; attributed to the owner each item's digest was
+posted to, like the monthly figures), so an item fixed since the draft is
+never listed; a changed list is a ``unfixed_updated`` event.
 
 **Delivery** (at once when approved in working time, else by the ticker from
 the opening): to the owner and the owner's top escalation contact, each a DM
@@ -30,7 +34,9 @@ message (in its thread) once that is posted.
 **Follow-up**, in working time only: one reminder DM per working day to each
 recipient (``letter:<id>:remind:<day>:<user>``) until either acknowledges.
 The first acknowledgment ends it and is announced in the announcement's
-thread; every one is a ``letter_event``. Past ``reply_by`` unacknowledged,
+thread; every one is a ``letter_event``. One pressed while the delivery is
+unfinished (its DM went out, a later step failed) is recorded at once and
+takes effect when the delivery completes. Past ``reply_by`` unacknowledged,
 the letter is ``overdue`` and the CS lead gets one DM with the facts.
 
 Errors: none raised to callers; refusals are answered privately, Slack
@@ -48,6 +54,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core import letter_blocks as blocks
 from bot.core.letters import (
+    UNFIXED_MOST,
     LetterAction,
     LetterReason,
     LetterStatus,
@@ -61,6 +68,7 @@ from bot.core.letters import (
     letter_number,
     no_improvement,
     reached_escalation_days,
+    unfixed_change,
 )
 from bot.core.monthly import Escalation, Month, MonthFigures
 from bot.core.routing import Owner
@@ -70,7 +78,7 @@ from bot.documents.letter import letter_subject, render_letter_docx, render_lett
 from bot.gateway import ReplyTo
 from bot.services.deps import Deps
 from bot.services.monthly import LEVELS, figures_for
-from bot.services.office_hours import may_message_people
+from bot.services.office_hours import may_message_people, working_hours
 from bot.services.uploads import upload_once
 from storage import letters as store
 from storage import queries as q
@@ -93,7 +101,7 @@ class LetterReport:
     attached: list[int] = field(default_factory=list)
     reminded: int = 0
     overdue: list[int] = field(default_factory=list)
-    problem: str | None = None  # the health check's: a delivery that keeps failing
+    problem: str | None = None  # the health check's (``letters.problem``, in the team's language): a delivery that keeps failing
 
 
 # --- small helpers ----------------------------------------------------------------------
@@ -186,6 +194,16 @@ def _escalations(deps: Deps, month: Month, *, until: datetime) -> list[Escalatio
     return found
 
 
+def _display_name(deps: Deps, user: str) -> str:
+    """A manager's name in Slack for the letter; "" when Slack does not say
+    (any error: the letter then names the escalation level's role)."""
+    try:
+        return deps.notifier.display_name(user)
+    except Exception as exc:  # noqa: BLE001 - a name is a courtesy: the draft is made without it
+        log.warning("no Slack name for %s (%s: %s); the letter names the level's role", user, type(exc).__name__, exc)
+        return ""
+
+
 def _draft(deps: Deps, *, owner: Owner, month: Month, reason: LetterReason, now: datetime, actor: str, key: str, figures: MonthFigures | None = None) -> Letter | None:
     """Build the draft from the rows and store it under ``key``; None when
     the key is taken (drafted before)."""
@@ -195,11 +213,13 @@ def _draft(deps: Deps, *, owner: Owner, month: Month, reason: LetterReason, now:
     if figures is None:
         figures, _ = figures_for(deps, month, now)
     with transaction(deps.session_factory) as session:
-        unfixed = store.list_unfixed_items(session=session, owner=owner.name, limit=5)
+        unfixed = store.list_unfixed_items(session=session, owner=owner.name, limit=UNFIXED_MOST)
     cat, settings = deps.catalog, deps.routing.letters
+    escalations = _escalations(deps, month, until=now)
+    names = {user: _display_name(deps, user) for user in dict.fromkeys(e.recipient for e in escalations if e.owner == owner.name)}
     facts = build_facts(
         owner=owner.name, month=month, reason=reason, figures=figures, unfixed=unfixed,
-        escalations=_escalations(deps, month, until=now),
+        escalations=escalations, names=names,
         sender=settings.from_ or cat.t("letters.default_sender"), recipient=settings.to or owner.name,
         agreement=settings.agreement, improvement=cat.t("letters.default_improvement", owner=owner.name),
         reply_days=settings.reply_days, issued_on=now.astimezone(deps.timezone).date(), is_working_day=_is_working_day(deps),
@@ -259,7 +279,11 @@ def resolve_owner(deps: Deps, who: str) -> Owner | None:
 
 def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int | None:
     """``/reject letter <owner name or @owner>``, by CS: a draft for this
-    month to the CS lead at once. The id of the letter drafted, or None."""
+    month when the owner has items in it, else for the month before (the
+    first working days of a month, right after its notice), to the CS lead:
+    at once in working time; outside it the ticker sends it at the opening
+    (the actor is told when), unless the actor is the CS lead (their own
+    answer goes at once). The id of the letter drafted, or None."""
     cat = deps.catalog
     if not deps.routing.is_cs(actor):
         deps.notifier.reply(reply_to, cat.t("letters.draft_cs_only"))
@@ -269,7 +293,11 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
         deps.notifier.reply(reply_to, cat.t("letters.unknown_owner", who=who, owners=", ".join(o.name for o in deps.routing.owners)))
         return None
     now = deps.clock.now()
-    month = Month.of(now.astimezone(deps.timezone).date())
+    current = Month.of(now.astimezone(deps.timezone).date())
+    with transaction(deps.session_factory) as session:
+        month = current if store.owner_has_items(
+            session=session, owner=owner.name, first_day=current.first_day, last_day=current.last_day,
+        ) else current.previous()  # right after a month's notice, before this month's digests have their items
     with transaction(deps.session_factory) as session:
         earlier = [
             l for l in store.list_letters(session=session, owner=owner.name, month=str(month))
@@ -287,9 +315,27 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
     if letter is None:  # another request took the key a moment ago
         deps.notifier.reply(reply_to, cat.t("letters.draft_raced", owner=owner.name))
         return None
+    lead = mention(deps.routing.cs_lead)
+    which = "" if month == current else " " + cat.t("letters.month_before", owner=owner.name, current=str(current), month=str(month))
+    if not may_message_people(deps, now) and actor != deps.routing.cs_lead:
+        # a DM to the CS lead waits for working time (bot.services.office_hours); the ticker sends it at the
+        # opening. The CS lead's own request is their own answer: it goes at once.
+        deps.notifier.reply(reply_to, _waiting_text(deps, now, owner=owner.name, month=month, lead=lead) + which)
+        return letter.id
     sent = send_draft(deps, letter.id, now=now)
-    deps.notifier.reply(reply_to, cat.t("letters.drafted" if sent else "letters.drafted_unsent", owner=owner.name, month=str(month), lead=mention(deps.routing.cs_lead)))
+    text = cat.t("letters.drafted" if sent else "letters.drafted_unsent", owner=owner.name, month=str(month), lead=lead)
+    deps.notifier.reply(reply_to, text + which)
     return letter.id
+
+
+def _waiting_text(deps: Deps, now: datetime, *, owner: str, month: Month, lead: str) -> str:
+    """The answer to a draft made outside working time: when its DM goes out."""
+    try:
+        opening = working_hours(deps).next_working_moment(now)
+    except CalendarDataMissing:  # the coming days are not in the calendar: no time to promise
+        return deps.catalog.t("letters.drafted_waiting_calendar", owner=owner, month=str(month), lead=lead)
+    when = opening.astimezone(deps.timezone).strftime("%Y-%m-%d %H:%M")
+    return deps.catalog.t("letters.drafted_waiting", owner=owner, month=str(month), lead=lead, when=when)
 
 
 def draft_if_no_improvement(deps: Deps, figures: MonthFigures, *, now: datetime) -> list[int]:
@@ -335,6 +381,13 @@ def draft_for_escalations(deps: Deps, *, now: datetime) -> list[int]:
 # --- sign-off ------------------------------------------------------------------------------
 
 
+def _dm_sent(deps: Deps, letter_id: int, user: str) -> bool:
+    """Whether the delivery's DM to ``user`` (with its Acknowledge button) is in Slack."""
+    with transaction(deps.session_factory) as session:
+        effect = q.find_effect(session=session, key=f"letter:{letter_id}:dm:{user}")
+    return effect is not None and effect.done_at is not None
+
+
 def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, reply_to: ReplyTo) -> Letter | None:
     """The letter when ``actor`` may do ``action`` on it now; else None,
     after telling them why (privately)."""
@@ -344,7 +397,11 @@ def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, re
         deps.notifier.reply(reply_to, cat.t("letters.unknown_letter"))
         return None
     status = LetterStatus(letter.status)
-    verdict = decide(status, action, is_cs_lead=actor == deps.routing.cs_lead, is_recipient=actor in recipients(deps, letter.owner))
+    is_recipient = actor in recipients(deps, letter.owner)
+    verdict = decide(
+        status, action, is_cs_lead=actor == deps.routing.cs_lead, is_recipient=is_recipient,
+        dm_sent=is_recipient and action is LetterAction.ACKNOWLEDGE and _dm_sent(deps, letter_id, actor),
+    )
     if verdict is Verdict.DO:
         return letter
     name = blocks.name_of(_view(deps, letter), cat)
@@ -353,6 +410,8 @@ def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, re
         deps.notifier.reply(reply_to, cat.t(key, name=name, lead=mention(deps.routing.cs_lead)))
     elif verdict is Verdict.ALREADY:
         deps.notifier.reply(reply_to, cat.t("letters.already", name=name, status=cat.t(blocks.STATUS_KEYS[status])))
+    elif action is LetterAction.ACKNOWLEDGE and status in (LetterStatus.DRAFT, LetterStatus.APPROVED):
+        deps.notifier.reply(reply_to, cat.t("letters.ack_not_yet", name=name))
     else:
         deps.notifier.reply(reply_to, cat.t("letters.too_late", name=name, status=cat.t(blocks.STATUS_KEYS[status])))
     return None
@@ -425,7 +484,9 @@ def approve(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
         else:
             seq = store.next_number(session=session, year=today.year)
             number = letter_number(settings.number_prefix, today.year, seq)
-            facts = issue(facts_from_json(letter.facts), number=number, issued_on=today, is_working_day=_is_working_day(deps))
+            drafted = facts_from_json(letter.facts)
+            unfixed = store.list_unfixed_items(session=session, owner=letter.owner, limit=UNFIXED_MOST)  # as of now, this transaction
+            facts = issue(drafted, number=number, issued_on=today, is_working_day=_is_working_day(deps), unfixed=unfixed)
             docx = render_letter_docx(facts, locales=_locales(deps))
             pdf = render_letter_pdf(facts, locales=_locales(deps))
             store.set_issued(
@@ -433,6 +494,9 @@ def approve(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
                 reply_by=facts.reply_by, docx=docx, docx_sha256=hashlib.sha256(docx).hexdigest(), pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             )
             store.add_event(session=session, letter_id=letter_id, at=now, actor=actor, action="approved", note=number)
+            changed = unfixed_change(drafted.unfixed, facts.unfixed)
+            if changed:  # fixed (or newly confirmed) since the draft: the letter lists the items as they are at approval
+                store.add_event(session=session, letter_id=letter_id, at=now, actor=BOT, action="unfixed_updated", note=changed)
             approved = number
     if approved is None:  # a second click won the race a moment earlier
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.APPROVE, reply_to=reply_to))
@@ -484,6 +548,9 @@ def deliver(deps: Deps, letter_id: int, *, now: datetime) -> bool:
         store.set_announced(session=session, letter_id=letter_id, ts=posted[1])
         if store.set_delivered(session=session, letter_id=letter_id, now=deps.clock.now()):
             store.add_event(session=session, letter_id=letter_id, at=deps.clock.now(), actor=BOT, action="delivered", note=", ".join(users))
+        acknowledged = store.settle_early_ack(session=session, letter_id=letter_id)  # a recipient acknowledged before the rest went out
+    if acknowledged:
+        _announce_ack(deps, letter_id, now=now)  # else the ticker's next run announces it
     _refresh_draft_message(deps, letter_id)
     return True
 
@@ -510,7 +577,10 @@ def attach_to_digest(deps: Deps, letter: Letter) -> bool:
 
 def acknowledge(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
     """A recipient's Acknowledge: every one recorded; the first ends the
-    follow-up and is announced in the announcement's thread."""
+    follow-up and is announced in the announcement's thread. Pressed while
+    the delivery is unfinished (the presser's DM went out, a later step
+    failed), it is recorded at once; the letter is acknowledged, and that
+    announced, when the ticker completes the delivery."""
     cat = deps.catalog
     letter = _load(deps, letter_id)
     now = deps.clock.now()
@@ -523,9 +593,13 @@ def acknowledge(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) ->
     if letter is None:
         return False
     with transaction(deps.session_factory) as session:
-        first = store.acknowledge_letter(session=session, letter_id=letter_id, user=actor, now=now)
-        store.add_event(session=session, letter_id=letter_id, at=now, actor=actor, action="acknowledged", note="" if first else "again")
-    if first:
+        early = store.record_early_ack(session=session, letter_id=letter_id, user=actor, now=now)  # delivery unfinished
+        first = early or store.acknowledge_letter(session=session, letter_id=letter_id, user=actor, now=now)
+        note = "before delivery completed" if early else "" if first else "again"
+        store.add_event(session=session, letter_id=letter_id, at=now, actor=actor, action="acknowledged", note=note)
+    if early:  # acknowledged, and announced, once the delivery completes (``deliver``)
+        deps.notifier.reply(reply_to, cat.t("letters.ack_done", number=letter.number))
+    elif first:
         _announce_ack(deps, letter_id, now=now)
         deps.notifier.reply(reply_to, cat.t("letters.ack_done", number=letter.number))
     else:
@@ -617,7 +691,7 @@ def run(deps: Deps, *, now: datetime) -> LetterReport:
             log.warning("letter %s: follow-up failed; the next tick tries again", letter.id, exc_info=True)
             failing.append(letter.number or f"#{letter.id}")
     if failing:
-        report.problem = f"letters not delivered or followed up yet: {', '.join(str(f) for f in failing)}"
+        report.problem = deps.catalog.t("letters.problem", numbers=deps.catalog.t("letters.list_separator").join(str(f) for f in failing))
     return report
 
 

@@ -14,6 +14,8 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -24,7 +26,7 @@ from test_followup_sweep import next_day_csv, texts_to
 
 from bot.core.letters import facts_from_json
 from bot.core.monthly import Month
-from bot.fakeslack import block_actions, new_trigger_id, view_submission
+from bot.fakeslack import FakeSlack, block_actions, new_trigger_id, view_submission
 from bot.gateway import Backoff
 from bot.services.letters import draft_if_no_improvement
 from bot.services.monthly import figures_for
@@ -33,6 +35,17 @@ from storage.models import DigestMessage, FollowUp, Letter, LetterEvent
 
 BOSS = "U0LOGIBOSS"  # the top of Y's (and Z's) escalation chain
 Y_NAME, Z_NAME = "大件配送", "小件配送"
+MANAGERS = {  # the workspace's directory (users.info): the ops head has a display name, the boss only a real name
+    OPS_HEAD: {"name": "wang.qiang", "real_name": "Wang Qiang", "display_name": "王经理"},
+    BOSS: {"name": "zhao.gang", "real_name": "赵刚", "display_name": ""},
+}
+
+
+@pytest.fixture
+def fake_slack(clock) -> Iterator[FakeSlack]:
+    """The shared fake (tests/conftest.py), with the managers in its directory."""
+    with FakeSlack(users=MANAGERS, clock=lambda: clock.now().timestamp()) as fake:
+        yield fake
 
 
 # --- reading what happened -----------------------------------------------------------------
@@ -151,6 +164,59 @@ def test_cs_drafts_a_letter_by_hand_and_it_goes_to_the_cs_lead_with_three_button
     assert (stored.owner, stored.month, stored.reason, stored.status, stored.created_by, stored.number) == (Y_NAME, "2026-11", "by_hand", "draft", CS_AGENT, None)
     assert stored.draft_key == f"letter:{Y_NAME}:2026-11"
     assert events(session_factory) == [(CS_AGENT, "drafted", "by_hand")]
+
+
+def test_a_letter_by_hand_outside_working_time_waits_for_the_opening_and_says_when(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-11-27 22:30"))  # Friday night: the next opening is Monday 09:00
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+
+    assert answer(fake_slack) == (
+        f"A work contact letter for {Y_NAME} (2026-11) is drafted. It is outside working time, so its DM to <@{CS_LEAD}> waits: "
+        "it goes out at 2026-11-30 09:00."
+    )
+    assert dm_messages(fake_slack, CS_LEAD) == [] and letter(session_factory).status == "draft"
+    clock.set(at("2026-11-28 10:00"))  # Saturday
+    assert bot.services.run_letters().drafts_sent == []
+    assert dm_messages(fake_slack, CS_LEAD) == []
+    clock.set(at("2026-11-30 09:00"))
+    assert bot.services.run_letters().drafts_sent == [letter(session_factory).id]
+    assert len(dm_messages(fake_slack, CS_LEAD)) == 1
+    assert bot.services.run_letters().drafts_sent == []  # once
+
+
+def test_the_cs_lead_s_own_letter_by_hand_reaches_them_at_once_at_night(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-11-27 22:30"))
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_LEAD)
+
+    assert answer(fake_slack).startswith(f"A work contact letter for {Y_NAME} (2026-11) is drafted and went to <@{CS_LEAD}> by DM")
+    assert len(dm_messages(fake_slack, CS_LEAD)) == 1
+
+
+def test_a_letter_by_hand_right_after_a_month_s_notice_is_for_the_month_before(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-12-01 10:00"))  # November's notice is out; December's digests have posted nothing of Y's yet
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+
+    assert answer(fake_slack) == (
+        f"A work contact letter for {Y_NAME} (2026-11) is drafted and went to <@{CS_LEAD}> by DM to approve, edit or discard. "
+        f"({Y_NAME} has no items in 2026-12 yet, so the letter is for 2026-11.)"
+    )
+    stored = letter(session_factory)
+    assert (stored.month, stored.draft_key) == ("2026-11", f"letter:{Y_NAME}:2026-11")
+    assert facts_from_json(stored.facts).counts.posted == 26  # November's figures, not an empty December
+
+
+def test_a_letter_by_hand_when_the_calendar_has_no_next_opening_says_it_waits(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-12-31 22:30"))  # the installed calendar has no 2027: no opening to promise
+
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+
+    assert answer(fake_slack).startswith(
+        f"A work contact letter for {Y_NAME} (2026-11) is drafted. It is outside working time, so its DM to <@{CS_LEAD}> waits for the next working time"
+    )
+    assert dm_messages(fake_slack, CS_LEAD) == [] and letter(session_factory).status == "draft"
 
 
 @pytest.mark.parametrize(
@@ -310,6 +376,28 @@ def test_the_files_say_the_facts_in_chinese(bot, signer, fake_slack, session_fac
         assert "KF-2026-001" in text and Y_NAME in text
 
 
+def test_an_item_fixed_between_draft_and_approval_is_not_listed_as_unfixed(bot, signer, fake_slack, session_factory, clock) -> None:
+    from pypdf import PdfReader
+
+    order = "SO20261126000000"
+    command(bot, signer, fake_slack, f"confirm {order} SO20261126000002", user=Y)
+    fake_slack.clear()
+    draft(bot, signer, fake_slack)
+    assert order in [u.order_no for u in facts_from_json(letter(session_factory).facts).unfixed]
+    clock.set(at("2026-11-27 11:00"))
+    command(bot, signer, fake_slack, f"fix {order} 已重新派送", user=Y)
+    fake_slack.clear()
+    clock.set(at("2026-11-30 10:00"))
+
+    stored = approve(bot, signer, fake_slack, session_factory)
+
+    listed = [u.order_no for u in facts_from_json(stored.facts).unfixed]
+    assert listed == ["SO20261126000002"]  # as of the approval: the fixed one is gone, the other still unfixed
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(stored.pdf)).pages)
+    assert order not in pdf_text and "SO20261126000002" in pdf_text
+    assert ("bot", "unfixed_updated", f"-{order}") in events(session_factory)
+
+
 def test_a_double_click_on_approve_delivers_once(bot, signer, fake_slack, session_factory) -> None:
     draft(bot, signer, fake_slack)
 
@@ -334,11 +422,13 @@ def test_numbers_run_per_year_and_start_again_in_january(bot, signer, fake_slack
     press(bot, signer, fake_slack, user=CS_LEAD, action_id="letter.approve", owner_of_dm=CS_LEAD)
     clock.set(at("2027-01-04 10:00"))  # a Monday in the new year
     fake_slack.clear()
-    draft(bot, signer, fake_slack, Y_NAME)
+    # by the CS lead: the installed calendar has no 2027, so nobody else's draft would reach them now;
+    # no items in January yet: the letter is December's
+    draft(bot, signer, fake_slack, Y_NAME, user=CS_LEAD)
     press(bot, signer, fake_slack, user=CS_LEAD, action_id="letter.approve", owner_of_dm=CS_LEAD)
 
     assert [(l.owner, l.month, l.number) for l in letters(session_factory)] == [
-        (Y_NAME, "2026-11", "KF-2026-001"), (Z_NAME, "2026-11", "KF-2026-002"), (Y_NAME, "2027-01", "KF-2027-001"),
+        (Y_NAME, "2026-11", "KF-2026-001"), (Z_NAME, "2026-11", "KF-2026-002"), (Y_NAME, "2026-12", "KF-2027-001"),
     ]
 
 
@@ -359,6 +449,7 @@ def test_a_slack_500_during_delivery_is_retried_by_the_job_and_delivers_once(bot
     second = bot.services.run_letters()
 
     assert first.delivered == [] and first.problem == "letters not delivered or followed up yet: KF-2026-001"
+    assert first.problem == bot.services.deps.catalog.t("letters.problem", numbers="KF-2026-001")  # from the catalog, not the code
     assert second.delivered == [stored.id] and second.problem is None
     stored = letter(session_factory)
     assert stored.status == "delivered"
@@ -443,6 +534,55 @@ def test_only_a_recipient_acknowledges(bot, signer, fake_slack, session_factory)
     assert state(session_factory) == before
 
 
+def test_an_acknowledgment_while_the_delivery_is_unfinished_is_recorded_and_counts_once_it_completes(bot, signer, fake_slack, session_factory) -> None:
+    bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
+    bot.services.deps.notifier.share_settle = 0
+    draft(bot, signer, fake_slack)
+    fake_slack.fail_next("files.completeUploadExternal", "internal_error", status=500, times=2)  # Y's DOCX: both tries
+    stored = approve(bot, signer, fake_slack, session_factory)
+    assert stored.status == "approved" and len(dm_messages(fake_slack, Y)) == 1 and dm_messages(fake_slack, BOSS) == []
+    fake_slack.clear()
+
+    press(bot, signer, fake_slack, user=Y, action_id="letter.acknowledge", owner_of_dm=Y)
+
+    assert answer(fake_slack) == "Thank you: KF-2026-001 is acknowledged. The reminders stop."
+    stored = letter(session_factory)
+    assert (stored.status, stored.acknowledged_by) == ("approved", Y)  # recorded; the delivery is not done yet
+    assert (Y, "acknowledged", "before delivery completed") in events(session_factory)
+    assert channel_texts(fake_slack) == []
+    fake_slack.clear()
+
+    report = bot.services.run_letters()
+
+    assert report.delivered == [stored.id]
+    stored = letter(session_factory)
+    assert (stored.status, stored.acknowledged_by) == ("acknowledged", Y)
+    assert len([m for m in dm_messages(fake_slack, BOSS) if m.get("blocks")]) == 1  # the boss still gets the letter
+    assert len(shared_files(fake_slack)) == 4  # each recipient's DOCX and PDF, each once
+    (announcement,) = channel_texts(fake_slack)
+    assert channel_texts(fake_slack, stored.announced_ts) == [f":white_check_mark: KF-2026-001 acknowledged by <@{Y}> on 2026-11-27 09:30."]
+    assert bot.services.run_letters().reminded == 0
+    fake_slack.clear()
+    press(bot, signer, fake_slack, user=BOSS, action_id="letter.acknowledge", owner_of_dm=BOSS)  # the boss, later: recorded too
+    assert answer(fake_slack) == f"KF-2026-001 was already acknowledged by <@{Y}>; your acknowledgment is recorded too."
+
+
+def test_an_acknowledgment_before_the_presser_s_dm_went_out_is_refused(bot, signer, fake_slack, session_factory) -> None:
+    bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
+    bot.services.deps.notifier.share_settle = 0
+    draft(bot, signer, fake_slack)
+    fake_slack.fail_next("files.completeUploadExternal", "internal_error", status=500, times=2)
+    approve(bot, signer, fake_slack, session_factory)
+    fake_slack.clear()
+    before = state(session_factory)
+
+    # the boss's DM is not out; a forged click with Y's DM (the boss is a recipient, but has no button yet)
+    press(bot, signer, fake_slack, user=BOSS, action_id="letter.acknowledge", owner_of_dm=Y)
+
+    assert answer(fake_slack) == "KF-2026-001 has not been delivered to you yet: acknowledge it from its DM once it arrives. Nothing changed."
+    assert state(session_factory) == before
+
+
 def test_unacknowledged_past_the_deadline_the_cs_lead_is_told_once(bot, signer, fake_slack, session_factory, clock) -> None:
     draft(bot, signer, fake_slack)
     approve(bot, signer, fake_slack, session_factory)
@@ -504,6 +644,50 @@ def test_k_days_of_top_level_escalations_draft_a_letter_once(bot, session_factor
     assert len(dm_messages(fake_slack, CS_LEAD)) == 1
 
 
+def pdf_text(stored: Letter) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(stored.pdf)).pages)
+
+
+def test_the_letter_names_the_managers_as_slack_shows_them_never_by_their_ids(bot, signer, session_factory, fake_slack, clock) -> None:
+    escalate(session_factory, "2026-11-24 10:00", "2026-11-25 10:00")
+    escalate(session_factory, "2026-11-26 10:00", level=1)
+    command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
+    asked = sorted(c.params["user"] for c in fake_slack.calls_to("users.info"))
+    fake_slack.clear()
+
+    stored = approve(bot, signer, fake_slack, session_factory)
+
+    assert asked == sorted([OPS_HEAD, BOSS])  # each manager once
+    text = pdf_text(stored)
+    assert "2026-11-24 10:00 第 2 级 发送给 赵刚" in text and "2026-11-26 10:00 第 1 级 发送给 王经理" in text  # display name, else real name
+    assert BOSS not in text and OPS_HEAD not in text
+    assert [(e.recipient, e.name) for e in facts_from_json(stored.facts).escalations] == [(BOSS, "赵刚"), (BOSS, "赵刚"), (OPS_HEAD, "王经理")]
+    # Z's letter, with the same managers: their names are remembered, Slack is not asked again
+    escalate(session_factory, "2026-11-25 11:00", owner=Z_NAME)
+    fake_slack.clear()
+    command(bot, signer, fake_slack, f"letter {Z_NAME}", user=CS_AGENT)
+    assert fake_slack.calls_to("users.info") == []
+    z_letter = letters(session_factory)[-1]
+    assert [(e.recipient, e.name) for e in facts_from_json(z_letter.facts).escalations] == [(BOSS, "赵刚")]
+
+
+@pytest.mark.parametrize(("error", "status", "times"), [("user_not_found", None, 1), ("internal_error", 500, 2)])
+def test_a_manager_slack_does_not_name_is_called_by_their_level_s_role(bot, signer, session_factory, fake_slack, clock, error, status, times) -> None:
+    bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
+    escalate(session_factory, "2026-11-24 10:00")
+    escalate(session_factory, "2026-11-26 10:00", level=1)
+    fake_slack.fail_next("users.info", error, status=status, times=times)  # the boss's users.info (a 500: both of the gateway's tries)
+
+    draft(bot, signer, fake_slack)
+    stored = approve(bot, signer, fake_slack, session_factory)
+
+    text = pdf_text(stored)
+    assert "2026-11-24 10:00 第 2 级 发送给 第 2 级上级" in text and "第 1 级 发送给 王经理" in text
+    assert BOSS not in text
+
+
 def test_an_automatic_draft_outside_working_time_waits_for_the_opening(bot, session_factory, fake_slack, clock) -> None:
     escalate(session_factory, "2026-11-24 10:00", "2026-11-25 10:00", "2026-11-26 10:00")
     clock.set(at("2026-11-27 19:00"))
@@ -515,12 +699,20 @@ def test_an_automatic_draft_outside_working_time_waits_for_the_opening(bot, sess
 
 
 def test_no_improvement_in_the_monthly_figures_drafts_a_letter_once_per_owner(bot, signer, session_factory, fake_slack, clock) -> None:
-    # Y confirms three items of November; Z none. No items in October: compared with 0.
+    # Y confirms three items of November; Z none.
     command(bot, signer, fake_slack, "confirm SO20261126000000 SO20261126000002 SO20261126000003", user=Y)
     deps = bot.services.deps
     figures, _ = figures_for(deps, Month(2026, 11), clock.now())
     assert figures.owner(Y_NAME).counts.mistaken == 3
     fake_slack.clear()
+    # No items in October (the first notice after going live): nothing to compare with, no letter.
+    assert figures.owner(Y_NAME).trend.previous is None
+    assert draft_if_no_improvement(deps, figures, now=clock.now()) == []
+    assert letters(session_factory) == [] and dm_messages(fake_slack, CS_LEAD) == []
+    # Had October had 3 of Y's (and 4 of Z's, who has none now), Y did not improve.
+    figures = replace(figures, owners=tuple(
+        replace(o, trend=replace(o.trend, previous=3 if o.owner == Y_NAME else 4)) for o in figures.owners
+    ))
 
     drafted = draft_if_no_improvement(deps, figures, now=clock.now())
     again = draft_if_no_improvement(deps, figures, now=clock.now())

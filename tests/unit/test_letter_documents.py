@@ -47,8 +47,8 @@ FACTS = LetterFacts(
         UnfixedItem(ORDERS[3], date(2026, 11, 12), "苏州分公司", "deemed_confirmed", datetime(2026, 11, 13, 10, 0, tzinfo=UTC)),
     ),
     escalations=(
-        SentEscalation(datetime(2026, 11, 12, 2, 30, tzinfo=UTC), 1, "王经理"),
-        SentEscalation(datetime(2026, 11, 18, 6, 0, tzinfo=UTC), 2, "物流公司总经理"),
+        SentEscalation(datetime(2026, 11, 12, 2, 30, tzinfo=UTC), 1, "U0OPSHEAD", "王经理"),
+        SentEscalation(datetime(2026, 11, 18, 6, 0, tzinfo=UTC), 2, "U0LOGIBOSS"),  # Slack gave no name: the level's role
     ),
     agreement="回访部每日发送邮件前先与物流公司核实；客户描述不准确的记录经确认后删除。",
     improvement="请各分公司拒收销售单前先上报退货热线，并每周报告整改进度。",
@@ -170,7 +170,8 @@ def test_the_chinese_letter_has_its_title_figures_orders_and_deadline(kind: str)
     assert text.index(ORDERS[0]) < text.index(ORDERS[1]) < text.index(ORDERS[2]) < text.index(ORDERS[3])
     # escalations in the team's time (UTC+8), the agreement, the improvement, the deadline
     assert "2026-11-12 10:30 第 1 级 发送给 王经理" in text
-    assert "2026-11-18 14:00" in text
+    assert "2026-11-18 14:00 第 2 级 发送给 第 2 级上级" in text
+    assert "U0OPSHEAD" not in text and "U0LOGIBOSS" not in text  # never a Slack user id
     assert squeeze(FACTS.agreement) in squeeze(text)
     assert squeeze(FACTS.improvement) in squeeze(text)
     assert squeeze("请于本函发出后 5 个工作日内，即 2026年12月09日 前，书面回复整改措施及完成时间。") in squeeze(text)
@@ -192,7 +193,8 @@ def test_the_english_version_follows_the_chinese_letter(kind: str) -> None:
     for line in ("No.: KF-2026-007", "Date: 2026-12-02", "From: 回访部", "To: 物流公司配送运营管理中心",
                  "Subject: Mistaken rejections of 小件配送 in 2026-11 and the improvement requested",
                  "1. Mistaken rejections in 2026-11", "6. Reply deadline",
-                 "2026-11-12 10:30 · level 1 · to 王经理", "that is by 2026-12-09"):
+                 "2026-11-12 10:30 · level 1 · to 王经理", "2026-11-18 14:00 · level 2 · to the escalation level 2 manager",
+                 "that is by 2026-12-09"):
         assert line in english
     for figure in EN_FIGURES:
         assert figure in english

@@ -5,6 +5,7 @@ the routing file."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from bot.core.letters import (
     letter_number,
     no_improvement,
     reached_escalation_days,
+    unfixed_change,
 )
 from bot.core.monthly import Counts, Escalation, Month, MonthFigures, OwnerFigures, Trend
 from bot.core.routing import CalendarOverrides, Letters
@@ -109,6 +111,16 @@ def test_the_facts_come_from_the_figures_and_rows() -> None:
     assert built.number == "" and built.as_of == at("2026-11-30 10:00")  # the number is given on approval
 
 
+def test_each_escalation_carries_its_manager_s_name_when_known() -> None:
+    built = facts(names={"U0LOGIBOSS": "赵刚"})
+    assert [(e.recipient, e.name) for e in built.escalations] == [("U0OPSHEAD", ""), ("U0LOGIBOSS", "赵刚")]
+    assert facts_from_json(facts_to_json(built)) == built
+    older = json.loads(facts_to_json(built))  # a letter stored before names were kept
+    for e in older["escalations"]:
+        del e["name"]
+    assert [e.name for e in facts_from_json(json.dumps(older)).escalations] == ["", ""]
+
+
 def test_an_owner_without_items_that_month_has_zero_figures() -> None:
     built = facts(owner="小件配送")
     assert built.counts == Counts() and built.previous_mistaken is None
@@ -123,6 +135,19 @@ def test_the_facts_survive_json() -> None:
         OwnerFigures("大件配送", Counts(posted=1, confirmed=1, answer_median=timedelta(hours=3, minutes=5)), (), Trend(None, 1), None),
     ), agents=()))
     assert facts_from_json(facts_to_json(with_medians)) == with_medians
+
+
+def test_approval_lists_the_unfixed_items_as_they_are_then_and_says_what_changed() -> None:
+    drafted = facts()
+    still = [u for u in drafted.unfixed if u.order_no != "SO5"]  # SO5 fixed since the draft
+    newly = UnfixedItem("SO9", date(2026, 11, 1), "杭州分公司", "deemed_confirmed", at("2026-11-30 18:00").astimezone(UTC))
+
+    issued = issue(drafted, number="KF-2026-001", issued_on=date(2026, 12, 1), is_working_day=weekdays, unfixed=[*still, newly])
+
+    assert [u.order_no for u in issued.unfixed] == ["SO9", "SO6", "SO4", "SO3", "SO2"]
+    assert unfixed_change(drafted.unfixed, issued.unfixed) == "-SO5 +SO9"
+    assert unfixed_change(drafted.unfixed, drafted.unfixed) == ""
+    assert issue(drafted, number="KF-2026-001", issued_on=date(2026, 12, 1), is_working_day=weekdays).unfixed == drafted.unfixed
 
 
 # --- the triggers ------------------------------------------------------------------------------
@@ -154,7 +179,9 @@ def test_k_days_counts_distinct_local_working_days_with_a_top_level_escalation()
         (4, 2, 0, 5, True),  # more
         (2, 2, 0, 5, False),  # fewer: improving
         (0, 0, 0, 0, False),  # none at all
-        (1, 0, 0, None, True),  # none the month before (no items): compared with 0
+        (1, 0, 0, None, False),  # no month before with items (the first notice after going live): nothing to compare with
+        (5, 0, 0, None, False),  # ... however many this month
+        (1, 0, 0, 0, True),  # a month before with items but no mistakes: 1 >= 0
         (2, 1, 2, 5, True),  # overruled disputes count as confirmed: 5 >= 5
     ],
 )
@@ -165,16 +192,20 @@ def test_no_improvement_is_mistaken_above_zero_and_at_least_last_month(confirmed
 # --- who may do what ------------------------------------------------------------------------------
 
 
-ALL = [(s, a, lead, recipient) for s in LetterStatus for a in LetterAction for lead in (True, False) for recipient in (True, False)]
+ALL = [
+    (s, a, lead, recipient, dm_sent)
+    for s in LetterStatus for a in LetterAction for lead in (True, False) for recipient in (True, False) for dm_sent in (True, False)
+]
 
 
-@pytest.mark.parametrize(("status", "action", "lead", "recipient"), ALL)
-def test_every_status_action_and_role(status, action, lead, recipient) -> None:
-    verdict = decide(status, action, is_cs_lead=lead, is_recipient=recipient)
+@pytest.mark.parametrize(("status", "action", "lead", "recipient", "dm_sent"), ALL)
+def test_every_status_action_and_role(status, action, lead, recipient, dm_sent) -> None:
+    verdict = decide(status, action, is_cs_lead=lead, is_recipient=recipient, dm_sent=dm_sent)
     if action is LetterAction.ACKNOWLEDGE:
         expected = (
             Verdict.NOT_ALLOWED if not recipient
             else Verdict.DO if status in (LetterStatus.DELIVERED, LetterStatus.OVERDUE)
+            else Verdict.DO if status is LetterStatus.APPROVED and dm_sent  # their DM is out, the rest of the delivery not yet
             else Verdict.ALREADY if status is LetterStatus.ACKNOWLEDGED
             else Verdict.TOO_LATE
         )
