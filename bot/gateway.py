@@ -121,6 +121,7 @@ class Notifier(Protocol):
     def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None, key: str | None = None) -> str: ...
     def open_dm(self, user: str) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
+    def publish_home(self, user: str, view: dict, *, hash: str | None = None) -> str: ...  # noqa: A002 (Slack's name)
     def permalink(self, channel: str, ts: str) -> str: ...
     def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None: ...
     def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str: ...
@@ -438,6 +439,17 @@ class SlackGateway:
 
     def open_view(self, trigger_id, view) -> None:
         self.client.views_open(trigger_id=trigger_id, view=view)
+
+    def publish_home(self, user: str, view: dict, *, hash: str | None = None) -> str:  # noqa: A002 (Slack's name)
+        """Publish ``user``'s App Home tab (views.publish); Slack's hash of the
+        view now shown. With ``hash`` (Slack's hash of the view we last
+        published), Slack refuses with ``hash_conflict`` when another publish
+        came in between. Publishing the same view again changes nothing, so
+        ambiguous failures are retried."""
+        params: dict[str, Any] = dict(user_id=user, view=view)
+        if hash:
+            params["hash"] = hash
+        return self._retrying("views.publish", lambda: self.client.views_publish(**params))["view"]["hash"]
 
     def permalink(self, channel: str, ts: str) -> str:
         return self._retrying("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
