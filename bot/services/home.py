@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 FULL_EVERY = timedelta(minutes=10)  # a pass even without changes: deadlines pass, days change
 FAILED_SHOWN = 50  # failed sends of each kind loaded for the CS lead
 PUBLISH_MOST = 80  # Homes published per pass at most (views.publish: Tier 4, 100+ a minute)
+RETRY_EVERY_TICK = 5  # failed publishes retried each tick; after that, with the next change or full pass
 SLACK_ERRORS = (SlackApiError, SlackUnavailable)
 
 
@@ -63,6 +64,7 @@ class HomesReport:
     published: int = 0
     failed: int = 0
     skipped: bool = False  # nothing changed: no pass
+    unfinished: bool = False  # more Homes to publish than a pass does: the next pass carries on
     problem: str | None = None
     users: list[str] = field(default_factory=list)  # published
 
@@ -194,12 +196,12 @@ class HomeRefresher:
             with transaction(deps.session_factory) as session:
                 marks = store.change_marks(session=session) + (now.astimezone(deps.timezone).date(), id(deps.routing))
                 homes = list(store.list_homes(session=session))
-                behind = any(h.error for h in homes)  # a publish failed: try again
+                behind = any(h.error and h.attempts < RETRY_EVERY_TICK for h in homes)  # a publish failed lately: try again
             due = force or behind or marks != self._marks or self._passed_at is None or now - self._passed_at >= FULL_EVERY
             if not homes or not due:
                 return HomesReport(skipped=True)
             report = refresh_all(deps, [h.user for h in homes], now=now)
-            if not report.failed:
+            if not report.failed and not report.unfinished:
                 self._marks, self._passed_at = marks, now
             return report
         finally:
@@ -221,8 +223,7 @@ def refresh_all(deps: Deps, users: list[str], *, now: datetime) -> HomesReport:
         elif done:
             report.published += 1
             report.users.append(user)
-    if report.published >= PUBLISH_MOST and report.rendered < len(users):
-        report.failed += 1  # not all done: the next pass carries on
+    report.unfinished = report.rendered < len(users)
     if report.failed:
         report.problem = f"{report.failed} App Home(s) not published; retried at the next tick"
     return report
