@@ -326,10 +326,9 @@ def test_dispute_from_the_home_opens_the_modal_and_its_submission_disputes(bot, 
 
 def test_a_stale_home_button_is_answered_and_changes_nothing(bot, signer, fake_slack, session_factory, digest) -> None:
     open_home(bot, signer, fake_slack, Y)
-    target = next(int(v) for a, v in buttons(fake_slack.home_view(Y)) if a == "item.confirm")
+    stale_view = fake_slack.home_view(Y)  # as a second tab, or a slow client, still shows it
+    target = next(int(v) for a, v in buttons(stale_view) if a == "item.confirm")
     command(bot, signer, fake_slack, f"confirm {item_order(session_factory, target)}", user=Y)
-    stale_view = dict(fake_slack.home_view(Y))
-    stale_view["blocks"] = [b for b in stale_view["blocks"]]
     fake_slack.clear()
 
     request = home_block_actions(signer, user_id=Y, action_id="item.confirm", value=str(target), block_id=f"aw-act-{target}", view=stale_view)
@@ -337,7 +336,8 @@ def test_a_stale_home_button_is_answered_and_changes_nothing(bot, signer, fake_s
 
     with transaction(session_factory) as session:
         assert len(session.exec(select(AuditEntry).where(AuditEntry.item_id == target, AuditEntry.action == "confirm")).all()) == 1
-    assert fake_slack.calls_to("chat.postMessage")  # told, by DM
+    (told,) = fake_slack.calls_to("chat.postMessage")  # told, by DM: no channel, no response_url from a Home
+    assert told.params["channel"] == f"D{Y}" and "already" in told.params["text"].lower()
 
 
 def item_order(session_factory, item_id: int) -> str:
@@ -389,3 +389,33 @@ def test_a_home_that_cannot_be_published_is_recorded_and_retried(settings, sessi
         assert report.problem and report.failed == 1
         with transaction(session_factory) as session:
             assert session.get(HomeView, Y).attempts == 2
+
+
+def test_a_publish_raced_by_another_is_rendered_again_and_wins(bot, signer, fake_slack, session_factory, digest) -> None:
+    open_home(bot, signer, fake_slack, Y)
+    stale = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "an older render, published by another replica"}}]}
+    make_client("xoxb-test", fake_slack.api_url).views_publish(user_id=Y, view=stale)  # Slack's hash moves on
+    fake_slack.clear()
+
+    command(bot, signer, fake_slack, f"confirm {WANG}", user=Y)
+
+    first, second = publishes(fake_slack, Y)
+    assert first.error == "hash_conflict" and "hash" not in second.params and second.error is None
+    assert "an older render" not in text_of(fake_slack.home_view(Y))
+    with transaction(session_factory) as session:
+        assert session.get(HomeView, Y).slack_hash == fake_slack.home_view(Y)["hash"]
+
+
+def test_a_publish_that_failed_after_slack_applied_it_is_not_left_half_done(bot, signer, fake_slack, session_factory, digest) -> None:
+    open_home(bot, signer, fake_slack, Y)
+    fake_slack.clear()
+    fake_slack.fail_next("views.publish", "internal_error", status=500, applied=True)
+
+    command(bot, signer, fake_slack, f"confirm {WANG}", user=Y)
+
+    errors = [c.error for c in publishes(fake_slack, Y)]
+    assert errors[0] == "internal_error" and errors[-1] is None
+    with transaction(session_factory) as session:
+        home = session.get(HomeView, Y)
+    assert (home.error, home.slack_hash) == ("", fake_slack.home_view(Y)["hash"])
+    assert ("item.confirm", str(item(session_factory, WANG).id)) not in buttons(fake_slack.home_view(Y))
