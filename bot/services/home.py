@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -103,15 +103,17 @@ def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
             month_figures = figures_for(deps, month, now)[0]
         except CalendarDataMissing:  # the digest pauses and says so; the Home shows the rest
             log.warning("App Home: no month figures without the calendar of the year")
-    calendar = coverage_lines(deps.calendar, deps.catalog, today=now.astimezone(deps.timezone).date())
     return HomeData(
-        items=items, stand_ins=stand_ins, figures=month_figures, escalations=escalations, letters=letters,
-        failed=failed, calendar=calendar, now=now,
+        items=items, stand_ins=stand_ins, figures=month_figures, escalations=escalations, letters=letters, failed=failed, now=now,
     )
 
 
 def render(deps: Deps, user: str, data: HomeData) -> dict:
-    return home_view(user, data, deps.routing, deps.catalog_for(user), deps.timezone)
+    """``user``'s Home in their language (``Deps.catalog_for``)."""
+    catalog = deps.catalog_for(user)
+    if user == deps.routing.cs_lead and data.now is not None:  # the calendar's coverage, in the lead's words
+        data = replace(data, calendar=coverage_lines(deps.calendar, catalog, today=data.now.astimezone(deps.timezone).date()))
+    return home_view(user, data, deps.routing, catalog, deps.timezone)
 
 
 def _data_for(deps: Deps, user: str, now: datetime) -> HomeData:
@@ -183,7 +185,8 @@ class HomeRefresher:
     """The ticker's job: remembers the change marks of its last pass (in
     memory: after a restart the first pass is a full one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, publish_most: int = PUBLISH_MOST) -> None:
+        self.publish_most = publish_most
         self._lock = threading.Lock()
         self._marks: tuple | None = None
         self._passed_at: datetime | None = None
@@ -200,7 +203,7 @@ class HomeRefresher:
             due = force or behind or marks != self._marks or self._passed_at is None or now - self._passed_at >= FULL_EVERY
             if not homes or not due:
                 return HomesReport(skipped=True)
-            report = refresh_all(deps, [h.user for h in homes], now=now)
+            report = refresh_all(deps, [h.user for h in homes], now=now, most=self.publish_most)
             if not report.failed and not report.unfinished:
                 self._marks, self._passed_at = marks, now
             return report
@@ -208,12 +211,13 @@ class HomeRefresher:
             self._lock.release()
 
 
-def refresh_all(deps: Deps, users: list[str], *, now: datetime) -> HomesReport:
-    """Render every one of ``users``' Homes from one load of the facts; publish those that changed."""
+def refresh_all(deps: Deps, users: list[str], *, now: datetime, most: int = PUBLISH_MOST) -> HomesReport:
+    """Render every one of ``users``' Homes from one load of the facts; publish
+    those that changed, ``most`` at most (the rest: ``unfinished``)."""
     report = HomesReport()
     data = load_data(deps, now=now)
     for user in users:
-        if report.published >= PUBLISH_MOST:
+        if report.published >= most:
             break  # the rest at the next tick (their marks are not recorded as seen)
         view = render(deps, user, data)
         report.rendered += 1

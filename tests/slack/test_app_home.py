@@ -419,3 +419,20 @@ def test_a_publish_that_failed_after_slack_applied_it_is_not_left_half_done(bot,
         home = session.get(HomeView, Y)
     assert (home.error, home.slack_hash) == ("", fake_slack.home_view(Y)["hash"])
     assert ("item.confirm", str(item(session_factory, WANG).id)) not in buttons(fake_slack.home_view(Y))
+
+
+def test_a_pass_publishes_a_bounded_number_and_the_next_passes_carry_on(bot, signer, fake_slack, session_factory, digest) -> None:
+    from bot.services.home import HomeRefresher
+
+    for user in (Y, CS_LEAD, OPS_HEAD):
+        open_home(bot, signer, fake_slack, user)
+    bot.services.homes = HomeRefresher(publish_most=1)
+    bot.services.refresh_homes()
+    command(bot, signer, fake_slack, f"confirm {WANG}", user=DELEGATE_Y)  # concerns all three; the delegate has no Home open
+    fake_slack.clear()
+
+    reports = [bot.services.refresh_homes() for _ in range(4)]
+
+    assert [(r.published, r.unfinished, r.problem) for r in reports[:3]] == [(1, True, None), (1, True, None), (1, False, None)]
+    assert reports[3].skipped
+    assert sorted(c.params["user_id"] for c in publishes(fake_slack)) == sorted([Y, CS_LEAD, OPS_HEAD])
