@@ -197,11 +197,13 @@ class HomeRefresher:
             return HomesReport(skipped=True)
         try:
             with transaction(deps.session_factory) as session:
-                marks = store.change_marks(session=session) + (now.astimezone(deps.timezone).date(), id(deps.routing))
                 homes = list(store.list_homes(session=session))
-                behind = any(h.error and h.attempts < RETRY_EVERY_TICK for h in homes)  # a publish failed lately: try again
+                if not homes:  # nobody opened their Home: nothing to keep up to date
+                    return HomesReport(skipped=True)
+                marks = store.change_marks(session=session) + (now.astimezone(deps.timezone).date(), id(deps.routing))
+            behind = any(h.error and h.attempts < RETRY_EVERY_TICK for h in homes)  # a publish failed lately: try again
             due = force or behind or marks != self._marks or self._passed_at is None or now - self._passed_at >= FULL_EVERY
-            if not homes or not due:
+            if not due:
                 return HomesReport(skipped=True)
             report = refresh_all(deps, [h.user for h in homes], now=now, most=self.publish_most)
             if not report.failed and not report.unfinished:

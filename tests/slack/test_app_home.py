@@ -436,3 +436,17 @@ def test_a_pass_publishes_a_bounded_number_and_the_next_passes_carry_on(bot, sig
     assert [(r.published, r.unfinished, r.problem) for r in reports[:3]] == [(1, True, None), (1, True, None), (1, False, None)]
     assert reports[3].skipped
     assert sorted(c.params["user_id"] for c in publishes(fake_slack)) == sorted([Y, CS_LEAD, OPS_HEAD])
+
+
+def test_without_any_change_a_home_still_catches_up_with_time(bot, signer, fake_slack, clock, digest) -> None:
+    open_home(bot, signer, fake_slack, Y)
+    clock.set(at("2026-11-27 17:58"))
+    bot.services.refresh_homes()
+    clock.set(at("2026-11-27 18:05"))  # the deadline passed; nothing in the database changed
+    fake_slack.clear()
+
+    assert bot.services.refresh_homes().skipped  # within FULL_EVERY of the last pass
+    clock.advance(timedelta(minutes=10))
+    report = bot.services.refresh_homes()
+
+    assert report.published == 1 and "Past its deadline (11-27 18:00)" in text_of(fake_slack.home_view(Y))
