@@ -5,8 +5,9 @@
   and their Home rendered and published at once; published again even when
   unchanged if Slack shows another view than our last (the event's
   ``view.hash`` is not the one we stored: a Home never published, or lost).
-- ``refresh_home``: after a click from the Home (and a modal submitted from
-  one), the clicker's own Home, at once: they are looking at it.
+- ``refresh_home``: after someone's own change to items (any surface:
+  ``bot.services.answers`` calls it once the answer is sent), their own
+  Home at once, if they ever opened it: they may be looking at it.
 - ``refresh_homes``: the ticker's job, for everyone else concerned. How a
   Home learns of a change: the job reads cheap *change marks* (the newest
   row id of every table a Home shows: each an index look-up); when they
