@@ -122,6 +122,7 @@ class Notifier(Protocol):
     def open_dm(self, user: str) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
     def display_name(self, user: str) -> str: ...  # users.info: the name Slack shows; raises on Slack's errors
+    def publish_home(self, user: str, view: dict, *, hash: str | None = None) -> str: ...  # noqa: A002 (Slack's name)
     def permalink(self, channel: str, ts: str) -> str: ...
     def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None: ...
     def schedule_message(self, channel: str, *, text: str, post_at: datetime) -> str: ...
@@ -440,6 +441,17 @@ class SlackGateway:
 
     def open_view(self, trigger_id, view) -> None:
         self.client.views_open(trigger_id=trigger_id, view=view)
+
+    def publish_home(self, user: str, view: dict, *, hash: str | None = None) -> str:  # noqa: A002 (Slack's name)
+        """Publish ``user``'s App Home tab (views.publish); Slack's hash of the
+        view now shown. With ``hash`` (Slack's hash of the view we last
+        published), Slack refuses with ``hash_conflict`` when another publish
+        came in between. Publishing the same view again changes nothing, so
+        ambiguous failures are retried."""
+        params: dict[str, Any] = dict(user_id=user, view=view)
+        if hash:
+            params["hash"] = hash
+        return self._retrying("views.publish", lambda: self.client.views_publish(**params))["view"]["hash"]
 
     def permalink(self, channel: str, ts: str) -> str:
         return self._retrying("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]

@@ -27,6 +27,8 @@ class ActionId(StrEnum):
     LETTER_ACKNOWLEDGE = "letter.acknowledge"
     LETTER_IMPROVEMENT = "letter.improvement_input"
     LETTER_REPLY_DAYS = "letter.reply_days_input"
+    # The App Home's "and N more" (value: the section's key). Not "home.*": that prefix is the home catalog's.
+    HOME_MORE = "apphome.show_all"
 
 
 class BlockId(StrEnum):

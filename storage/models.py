@@ -386,3 +386,22 @@ class MonthlyNotice(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     posted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     correction_of: int | None = Field(default=None, foreign_key="monthly_notice.id")
+
+
+class HomeView(SQLModel, table=True):
+    """A person's App Home tab (``bot.services.home``): they opened it
+    (``opened_at``), so it is kept up to date; ``content_hash`` is the
+    SHA-256 of the view last published (``bot.core.home.view_hash``): a view
+    rendered the same is not published again. ``slack_hash`` is Slack's own
+    hash of that view (views.publish's ``hash``: a publish made from an
+    older render than another one's is refused instead of overwriting it)."""
+
+    __tablename__ = "home_view"
+
+    user: str = Field(sa_type=String(32), primary_key=True)
+    opened_at: datetime = Field(sa_column=_utc())
+    published_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    content_hash: str = Field(default="", sa_type=String(64))
+    slack_hash: str = Field(default="", sa_type=String(64))
+    attempts: int = 0  # failed publishes since the last one that worked
+    error: str = Field(default="", sa_type=Text)

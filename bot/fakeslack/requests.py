@@ -318,3 +318,67 @@ def reaction_event(
         "item": {"type": "message", "channel": channel, "ts": ts, "channel_type": channel_type},
         "event_ts": event_ts or f"{time.time():.6f}",
     }
+
+
+def app_home_opened_event(*, user: str, view: Mapping[str, Any] | None = None, tab: str = "home", event_ts: str | None = None) -> dict[str, Any]:
+    """The inner ``app_home_opened`` event (https://docs.slack.dev/reference/events/app_home_opened):
+    ``view`` is the Home view Slack shows the user (e.g. ``fake.home_view(user)``),
+    absent until one was published; ``tab`` is ``"home"`` or ``"messages"``."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": f"D{user}",
+        "tab": tab,
+        "event_ts": event_ts or f"{time.time():.6f}",
+    }
+    if view is not None:
+        event["view"] = dict(view)
+    return event
+
+
+def home_block_actions(
+    signer: SlackSigner,
+    *,
+    user_id: str,
+    action_id: str,
+    value: str,
+    block_id: str,
+    view: Mapping[str, Any],
+    trigger_id: str | None = None,
+    team_id: str = TEAM_ID,
+) -> SignedRequest:
+    """A button click in the user's App Home tab (``view``: the Home view as
+    published, e.g. ``fake.home_view(user)``), shaped like Slack's: the
+    ``container`` is the view (``type: view``, ``view_id``) and the payload
+    carries the whole ``view``; there is no ``channel``, no ``message`` and
+    no ``response_url`` (a Home is no message: answers go elsewhere)
+    (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload)."""
+    text = {"type": "plain_text", "text": "Button", "emoji": True}
+    for block in view.get("blocks") or []:
+        if block.get("block_id") == block_id:
+            for element in [block.get("accessory"), *(block.get("elements") or [])]:
+                if isinstance(element, dict) and element.get("action_id") == action_id and "text" in element:
+                    text = dict(element["text"])
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": _VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view.get("id", "V0001")},
+        "trigger_id": trigger_id or new_trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": dict(view),
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": text,
+                "value": value,
+                "type": "button",
+                "action_ts": f"{signer.clock():.6f}",
+            }
+        ],
+    }
+    return interactive(signer, payload)

@@ -60,6 +60,12 @@ _TS_BASE_MICROS = 1_764_200_000_000_000
 _MAX_TEXT = 40_000
 _MAX_MESSAGE_BLOCKS = 50
 _MAX_VIEW_BLOCKS = 100
+# views.publish: "not_enabled: Error returned if a `home` view is published but the Home tab
+# isn't enabled for the app"; "view_too_large: Error returned if the provided view is greater
+# than 250kb"; a user_id that is not a user's answers invalid_arguments with the message
+# "invalid `user_id`" (https://docs.slack.dev/reference/methods/views.publish).
+_MAX_VIEW_BYTES = 250 * 1024
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
 # Total characters of every "text" string in a message's blocks. Undocumented:
 # Slack answers msg_blocks_too_long (listed, without a figure, in chat.postMessage's
@@ -487,7 +493,9 @@ class FakeSlack:
     Args:
         users: the workspace directory by user id (``name``, ``real_name``,
             ``email``, ``tz``, ``locale``; other keys go to the top level of
-            the user object). The bot user ``UBOT`` is always there.
+            the user object). The bot user ``UBOT`` is always there. Given,
+            views.publish to anyone else answers ``invalid_arguments``
+            ("invalid `user_id`"); not given, any well-formed user id exists.
         latency: seconds to wait before answering each request.
         socket_mode_url: what ``apps.connections.open`` answers (nothing
             serves WebSockets here; point it at your own server).
@@ -511,6 +519,9 @@ class FakeSlack:
             file's metadata is properly updated (this means posting a message
             in the channel can be delayed too)", slackapi/python-slack-sdk#1277).
             0 (default): at once.
+        home_tab: the app's Home tab is enabled (``features.app_home.
+            home_tab_enabled`` in the manifest); False: views.publish answers
+            ``not_enabled``.
     """
 
     def __init__(
@@ -524,6 +535,7 @@ class FakeSlack:
         rate_limits: bool = False,
         upload_url_ttl: float = UPLOAD_URL_TTL,
         share_delay: float = 0.0,
+        home_tab: bool = True,
     ) -> None:
         self._lock = threading.RLock()
         self._closing = threading.Event()
@@ -535,6 +547,7 @@ class FakeSlack:
         self._exchanged_triggers: set[str] = set()
         self._scheduled: dict[str, dict[str, Any]] = {}
         self._random: tuple[float, random.Random, frozenset[str] | None, float] | None = None
+        self._users_given = users is not None
         self._users: dict[str, dict[str, Any]] = {
             BOT_USER_ID: {"name": "rejectbot", "real_name": "RejectBot", "is_bot": True},
             **{user_id: dict(info) for user_id, info in (users or {}).items()},
@@ -549,6 +562,7 @@ class FakeSlack:
         self._bot_reactions: set[tuple[str, str, str]] = set()
         self._upload_url_ttl = upload_url_ttl
         self._share_delay = share_delay
+        self._home_tab = home_tab
         self._tickets: dict[str, dict[str, Any]] = {}  # upload URL ticket -> file id, length, issued, used
         self._files: dict[str, dict[str, Any]] = {}  # file id -> the file as the fake keeps it
         self._pending_shares: list[tuple[float, str, str, str | None, str]] = []  # (due, file, channel, thread_ts, comment)
@@ -1325,6 +1339,12 @@ class FakeSlack:
         user_id = params.get("user_id")
         if not user_id:
             raise _ApiError("invalid_arguments")
+        if not _USER_ID.fullmatch(str(user_id)) or (self._users_given and user_id not in self._users):
+            raise _ApiError("invalid_arguments", response_metadata={"messages": ["invalid `user_id`"]})
+        if not self._home_tab:
+            raise _ApiError("not_enabled")
+        if len(json.dumps(params.get("view") or {}, ensure_ascii=False).encode()) > _MAX_VIEW_BYTES:
+            raise _ApiError("view_too_large")
         view = self._checked_view(params, kind="home")
         view_id = self._home_view_ids.get(user_id) or self._next_id("V")
         if params.get("hash") and view_id in self._views and params["hash"] != self._views[view_id]["hash"]:

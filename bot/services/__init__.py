@@ -15,6 +15,7 @@ from bot.gateway import ReplyTo
 from bot.health import Health, run_job
 from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review
 from bot.services.deps import Deps
+from bot.services.home import HomeRefresher, HomesReport, open_home, refresh_home, show_section
 from bot.services.routing_reload import ReloadResult, RoutingReloader
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class Services:
     def __init__(self, deps: Deps, *, reloader: RoutingReloader | None = None) -> None:
         self.deps = deps
         self.reloader = reloader  # None: the routing was given, not read from a file (tests, the demo)
+        self.homes = HomeRefresher()  # the App Home job's last pass
 
     @property
     def catalog(self):
@@ -65,6 +67,7 @@ class Services:
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
             ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
             ("letters", self.run_letters),  # after the digest: a letter's PDF goes on the owner's next digest message
+            ("homes", self.refresh_homes),  # last: the App Homes show what every job before did
         ]
 
     def tick(self, *, health: Health | None = None) -> dict[str, str | None]:
@@ -212,3 +215,21 @@ class Services:
 
     def open_view(self, trigger_id: str, view: dict) -> None:
         self.deps.notifier.open_view(trigger_id, view)
+
+    # --- the App Home -------------------------------------------------------------
+
+    def open_home(self, *, user: str, shown_hash: str | None) -> bool:
+        """``app_home_opened``: the person's Home, published now."""
+        return open_home(self.deps, user=user, shown_hash=shown_hash)
+
+    def refresh_home(self, *, user: str) -> bool:
+        """After a click from someone's Home: their Home, now (if they ever opened it)."""
+        return refresh_home(self.deps, user=user)
+
+    def refresh_homes(self, *, force: bool = False) -> HomesReport:
+        """The ticker's job: every opened Home whose content changed, republished."""
+        return self.homes.run(self.deps, force=force)
+
+    def show_home_section(self, *, user: str, key: str, trigger_id: str, reply_to: ReplyTo) -> bool:
+        """The Home's "and N more": the whole section in a modal."""
+        return show_section(self.deps, user=user, key=key, trigger_id=trigger_id, reply_to=reply_to)

@@ -34,6 +34,7 @@ from bot.core.routing import Owner
 from bot.core.text import MESSAGE_TEXT_BUDGET, cut, esc_cut, fmt_time, join_within
 from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
+from bot.services import home
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from storage import followups, standins
@@ -116,7 +117,19 @@ def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[
     text = answer_summary(action, results, deps.catalog, deps.timezone)
     if reply_to is not None:
         deliver_answer(deps, reply_to, text, results)
+        refresh_own_home(deps, reply_to.user, results)
     return Answer(results, text)
+
+
+def refresh_own_home(deps: Deps, user: str, results: Sequence[ItemResult]) -> None:
+    """The actor's App Home shows the change at once, if they ever opened it
+    (everyone else's at the ticker's next pass: ``bot.services.home``)."""
+    if not any(r.outcome is Outcome.APPLIED for r in results):
+        return
+    try:
+        home.refresh_home(deps, user=user)
+    except Exception:  # a courtesy: the ticker's pass publishes it anyway
+        log.exception("could not refresh the App Home of %s after their change", user)
 
 
 def deliver_answer(deps: Deps, reply_to: ReplyTo, text: str, results: Sequence[ItemResult]) -> None:

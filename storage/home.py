@@ -1,0 +1,97 @@
+"""Queries behind the App Home (keyword-only, in the caller's session): who
+opened their Home and what it showed last, and what the Homes show that no
+other module reads this way (the open items, failed sends, change marks).
+
+Errors: none of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from bot.core.home import FailedKind, FailedSend
+from bot.core.lifecycle import Status
+from storage.models import AuditEntry, DigestMessage, FileUpload, FollowUp, HomeView, Item, LetterEvent, StandIn
+from storage.queries import dialect_insert
+
+OPEN_STATUSES = (Status.NEW, Status.AWAITING, Status.DISPUTED, Status.CONFIRMED, Status.DEEMED_CONFIRMED)
+
+
+# --- who opened their Home ----------------------------------------------------------
+
+
+def note_opened(*, session: Session, user: str, now: datetime) -> None:
+    """``user`` opened their Home (a first time, or again)."""
+    stmt = dialect_insert(session, HomeView.__table__).values(
+        user=user, opened_at=now, content_hash="", slack_hash="", attempts=0, error="",
+    )
+    session.exec(stmt.on_conflict_do_update(index_elements=["user"], set_={"opened_at": now}))
+
+
+def find_home(*, session: Session, user: str) -> HomeView | None:
+    home = session.get(HomeView, user)
+    if home is not None:
+        session.refresh(home)
+    return home
+
+
+def list_homes(*, session: Session) -> Sequence[HomeView]:
+    """Every Home opened at least once, those least recently published first."""
+    return session.exec(select(HomeView).order_by(col(HomeView.published_at).is_not(None), HomeView.published_at, HomeView.user)).all()
+
+
+def set_published(*, session: Session, user: str, content_hash: str, slack_hash: str, now: datetime) -> None:
+    session.exec(
+        update(HomeView).where(col(HomeView.user) == user)
+        .values(content_hash=content_hash, slack_hash=slack_hash, published_at=now, attempts=0, error="")
+    )
+
+
+def set_failed(*, session: Session, user: str, error: str) -> None:
+    """A publish failed: the next pass tries again (``content_hash`` stays as Slack shows it)."""
+    session.exec(update(HomeView).where(col(HomeView.user) == user).values(attempts=HomeView.attempts + 1, error=error[:500]))
+
+
+# --- what the Homes show ---------------------------------------------------------------
+
+
+def list_open_items(*, session: Session) -> Sequence[Item]:
+    """Every item still waiting on someone: new (not yet posted, or no owner
+    covers it), awaiting, disputed, confirmed or deemed without a fix."""
+    return session.exec(select(Item).where(col(Item.status).in_([str(s) for s in OPEN_STATUSES])).order_by(Item.id)).all()
+
+
+def list_failed_sends(*, session: Session, limit: int) -> list[FailedSend]:
+    """What the bot could not send and stopped or keeps failing at: digest
+    messages not posted with their last error, follow-ups it gave up on, files
+    not shared after a failed try. Newest first, at most ``limit`` of each."""
+    failed: list[FailedSend] = []
+    for m in session.exec(
+        select(DigestMessage).where(col(DigestMessage.ts).is_(None), DigestMessage.last_error != "")
+        .order_by(col(DigestMessage.id).desc()).limit(limit)
+    ).all():
+        failed.append(FailedSend(FailedKind.DIGEST, f"{m.digest_day.isoformat()} {m.owner} #{m.page + 1}", m.attempted_at, m.last_error))
+    for f in session.exec(
+        select(FollowUp).where(col(FollowUp.gave_up_at).is_not(None), col(FollowUp.ts).is_(None))
+        .order_by(col(FollowUp.gave_up_at).desc()).limit(limit)
+    ).all():
+        failed.append(FailedSend(FailedKind.FOLLOW_UP, f.recipient, f.gave_up_at, f.error))
+    for u in session.exec(
+        select(FileUpload).where(col(FileUpload.shared_at).is_(None), FileUpload.attempts > 0)
+        .order_by(col(FileUpload.id).desc()).limit(limit)
+    ).all():
+        failed.append(FailedSend(FailedKind.UPLOAD, u.filename, u.created_at, u.error))
+    return failed
+
+
+def change_marks(*, session: Session) -> tuple:
+    """The newest row of every table whose rows a Home shows (each an index
+    look-up): while these stay the same, only time changes what a Home says."""
+    return tuple(
+        session.exec(select(func.max(column))).one()
+        for column in (AuditEntry.id, Item.id, LetterEvent.id, FollowUp.id, DigestMessage.id, FileUpload.id, StandIn.id)
+    ) + (session.exec(select(func.count()).select_from(StandIn).where(col(StandIn.ended_at).is_not(None))).one(),)
