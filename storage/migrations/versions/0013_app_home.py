@@ -5,7 +5,7 @@ view last published (not published again while it is the same), Slack's
 hash of it, and the last failure.
 
 Revision ID: 0013
-Revises: 0012 (letters; re-chain at merge)
+Revises: 0012
 Create Date: 2026-11-30 07:30:00
 """
 import sqlalchemy as sa
