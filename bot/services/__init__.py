@@ -29,6 +29,10 @@ class Services:
     def catalog(self):
         return self.deps.catalog
 
+    def catalog_for(self, user: str | None):
+        """The catalog for a text to ``user`` (their Slack locale): modals, their errors."""
+        return self.deps.catalog_for(user)
+
     def post_daily_digest(self, *, now: datetime | None = None) -> digest.DigestOutcome:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
 
@@ -163,7 +167,7 @@ class Services:
 
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
-        cat = self.deps.catalog
+        cat = self.deps.catalog_for(reply_to.user)
         self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
@@ -208,7 +212,7 @@ class Services:
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""
-        self.deps.notifier.reply(reply_to, self.deps.catalog.t(key, **params))
+        self.deps.notifier.reply(reply_to, self.deps.catalog_for(reply_to.user).t(key, **params))
 
     def open_view(self, trigger_id: str, view: dict) -> None:
         self.deps.notifier.open_view(trigger_id, view)
