@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from bot.core.answers import ItemResult
 from bot.core.away import AwayRequest
+from bot.core.commands import command_words
 from bot.core.lifecycle import Action, Status, Surface
 from bot.core.monthly import Month
 from bot.gateway import ReplyTo
@@ -168,7 +169,8 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog_for(reply_to.user)
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
+        words = cat.t("words.help", words=" · ".join(cat.t("words.pair", english=en, chinese=zh).strip() for en, zh in command_words()))
+        self.deps.notifier.reply(reply_to, "\n".join([*(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")), words]))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
