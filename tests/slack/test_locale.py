@@ -189,3 +189,23 @@ def test_a_modal_and_the_answer_to_it_in_the_person_s_language_the_digest_in_bot
     assert len(fake_slack.calls_to("views.open")) == 1
     (refusal,) = [c.params["text"] for c in fake_slack.calls_to("response_url") + fake_slack.calls_to("chat.postEphemeral")]
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in refusal.replace("小件配送", "").replace(Z_ITEM, ""))
+
+
+def test_a_dispute_answers_the_owner_and_dms_the_agent_each_in_their_language_the_thread_in_bot_locale(
+    bot, signer, fake_slack, session_factory, clock,
+) -> None:
+    agent = "U0CS0002"  # 陈静, the callback agent of Z's item
+    fake_slack.set_user(agent, locale="zh-CN")
+    fake_slack.set_user(Z, locale="en-US")
+    seed_and_post_digest(bot, session_factory, clock)
+    fake_slack.clear()
+
+    command(bot, signer, fake_slack, f"dispute {Z_ITEM} customer rescheduled", Z)
+
+    posts = [c.params for c in fake_slack.calls_to("chat.postMessage") if c.error is None]
+    (dm,) = [p["text"] for p in posts if p["channel"] != CHANNEL]
+    (in_thread,) = [p["text"] for p in posts if p["channel"] == CHANNEL]
+    assert dm.startswith("待重新核实的申诉：")  # the agent's DM: Chinese
+    assert in_thread.startswith("❓ *") and "Customer service (<@U0CS0002>) will call the customer back" in in_thread  # the channel: BOT_LOCALE
+    (answer,) = replies(fake_slack)
+    assert Z_ITEM in answer and "申诉" not in answer  # Z's private answer: English
