@@ -326,7 +326,9 @@ def _play(locale: str, workdir: Path) -> Played:
     t = catalog.t
     clock = FixedClock(datetime.combine(DAY, time(8, 30), TZ))
     # the fake judges scheduled messages (the digest's warning) by the demo's clock
-    with FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
+    # everyone in the workspace reads the demo's language (texts to one person follow their Slack locale)
+    people_locale = {user: {"locale": "zh-CN" if locale == "zh_CN" else "en-US"} for user in display_names(catalog)}
+    with FakeSlack(clock=lambda: clock.now().timestamp(), users=people_locale) as fake:
         database_url = f"sqlite:///{workdir / 'demo.db'}"
         engine = make_engine(database_url)
         upgrade(engine)

@@ -132,6 +132,7 @@ class Notifier(Protocol):
     def prepare_upload(self, *, filename: str, content: bytes) -> str: ...  # the file's id, uploaded but shared nowhere yet
     def share_upload(self, file_id: str, channel: str, *, title: str, comment: str | None = None, thread_ts: str | None = None) -> None: ...
     def is_shared(self, file_id: str, channel: str) -> bool: ...
+    def user_locale(self, user: str) -> str | None: ...  # the person's Slack locale ("zh-CN"); raises on any failure
 
 
 def _method_of(url: str) -> str:
@@ -470,6 +471,14 @@ class SlackGateway:
                 raise LookupError(f"Slack has no name for {user}")
             self._names[user] = name
         return self._names[user]
+
+    def user_locale(self, user: str) -> str | None:
+        """The person's Slack locale (``users.info`` with ``include_locale``),
+        None when Slack gives none. One try, no retries: it sits on the path
+        of a reply, and the caller falls back to ``BOT_LOCALE`` on any error
+        (``SlackApiError``, a timeout, a dropped connection)."""
+        locale = self.client.users_info(user=user, include_locale=True)["user"].get("locale")
+        return locale if isinstance(locale, str) and locale else None
 
     def lookup_user_by_email(self, email: str) -> str:
         try:

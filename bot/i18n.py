@@ -5,6 +5,9 @@ is the first part of its keys (``import.toml`` holds ``import.*``), so each
 area of the bot keeps its texts in its own file. Texts use ``str.format``
 placeholders: ``catalog.t("import.added", count=3)``.
 
+Each person reads their own Slack locale's catalog (``locale_for_slack``:
+zh-* gets zh_CN, the rest en); channel posts use the bot's ``BOT_LOCALE``.
+
 Errors: ``UnknownLocale``, ``MissingMessage``.
 """
 
@@ -46,6 +49,13 @@ def load_messages(locale: str) -> dict[str, str]:
         with path.open("rb") as fh:
             _flatten(path.stem, tomllib.load(fh), messages)
     return messages
+
+
+def locale_for_slack(slack_locale: str | None) -> str:
+    """Our catalog for a Slack user locale (``zh-CN``, ``zh-TW``, ``en-US``,
+    ``ja-JP``…): any Chinese gets zh_CN, everything else en."""
+    language = (slack_locale or "").replace("_", "-").split("-")[0].strip().lower()
+    return "zh_CN" if language == "zh" else "en"
 
 
 def placeholders(text: str) -> set[str]:

@@ -59,7 +59,7 @@ def _open_item_modal(ack: Ack, body: dict, action: dict, *, services: Services, 
         return
     services.open_view(
         body.get("trigger_id", ""),
-        modal(item_id=item_id, order_no=check.order_no, channel=reply_to.channel, catalog=services.catalog),
+        modal(item_id=item_id, order_no=check.order_no, channel=reply_to.channel, catalog=services.catalog_for(reply_to.user)),
     )
 
 

@@ -42,7 +42,7 @@ def _read_submission(ack: Ack, body: dict, view: dict, *, services: Services) ->
     """(item id, text, where to answer) of a submitted item modal; a blank text
     keeps the modal open with an error, metadata that is not ours is answered
     as expired (both: None)."""
-    errors = blank_text_errors(view, services.catalog)
+    errors = blank_text_errors(view, services.catalog_for(user_id_of(body)))
     if errors:
         ack(response_action="errors", errors=errors)
         return None
@@ -81,7 +81,7 @@ def handle_letter_edit_submission(ack: Ack, body: dict, view: dict, *, services:
     """The letter's edit modal: a blank improvement or a bad number of days
     keeps it open with the error on that field."""
     improvement = input_value(view, BlockId.LETTER_IMPROVEMENT, ActionId.LETTER_IMPROVEMENT)
-    errors, reply_days = check_edit(improvement, input_value(view, BlockId.LETTER_REPLY_DAYS, ActionId.LETTER_REPLY_DAYS), services.catalog)
+    errors, reply_days = check_edit(improvement, input_value(view, BlockId.LETTER_REPLY_DAYS, ActionId.LETTER_REPLY_DAYS), services.catalog_for(user_id_of(body)))
     if errors:
         ack(response_action="errors", errors=errors)
         return

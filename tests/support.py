@@ -47,3 +47,13 @@ class ItemStandIn:
     last_surface: str | None = None
     updated_at: datetime = datetime(2026, 11, 27, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
     fix_note: str | None = None
+
+
+LOOKUPS = frozenset({"users.info"})  # reads that change nothing in Slack
+
+
+def effects(fake) -> list:
+    """The calls the fake recorded, without ``users.info``: the bot reads a
+    person's locale before it writes to them (``Deps.catalog_for``), which
+    changes nothing in Slack."""
+    return [call for call in fake.calls if call.method not in LOOKUPS]

@@ -173,3 +173,22 @@ def _parse_record(verb: Verb, rest: str) -> Command:
     if not reason:
         raise CommandError(no_reason, order=order)
     return Command(verb, orders=(order,), reason=reason, rejected_on=day)
+
+
+# --- each subcommand's Chinese word ------------------------------------------------
+
+# The Chinese word ``/reject help`` shows beside each English one (each is
+# also an alias above; a verb added later needs its word here:
+# tests/unit/test_command_words.py).
+CHINESE_WORDS: dict[Verb, str] = {
+    Verb.CONFIRM: "确认", Verb.DISPUTE: "申诉", Verb.UPHOLD: "申诉成立", Verb.OVERRULE: "申诉驳回",
+    Verb.FIX: "整改", Verb.STATUS: "状态", Verb.NEXT: "下一步", Verb.HELP: "帮助",
+    Verb.VOID: "作废", Verb.REOPEN: "重开", Verb.FIND: "查找", Verb.AWAY: "请假",
+    Verb.LETTER: "联系函", Verb.LETTERS: "联系函列表", Verb.MONTH: "本月",
+}
+
+
+def command_words() -> list[tuple[str, str]]:
+    """(English, Chinese) of every subcommand, in the order of ``Verb``; a
+    verb without a Chinese word yet shows its English one alone."""
+    return [(str(verb), CHINESE_WORDS.get(verb, "")) for verb in Verb]

@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.core.formats import format_money
 from bot.core.lifecycle import Action, Status
 from bot.core.masking import mask_customer, mask_note
 from bot.core.routing import Owner, Routing
@@ -520,7 +521,7 @@ def penalty_notice(facts: ReviewFacts, resolution: Resolution, catalog: Catalog)
     """The DM to the callback agent (or the CS lead) when an uphold booked a penalty."""
     return catalog.t(
         "review.penalty_dm", order=esc(facts.item.order_no), user=mention(resolution.actor),
-        amount=resolution.penalty if resolution.penalty is not None else 0,
+        amount=format_money(resolution.penalty if resolution.penalty is not None else 0, catalog),
         agent=esc_cut(facts.item.callback_agent, FIELD_LIMIT) or "—",
     )
 

@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.formats import format_money
 from bot.core.monthly import AgentFigures, Counts, MonthFigures, OwnerFigures, Trend
 from bot.core.text import MESSAGE_TEXT_BUDGET, TOP_TEXT_BUDGET, cut, esc, esc_cut, text_size
 from bot.i18n import Catalog
@@ -235,7 +236,7 @@ def agent_message(figures: MonthFigures, agent: AgentFigures, cat: Catalog, *, v
     text = "\n".join([
         *([cat.t("monthly.title_correction", month=str(figures.month), version=version)] if version else []),
         cat.t("monthly.agent_intro", month=str(figures.month)),
-        cat.t("monthly.agent_dm", posted=agent.posted, disputed=agent.disputed, upheld=agent.upheld, penalty=agent.penalty),
+        cat.t("monthly.agent_dm", posted=agent.posted, disputed=agent.disputed, upheld=agent.upheld, penalty=format_money(agent.penalty, cat)),
     ])
     return text, [_section(text)]
 

@@ -775,6 +775,16 @@ class FakeSlack:
                 del self._files[file_id]
             return gone
 
+    def set_user(self, user_id: str, **info: Any) -> None:
+        """Add ``user_id`` to the workspace directory, or change what it says
+        of them (``locale="zh-CN"``, ``tz``, ``name``…; the keys of the
+        ``users`` argument). ``users.info`` answers ``locale`` only when asked
+        with ``include_locale=true``, as Slack does
+        (https://api.slack.com/methods/users.info: "Set this to true to
+        receive the locale for this user")."""
+        with self._lock:
+            self._users.setdefault(user_id, {}).update(info)
+
     def fail_next(
         self,
         method: str,

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from bot.core.answers import ItemResult
 from bot.core.away import AwayRequest
+from bot.core.commands import command_words
 from bot.core.lifecycle import Action, Status, Surface
 from bot.core.monthly import Month
 from bot.gateway import ReplyTo
@@ -30,6 +31,10 @@ class Services:
     @property
     def catalog(self):
         return self.deps.catalog
+
+    def catalog_for(self, user: str | None):
+        """The catalog for a text to ``user`` (their Slack locale): modals, their errors."""
+        return self.deps.catalog_for(user)
 
     def post_daily_digest(self, *, now: datetime | None = None) -> digest.DigestOutcome:
         return digest.post_daily_digest(self.deps, now=now or self.deps.clock.now())
@@ -166,8 +171,9 @@ class Services:
 
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
-        cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
+        cat = self.deps.catalog_for(reply_to.user)
+        words = cat.t("words.help", words=" · ".join(cat.t("words.pair", english=en, chinese=zh).strip() for en, zh in command_words()))
+        self.deps.notifier.reply(reply_to, "\n".join([*(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")), words]))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
@@ -211,7 +217,7 @@ class Services:
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""
-        self.deps.notifier.reply(reply_to, self.deps.catalog.t(key, **params))
+        self.deps.notifier.reply(reply_to, self.deps.catalog_for(reply_to.user).t(key, **params))
 
     def open_view(self, trigger_id: str, view: dict) -> None:
         self.deps.notifier.open_view(trigger_id, view)

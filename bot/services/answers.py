@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.core.answers import ItemResult, Outcome, answer_counts, answer_summary, outcome_of
+from bot.core.formats import format_date
 from bot.core.lifecycle import LOGISTICS, Action, Status, Surface, Verdict, decide
 from bot.core.masking import mask_customer, mask_note
 from bot.core.routing import Owner
@@ -114,7 +115,7 @@ def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[
         refresh_digest_messages(deps, touched)
     except Exception:  # committed: the messages catch up later; the actor still gets the answer
         log.exception("could not update digest messages %s after %s", sorted(touched), action)
-    text = answer_summary(action, results, deps.catalog, deps.timezone)
+    text = answer_summary(action, results, deps.catalog_for(reply_to.user if reply_to else None), deps.timezone)
     if reply_to is not None:
         deliver_answer(deps, reply_to, text, results)
         refresh_own_home(deps, reply_to.user, results)
@@ -141,9 +142,10 @@ def deliver_answer(deps: Deps, reply_to: ReplyTo, text: str, results: Sequence[I
         return
     except Exception:
         log.exception("could not send %s the answer to a committed request (%d characters)", reply_to.user, len(text))
-    counts = answer_counts(results, deps.catalog)
+    cat = deps.catalog_for(reply_to.user)
+    counts = answer_counts(results, cat)
     try:
-        deps.notifier.send_dm(reply_to.user, text=deps.catalog.t("answers.reply_failed", counts=counts))
+        deps.notifier.send_dm(reply_to.user, text=cat.t("answers.reply_failed", counts=counts))
     except Exception as exc:
         raise AnswerNotDelivered(counts) from exc
 
@@ -192,7 +194,7 @@ def act_on_items(
 
 
 def _tell(deps: Deps, reply_to: ReplyTo | None, key: str, **params: object) -> Answer:
-    text = deps.catalog.t(key, **params)
+    text = deps.catalog_for(reply_to.user if reply_to else None).t(key, **params)
     if reply_to is not None:
         deps.notifier.reply(reply_to, text)
     return Answer([], text)
@@ -212,7 +214,7 @@ def check_item_action(deps: Deps, *, actor: str, item_id: int, action: Action) -
 
 
 def explain(deps: Deps, action: Action, result: ItemResult, reply_to: ReplyTo) -> None:
-    deps.notifier.reply(reply_to, answer_summary(action, [result], deps.catalog, deps.timezone))
+    deps.notifier.reply(reply_to, answer_summary(action, [result], deps.catalog_for(reply_to.user), deps.timezone))
 
 
 # --- reactions -------------------------------------------------------------------
@@ -284,7 +286,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
     """The state of the named orders (full customer data only for CS and the
     owner's side), or a summary of what waits on the actor; within the
     message budget: the first orders in full, then how many more."""
-    cat = deps.catalog
+    cat = deps.catalog_for(reply_to.user)
     chunks: list[str] = []
     with transaction(deps.session_factory) as session:
         stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())
@@ -297,7 +299,7 @@ def status_report(deps: Deps, *, actor: str, orders: Sequence[str], reply_to: Re
                 customer = item.customer if privileged else mask_customer(item.customer)
                 lines = [
                     cat.t(
-                        "answers.status_item", order=item.order_no, rejected_on=item.rejected_on.isoformat(),
+                        "answers.status_item", order=item.order_no, rejected_on=format_date(item.rejected_on, cat),
                         status=cat.t(f"status.{item.status}"), owner=owner.name if owner else cat.t("answers.no_owner"),
                         branch=item.branch, customer=cut(customer, 200) or "—", note=cut(_free_text(item.note, item, privileged), STATUS_NOTE_LIMIT) or "—",
                     )

@@ -17,9 +17,11 @@ import logging
 from collections.abc import Sequence
 
 from bot.core.away import AwayKind, AwayRequest, check_until, naming_role, owners_of, period_end
+from bot.core.formats import format_date
 from bot.core.routing import Owner
 from bot.core.text import mention
 from bot.gateway import ReplyTo
+from bot.i18n import Catalog
 from bot.services.deps import Deps
 from bot.services.followup import _send_once
 from storage import standins
@@ -31,8 +33,8 @@ log = logging.getLogger(__name__)
 def away(deps: Deps, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
     """Carry out ``request`` for ``actor``; the answer they were sent."""
     if request.kind is AwayKind.LIST:
-        return _tell(deps, reply_to, list_text(deps))
-    cat = deps.catalog
+        return _tell(deps, reply_to, list_text(deps, catalog=deps.catalog_for(actor)))
+    cat = deps.catalog_for(actor)
     owner_user = request.owner_user or actor
     owners = owners_of(deps.routing, owner_user)
     if not owners:
@@ -57,7 +59,7 @@ def _tell(deps: Deps, reply_to: ReplyTo, text: str) -> str:
 
 
 def _name(deps: Deps, *, actor: str, request: AwayRequest, owners, roles, owner_user: str, reply_to: ReplyTo) -> str:
-    cat = deps.catalog
+    cat = deps.catalog_for(actor)
     assert request.stand_in is not None and request.until is not None
     if request.stand_in == owner_user:
         return _tell(deps, reply_to, cat.t("away.self", user=mention(owner_user)))
@@ -69,14 +71,17 @@ def _name(deps: Deps, *, actor: str, request: AwayRequest, owners, roles, owner_
             session=session, owner_user=owner_user, owners=_names(owners), user=request.stand_in, until=request.until,
             ends_at=ends_at, by=actor, role=roles[owners[0].name], now=now,
         )
-    until = request.until.isoformat()
     told: list[str] = []
-    params = {"owner": _names(owners), "owner_user": mention(owner_user), "user": mention(request.stand_in), "until": until, "by": mention(actor)}
-    if request.stand_in != actor and _dm(deps, f"away:{first.id}:set:{request.stand_in}", request.stand_in, cat.t("away.dm_stand_in", **params)):
+    params = {"owner": _names(owners), "owner_user": mention(owner_user), "user": mention(request.stand_in), "by": mention(actor)}
+
+    def say(catalog, key: str) -> str:  # in the reader's language, their date too
+        return catalog.t(key, **params, until=format_date(request.until, catalog))
+
+    if request.stand_in != actor and _dm(deps, f"away:{first.id}:set:{request.stand_in}", request.stand_in, say(deps.catalog_for(request.stand_in), "away.dm_stand_in")):
         told.append(mention(request.stand_in))
-    if owner_user != actor and _dm(deps, f"away:{first.id}:set:{owner_user}", owner_user, cat.t("away.dm_owner_set", **params)):
+    if owner_user != actor and _dm(deps, f"away:{first.id}:set:{owner_user}", owner_user, say(deps.catalog_for(owner_user), "away.dm_owner_set")):
         told.append(mention(owner_user))
-    text = cat.t("away.set_done", **params)
+    text = say(cat, "away.set_done")
     previous = sorted({s.user for s in replaced if s.user != request.stand_in})
     if previous:
         text += "\n" + cat.t("away.replaced", users=", ".join(map(mention, previous)))
@@ -86,7 +91,7 @@ def _name(deps: Deps, *, actor: str, request: AwayRequest, owners, roles, owner_
 
 
 def _end(deps: Deps, *, actor: str, owners, roles, owner_user: str, reply_to: ReplyTo) -> str:
-    cat = deps.catalog
+    cat = deps.catalog_for(actor)
     now = deps.clock.now()
     with transaction(deps.session_factory) as session:
         ended = standins.end_stand_ins(session=session, owner_user=owner_user, owners=_names(owners), by=actor, role=roles[owners[0].name], now=now)
@@ -95,12 +100,12 @@ def _end(deps: Deps, *, actor: str, owners, roles, owner_user: str, reply_to: Re
     told: list[str] = []
     for stand_in in ended:
         params = {"owner": _names(owners), "owner_user": mention(owner_user), "user": mention(stand_in.user), "by": mention(actor)}
-        if stand_in.user != actor and _dm(deps, f"away:{stand_in.id}:end:{stand_in.user}", stand_in.user, cat.t("away.dm_stand_in_ended", **params)):
+        if stand_in.user != actor and _dm(deps, f"away:{stand_in.id}:end:{stand_in.user}", stand_in.user, deps.catalog_for(stand_in.user).t("away.dm_stand_in_ended", **params)):
             told.append(mention(stand_in.user))
     if owner_user != actor:
         first = ended[0]
         params = {"owner": _names(owners), "user": ", ".join(sorted({mention(s.user) for s in ended})), "by": mention(actor)}
-        if _dm(deps, f"away:{first.id}:end:{owner_user}", owner_user, cat.t("away.dm_owner_ended", **params)):
+        if _dm(deps, f"away:{first.id}:end:{owner_user}", owner_user, deps.catalog_for(owner_user).t("away.dm_owner_ended", **params)):
             told.append(mention(owner_user))
     text = cat.t("away.off_done", owner=_names(owners), user=", ".join(sorted({mention(s.user) for s in ended})))
     if told:
@@ -117,10 +122,11 @@ def _dm(deps: Deps, key: str, user: str, text: str) -> bool:
     return sent
 
 
-def list_text(deps: Deps) -> str:
+def list_text(deps: Deps, *, catalog: Catalog | None = None) -> str:
     """The stand-ins in force now, under their owners' names in the routing
-    file now (a renamed owner keeps their stand-in), by routing-file order."""
-    cat = deps.catalog
+    file now (a renamed owner keeps their stand-in), by routing-file order;
+    in ``catalog`` (the reader's; default BOT_LOCALE)."""
+    cat = catalog or deps.catalog
     with transaction(deps.session_factory) as session:
         rows = list(standins.list_in_force(session=session, now=deps.clock.now()))
     if not rows:
@@ -135,7 +141,7 @@ def list_text(deps: Deps) -> str:
         lines.append(
             cat.t(
                 "away.list_line", owner=_names(owners) if owners else "—", owner_user=mention(s.owner_user), user=mention(s.user),
-                until=s.until.isoformat(), by=mention(s.set_by),
+                until=format_date(s.until, cat), by=mention(s.set_by),
             )
         )
     return "\n".join(lines)

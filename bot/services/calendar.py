@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.core.formats import format_date
 from bot.core.workcal import CalendarDataMissing, Coverage, WorkCalendar
 from bot.core.worktime import WorkingHours
 from bot.services.deps import Deps
@@ -45,8 +46,10 @@ def pause(deps: Deps, *, now: datetime, year: int) -> str:
     routing = deps.routing
     if _notice_time(local, routing.timings):
         day = local.date().isoformat()
-        text = deps.catalog.t("calendar.paused", year=year, day=day)
+        lead = deps.catalog_for(routing.cs_lead)  # the DM in the CS lead's language, the channel's in BOT_LOCALE
+        text = lead.t("calendar.paused", year=year, day=format_date(local.date(), lead))
         post_once(deps, f"calendar-paused:{day}:lead", user=routing.cs_lead, text=text, now=now)
+        text = deps.catalog.t("calendar.paused", year=year, day=format_date(local.date(), deps.catalog))
         post_once(deps, f"calendar-paused:{day}:channel", channel=routing.channel, text=text, now=now)
     return deps.catalog.t("calendar.paused_problem", year=year)
 
@@ -84,7 +87,7 @@ def tell_assumed(deps: Deps, *, now: datetime) -> list[int]:
     iso = local.isocalendar()
     told = []
     for year in years:
-        text = deps.catalog.t("calendar.assumed_dm", year=year)
+        text = deps.catalog_for(deps.routing.cs_lead).t("calendar.assumed_dm", year=year)
         if post_once(deps, f"calendar-assumed:{year}:{iso.year}-W{iso.week:02d}", user=deps.routing.cs_lead, text=text, now=now):
             told.append(year)
     return told

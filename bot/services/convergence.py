@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.core.formats import format_date
 from bot.gateway import is_ambiguous
 from bot.services.deps import Deps
 from bot.services.digest import render_digest_message
@@ -114,8 +115,9 @@ def _tell_refused(deps: Deps, message: DigestMessage, error: str) -> None:
     fails here is sent by a later sweep, after looking it up by its key."""
     now = deps.clock.now()
     key = f"{REFUSED_PREFIX}{message.id}"
-    text = deps.catalog.t(
-        "followup.update_refused", owner=message.owner, day=message.digest_day.isoformat(), error=error, channel=f"<#{message.channel}>",
+    cat = deps.catalog_for(deps.routing.cs_lead)
+    text = cat.t(
+        "followup.update_refused", owner=message.owner, day=format_date(message.digest_day, cat), error=error, channel=f"<#{message.channel}>",
     )
     note = {"channel": None, "thread_ts": None, "user": deps.routing.cs_lead, "text": text, "attempts": 0}
     later = not may_message_people(deps, now)

@@ -8,7 +8,7 @@ remains anywhere."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -16,6 +16,7 @@ from bot.core.routing import Routing
 from bot.core.workcal import WorkCalendar
 from bot.gateway import Notifier
 from bot.i18n import Catalog
+from bot.services.locale import UserLocales
 from storage.db import SessionFactory
 
 
@@ -48,6 +49,7 @@ class Deps:
     clock: Clock
     catalog: Catalog
     timezone: ZoneInfo
+    locales: UserLocales = field(default_factory=UserLocales, compare=False, repr=False)  # each person's Slack locale, per process
 
     @property
     def routing(self) -> Routing:
@@ -59,7 +61,9 @@ class Deps:
 
     def catalog_for(self, user: str | None) -> Catalog:
         """The catalog for texts to one person (ephemeral replies, DMs,
-        modals, their App Home). Channel posts use ``catalog`` (BOT_LOCALE).
-        Today every person gets ``catalog``; issue 9 makes it follow each
-        person's Slack locale."""
-        return self.catalog
+        modals, their App Home): their Slack locale's (``bot.services.locale``:
+        no query, ``users.info`` once a day per person), or ``catalog``
+        (BOT_LOCALE) for nobody in particular and when Slack cannot tell.
+        Channel posts use ``catalog``."""
+        locale = self.locales.locale_of(user, notifier=self.notifier, now=self.clock.now())
+        return self.catalog if locale is None or locale == self.catalog.locale else Catalog(locale)

@@ -448,7 +448,7 @@ def _notify_unrouted(deps: Deps, *, day: date, now: datetime) -> tuple[int, bool
         items = build_digest(q.list_routing_keys(session=session, status=Status.NEW), deps.routing).unrouted
     if not items:
         return 0, True
-    if not _dm_once(deps, key=key, text=unrouted_message(items, day, deps.catalog), now=now):
+    if not _dm_once(deps, key=key, text=unrouted_message(items, day, deps.catalog_for(deps.routing.cs_lead)), now=now):
         return 0, False
     return len(items), True
 
@@ -459,7 +459,7 @@ def _report_trouble(deps: Deps, *, day: date, pending: list[tuple[DigestMessage,
     stuck = [(m, why) for m, why in pending if m.attempts >= TROUBLE_AFTER]
     if not stuck:
         return
-    cat = deps.catalog
+    cat = deps.catalog_for(deps.routing.cs_lead)
     lines = [cat.t("delivery.trouble_title", day=day.isoformat(), count=len(pending), tries=max(m.attempts for m, _ in stuck))]
     lines += [cat.t("delivery.trouble_line", owner=m.owner, page=m.page + 1, pages=m.pages, error=why) for m, why in pending[:20]]
     try:

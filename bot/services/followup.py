@@ -54,6 +54,7 @@ from bot.core.routing import FollowUpPolicy, Owner
 from bot.core.text import fmt_time
 from bot.core.workcal import local_datetime
 from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
+from bot.i18n import Catalog
 from bot.services.answers import Answer, act_on_items
 from bot.services.convergence import REFUSED_PREFIX, slack_refused
 from bot.services.deps import Deps
@@ -248,7 +249,7 @@ def upcoming(deps: Deps, *, actor: str) -> list[ThreadOutlook | DisputeOutlook]:
 
 def tell_upcoming(deps: Deps, *, actor: str, reply_to: ReplyTo) -> str:
     """``/reject next``: the follow-ups ahead, privately to ``actor``."""
-    text = outlook_text(upcoming(deps, actor=actor), deps.catalog, deps.timezone, now=deps.clock.now())
+    text = outlook_text(upcoming(deps, actor=actor), deps.catalog_for(reply_to.user), deps.timezone, now=deps.clock.now())
     deps.notifier.reply(reply_to, text)
     return text
 
@@ -403,25 +404,25 @@ def _send_failed(deps: Deps, steps: Sequence[Step], exc: Exception, now: datetim
         "follow-up %s failed (%s; %d refused, %d ambiguous so far); %s",
         keys, why, failures.refusals, failures.ambiguous, "given up" if stopped else "will retry next sweep",
     )
-    cat = deps.catalog
+    cat = deps.catalog_for(deps.routing.cs_lead)
     if stopped:
-        what = "; ".join(_describe(deps, step) for step in steps)
+        what = "; ".join(_describe(deps, step, cat) for step in steps)
         text = cat.t("followup.send_given_up", attempts=failures.refusals, error=why, what=what)
         _send_once(deps, f"followup-failed:given-up:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
     elif not definitive and failures.ambiguous >= GIVE_UP_AFTER:
-        what = "; ".join(_describe(deps, step) for step in steps)
+        what = "; ".join(_describe(deps, step, cat) for step in steps)
         text = cat.t("followup.send_failing", attempts=failures.ambiguous, error=why, what=what)
         _send_once(deps, f"followup-failed:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
 
 
-def _describe(deps: Deps, step: Step) -> str:
+def _describe(deps: Deps, step: Step, cat: Catalog) -> str:
     """What a follow-up step is, for the CS lead."""
     owner = ""
     if step.kind in (StepKind.NUDGE, StepKind.ESCALATE):
         with transaction(deps.session_factory) as session:
             message = f.find_thread(session=session, thread_id=step.subject)
         owner = message.owner if message else ""
-    return deps.catalog.t(f"followup.failed_{step.kind}", owner=owner, user=f"<@{step.recipient}>", level=step.level)
+    return cat.t(f"followup.failed_{step.kind}", owner=owner, user=f"<@{step.recipient}>", level=step.level)
 
 
 def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.OpenThread], items: dict[int, Item], now: datetime, report: SweepReport) -> None:
@@ -436,7 +437,6 @@ def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.O
     grouped: dict[tuple[StepKind, str], list[Step]] = defaultdict(list)
     for step in send:
         grouped[(step.kind, step.recipient)].append(step)
-    cat = deps.catalog
     for (kind, recipient), steps in grouped.items():
         def in_dm(recipient=recipient):
             return deps.notifier.open_dm(recipient), None
@@ -451,16 +451,17 @@ def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.O
                 if sent:
                     report.sent[kind] = report.sent.get(kind, 0) + 1
         elif kind is StepKind.ESCALATE:
-            def escalation(claimed):
-                return escalation_message([_escalation_facts(deps, threads[(s.subject, s.owner)], s) for s in claimed], cat, deps.timezone)
+            def escalation(claimed, recipient=recipient):  # a DM: in the manager's language
+                return escalation_message([_escalation_facts(deps, threads[(s.subject, s.owner)], s) for s in claimed], deps.catalog_for(recipient), deps.timezone)
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
                 for step in steps:
                     _tell_owner(deps, threads[(step.subject, step.owner)], step, now)
         else:
-            def dispute(claimed, kind=kind):
-                lines = [_dispute_line(deps, items[s.subject], now) for s in claimed]
+            def dispute(claimed, kind=kind, recipient=recipient):  # a DM: in the recipient's language
+                cat = deps.catalog_for(recipient)
+                lines = [_dispute_line(deps, items[s.subject], now, cat) for s in claimed]
                 return cat.t(DISPUTE_HEADS[kind], count=len(claimed)) + "\n" + "\n".join(lines), None
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=dispute):
@@ -579,8 +580,8 @@ def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> Escalatio
     )
 
 
-def _dispute_line(deps: Deps, item: Item, now: datetime) -> str:
-    return deps.catalog.t("followup.dispute_line", order=item.order_no, owner=item.owner or "—", agent=item.callback_agent or "—", since=_fmt(deps, item.updated_at))
+def _dispute_line(deps: Deps, item: Item, now: datetime, cat: Catalog) -> str:
+    return cat.t("followup.dispute_line", order=item.order_no, owner=item.owner or "—", agent=item.callback_agent or "—", since=_fmt(deps, item.updated_at))
 
 
 # --- open items follow their owner -------------------------------------------------
@@ -683,7 +684,7 @@ def _warn_calendar(deps: Deps, now: datetime, year: int) -> None:
     if not may_message_people(deps, now):
         return
     day = now.astimezone(deps.timezone).date().isoformat()
-    text = deps.catalog.t("followup.calendar_missing", year=year)
+    text = deps.catalog_for(deps.routing.cs_lead).t("followup.calendar_missing", year=year)
     _send_once(deps, f"calendar:{year}:{day}", user=deps.routing.cs_lead, text=text, now=now)
 
 
@@ -705,9 +706,9 @@ def acknowledge(deps: Deps, *, event_id: str, user: str, channel: str, ts: str) 
             f.acknowledge_thread(session=session, message_id=first.id, user=user, now=now)
     reply_to = ReplyTo(user=user, channel=channel)
     if allowed:
-        deps.notifier.reply(reply_to, deps.catalog.t("followup.acknowledged", deadline=_fmt(deps, message.deadline)))
+        deps.notifier.reply(reply_to, deps.catalog_for(user).t("followup.acknowledged", deadline=_fmt(deps, message.deadline)))
     else:
-        deps.notifier.reply(reply_to, deps.catalog.t("followup.acknowledge_not_yours", owner=message.owner))
+        deps.notifier.reply(reply_to, deps.catalog_for(user).t("followup.acknowledge_not_yours", owner=message.owner))
 
 
 def _owner_side(deps: Deps, session: Session, user: str, owner: Owner) -> bool:
@@ -770,7 +771,7 @@ def remind_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: ReplyTo) -
     saying who asked — at most once per thread and asker in each
     ``REMIND_EVERY`` window (a ledger key names the window). True when sent."""
     now = deps.clock.now()
-    cat = deps.catalog
+    cat = deps.catalog_for(reply_to.user)
     window = int(now.timestamp()) // int(REMIND_EVERY.total_seconds())
     key = f"remind:{thread_id}:{actor}:{window}"
     thread, first = None, False
@@ -818,9 +819,9 @@ def confirm_for_owner(deps: Deps, *, actor: str, thread_id: int, reply_to: Reply
             whose = [deps.routing.owner_now(i.owner, i.category, i.branch) or page_owner for i in awaiting]
             item_ids = [i.id for i, o in zip(awaiting, whose, strict=True) if o is not None and o.name in acting]
     if refusal is not None:
-        deps.notifier.reply(reply_to, deps.catalog.t(refusal[0], **refusal[1]))
+        deps.notifier.reply(reply_to, deps.catalog_for(reply_to.user).t(refusal[0], **refusal[1]))
         return None
     if not item_ids:
-        deps.notifier.reply(reply_to, deps.catalog.t("followup.nothing_awaiting", owner=message.owner, day=message.digest_day.isoformat()))
+        deps.notifier.reply(reply_to, deps.catalog_for(reply_to.user).t("followup.nothing_awaiting", owner=message.owner, day=message.digest_day.isoformat()))
         return None
     return act_on_items(deps, actor=actor, action=Action.CONFIRM, surface=Surface.BUTTON, reply_to=reply_to, item_ids=item_ids)

@@ -21,7 +21,7 @@ def tell_parked(services: Services, *, user: str | None, request: str, reference
     if not user:
         log.error("inbox %s (%s) could not be carried out and names nobody to tell", reference, request)
         return False
-    text = services.deps.catalog.t("answers.request_parked", request=request, ref=reference)
+    text = services.deps.catalog_for(user).t("answers.request_parked", request=request, ref=reference)
     services.deps.notifier.send_dm(user, text=text)
     log.info("told %s that inbox %s (%s) could not be carried out", user, reference, request)
     return True

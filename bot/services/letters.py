@@ -76,6 +76,7 @@ from bot.core.text import mention
 from bot.core.workcal import CalendarDataMissing
 from bot.documents.letter import letter_subject, render_letter_docx, render_letter_pdf
 from bot.gateway import ReplyTo
+from bot.i18n import Catalog
 from bot.services.deps import Deps
 from bot.services.monthly import LEVELS, figures_for
 from bot.services.office_hours import may_message_people, working_hours
@@ -107,9 +108,10 @@ class LetterReport:
 # --- small helpers ----------------------------------------------------------------------
 
 
-def _view(deps: Deps, letter: Letter) -> blocks.LetterView:
+def _view(deps: Deps, letter: Letter, cat: Catalog | None = None) -> blocks.LetterView:
+    """The letter as its messages show it, in ``cat`` (the reader's; default BOT_LOCALE)."""
     return blocks.LetterView(
-        id=letter.id, number=letter.number, subject=letter_subject(facts_from_json(letter.facts), deps.catalog), owner=letter.owner, month=letter.month, reason=letter.reason,
+        id=letter.id, number=letter.number, subject=letter_subject(facts_from_json(letter.facts), cat or deps.catalog), owner=letter.owner, month=letter.month, reason=letter.reason,
         status=LetterStatus(letter.status), created_at=letter.created_at, approved_at=letter.approved_at,
         approved_by=letter.approved_by, delivered_at=letter.delivered_at, acknowledged_at=letter.acknowledged_at,
         acknowledged_by=letter.acknowledged_by, reply_by=letter.reply_by, docx_sha256=letter.docx_sha256, pdf_sha256=letter.pdf_sha256,
@@ -244,7 +246,8 @@ def send_draft(deps: Deps, letter_id: int, *, now: datetime) -> bool:
     letter = _load(deps, letter_id)
     if letter is None or letter.draft_ts is not None:
         return letter is not None
-    text, shown = blocks.draft_message(_view(deps, letter), facts_from_json(letter.facts), deps.catalog, deps.timezone)
+    lead = deps.catalog_for(deps.routing.cs_lead)  # the CS lead's DM, in their language
+    text, shown = blocks.draft_message(_view(deps, letter, lead), facts_from_json(letter.facts), lead, deps.timezone)
     posted = _post_once(deps, f"letter:{letter_id}:draft", now=now, text=text, blocks_=shown, user=deps.routing.cs_lead)
     if posted is None:
         return False
@@ -261,7 +264,8 @@ def _refresh_draft_message(deps: Deps, letter_id: int) -> None:
     letter = _load(deps, letter_id)
     if letter is None or not letter.draft_ts:
         return
-    text, shown = blocks.draft_message(_view(deps, letter), facts_from_json(letter.facts), deps.catalog, deps.timezone)
+    lead = deps.catalog_for(deps.routing.cs_lead)  # the CS lead's DM, in their language
+    text, shown = blocks.draft_message(_view(deps, letter, lead), facts_from_json(letter.facts), lead, deps.timezone)
     try:
         deps.notifier.update_message(letter.draft_channel, letter.draft_ts, text=text, blocks=shown)
     except Exception:  # noqa: BLE001 - the letter is right in the database; the DM only lags
@@ -284,7 +288,7 @@ def draft_by_hand(deps: Deps, *, actor: str, who: str, reply_to: ReplyTo) -> int
     at once in working time; outside it the ticker sends it at the opening
     (the actor is told when), unless the actor is the CS lead (their own
     answer goes at once). The id of the letter drafted, or None."""
-    cat = deps.catalog
+    cat = deps.catalog_for(actor)
     if not deps.routing.is_cs(actor):
         deps.notifier.reply(reply_to, cat.t("letters.draft_cs_only"))
         return None
@@ -391,7 +395,7 @@ def _dm_sent(deps: Deps, letter_id: int, user: str) -> bool:
 def _decided(deps: Deps, *, actor: str, letter_id: int, action: LetterAction, reply_to: ReplyTo) -> Letter | None:
     """The letter when ``actor`` may do ``action`` on it now; else None,
     after telling them why (privately)."""
-    cat = deps.catalog
+    cat = deps.catalog_for(actor)
     letter = _load(deps, letter_id)
     if letter is None:
         deps.notifier.reply(reply_to, cat.t("letters.unknown_letter"))
@@ -422,7 +426,7 @@ def open_edit(deps: Deps, *, actor: str, letter_id: int, trigger_id: str, reply_
     letter = _decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.EDIT, reply_to=reply_to)
     if letter is None:
         return False
-    modal = blocks.edit_modal(letter_id=letter.id, improvement=letter.improvement, reply_days=letter.reply_days, catalog=deps.catalog)
+    modal = blocks.edit_modal(letter_id=letter.id, improvement=letter.improvement, reply_days=letter.reply_days, catalog=deps.catalog_for(actor))
     try:
         deps.notifier.open_view(trigger_id, modal)
     except SlackApiError as exc:
@@ -430,7 +434,7 @@ def open_edit(deps: Deps, *, actor: str, letter_id: int, trigger_id: str, reply_
             raise
         # Slack gives 3 seconds to open a modal from a click (views.open:
         # "expired_trigger_id"); a slow moment lost it: ask for another click.
-        deps.notifier.reply(reply_to, deps.catalog.t("letters.edit_expired"))
+        deps.notifier.reply(reply_to, deps.catalog_for(actor).t("letters.edit_expired"))
         return False
     return True
 
@@ -449,7 +453,8 @@ def edit(deps: Deps, *, actor: str, letter_id: int, improvement: str, reply_days
     if not done:  # approved or discarded meanwhile: say so
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.EDIT, reply_to=reply_to))
     _refresh_draft_message(deps, letter_id)
-    deps.notifier.reply(reply_to, deps.catalog.t("letters.edited", name=blocks.name_of(_view(deps, letter), deps.catalog), days=reply_days))
+    cat = deps.catalog_for(actor)
+    deps.notifier.reply(reply_to, cat.t("letters.edited", name=blocks.name_of(_view(deps, letter, cat), cat), days=reply_days))
     return True
 
 
@@ -465,7 +470,8 @@ def discard(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
     if not done:
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.DISCARD, reply_to=reply_to))
     _refresh_draft_message(deps, letter_id)
-    deps.notifier.reply(reply_to, deps.catalog.t("letters.discarded", name=blocks.name_of(_view(deps, letter), deps.catalog)))
+    cat = deps.catalog_for(actor)
+    deps.notifier.reply(reply_to, cat.t("letters.discarded", name=blocks.name_of(_view(deps, letter, cat), cat)))
     return True
 
 
@@ -502,7 +508,7 @@ def approve(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) -> boo
         return bool(_decided(deps, actor=actor, letter_id=letter_id, action=LetterAction.APPROVE, reply_to=reply_to))
     _refresh_draft_message(deps, letter_id)
     delivered = may_message_people(deps, now) and deliver(deps, letter_id, now=now)
-    deps.notifier.reply(reply_to, deps.catalog.t("letters.approved_delivered" if delivered else "letters.approved_pending", number=approved))
+    deps.notifier.reply(reply_to, deps.catalog_for(actor).t("letters.approved_delivered" if delivered else "letters.approved_pending", number=approved))
     return True
 
 
@@ -529,7 +535,8 @@ def deliver(deps: Deps, letter_id: int, *, now: datetime) -> bool:
         if not users:
             raise LookupError(f"owner {letter.owner!r} is not in the routing file")
         for user in users:
-            text, shown = blocks.delivery_message(view, facts, cat)
+            mine = deps.catalog_for(user)  # each recipient's DM in their language; the announcement in BOT_LOCALE
+            text, shown = blocks.delivery_message(_view(deps, letter, mine), facts, mine)
             posted = _post_once(deps, f"letter:{letter_id}:dm:{user}", now=now, text=text, blocks_=shown, user=user)
             if posted is None:
                 raise RuntimeError(f"the DM to {user} was not sent")
@@ -581,7 +588,7 @@ def acknowledge(deps: Deps, *, actor: str, letter_id: int, reply_to: ReplyTo) ->
     the delivery is unfinished (the presser's DM went out, a later step
     failed), it is recorded at once; the letter is acknowledged, and that
     announced, when the ticker completes the delivery."""
-    cat = deps.catalog
+    cat = deps.catalog_for(actor)
     letter = _load(deps, letter_id)
     now = deps.clock.now()
     if letter is not None and actor in recipients(deps, letter.owner) and LetterStatus(letter.status) is LetterStatus.ACKNOWLEDGED:
@@ -624,9 +631,10 @@ def _remind(deps: Deps, letter: Letter, *, now: datetime, today: date) -> int:
     working day after delivery)."""
     if letter.delivered_at is None or letter.delivered_at.astimezone(deps.timezone).date() >= today:
         return 0
-    text, shown = blocks.reminder_message(_view(deps, letter), facts_from_json(letter.facts), deps.catalog)
     sent = 0
     for user in recipients(deps, letter.owner):
+        mine = deps.catalog_for(user)  # in the recipient's language
+        text, shown = blocks.reminder_message(_view(deps, letter, mine), facts_from_json(letter.facts), mine)
         key = f"letter:{letter.id}:remind:{today}:{user}"
         with transaction(deps.session_factory) as session:
             before = q.find_effect(session=session, key=key)
@@ -646,7 +654,8 @@ def _tell_overdue(deps: Deps, letter: Letter, *, now: datetime) -> bool:
             store.add_event(session=session, letter_id=letter.id, at=now, actor=BOT, action="overdue", note=str(letter.reply_by))
         reminders = sum(1 for e in store.list_events(session=session, letter_id=letter.id) if e.action == "reminded")
         letter = store.get_letter(session=session, letter_id=letter.id)
-    text = blocks.overdue_message(_view(deps, letter), facts_from_json(letter.facts), recipients(deps, letter.owner), reminders, deps.catalog, deps.timezone)
+    lead = deps.catalog_for(deps.routing.cs_lead)
+    text = blocks.overdue_message(_view(deps, letter, lead), facts_from_json(letter.facts), recipients(deps, letter.owner), reminders, lead, deps.timezone)
     return _post_once(deps, f"letter:{letter.id}:overdue", now=now, text=text, user=deps.routing.cs_lead) is not None
 
 
@@ -695,15 +704,17 @@ def run(deps: Deps, *, now: datetime) -> LetterReport:
     return report
 
 
-def list_letters_text(deps: Deps) -> str:
+def list_letters_text(deps: Deps, *, catalog: Catalog | None = None) -> str:
+    """Every letter, in ``catalog`` (the reader's; default BOT_LOCALE)."""
+    cat = catalog or deps.catalog
     with transaction(deps.session_factory) as session:
         letters = store.list_letters(session=session)
-    return blocks.list_text([_view(deps, l) for l in letters], deps.catalog, deps.timezone)
+    return blocks.list_text([_view(deps, l, cat) for l in letters], cat, deps.timezone)
 
 
 def tell_letters(deps: Deps, *, reply_to: ReplyTo) -> str:
     """``/reject letters``: every letter, to anyone, privately."""
-    text = list_letters_text(deps)
+    text = list_letters_text(deps, catalog=deps.catalog_for(reply_to.user))
     deps.notifier.reply(reply_to, text)
     return text
 

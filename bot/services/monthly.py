@@ -322,7 +322,7 @@ def _attachments(
 def _lead_workbook(deps: Deps, notice: MonthlyNotice, figures: MonthFigures, items: Sequence[MonthItem], *, key: str, failures: list[str]) -> None:
     """The CS lead's full copy of the workbook (customer data unmasked), by DM."""
     month = Month.parse(notice.month)
-    cat = deps.catalog
+    cat = deps.catalog_for(deps.routing.cs_lead)  # a DM: in the CS lead's language
     _upload(
         deps, f"{key}:xlsx-lead", channel=deps.routing.cs_lead, thread_ts=None, filename=f"rejectbot-{month}-full.xlsx",
         title=cat.t("monthly.workbook_lead_title", month=str(month)), comment=cat.t("monthly.workbook_lead_comment", month=str(month)),
@@ -420,12 +420,12 @@ def _direct_messages(
     """(user, messages) of every DM the notice sends: each manager the
     figures of the owners below them, each agent with a penalty their part.
     A correction goes only to those whose part changed."""
-    cat, tz = deps.catalog, deps.timezone
+    tz = deps.timezone  # each DM in its reader's language (``Deps.catalog_for``)
     out: list[tuple[str, list[Message]]] = []
     for manager, owners in sorted(managers_below(deps, [o.owner for o in figures.owners]).items()):
         if old is not None and all(old.owner(o) == figures.owner(o) for o in owners):
             continue
-        out.append((manager, manager_messages(figures, owners, cat, tz, version=version, changes=changes, corrected_link=corrected_link)))
+        out.append((manager, manager_messages(figures, owners, deps.catalog_for(manager), tz, version=version, changes=changes, corrected_link=corrected_link)))
     before = {a.agent: a for a in old.agents} if old is not None else {}
     for agent in figures.agents:
         if agent.penalty <= 0 or (old is not None and before.get(agent.agent) == agent):
@@ -434,7 +434,7 @@ def _direct_messages(
         if user is None:
             log.warning("callback agent %r is not in the routing file's cs_agents: no DM of their monthly part", agent.agent)
             continue
-        out.append((user, [agent_message(figures, agent, cat, version=version)]))
+        out.append((user, [agent_message(figures, agent, deps.catalog_for(user), version=version)]))
     return out
 
 
@@ -518,13 +518,13 @@ def month_to_date(deps: Deps, *, actor: str, reply_to: ReplyTo) -> bool:
             stand_ins = standins.in_force_by_owner_user(session=session, now=now)
         owners = [o.name for o in routing.owners_acting_for(actor, stand_ins)]
         if not owners:
-            deps.notifier.reply(reply_to, deps.catalog.t("monthly.month_refused"))
+            deps.notifier.reply(reply_to, deps.catalog_for(actor).t("monthly.month_refused"))
             return False
     figures, _ = figures_for(deps, Month.of(now.astimezone(deps.timezone).date()), now)
     if owners is not None and not any(figures.owner(o) for o in owners):
-        deps.notifier.reply(reply_to, deps.catalog.t("monthly.month_none"))
+        deps.notifier.reply(reply_to, deps.catalog_for(actor).t("monthly.month_none"))
         return True
-    for text, blocks in notice_messages(figures, deps.catalog, deps.timezone, owners=owners, show_cs=owners is None, to_date=True):
+    for text, blocks in notice_messages(figures, deps.catalog_for(actor), deps.timezone, owners=owners, show_cs=owners is None, to_date=True):
         deps.notifier.reply(reply_to, text, blocks=blocks)
     return True
 

@@ -39,6 +39,7 @@ from bot.core.text import esc_cut, fmt_time
 from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours, dispute_deadline
 from bot.gateway import ReplyTo
+from bot.i18n import Catalog
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from bot.services.followup import SEND_LEASE, _post_once  # the sweep retries a failed post under the "notice:" prefix
@@ -80,7 +81,7 @@ def reopen_item(deps: Deps, *, actor: str, order: str, rejected_on: date | None,
 
 
 def _reply(deps: Deps, reply_to: ReplyTo, key: str, **params: object) -> None:
-    deps.notifier.reply(reply_to, deps.catalog.t(key, **params))
+    deps.notifier.reply(reply_to, deps.catalog_for(reply_to.user).t(key, **params))
 
 
 def _role(deps: Deps, actor: str, item: Item) -> Role:
@@ -91,7 +92,7 @@ def _role(deps: Deps, actor: str, item: Item) -> Role:
 def _correct(
     deps: Deps, action: Action, *, actor: str, order: str, rejected_on: date | None, reason: str, reply_to: ReplyTo,
 ) -> Status | None:
-    cat, tz = deps.catalog, deps.timezone
+    cat, tz = deps.catalog_for(actor), deps.timezone
     shown = esc_cut(order, ORDER_LIMIT)
     reason = reason.strip()
     not_cs, no_reason, _, _ = REFUSALS[action]
@@ -130,7 +131,7 @@ def _correct(
                     break
                 decision = decide(Status(item.status), action, role)
             if decision.verdict is not Verdict.APPLY:
-                refusal = _refusal(deps, action, decision, item)
+                refusal = _refusal(deps, action, decision, item, cat)
             else:
                 if action is Action.REOPEN:
                     rec.set_reopened(session=session, item_id=item.id, deadline=deadline)
@@ -172,12 +173,12 @@ def _target(deps: Deps, action: Action, actor: str, items: list[Item]) -> tuple[
     if len(applicable) == 1:
         return *applicable[0], None
     order = esc_cut(items[0].order_no, ORDER_LIMIT)
-    cat = deps.catalog
+    cat = deps.catalog_for(actor)  # the refusal is the actor's
     days = ", ".join(f"{day_of(order, i.rejected_on)} ({cat.t(f'status.{i.status}')})" for i in items[:10])
     return *decisions[0], ("record.ambiguous", {"order": order, "days": days, "verb": str(action), "day": day_of(order, items[0].rejected_on)})
 
 
-def _refusal(deps: Deps, action: Action, decision: Decision, item: Item) -> tuple[str, dict]:
+def _refusal(deps: Deps, action: Action, decision: Decision, item: Item, cat: Catalog) -> tuple[str, dict]:
     order = day_of(esc_cut(item.order_no, ORDER_LIMIT), item.rejected_on)
     not_cs, _, already, wrong_state = REFUSALS[action]
     if decision.verdict is Verdict.NOOP:
@@ -186,7 +187,7 @@ def _refusal(deps: Deps, action: Action, decision: Decision, item: Item) -> tupl
         key = not_cs  # a CS member who is also on this item's owner side
     else:
         key = wrong_state
-    return key, {"order": order, "status": deps.catalog.t(f"status.{item.status}")}
+    return key, {"order": order, "status": cat.t(f"status.{item.status}")}
 
 
 def _claim_notice(
@@ -224,7 +225,7 @@ def _claim_notice(
 
 def find_items(deps: Deps, *, actor: str, text: str, reply_to: ReplyTo) -> str:
     """``/reject find``: the newest items matching ``text`` that the actor may see."""
-    cat = deps.catalog
+    cat = deps.catalog_for(reply_to.user)
     text = text.strip()
     if not text:
         answer = cat.t("record.find_needs_text")

@@ -97,7 +97,7 @@ def send_review(deps: Deps, *, item_id: int) -> bool:
         dm_sent = item.review_ts is not None  # a resumed claim: the DM went, the thread reply did not
     try:
         if not dm_sent:
-            text, blocks = review_message(facts, deps.catalog, deps.timezone)
+            text, blocks = review_message(facts, deps.catalog_for(facts.reviewer), deps.timezone)  # a DM: the reviewer's language
             channel = deps.notifier.open_dm(facts.reviewer)
             ts = deps.notifier.post_message(channel, text=text, blocks=blocks)
             with transaction(deps.session_factory) as session:
@@ -163,7 +163,7 @@ def overrule_disputes(
     and their owners are told why."""
     evidence = evidence.strip()
     if not evidence:
-        text = deps.catalog.t("answers.evidence_required")
+        text = deps.catalog_for(reply_to.user if reply_to else None).t("answers.evidence_required")
         if reply_to is not None:
             deps.notifier.reply(reply_to, text)
         return Answer([], text)
@@ -188,12 +188,12 @@ def _announce(deps: Deps, done: _Resolved, *, action: Action, actor: str, note: 
     cat, tz = deps.catalog, deps.timezone
     try:
         if item.review_channel and item.review_ts:
-            text, blocks = review_message(facts, cat, tz, resolution=resolution)
+            text, blocks = review_message(facts, deps.catalog_for(facts.reviewer), tz, resolution=resolution)  # their DM
             deps.notifier.update_message(item.review_channel, item.review_ts, text=text, blocks=blocks)
         if thread is not None:
             deps.notifier.post_message(thread[0], text=resolved_thread_text(facts, resolution, cat), thread_ts=thread[1])
         if action is Action.UPHOLD and done.penalty is not None:
-            deps.notifier.send_dm(facts.reviewer, text=penalty_notice(facts, resolution, cat))
+            deps.notifier.send_dm(facts.reviewer, text=penalty_notice(facts, resolution, deps.catalog_for(facts.reviewer)))
     except Exception:  # committed: logged, never reported to the actor as a failure of their request
         log.exception("could not tell everyone that the dispute of item %s was resolved (%s)", item.id, action)
 
@@ -209,7 +209,7 @@ def fix_items(
     deemed-confirmed items; the note is required."""
     note = note.strip()
     if not note:
-        text = deps.catalog.t("answers.fix_note_required")
+        text = deps.catalog_for(reply_to.user if reply_to else None).t("answers.fix_note_required")
         if reply_to is not None:
             deps.notifier.reply(reply_to, text)
         return Answer([], text)

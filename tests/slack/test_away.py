@@ -75,12 +75,12 @@ def test_an_owner_names_a_stand_in_who_is_told_by_dm(bot, signer, fake_slack, se
     command(bot, signer, fake_slack, f"away <@{LI}|li.na> until 2026-11-30")
 
     assert dms(fake_slack, LI) == [
-        f"<@{Y}> named you stand-in for 大件配送 (<@{Y}>) through 2026-11-30. You may confirm, dispute and fix its items "
+        f"<@{Y}> named you stand-in for 大件配送 (<@{Y}>) through 30 Nov 2026. You may confirm, dispute and fix its items "
         "(buttons, `/reject`, ✅), and its reminders will mention you."
     ]
     assert dms(fake_slack, Y) == []  # the owner did it themselves
     text = answer(fake_slack)
-    assert text.startswith(f"<@{LI}> stands in for 大件配送 (<@{Y}>) through 2026-11-30")
+    assert text.startswith(f"<@{LI}> stands in for 大件配送 (<@{Y}>) through 30 Nov 2026")
     assert text.endswith(f"Told by DM: <@{LI}>.")
     assert stand_ins(session_factory) == [(Y, LI, "2026-11-30", Y, None)]
     assert away_audit(session_factory) == [(Y, "owner", "command", "away_set", None)]
@@ -97,8 +97,8 @@ def test_anyone_lists_the_stand_ins_in_force(bot, signer, fake_slack, session_fa
 
     assert answer(fake_slack) == (
         "*Stand-ins in force (2):*\n"
-        f"• 大件配送 (<@{Y}>): <@{LI}> through 2026-12-04, named by <@{Y}>\n"
-        f"• 小件配送 (<@{Z}>): <@{Y}> through 2026-11-27, named by <@{Z}>"
+        f"• 大件配送 (<@{Y}>): <@{LI}> through 4 Dec 2026, named by <@{Y}>\n"
+        f"• 小件配送 (<@{Z}>): <@{Y}> through 27 Nov 2026, named by <@{Z}>"
     )
 
 
@@ -108,8 +108,8 @@ def test_a_manager_or_the_cs_lead_names_one_for_an_owner_and_both_are_told(bot, 
 
     (to_li,) = dms(fake_slack, LI)
     (to_z,) = dms(fake_slack, Z)
-    assert to_li.startswith(f"<@{caller}> named you stand-in for 小件配送 (<@{Z}>) through 2026-12-01.")
-    assert to_z.startswith(f"<@{caller}> named <@{LI}> your stand-in for 小件配送 through 2026-12-01.")
+    assert to_li.startswith(f"<@{caller}> named you stand-in for 小件配送 (<@{Z}>) through 1 Dec 2026.")
+    assert to_z.startswith(f"<@{caller}> named <@{LI}> your stand-in for 小件配送 through 1 Dec 2026.")
     assert answer(fake_slack).endswith(f"Told by DM: <@{LI}>, <@{Z}>.")
     assert stand_ins(session_factory) == [(Z, LI, "2026-12-01", caller, None)]
     assert away_audit(session_factory) == [(caller, role, "command", "away_set", None)]
@@ -304,7 +304,7 @@ def test_a_renamed_owner_keeps_their_stand_in(bot, signer, fake_slack, session_f
     fake_slack.clear()
 
     command(bot, signer, fake_slack, "away", user=CS_AGENT)  # listed under the owner's name now
-    assert answer(fake_slack) == f"*Stand-ins in force (1):*\n• 大件配送中心 (<@{Y}>): <@{LI}> through 2026-11-30, named by <@{Y}>"
+    assert answer(fake_slack) == f"*Stand-ins in force (1):*\n• 大件配送中心 (<@{Y}>): <@{LI}> through 30 Nov 2026, named by <@{Y}>"
 
     command(bot, signer, fake_slack, "away off")  # and the owner ends it under the new name
     assert answer(fake_slack) == f"The stand-in for 大件配送中心 has ended: <@{LI}> no longer answers for it.\nTold by DM: <@{LI}>."

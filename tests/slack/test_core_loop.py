@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
-from support import run_together
+from support import effects, run_together
 
 from bot.app import create_app
 from bot.clock import FixedClock
@@ -251,7 +251,7 @@ def test_the_digest_posts_one_message_per_owner_with_every_item_and_its_buttons(
         assert shown_state(fake_slack, item.id) == "buttons"
         owner_user = Y if item.category == "large" else Z
         assert set(messages_showing(fake_slack, item.id)) <= {digest_ts(fake_slack, owner_user), *thread_ts(fake_slack, owner_user)}
-    assert all(c.error is None for c in fake_slack.calls)
+    assert all(c.error is None for c in effects(fake_slack))
 
 
 def test_the_channel_shows_customers_masked(bot, session_factory, clock, fake_slack) -> None:
@@ -739,7 +739,7 @@ def test_submitting_the_modal_without_a_reason_shows_an_error_in_it(bot, signer,
     body = json.loads(response.body)
     assert body["response_action"] == "errors" and "reason" in body["errors"]["dispute.reason"]
     assert snapshot(session_factory) == before
-    assert fake_slack.calls == []
+    assert effects(fake_slack) == []
 
 
 def test_the_dispute_button_on_someone_else_s_item_answers_instead_of_opening_the_modal(bot, signer, fake_slack, session_factory, digest) -> None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from support import effects
 
 from bot.app import Bot
 from bot.core.importing import parse_export
@@ -288,7 +289,7 @@ def test_remind_now_by_the_manager_posts_one_reminder_in_the_owner_s_thread(bot,
     (reminder,) = posted_in(fake_slack, y.ts)
     assert mentions(reminder) == {Y, OPS_HEAD} and reminder.startswith(f"<@{Y}>")
     assert "26 item(s)" in reminder and "11-27 18:00" in reminder
-    assert [c.method for c in fake_slack.calls] == ["chat.postMessage", "response_url"]
+    assert [c.method for c in effects(fake_slack)] == ["chat.postMessage", "response_url"]
     assert answers(fake_slack) == ["Reminder posted in 大件配送's thread."]
 
     # A second click within the ten minutes posts nothing and says why.

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
-from support import run_together
+from support import effects, run_together
 
 from bot.app import Bot, create_app
 from bot.clock import FixedClock
@@ -144,7 +144,7 @@ def _summary(call) -> Summary:
 
 
 def recorded(fake) -> list[Summary]:
-    return [summary(c) for c in fake.calls]
+    return [summary(c) for c in effects(fake)]
 
 
 def nudge(ts: str, owner: str) -> Summary:

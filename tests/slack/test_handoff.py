@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text, update
 from sqlmodel import select
+from support import effects
 
 from bot.app import create_app
 from bot.core.importing import parse_export
@@ -96,7 +97,7 @@ def test_the_front_stores_before_it_acks_and_the_pool_does_the_work(front, pool,
     assert pool.run_queued() == 1
 
     assert status(session_factory) == "confirmed"
-    assert [c.method for c in fake_slack.calls] == ["chat.update", "response_url"]
+    assert [c.method for c in effects(fake_slack)] == ["chat.update", "response_url"]
     [entry] = entries(session_factory)
     assert entry.done_at is not None and entry.attempts == 1
 

@@ -20,7 +20,7 @@ from datetime import date
 
 import pytest
 from sqlmodel import select
-from support import run_together
+from support import effects, run_together
 from test_core_loop import CHANNEL, CS_AGENT, CS_LEAD, OPS_HEAD, Y, Z, at, command, digest, replies, seed  # noqa: F401
 from test_followup_sweep import next_day_csv, texts_to
 
@@ -263,7 +263,7 @@ def test_only_the_cs_lead_signs_off_anyone_else_is_refused_and_nothing_changes(b
 
     assert answer(fake_slack) == f"Only the CS lead (<@{CS_LEAD}>) approves, edits or discards a work contact letter; draft #1 stays as it is."
     assert state(session_factory) == before
-    assert [c.method for c in fake_slack.calls] == ["response_url"]  # no modal, no upload, no post
+    assert [c.method for c in effects(fake_slack)] == ["response_url"]  # no modal, no upload, no post
     assert fake_slack.files() == []
 
 

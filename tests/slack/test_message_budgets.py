@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from support import effects
 
 from bot.core.importing import parse_export
 from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length, text_size
@@ -110,7 +111,7 @@ def test_when_slack_refuses_the_answer_on_every_route_a_short_dm_says_the_work_w
     response = command(bot, signer, fake_slack, "confirm " + " ".join(KNOWN + UNKNOWN))
 
     assert response.status == 200
-    refused = [c.method for c in fake_slack.calls if c.error is not None]
+    refused = [c.method for c in effects(fake_slack) if c.error is not None]
     assert refused == ["response_url", "chat.postEphemeral", "chat.postMessage"]
     counts = ", ".join([EN.t("answers.count_applied", count=60), EN.t("answers.count_unknown", count=4_940)])
     assert delivered(fake_slack) == [("dm", EN.t("answers.reply_failed", counts=counts))]

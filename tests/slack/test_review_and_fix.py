@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from support import effects
 
 from bot.core.importing import parse_export
 from bot.core.lifecycle import Action, Role, Status, Surface
@@ -469,7 +470,7 @@ def test_the_overrule_form_without_evidence_shows_an_error_in_it(bot, signer, fa
     body = json.loads(response.body)
     assert body["response_action"] == "errors" and "evidence" in body["errors"]["overrule.evidence"]
     assert snapshot(session_factory) == before
-    assert fake_slack.calls == []
+    assert effects(fake_slack) == []
 
 
 def test_the_overrule_button_by_the_owner_answers_instead_of_opening_the_form(bot, signer, fake_slack, session_factory, disputed) -> None:
@@ -573,7 +574,7 @@ def test_the_fix_form_without_a_note_shows_an_error_in_it(bot, signer, fake_slac
     body = json.loads(response.body)
     assert body["response_action"] == "errors" and "fix.note" in body["errors"]
     assert snapshot(session_factory) == before
-    assert fake_slack.calls == []
+    assert effects(fake_slack) == []
 
 
 def test_the_fix_button_on_someone_else_s_item_answers_instead_of_opening_the_form(bot, signer, fake_slack, session_factory, digest) -> None:

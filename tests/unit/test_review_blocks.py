@@ -178,6 +178,12 @@ def test_the_penalty_notice_names_the_amount_and_the_agent(locale: str) -> None:
     assert "¥80" in text and "王丽" in text and "SO20261126001" in text and "<@U0CS0001>" in text
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_penalty_notice_writes_the_amount_as_money_in_the_reader_s_language(locale: str) -> None:
+    text = penalty_notice(facts(), uphold(penalty=1200), Catalog(locale))
+    assert "¥1,200" in text and "¥¥" not in text
+
+
 # --- the digest: Fix button and the remedy ------------------------------------------
 
 
