@@ -650,11 +650,16 @@ def pdf_text(stored: Letter) -> str:
     return "".join(page.extract_text() for page in PdfReader(io.BytesIO(stored.pdf)).pages)
 
 
+def name_lookups(fake_slack) -> list:
+    """users.info calls for a name (those with include_locale ask for a person's language)."""
+    return [c for c in fake_slack.calls_to("users.info") if str(c.params.get("include_locale", "")).lower() not in ("true", "1")]
+
+
 def test_the_letter_names_the_managers_as_slack_shows_them_never_by_their_ids(bot, signer, session_factory, fake_slack, clock) -> None:
     escalate(session_factory, "2026-11-24 10:00", "2026-11-25 10:00")
     escalate(session_factory, "2026-11-26 10:00", level=1)
     command(bot, signer, fake_slack, f"letter {Y_NAME}", user=CS_AGENT)
-    asked = sorted(c.params["user"] for c in fake_slack.calls_to("users.info"))
+    asked = sorted(c.params["user"] for c in name_lookups(fake_slack))
     fake_slack.clear()
 
     stored = approve(bot, signer, fake_slack, session_factory)
@@ -668,7 +673,7 @@ def test_the_letter_names_the_managers_as_slack_shows_them_never_by_their_ids(bo
     escalate(session_factory, "2026-11-25 11:00", owner=Z_NAME)
     fake_slack.clear()
     command(bot, signer, fake_slack, f"letter {Z_NAME}", user=CS_AGENT)
-    assert fake_slack.calls_to("users.info") == []
+    assert name_lookups(fake_slack) == []
     z_letter = letters(session_factory)[-1]
     assert [(e.recipient, e.name) for e in facts_from_json(z_letter.facts).escalations] == [(BOSS, "赵刚")]
 
@@ -678,6 +683,9 @@ def test_a_manager_slack_does_not_name_is_called_by_their_level_s_role(bot, sign
     bot.services.deps.notifier.backoff = Backoff(attempts=2, first=0.01)
     escalate(session_factory, "2026-11-24 10:00")
     escalate(session_factory, "2026-11-26 10:00", level=1)
+    for person in (CS_AGENT, CS_LEAD, Y):  # their languages known (and remembered): the next users.info is the boss's name
+        fake_slack.set_user(person, locale="zh-CN")
+        bot.services.deps.catalog_for(person)
     fake_slack.fail_next("users.info", error, status=status, times=times)  # the boss's users.info (a 500: both of the gateway's tries)
 
     draft(bot, signer, fake_slack)
