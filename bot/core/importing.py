@@ -631,7 +631,7 @@ def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits, progress
     for number, row in enumerate(chain(head[header_row:], rows), start=header_row + 1):
         if number > MAX_SHEET_ROWS:
             raise ExportError("files.past_last_row", last=f"{MAX_SHEET_ROWS:,}")
-        if progress is not None and not number % PROGRESS_EVERY:
+        if progress is not None and not (number - header_row) % PROGRESS_EVERY:
             progress(number - header_row)
         picked = cells(row)
         record = record_of(picked, number)

@@ -13,7 +13,7 @@ from bot.core.lifecycle import Action, Status, Surface
 from bot.core.monthly import Month
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review, slack_import
 from bot.services.deps import Deps
 from bot.services.routing_reload import ReloadResult, RoutingReloader
 
@@ -24,6 +24,7 @@ class Services:
     def __init__(self, deps: Deps, *, reloader: RoutingReloader | None = None) -> None:
         self.deps = deps
         self.reloader = reloader  # None: the routing was given, not read from a file (tests, the demo)
+        self.on_import_queued: Callable[[], None] | None = None  # wakes the ImportRunner (``run`` sets it); None: tests call run_imports
 
     @property
     def catalog(self):
@@ -164,7 +165,7 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
+        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help", "slackimport.help")))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
@@ -212,3 +213,31 @@ class Services:
 
     def open_view(self, trigger_id: str, view: dict) -> None:
         self.deps.notifier.open_view(trigger_id, view)
+
+    # --- logging and importing in Slack (CS) -----------------------------------------
+
+    def open_log(self, *, actor: str, trigger_id: str, reply_to: ReplyTo) -> bool:
+        """``/reject log``: the modal for one record (CS only)."""
+        return slack_import.open_log_modal(self.deps, actor=actor, trigger_id=trigger_id, reply_to=reply_to)
+
+    def log_record(self, *, actor: str, view: dict) -> slack_import.LogOutcome:
+        """The log modal submitted: errors by block, or the record stored."""
+        return slack_import.log_record(self.deps, actor=actor, view=view)
+
+    def tell_logged(self, outcome: slack_import.LogOutcome, *, actor: str, reply_to: ReplyTo) -> None:
+        slack_import.tell_logged(self.deps, outcome, actor=actor, reply_to=reply_to)
+
+    def explain_import(self, *, actor: str, reply_to: ReplyTo) -> None:
+        """``/reject import``: the two ways to import in Slack."""
+        slack_import.explain_import(self.deps, actor=actor, reply_to=reply_to)
+
+    def receive_upload(self, *, user: str, channel: str, files: Sequence[dict]) -> int:
+        """Files sent to the app in its DM: refused, or queued and the runner woken."""
+        queued = slack_import.receive_upload(self.deps, user=user, channel=channel, files=files)
+        if queued and self.on_import_queued is not None:
+            self.on_import_queued()
+        return queued
+
+    def run_imports(self) -> int:
+        """Import the files waiting (``ImportRunner``'s job; tests call it)."""
+        return slack_import.run_imports(self.deps)
