@@ -20,7 +20,7 @@ from itertools import groupby
 from pathlib import PurePath
 
 from bot.core.cells import safe_cell
-from bot.core.importing import COLUMNS, RowProblem
+from bot.core.importing import COLUMNS, Record, RowProblem, check_row
 from bot.core.text import cut
 from bot.i18n import Catalog
 from bot.ids import ActionId, BlockId, ViewId
@@ -134,6 +134,14 @@ def log_cells(view: Mapping, *, agent: str) -> tuple[object, ...]:
         "customer": text("customer"), "callback_agent": agent, "callback_at": None, "note": text("note"),
     }  # fmt: skip
     return tuple(values[key] for key in COLUMNS)
+
+
+def log_view_errors(view: Mapping, catalog: Catalog) -> dict[str, str] | None:
+    """The field errors of a submitted log modal by the importer's rules alone
+    (no database: what the front of ``rejectbot run`` can answer before it
+    acknowledges); None when the fields are good."""
+    checked = check_row(log_cells(view, agent=""))
+    return None if isinstance(checked, Record) else field_errors(checked, catalog)
 
 
 def field_errors(problems: Iterable[RowProblem], catalog: Catalog) -> dict[str, str]:

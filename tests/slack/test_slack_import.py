@@ -395,3 +395,32 @@ def test_the_import_runner_thread_imports_when_woken(bot, signer, fake_slack, se
 def test_cs_lead_uploads_too(bot, signer, fake_slack, session_factory) -> None:
     upload(bot, signer, fake_slack, user=CS_LEAD, content=csv_rows(GOOD))
     assert bot.services.run_imports() == 1 and set(items(session_factory)) == {"SO20261126100001"}
+
+
+# --- through rejectbot run's inbox: the front answers before the app runs ---------------------
+
+
+def test_the_front_answers_bad_log_fields_before_storing_anything(signer) -> None:
+    from bot.fakeslack import payload_of
+    from bot.handoff import triage
+    from bot.i18n import Catalog
+
+    bad = view_submission(signer, user_id=CS_AGENT, callback_id=ViewId.LOG, private_metadata="", values=log_values(day="2100-01-01"))
+    verdict = triage(payload_of(bad), catalog=Catalog("en"))
+    assert verdict.answer is not None and verdict.answer["response_action"] == "errors"
+    assert list(verdict.answer["errors"]) == [BlockId.LOG_REJECTED_ON]
+    good = view_submission(signer, user_id=CS_AGENT, callback_id=ViewId.LOG, private_metadata="", values=log_values())
+    assert triage(payload_of(good), catalog=Catalog("en")).answer is None  # stored; the app checks the database
+
+
+def test_a_duplicate_found_behind_the_inbox_is_told_privately(bot, signer, fake_slack, session_factory, clock) -> None:
+    from handlers.context import ATTEMPT_HEADER, MAX_ATTEMPTS_HEADER
+
+    seed(session_factory, clock)
+    request = view_submission(signer, user_id=CS_AGENT, callback_id=ViewId.LOG, private_metadata="",
+                              values=log_values(order="SO20261126000000", day="2026-11-26"))  # fmt: skip
+    request.headers.update({ATTEMPT_HEADER: "1", MAX_ATTEMPTS_HEADER: "5"})
+    response = bot.app.dispatch(request.to_bolt())
+    assert response.status == 200 and not response.body  # Slack has had its answer from the front
+    (told,) = dm_texts(fake_slack, CS_AGENT)
+    assert "Nothing was stored" in told and "already recorded" in told
