@@ -424,3 +424,22 @@ def test_a_duplicate_found_behind_the_inbox_is_told_privately(bot, signer, fake_
     assert response.status == 200 and not response.body  # Slack has had its answer from the front
     (told,) = dm_texts(fake_slack, CS_AGENT)
     assert "Nothing was stored" in told and "already recorded" in told
+
+
+def test_an_xlsx_file_is_imported_like_the_csv(bot, signer, fake_slack, session_factory) -> None:
+    xlsx = SAMPLE.with_suffix(".xlsx").read_bytes()
+    upload(bot, signer, fake_slack, content=xlsx, filename="callbacks-2026-11-26.xlsx")
+    assert bot.services.run_imports() == 1
+    assert len(items(session_factory)) == 40
+
+
+def test_the_apps_own_file_in_the_dm_is_not_taken_for_an_upload(bot, signer, fake_slack, session_factory) -> None:
+    from bot.fakeslack import BOT_USER_ID
+
+    event = {  # the rejected rows the app shares in a CS agent's DM come back as a message.im event
+        "type": "message", "subtype": "file_share", "channel_type": "im", "user": BOT_USER_ID, "channel": AGENT_DM,
+        "files": [{"id": "F0BOTS0001"}], "upload": True, "display_as_bot": False, "ts": "2.0",
+    }  # fmt: skip
+    bot.app.dispatch(event_callback(signer, event=event, event_id="EvSelf").to_bolt())
+    assert slack_rows(session_factory) == [] and fake_slack.calls_to("files.info") == []
+    assert dm_texts(fake_slack, CS_AGENT) == []
