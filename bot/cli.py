@@ -163,6 +163,11 @@ def cmd_run(args, settings: Settings) -> int:
     health.add_note("routing file", bot.services.routing_note)
 
     pool.start()
+    from bot.services.slack_import import ImportRunner
+
+    imports_runner = ImportRunner(bot.services.run_imports)  # files sent to the app in Slack, off the request path
+    bot.services.on_import_queued = imports_runner.wake
+    imports_runner.start()
     scheduler = start_ticker(bot.services, timezone=settings.timezone, health=health)
     socket_client = None
     code = EXIT_OK
@@ -196,6 +201,7 @@ def cmd_run(args, settings: Settings) -> int:
         if socket_client is not None:
             _within(deadline, socket_client.close, what="closing the Socket Mode connection")
         pool.stop(timeout=_left(deadline))
+        imports_runner.stop(timeout=_left(deadline))  # an import cut short is redone at the next start (its lease runs out)
         scheduler.shutdown(wait=False)
         probe.dispose()
         _exit_when_jobs_hang(deadline)

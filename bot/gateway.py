@@ -92,6 +92,27 @@ class UploadRefused(RuntimeError):
         self.body = body
 
 
+class DownloadRefused(RuntimeError):
+    """Slack did not hand over a file's bytes: a redirect (to its sign-in
+    page, when the token is missing or wrong), an HTML page, or an HTTP error."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"Slack refused the file download: HTTP {status} {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is Slack's answer to a download it refuses (its sign-in
+    page); following it would also carry the bearer token elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
+        return None
+
+
+DOWNLOAD_CHUNK = 1 << 16
+
+
 class SlackUnavailable(ConnectionError):
     """Slack kept failing ambiguously (5xx, timeouts) after the retries."""
 
@@ -133,6 +154,9 @@ class Notifier(Protocol):
     def share_upload(self, file_id: str, channel: str, *, title: str, comment: str | None = None, thread_ts: str | None = None) -> None: ...
     def is_shared(self, file_id: str, channel: str) -> bool: ...
     def user_locale(self, user: str) -> str | None: ...  # the person's Slack locale ("zh-CN"); raises on any failure
+    # Files people send the app (files.info, then the file's url_private with the bot token)
+    def file_info(self, file_id: str) -> dict: ...
+    def download(self, url: str, *, limit: int) -> bytes: ...
 
 
 def _method_of(url: str) -> str:
@@ -437,6 +461,42 @@ class SlackGateway:
             raise
         shares = file.get("shares") or {}
         return any((shares.get(kind) or {}).get(channel) for kind in ("public", "private"))
+
+    # --- files people send -----------------------------------------------------------
+
+    def file_info(self, file_id: str) -> dict:
+        """The file object (``files.info``; ``files:read``): name, size, ``url_private``."""
+        return self._retrying("files.info", lambda: self.client.files_info(file=file_id))["file"]
+
+    def download(self, url: str, *, limit: int) -> bytes:
+        """A file's bytes from its ``url_private``, with the bot token as a
+        bearer token (https://docs.slack.dev/reference/objects/file-object,
+        "Authentication"), read in chunks and never more than ``limit`` + 1
+        bytes (the caller refuses a file past ``limit``). Redirects are not
+        followed, and HTML is not a file: both are Slack refusing
+        (``DownloadRefused``). Timeouts and 5xx are retried like an idempotent call."""
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.client.token}"}, method="GET")
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPSHandler(context=self.client.ssl), _NoRedirect()]
+        if self.client.proxy:
+            handlers.append(urllib.request.ProxyHandler({"http": self.client.proxy, "https": self.client.proxy}))
+        opener = urllib.request.build_opener(*handlers)
+
+        def fetch() -> bytes:
+            try:
+                with opener.open(request, timeout=self.client.timeout) as answer:
+                    if "text/html" in (answer.headers.get("Content-Type") or ""):
+                        raise DownloadRefused(answer.status, "an HTML page, not the file (Slack's sign-in page)")
+                    parts, got = [], 0
+                    while got <= limit and (chunk := answer.read(min(DOWNLOAD_CHUNK, limit + 1 - got))):
+                        parts.append(chunk)
+                        got += len(chunk)
+                    return b"".join(parts)
+            except HTTPError as error:
+                if error.code >= 500 or error.code == 429:
+                    raise  # ambiguous: retried
+                raise DownloadRefused(error.code, error.headers.get("Location") or error.reason or "") from None
+
+        return self._retrying("url_private", fetch)
 
     # --- the rest -----------------------------------------------------------------
 

@@ -43,7 +43,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.core.slack_import import log_view_errors
 from bot.i18n import Catalog
+from bot.ids import ViewId
 from handlers.context import ATTEMPT_HEADER, MAX_ATTEMPTS_HEADER, describe_request, user_id_of
 from handlers.validate import malformed_reason
 from handlers.views import MODAL_TEXT, blank_text_errors
@@ -93,6 +95,8 @@ def triage(payload: object, *, catalog: Catalog, check: PayloadCheck | None = No
                 return Verdict(refuse="view_submission without its input")
             if errors:  # the modal stays open with the error; nothing to store
                 return Verdict(answer={"response_action": "errors", "errors": errors})
+        if view.get("callback_id") == ViewId.LOG and (errors := log_view_errors(view, catalog)):
+            return Verdict(answer={"response_action": "errors", "errors": errors})  # a duplicate is told by DM later
     # The same rules as the app's own middleware (handlers.validate), then the caller's
     if (reason := malformed_reason(payload)) or (check is not None and (reason := check(payload))):
         return Verdict(refuse=reason)

@@ -29,6 +29,14 @@ class ActionId(StrEnum):
     LETTER_REPLY_DAYS = "letter.reply_days_input"
     # The App Home's "and N more" (value: the section's key). Not "home.*": that prefix is the home catalog's.
     HOME_MORE = "apphome.show_all"
+    # /reject log: one record's fields (one input each; not "slackimport.*", the catalog's prefix)
+    LOG_ORDER = "logrecord.order_input"
+    LOG_REJECTED_ON = "logrecord.rejected_on_input"
+    LOG_BRANCH = "logrecord.branch_input"
+    LOG_CATEGORY = "logrecord.category_input"
+    LOG_SCENARIO = "logrecord.scenario_input"
+    LOG_CUSTOMER = "logrecord.customer_input"
+    LOG_NOTE = "logrecord.note_input"
 
 
 class BlockId(StrEnum):
@@ -37,6 +45,13 @@ class BlockId(StrEnum):
     FIX_NOTE = "fix.note"
     LETTER_IMPROVEMENT = "letter.improvement"
     LETTER_REPLY_DAYS = "letter.reply_days"
+    LOG_ORDER = "logrecord.order"
+    LOG_REJECTED_ON = "logrecord.rejected_on"
+    LOG_BRANCH = "logrecord.branch"
+    LOG_CATEGORY = "logrecord.category"
+    LOG_SCENARIO = "logrecord.scenario"
+    LOG_CUSTOMER = "logrecord.customer"
+    LOG_NOTE = "logrecord.note"
 
 
 class ViewId(StrEnum):
@@ -44,6 +59,7 @@ class ViewId(StrEnum):
     OVERRULE = "overrule.submit"
     FIX = "fix.submit"
     LETTER_EDIT = "letter.edit_submit"
+    LOG = "logrecord.submit"
 
 
 COMMAND = "/reject"

@@ -47,6 +47,11 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.draft_letter(actor=actor, who=parsed.reason, reply_to=reply_to)
     elif parsed.verb is Verb.LETTERS:
         services.list_letters(reply_to=reply_to)
+    elif parsed.verb is Verb.LOG:
+        trigger_id = command.get("trigger_id")
+        services.open_log(actor=actor, trigger_id=trigger_id if isinstance(trigger_id, str) else "", reply_to=reply_to)
+    elif parsed.verb is Verb.IMPORT:
+        services.explain_import(actor=actor, reply_to=reply_to)
     elif parsed.verb is Verb.AWAY:
         services.away(actor=actor, request=parse_away(parsed.reason), reply_to=reply_to)  # CommandError -> errors.handle_error
     else:

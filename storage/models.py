@@ -405,3 +405,30 @@ class HomeView(SQLModel, table=True):
     slack_hash: str = Field(default="", sa_type=String(64))
     attempts: int = 0  # failed publishes since the last one that worked
     error: str = Field(default="", sa_type=Text)
+class SlackImport(SQLModel, table=True):
+    """A file a CS agent sent the app in its DM, to import (issue 9): one row
+    per Slack file. ``claimed_by``/``lease_until`` hold the one run working on
+    it (``bot.services.slack_import``); ``batch_id``, ``summary`` and
+    ``rejected_csv`` (gzip) are stored in the import's own transaction, so a
+    run that dies after it only has to tell the result, never import again."""
+
+    __tablename__ = "slack_import"
+    __table_args__ = (Index("ix_slack_import_waiting", "finished_at", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: str = Field(sa_type=String(32), unique=True)
+    user: str = Field(sa_type=String(32))
+    channel: str = Field(sa_type=String(32))  # the DM
+    filename: str = Field(sa_type=String(255))
+    size: int = 0
+    reply_ts: str | None = Field(default=None, sa_type=String(32))  # the message showing progress, then the summary
+    created_at: datetime = Field(sa_column=_utc())
+    claimed_by: str | None = Field(default=None, sa_type=String(64))
+    lease_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    attempts: int = 0
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+    outcome: str = Field(default="", sa_type=String(16))  # "", "imported", "refused", "failed"
+    summary: str = Field(default="", sa_type=Text)
+    rejected_csv: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    error: str = Field(default="", sa_type=Text)
+    finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

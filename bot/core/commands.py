@@ -34,6 +34,8 @@ class Verb(StrEnum):
     LETTER = "letter"  # CS drafts a work contact letter for an owner (``reason``: the owner's name or mention)
     LETTERS = "letters"  # every letter, its number, status, dates and hashes
     MONTH = "month"  # the current month's figures so far, privately (bot.services.monthly.month_to_date)
+    LOG = "log"  # CS logs one record in a modal (bot.services.slack_import)
+    IMPORT = "import"  # how to import in Slack: a file in the DM, or /reject log
 
 
 ALIASES = {
@@ -49,6 +51,8 @@ ALIASES = {
     "letter": Verb.LETTER, "联系函": Verb.LETTER, "工作联系函": Verb.LETTER,
     "letters": Verb.LETTERS, "联系函列表": Verb.LETTERS,
     "month": Verb.MONTH, "本月": Verb.MONTH, "月度": Verb.MONTH,
+    "log": Verb.LOG, "登记": Verb.LOG,
+    "import": Verb.IMPORT, "导入": Verb.IMPORT,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -101,7 +105,7 @@ def parse_command(text: str) -> Command:
     if verb is None:
         raise CommandError("commands.unknown_verb", word=word)
     rest = rest.strip()
-    if verb in (Verb.HELP, Verb.NEXT, Verb.MONTH, Verb.LETTERS):
+    if verb in (Verb.HELP, Verb.NEXT, Verb.MONTH, Verb.LETTERS, Verb.LOG, Verb.IMPORT):
         return Command(verb)
     if verb is Verb.LETTER:
         if not rest:
@@ -184,7 +188,7 @@ CHINESE_WORDS: dict[Verb, str] = {
     Verb.CONFIRM: "确认", Verb.DISPUTE: "申诉", Verb.UPHOLD: "申诉成立", Verb.OVERRULE: "申诉驳回",
     Verb.FIX: "整改", Verb.STATUS: "状态", Verb.NEXT: "下一步", Verb.HELP: "帮助",
     Verb.VOID: "作废", Verb.REOPEN: "重开", Verb.FIND: "查找", Verb.AWAY: "请假",
-    Verb.LETTER: "联系函", Verb.LETTERS: "联系函列表", Verb.MONTH: "本月",
+    Verb.LETTER: "联系函", Verb.LETTERS: "联系函列表", Verb.MONTH: "本月", Verb.LOG: "登记", Verb.IMPORT: "导入",
 }
 
 

@@ -116,6 +116,7 @@ class RowProblem:
     row: int
     key: str  # catalog key, e.g. "import.bad_date"
     params: dict[str, Any]  # str.format parameters of that message
+    field: str | None = None  # the column it is about (a ``COLUMNS`` key), e.g. "rejected_on"
 
 
 @dataclass
@@ -575,31 +576,54 @@ def _column_label(key: str) -> str:
 # --- the parser --------------------------------------------------------------
 
 
-def parse_export(data: bytes, *, filename: str, limits: ImportLimits | None = None) -> ParsedExport:
+PROGRESS_EVERY = 10_000  # rows between two calls of ``parse_export``'s ``progress``
+
+
+def parse_export(
+    data: bytes, *, filename: str, limits: ImportLimits | None = None, progress: Callable[[int], None] | None = None
+) -> ParsedExport:
     """Parse a callback export (``.csv`` or ``.xlsx``, told apart by ``filename``),
     within ``limits`` (the defaults when None): the rows are read one by one, and
-    the file is refused as soon as it goes past a limit."""
+    the file is refused as soon as it goes past a limit. ``progress`` is called
+    with the number of rows read below the header every ``PROGRESS_EVERY`` rows."""
     limits = limits or ImportLimits()
     rows = _read_rows(data, filename, limits)
     try:
-        return _parse_rows(rows, limits)
+        return _parse_rows(rows, limits, progress)
     finally:
         rows.close()  # type: ignore[attr-defined]  # a generator: stop reading the file now
 
 
-def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> ParsedExport:
+def read_rows(data: bytes, *, filename: str, wanted: Iterable[int], limits: ImportLimits | None = None) -> dict[int, list[str]]:
+    """The cells (as text) of the rows numbered ``wanted`` (as a spreadsheet
+    shows them), and of the header row under key 0: for a file of rejected rows.
+    Only for a file ``parse_export`` read without refusing it."""
+    limits = limits or ImportLimits()
+    want = set(wanted)
+    last = max(want, default=0)
+    rows = _read_rows(data, filename, limits)
+    found: dict[int, list[str]] = {}
+    try:
+        head = list(islice(rows, HEADER_SEARCH_ROWS))
+        header_row, _ = _find_header(head)
+        found[0] = [_cell_text(cell) for cell in head[header_row - 1]]
+        for number, row in enumerate(chain(head, rows), start=1):
+            if number in want:
+                found[number] = [_cell_text(cell) for cell in row]
+            if number >= last:
+                break
+    finally:
+        rows.close()  # type: ignore[attr-defined]
+    return found
+
+
+def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits, progress: Callable[[int], None] | None = None) -> ParsedExport:
     head = list(islice(rows, HEADER_SEARCH_ROWS))
     header_row, columns = _find_header(head)
     labels = {key: normalise_text(_cell_text(head[header_row - 1][i])) for key, i in columns.items()}
     cells = _cell_getter([columns.get(key) for key in COLUMNS])
-
-    names = _Memo(lambda value: normalise_name(_cell_text(value)))
-    name_flaws = _Memo(unprintable)
-    categories = _Memo(parse_category)
-    dates = _Memo(parse_date)
-    scenarios = _Memo(_given(parse_scenario))  # -> (given, value)
-    moments = _Memo(_given(_parse_callback_at))  # -> (given, value); value False when out of DATE_RANGE
-    first_day, last_day = DATE_RANGE
+    checker = RowChecker(labels)
+    record_of, problems_of = checker.record, checker.problems
 
     parsed = ParsedExport(header_row=header_row)
     first_row_of: dict[tuple[str, date], int] = {}
@@ -607,27 +631,74 @@ def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> Parse
     for number, row in enumerate(chain(head[header_row:], rows), start=header_row + 1):
         if number > MAX_SHEET_ROWS:
             raise ExportError("files.past_last_row", last=f"{MAX_SHEET_ROWS:,}")
-        (order_raw, date_raw, branch_raw, category_raw, scenario_raw,
-         customer_raw, agent_raw, at_raw, note_raw) = cells(row)
+        if progress is not None and not (number - header_row) % PROGRESS_EVERY:
+            progress(number - header_row)
+        picked = cells(row)
+        record = record_of(picked, number)
+        if record is None:
+            if all(map(_is_blank, row)):
+                continue
+            data_rows += 1
+            if data_rows > limits.max_rows:
+                raise ExportError("files.too_many_rows", limit=f"{limits.max_rows:,}", header_row=header_row)
+            parsed.problems.extend(problems_of(picked, number))
+            continue
 
+        data_rows += 1
+        if data_rows > limits.max_rows:
+            raise ExportError("files.too_many_rows", limit=f"{limits.max_rows:,}", header_row=header_row)
+        first = first_row_of.setdefault(record.key, number)
+        if first != number:
+            parsed.duplicates.append((number, first))
+            continue
+        parsed.records.append(record)
+    return parsed
+
+
+# --- one row: the rules every way in uses (a file's rows, the /reject log modal) ---
+
+
+class RowChecker:
+    """The importer's rules for one row, with caches for one file (exports
+    repeat dates, branches and names). ``cells`` are a row's raw values in
+    ``COLUMNS`` order (None where absent); ``labels`` name the columns in
+    messages (the file's own header texts; ``"订单号/order_no"`` by default).
+
+    ``record`` is the fast check (a ``Record``, or None for a bad row);
+    ``problems`` every reason a bad row is bad (slow: only for bad rows).
+    ``check_row`` is both in one call."""
+
+    def __init__(self, labels: dict[str, str] | None = None) -> None:
+        self.labels = {key: _column_label(key) for key in COLUMNS} | (labels or {})
+        self._names = _Memo(lambda value: normalise_name(_cell_text(value)))
+        self._name_flaws = _Memo(unprintable)
+        self._categories = _Memo(parse_category)
+        self._dates = _Memo(parse_date)
+        self._scenarios = _Memo(_given(parse_scenario))  # -> (given, value)
+        self._moments = _Memo(_given(_parse_callback_at))  # -> (given, value); value False when out of DATE_RANGE
+
+    def record(self, cells: Sequence[object], row: int) -> Record | None:
+        """The row as a ``Record``, or None when it breaks a rule."""
+        (order_raw, date_raw, branch_raw, category_raw, scenario_raw,
+         customer_raw, agent_raw, at_raw, note_raw) = cells
+        first_day, last_day = DATE_RANGE
         order_text = _cell_text(order_raw)
         order_no = normalise_order_no(order_text)
-        rejected_on = dates[date_raw]
-        branch = names[branch_raw]
-        agent = names[agent_raw]
-        category = categories[category_raw]
-        scenario_given, scenario = scenarios[scenario_raw]
-        time_given, callback_at = moments[at_raw]
+        rejected_on = self._dates[date_raw]
+        branch = self._names[branch_raw]
+        agent = self._names[agent_raw]
+        category = self._categories[category_raw]
+        scenario_given, scenario = self._scenarios[scenario_raw]
+        time_given, callback_at = self._moments[at_raw]
         customer = normalise_name(_cell_text(customer_raw))
         note = _cell_text(note_raw).strip()  # free text: Chinese punctuation kept
         flawed = (
-            not order_text.isprintable()  # checked closely in _row_problems
-            or name_flaws[branch] is not None
-            or name_flaws[agent] is not None
+            not order_text.isprintable()  # checked closely in problems()
+            or self._name_flaws[branch] is not None
+            or self._name_flaws[agent] is not None
             or not customer.isprintable()
             or not note.isprintable()
         ) and any(_flaws(order_text, branch, agent, customer, note))
-
         if (
             flawed
             or not order_no
@@ -641,40 +712,32 @@ def _parse_rows(rows: Iterator[Sequence[object]], limits: ImportLimits) -> Parse
             or (scenario is None and scenario_given)
             or (not callback_at and time_given)
         ):
-            if all(map(_is_blank, row)):
-                continue
-            data_rows += 1
-            if data_rows > limits.max_rows:
-                raise ExportError("files.too_many_rows", limit=f"{limits.max_rows:,}", header_row=header_row)
-            problems = _row_problems(
-                labels, order_no, date_raw, branch, category_raw, scenario_raw, agent, at_raw,
-                flaws=_flaws(order_text, branch, agent, customer, note),
-            )
-            parsed.problems.extend(RowProblem(number, key, params) for key, params in problems)
-            continue
-
-        data_rows += 1
-        if data_rows > limits.max_rows:
-            raise ExportError("files.too_many_rows", limit=f"{limits.max_rows:,}", header_row=header_row)
-        first = first_row_of.setdefault((order_no, rejected_on), number)
-        if first != number:
-            parsed.duplicates.append((number, first))
-            continue
-        parsed.records.append(
-            Record(
-                row=number,
-                order_no=order_no,
-                rejected_on=rejected_on,
-                branch=branch,
-                category=category,
-                scenario=scenario,
-                customer=customer,
-                callback_agent=agent,
-                callback_at=callback_at,
-                note=note,
-            )
+            return None
+        return Record(
+            row=row, order_no=order_no, rejected_on=rejected_on, branch=branch, category=category,
+            scenario=scenario, customer=customer, callback_agent=agent, callback_at=callback_at or None, note=note,
         )
-    return parsed
+
+    def problems(self, cells: Sequence[object], row: int) -> list[RowProblem]:
+        """Every reason the row is bad, one ``RowProblem`` each (with its field)."""
+        (order_raw, date_raw, branch_raw, category_raw, scenario_raw,
+         customer_raw, agent_raw, at_raw, note_raw) = cells
+        order_text = _cell_text(order_raw)
+        branch, agent = self._names[branch_raw], self._names[agent_raw]
+        customer = normalise_name(_cell_text(customer_raw))
+        note = _cell_text(note_raw).strip()
+        found = _row_problems(
+            self.labels, normalise_order_no(order_text), date_raw, branch, category_raw, scenario_raw, agent, at_raw,
+            flaws=_flaws(order_text, branch, agent, customer, note),
+        )
+        return [RowProblem(row, key, params, field) for field, key, params in found]
+
+
+def check_row(cells: Sequence[object], *, row: int = 1, checker: RowChecker | None = None) -> Record | list[RowProblem]:
+    """One row through the importer's rules: its ``Record``, or every problem."""
+    checker = checker or RowChecker()
+    record = checker.record(cells, row)
+    return record if record is not None else checker.problems(cells, row)
 
 
 def _parse_callback_at(value: object) -> datetime | None | bool:
@@ -729,35 +792,35 @@ def _row_problems(
     at_raw: object,
     *,
     flaws: Iterable[tuple[str, str]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every reason a row is bad, as (catalog key, parameters). Slow; only for bad rows."""
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every reason a row is bad, as (field, catalog key, parameters). Slow; only for bad rows."""
     for key, character in flaws:
-        yield "files.control_character", {"column": labels.get(key, _column_label(key)), "character": character}
+        yield key, "files.control_character", {"column": labels.get(key, _column_label(key)), "character": character}
     date_text = normalise_text(_cell_text(date_raw))
     category_text = normalise_text(_cell_text(category_raw))
     scenario_text = normalise_text(_cell_text(scenario_raw))
     required = {"order_no": order_no, "rejected_on": date_text, "branch": branch, "category": category_text}
     for key, value in required.items():
         if not value:
-            yield "import.missing_value", {"column": labels[key]}
+            yield key, "import.missing_value", {"column": labels[key]}
     for key, value in (("order_no", order_no), ("branch", branch), ("callback_agent", agent)):
         if len(value) > MAX_LENGTHS[key]:
-            yield "import.too_long", {"column": labels[key], "length": len(value), "limit": MAX_LENGTHS[key]}
+            yield key, "import.too_long", {"column": labels[key], "length": len(value), "limit": MAX_LENGTHS[key]}
     rejected_on = parse_date(date_raw) if date_text else None
     if date_text and rejected_on is None:
-        yield "import.bad_date", {"column": labels["rejected_on"], "value": date_text}
+        yield "rejected_on", "import.bad_date", {"column": labels["rejected_on"], "value": date_text}
     if rejected_on is not None and not in_range(rejected_on):
-        yield "files.date_out_of_range", {"column": labels["rejected_on"], "value": date_text, **_range_params()}
+        yield "rejected_on", "files.date_out_of_range", {"column": labels["rejected_on"], "value": date_text, **_range_params()}
     if category_text and parse_category(category_text) is None:
-        yield "import.unknown_category", {"column": labels["category"], "value": category_text}
+        yield "category", "import.unknown_category", {"column": labels["category"], "value": category_text}
     if scenario_text and parse_scenario(scenario_text) is None:
-        yield "import.unknown_scenario", {"column": labels["scenario"], "value": scenario_text}
+        yield "scenario", "import.unknown_scenario", {"column": labels["scenario"], "value": scenario_text}
     callback_at = None if _is_blank(at_raw) else parse_datetime(at_raw)
     at_text = normalise_text(_cell_text(at_raw))
     if not _is_blank(at_raw) and callback_at is None:
-        yield "import.bad_callback_at", {"column": labels["callback_at"], "value": at_text}
+        yield "callback_at", "import.bad_callback_at", {"column": labels["callback_at"], "value": at_text}
     if callback_at is not None and not in_range(callback_at):
-        yield "files.date_out_of_range", {"column": labels["callback_at"], "value": at_text, **_range_params()}
+        yield "callback_at", "files.date_out_of_range", {"column": labels["callback_at"], "value": at_text, **_range_params()}
 
 
 def _range_params() -> dict[str, str]:

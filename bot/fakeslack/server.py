@@ -109,8 +109,18 @@ UPLOAD_URL_TTL = 60.0
 # ^[CGDZ][A-Z0-9]{8,}$" (Slack's answer quoted in slackapi/bolt-js#2115): no user ids.
 _SHARE_CHANNEL = re.compile(r"[CGDZ][A-Z0-9]{8,}")
 
+# A file's url_private (https://docs.slack.dev/reference/objects/file-object, "Authentication"):
+# "requires an authorization header with a bearer token [...] Authorization: Bearer A_VALID_TOKEN",
+# a token with files:read. Without one Slack does not answer 401: it redirects to the
+# workspace's sign-in page and serves HTML with HTTP 200 ("<a href=\"https://….slack.com/?redir=
+# %2Ffiles-pri%2F…\">Found</a>.", slackapi/deno-slack-sdk#285; "the files end up being HTML
+# sign-in pages", grundleborg/slack-advanced-exporter#13; slack-go/slack#1284). The fake
+# answers such a GET with that 302 and its HTML, and records it as method "url_private".
+_PRIVATE_PATH = "/files-pri/"
+DOWNLOAD_METHOD = "url_private"
+
 Params = dict[str, Any]
-_Answer = tuple[int, dict[str, Any] | str, dict[str, str]]
+_Answer = tuple[int, dict[str, Any] | str | bytes, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -462,11 +472,15 @@ class _Handler(BaseHTTPRequestHandler):
         request_headers = {name.lower(): value for name, value in self.headers.items()}
         if urlsplit(self.path).path.startswith("/upload/"):  # a file's bytes, not text
             status, body, headers = self.server.fake._upload(self.command, self.path, data, request_headers)
+        elif urlsplit(self.path).path.startswith(_PRIVATE_PATH):  # a file's url_private: bytes back
+            status, body, headers = self.server.fake._download(self.command, self.path, request_headers)
         else:
             raw = data.decode("utf-8", errors="replace")
             status, body, headers = self.server.fake._dispatch(self.path, raw, request_headers)
-        if isinstance(body, str):
-            payload, content_type = body.encode(), "text/plain; charset=utf-8"
+        if isinstance(body, bytes):
+            payload, content_type = body, headers.pop("Content-Type", "application/octet-stream")
+        elif isinstance(body, str):
+            payload, content_type = body.encode(), headers.pop("Content-Type", "text/plain; charset=utf-8")
         else:
             payload, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
         try:
@@ -762,6 +776,57 @@ class FakeSlack:
             if file is None or file["content"] is None:
                 raise KeyError(file_id)
             return file["content"]
+
+    def upload_as_user(self, user: str, filename: str, content: bytes, *, text: str = "") -> dict[str, Any]:
+        """``user`` drags a file into their DM with the app: the file is stored
+        (shared in ``D<user>``, its bytes served at its ``url_private``), the
+        message is posted, and the ``message`` event Slack sends for it is
+        returned (``message.im``: ``subtype: file_share``, ``channel_type: im``,
+        ``files`` with the file object; https://docs.slack.dev/reference/events/message/file_share),
+        ready for ``event_callback``."""
+        channel = self._dm_channel(user)
+        with self._lock:
+            file_id = self._next_id("F")
+            self._files[file_id] = {
+                "id": file_id, "name": filename, "title": filename, "length": len(content), "content": bytes(content),
+                "created": int(self._clock()), "completed": True, "shares": [], "user": user,
+            }  # fmt: skip
+            message = self._store_message(channel, {"text": text}, thread_ts=None)
+            message.update(user=user, subtype="file_share", upload=True, display_as_bot=False)
+            message.pop("bot_id", None)
+            message.pop("app_id", None)
+            self._files[file_id]["shares"].append({"channel": channel, "ts": message["ts"], "thread_ts": None})
+            file = self._file_object(self._files[file_id], shares=False)
+            message["files"] = [file]
+            return {
+                "type": "message", "subtype": "file_share", "text": text, "files": [file], "upload": True,
+                "user": user, "display_as_bot": False, "ts": message["ts"], "channel": channel,
+                "event_ts": message["ts"], "channel_type": "im",
+            }  # fmt: skip
+
+    def _download(self, command: str, path: str, headers: Mapping[str, str]) -> _Answer:
+        """GET a file's ``url_private`` (see `_PRIVATE_PATH`): the bytes for a
+        bearer token, else Slack's redirect to its sign-in page."""
+        parts = unquote(urlsplit(path).path.removeprefix(_PRIVATE_PATH)).split("/")
+        file_id = parts[0].removeprefix(f"{TEAM_ID}-") if parts else ""
+        token = (headers.get("authorization") or "").removeprefix("Bearer ").strip() or None
+        with self._lock:
+            file = self._files.get(file_id)
+            if command != "GET":
+                answer: _Answer = (405, "method_not_allowed", {})
+            elif not token or not token.startswith(("xoxb-", "xoxp-")):
+                login = f"https://{TEAM_DOMAIN}.slack.com/?redir={quote(urlsplit(path).path, safe='')}"
+                answer = (302, f'<a href="{login}">Found</a>.', {"Location": login, "Content-Type": "text/html; charset=utf-8"})
+            elif file is None or file["content"] is None:
+                answer = (404, "file_not_found", {})
+            else:
+                mimetype = mimetypes.guess_type(file["name"])[0] or "application/octet-stream"
+                answer = (200, file["content"], {"Content-Type": mimetype})
+            self._calls.append(
+                Call(method=DOWNLOAD_METHOD, params={"file": file_id}, token=token, error=None if answer[0] == 200 else str(answer[0]),
+                     status=answer[0], applied=answer[0] == 200)
+            )  # fmt: skip
+        return answer
 
     def abandon_uploads(self) -> list[str]:
         """Discard every file uploaded but never completed, as Slack does some
@@ -1748,12 +1813,16 @@ class FakeSlack:
         name = file["name"]
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         path = f"{TEAM_ID}-{file['id']}/{quote(name)}"
+        owner = file.get("user") or BOT_USER_ID
+        # A person's file is served here (its bytes behind the bearer token, see _PRIVATE_PATH);
+        # the bot's own uploads keep Slack's address, which nothing downloads in tests.
+        files_host = f"http://127.0.0.1:{self._port}" if owner != BOT_USER_ID else "https://files.slack.com"
         by_visibility: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for share in file["shares"]:
             visibility = "public" if share["channel"].startswith("C") else "private"
             entry = {
                 "reply_users": [], "reply_users_count": 0, "reply_count": 0, "ts": share["ts"],
-                "channel_name": share["channel"].lower(), "team_id": TEAM_ID, "share_user_id": BOT_USER_ID,
+                "channel_name": share["channel"].lower(), "team_id": TEAM_ID, "share_user_id": owner,
                 "source": "UNKNOWN", "is_silent_share": False,
             }  # fmt: skip
             if share["thread_ts"]:
@@ -1769,7 +1838,7 @@ class FakeSlack:
             "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
             "filetype": extension,
             "pretty_type": extension.upper(),
-            "user": BOT_USER_ID,
+            "user": owner,
             "user_team": TEAM_ID,
             "editable": False,
             "size": len(file["content"] or b""),
@@ -1780,9 +1849,9 @@ class FakeSlack:
             "public_url_shared": False,
             "display_as_bot": False,
             "username": "",
-            "url_private": f"https://files.slack.com/files-pri/{path}",
-            "url_private_download": f"https://files.slack.com/files-pri/{TEAM_ID}-{file['id']}/download/{quote(name)}",
-            "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{BOT_USER_ID}/{file['id']}/{quote(name)}",
+            "url_private": f"{files_host}/files-pri/{path}",
+            "url_private_download": f"{files_host}/files-pri/{TEAM_ID}-{file['id']}/download/{quote(name)}",
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{owner}/{file['id']}/{quote(name)}",
             "comments_count": 0,
             "has_rich_preview": False,
             "file_access": "visible",

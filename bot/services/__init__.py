@@ -14,7 +14,7 @@ from bot.core.lifecycle import Action, Status, Surface
 from bot.core.monthly import Month
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review, slack_import
 from bot.services.deps import Deps
 from bot.services.home import HomeRefresher, HomesReport, open_home, refresh_home, show_section
 from bot.services.routing_reload import ReloadResult, RoutingReloader
@@ -27,6 +27,7 @@ class Services:
         self.deps = deps
         self.reloader = reloader  # None: the routing was given, not read from a file (tests, the demo)
         self.homes = HomeRefresher()  # the App Home job's last pass
+        self.on_import_queued: Callable[[], None] | None = None  # wakes the ImportRunner (``run`` sets it); None: tests call run_imports
 
     @property
     def catalog(self):
@@ -173,7 +174,7 @@ class Services:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog_for(reply_to.user)
         words = cat.t("words.help", words=" · ".join(cat.t("words.pair", english=en, chinese=zh).strip() for en, zh in command_words()))
-        self.deps.notifier.reply(reply_to, "\n".join([*(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")), words]))
+        self.deps.notifier.reply(reply_to, "\n".join([*(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help", "slackimport.help")), words]))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
@@ -239,3 +240,30 @@ class Services:
     def show_home_section(self, *, user: str, key: str, trigger_id: str, reply_to: ReplyTo) -> bool:
         """The Home's "and N more": the whole section in a modal."""
         return show_section(self.deps, user=user, key=key, trigger_id=trigger_id, reply_to=reply_to)
+    # --- logging and importing in Slack (CS) -----------------------------------------
+
+    def open_log(self, *, actor: str, trigger_id: str, reply_to: ReplyTo) -> bool:
+        """``/reject log``: the modal for one record (CS only)."""
+        return slack_import.open_log_modal(self.deps, actor=actor, trigger_id=trigger_id, reply_to=reply_to)
+
+    def log_record(self, *, actor: str, view: dict) -> slack_import.LogOutcome:
+        """The log modal submitted: errors by block, or the record stored."""
+        return slack_import.log_record(self.deps, actor=actor, view=view)
+
+    def tell_logged(self, outcome: slack_import.LogOutcome, *, actor: str, reply_to: ReplyTo) -> None:
+        slack_import.tell_logged(self.deps, outcome, actor=actor, reply_to=reply_to)
+
+    def explain_import(self, *, actor: str, reply_to: ReplyTo) -> None:
+        """``/reject import``: the two ways to import in Slack."""
+        slack_import.explain_import(self.deps, actor=actor, reply_to=reply_to)
+
+    def receive_upload(self, *, user: str, channel: str, files: Sequence[dict]) -> int:
+        """Files sent to the app in its DM: refused, or queued and the runner woken."""
+        queued = slack_import.receive_upload(self.deps, user=user, channel=channel, files=files)
+        if queued and self.on_import_queued is not None:
+            self.on_import_queued()
+        return queued
+
+    def run_imports(self) -> int:
+        """Import the files waiting (``ImportRunner``'s job; tests call it)."""
+        return slack_import.run_imports(self.deps)

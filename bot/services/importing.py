@@ -12,16 +12,20 @@ it with ``catalog.t(error.key, **error.params)``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from bot.core.importing import Record, RowProblem, parse_export
 from bot.core.routing import Routing
 from bot.i18n import Catalog
 from storage import imports
 from storage.db import SessionFactory, transaction
+from storage.models import ImportBatch
 
 
 @dataclass
@@ -51,39 +55,58 @@ def import_export(
     filename: str,
     actor: str,
     dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_stored: Callable[[Session, ImportBatch, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a callback export (CSV or XLSX) as new items, all or nothing,
-    within the routing file's ``[import]`` limits."""
-    parsed = parse_export(data, filename=filename, limits=routing.imports)
+    within the routing file's ``[import]`` limits. ``progress`` is told the
+    rows read so far while the file is read (``parse_export``); ``on_stored``
+    runs inside the import's transaction once the batch is stored (what it
+    writes commits with the import, and if it raises nothing is imported)."""
+    parsed = parse_export(data, filename=filename, limits=routing.imports, progress=progress)
     records = parsed.records
+
+    def report(added: int, known: int) -> ImportReport:
+        return ImportReport(
+            filename=filename,
+            header_row=parsed.header_row,
+            total_rows=parsed.total_rows,
+            added=added,
+            skipped_known=known,
+            duplicates=parsed.duplicates,
+            problems=parsed.problems,
+            unrouted=[r for r in records if routing.owner_for(r.category, r.branch) is None],
+            dry_run=dry_run,
+        )
+
     if dry_run:
         with session_factory() as session:
             known = len(imports.list_known_keys(session=session, keys=[r.key for r in records]))
-        added = len(records) - known
-    else:
-        with transaction(session_factory) as session:
-            batch = imports.create_batch(
-                session=session, filename=filename, sha256=hashlib.sha256(data).hexdigest(), actor=actor, now=now
-            )
-            added = imports.insert_records(
-                session=session, records=records, batch_id=batch.id, now=now, timezone=timezone
-            )
-            known = len(records) - added
-            imports.set_batch_counts(
-                session=session, batch=batch, added=added, skipped=known + len(parsed.duplicates),
-                rejected=parsed.rejected_rows,
-            )
-    return ImportReport(
-        filename=filename,
-        header_row=parsed.header_row,
-        total_rows=parsed.total_rows,
-        added=added,
-        skipped_known=known,
-        duplicates=parsed.duplicates,
-        problems=parsed.problems,
-        unrouted=[r for r in records if routing.owner_for(r.category, r.branch) is None],
-        dry_run=dry_run,
+        return report(len(records) - known, known)
+    with transaction(session_factory) as session:
+        batch, added = store_records(
+            session, records=records, filename=filename, sha256=hashlib.sha256(data).hexdigest(), actor=actor,
+            now=now, timezone=timezone, skipped_in_file=len(parsed.duplicates), rejected=parsed.rejected_rows,
+        )
+        result = report(added, len(records) - added)
+        if on_stored is not None:
+            on_stored(session, batch, result)
+    return result
+
+
+def store_records(
+    session: Session, *, records: Sequence[Record], filename: str, sha256: str, actor: str, now: datetime,
+    timezone: ZoneInfo, skipped_in_file: int = 0, rejected: int = 0,
+) -> tuple[ImportBatch, int]:
+    """Store ``records`` as one import batch, in the caller's transaction:
+    the batch, and how many records were new. The one way records are stored,
+    from a file or from the ``/reject log`` modal."""
+    batch = imports.create_batch(session=session, filename=filename, sha256=sha256, actor=actor, now=now)
+    added = imports.insert_records(session=session, records=records, batch_id=batch.id, now=now, timezone=timezone)
+    imports.set_batch_counts(
+        session=session, batch=batch, added=added, skipped=len(records) - added + skipped_in_file, rejected=rejected
     )
+    return batch, added
 
 
 def render_import_report(report: ImportReport, catalog: Catalog) -> str:
