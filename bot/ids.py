@@ -27,6 +27,13 @@ class ActionId(StrEnum):
     LETTER_ACKNOWLEDGE = "letter.acknowledge"
     LETTER_IMPROVEMENT = "letter.improvement_input"
     LETTER_REPLY_DAYS = "letter.reply_days_input"
+    # Legitimate-rejection reports (value: the report's id). Not "reports.*":
+    # that prefix is the reports catalog's.
+    REPORT_KEEP = "reported.keep"
+    REPORT_DROP = "reported.drop"
+    REPORT_ORDER = "report.order_input"
+    REPORT_REASON = "report.reason_input"
+    REPORT_NOTE = "report.note_input"
 
 
 class BlockId(StrEnum):
@@ -35,6 +42,9 @@ class BlockId(StrEnum):
     FIX_NOTE = "fix.note"
     LETTER_IMPROVEMENT = "letter.improvement"
     LETTER_REPLY_DAYS = "letter.reply_days"
+    REPORT_ORDER = "report.order"
+    REPORT_REASON = "report.reason"
+    REPORT_NOTE = "report.note"
 
 
 class ViewId(StrEnum):
@@ -42,6 +52,7 @@ class ViewId(StrEnum):
     OVERRULE = "overrule.submit"
     FIX = "fix.submit"
     LETTER_EDIT = "letter.edit_submit"
+    REPORT = "report.submit"
 
 
 COMMAND = "/reject"

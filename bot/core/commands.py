@@ -34,6 +34,7 @@ class Verb(StrEnum):
     LETTER = "letter"  # CS drafts a work contact letter for an owner (``reason``: the owner's name or mention)
     LETTERS = "letters"  # every letter, its number, status, dates and hashes
     MONTH = "month"  # the current month's figures so far, privately (bot.services.monthly.month_to_date)
+    REPORT = "report"  # a legitimate rejection, as it happens (``reason``: the rest, parsed by ``bot.core.reports.parse_report``)
 
 
 ALIASES = {
@@ -49,6 +50,7 @@ ALIASES = {
     "letter": Verb.LETTER, "联系函": Verb.LETTER, "工作联系函": Verb.LETTER,
     "letters": Verb.LETTERS, "联系函列表": Verb.LETTERS,
     "month": Verb.MONTH, "本月": Verb.MONTH, "月度": Verb.MONTH,
+    "report": Verb.REPORT, "上报": Verb.REPORT,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -111,6 +113,8 @@ def parse_command(text: str) -> Command:
         return _parse_record(verb, rest)
     if verb is Verb.AWAY:
         return Command(Verb.AWAY, reason=rest)
+    if verb is Verb.REPORT:
+        return Command(Verb.REPORT, reason=rest)
     if verb is Verb.STATUS:
         return Command(Verb.STATUS, orders=split_orders(rest))
     if verb is Verb.CONFIRM:

@@ -11,9 +11,10 @@ from bot.core.answers import ItemResult
 from bot.core.away import AwayRequest
 from bot.core.lifecycle import Action, Status, Surface
 from bot.core.monthly import Month
+from bot.core.reports import ReportRequest
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, reports, retention, review
 from bot.services.deps import Deps
 from bot.services.routing_reload import ReloadResult, RoutingReloader
 
@@ -62,6 +63,7 @@ class Services:
             ("monthly", self.post_monthly_if_due),  # after the digest: the first working day's notice waits for that day's digest
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
+            ("report_reviews", self.send_pending_report_reviews),  # held records of reported orders: CS keeps or drops them
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
             ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
             ("letters", self.run_letters),  # after the digest: a letter's PDF goes on the owner's next digest message
@@ -205,6 +207,23 @@ class Services:
 
     def acknowledge_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
         return letters.acknowledge(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
+
+    # --- legitimate-rejection reports (bot.services.reports) ---
+
+    def catalog_for(self, user: str | None):
+        return self.deps.catalog_for(user)
+
+    def open_report_modal(self, *, actor: str, trigger_id: str, reply_to: ReplyTo) -> bool:
+        return reports.open_report_modal(self.deps, actor=actor, trigger_id=trigger_id, reply_to=reply_to)
+
+    def report_rejection(self, *, actor: str, request: ReportRequest, surface: Surface, reply_to: ReplyTo) -> reports.Reported:
+        return reports.report_rejection(self.deps, actor=actor, request=request, surface=surface, reply_to=reply_to)
+
+    def send_pending_report_reviews(self) -> int:
+        return reports.send_pending_report_reviews(self.deps)
+
+    def decide_reported(self, *, actor: str, report_id: int, action: Action, reply_to: ReplyTo) -> Status | None:
+        return reports.decide_reported(self.deps, actor=actor, report_id=report_id, action=action, reply_to=reply_to)
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""
