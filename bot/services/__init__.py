@@ -166,7 +166,7 @@ class Services:
     def help(self, reply_to: ReplyTo) -> None:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog
-        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help")))
+        self.deps.notifier.reply(reply_to, "\n".join(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help", "reports.help")))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
