@@ -149,3 +149,14 @@ def decide_report(*, session: Session, report_id: int, decision: str, actor: str
         update(RejectionReport).where(col(RejectionReport.id) == report_id, col(RejectionReport.decision).is_(None))
         .values(decision=decision, decided_by=actor, decided_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def list_recent_reports(*, session: Session, since: datetime, limit: int) -> Sequence[tuple[RejectionReport, Item | None]]:
+    """Reports made at or after ``since``, newest first, each with the record it matched (or None)."""
+    return session.exec(
+        select(RejectionReport, Item)
+        .outerjoin(Item, col(RejectionReport.item_id) == col(Item.id))
+        .where(col(RejectionReport.created_at) >= since)
+        .order_by(col(RejectionReport.created_at).desc(), col(RejectionReport.id).desc())
+        .limit(limit)
+    ).all()

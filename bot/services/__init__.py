@@ -219,6 +219,10 @@ class Services:
     def report_rejection(self, *, actor: str, request: ReportRequest, surface: Surface, reply_to: ReplyTo) -> reports.Reported:
         return reports.report_rejection(self.deps, actor=actor, request=request, surface=surface, reply_to=reply_to)
 
+    def recent_reports(self, *, days: int = 7, limit: int = 50) -> list[reports.ReportSummary]:
+        """For CS's App Home: the latest reports and where each stands."""
+        return reports.recent_reports(self.deps, days=days, limit=limit)
+
     def send_pending_report_reviews(self) -> int:
         return reports.send_pending_report_reviews(self.deps)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from slack_sdk.errors import SlackApiError
@@ -239,3 +239,50 @@ def decide_reported(deps: Deps, *, actor: str, report_id: int, action: Action, r
 def _decided_answer(report: RejectionReport, cat, tz) -> tuple[str, dict]:
     key = "reports.already_kept" if report.decision == Action.KEEP else "reports.already_dropped"
     return key, {"user": mention(report.decided_by or ""), "at": fmt_time(report.decided_at, tz) if report.decided_at else ""}
+
+
+# --- for CS's App Home ------------------------------------------------------------------------
+
+
+class ReportState(StrEnum):
+    WAITING = "waiting"  # no CS record of the order yet
+    HELD = "held"  # CS's record is held: keep or drop it
+    KEPT = "kept"
+    DROPPED = "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSummary:
+    """One report as CS's App Home lists it."""
+
+    report_id: int
+    order_no: str
+    reason: str  # bot.core.reports.Reason value
+    note: str
+    reporter: str
+    reporter_owner: str | None
+    created_at: datetime
+    state: ReportState
+    item_id: int | None
+
+
+def recent_reports(deps: Deps, *, days: int = 7, limit: int = 50) -> list[ReportSummary]:
+    """The reports of the last ``days`` days, newest first, with where each stands."""
+    since = deps.clock.now() - timedelta(days=days)
+    with transaction(deps.session_factory) as session:
+        rows = rp.list_recent_reports(session=session, since=since, limit=limit)
+        return [
+            ReportSummary(
+                report_id=r.id, order_no=r.order_no, reason=r.reason, note=r.note, reporter=r.reporter,
+                reporter_owner=r.reporter_owner, created_at=r.created_at, state=_state(r, item), item_id=r.item_id,
+            )
+            for r, item in rows
+        ]
+
+
+def _state(report: RejectionReport, item) -> ReportState:
+    if report.decision == Action.KEEP:
+        return ReportState.KEPT
+    if report.decision == Action.DROP:
+        return ReportState.DROPPED
+    return ReportState.HELD if item is not None else ReportState.WAITING

@@ -356,3 +356,17 @@ def test_a_report_far_from_the_rejection_date_does_not_hold_the_record(bot, sign
     clock.set(at("2026-11-27 08:00"))
     seed(session_factory, clock)
     assert item(session_factory, CHEN).status == Status.NEW and reports(session_factory)[0].item_id is None
+
+
+def test_cs_s_home_lists_recent_reports_and_where_each_stands(bot, signer, fake_slack, session_factory, clock, reported) -> None:
+    clock.set(at("2026-11-27 08:10"))
+    command(bot, signer, fake_slack, f"report {'SO99'} damaged 外箱压坏", DRIVER)
+    got = [(r.order_no, r.reporter, r.state) for r in bot.services.recent_reports()]
+    assert got == [("SO99", DRIVER, "waiting"), (CHEN, Z, "held")]
+    clock.set(at("2026-11-27 09:05"))
+    bot.services.send_pending_report_reviews()
+    (dm,) = dms(fake_slack, CHEN_JING)
+    click(bot, signer, fake_slack, message=dm, channel=f"D{CHEN_JING}", action_id="reported.keep", user=CHEN_JING)
+    assert [r.state for r in bot.services.recent_reports()] == ["waiting", "kept"]
+    clock.set(at("2026-12-04 08:05"))
+    assert [r.order_no for r in bot.services.recent_reports()] == ["SO99"]  # 7 days back by default
