@@ -370,3 +370,48 @@ def test_cs_s_home_lists_recent_reports_and_where_each_stands(bot, signer, fake_
     assert [r.state for r in bot.services.recent_reports()] == ["waiting", "kept"]
     clock.set(at("2026-12-04 08:05"))
     assert [r.order_no for r in bot.services.recent_reports()] == ["SO99"]  # 7 days back by default
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+
+def test_a_review_dm_slack_refuses_is_sent_by_the_next_tick(bot, session_factory, fake_slack, clock, reported) -> None:
+    clock.set(at("2026-11-27 09:05"))
+    fake_slack.fail_next("chat.postMessage", "channel_not_found")
+    assert bot.services.send_pending_report_reviews() == 0
+    assert dms(fake_slack, CHEN_JING) == [] and reports(session_factory)[0].review_ts is None
+    assert bot.services.send_pending_report_reviews() == 1
+    assert len(dms(fake_slack, CHEN_JING)) == 1
+
+
+def test_a_review_dm_posted_but_answered_with_an_error_is_not_sent_twice(bot, session_factory, fake_slack, clock, reported) -> None:
+    clock.set(at("2026-11-27 09:05"))
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, applied=True, times=5)
+    bot.services.send_pending_report_reviews()
+    bot.services.send_pending_report_reviews()  # the claim was released: this one looks first
+    (dm,) = dms(fake_slack, CHEN_JING)
+    assert reports(session_factory)[0].review_ts == dm["ts"]
+    assert bot.services.send_pending_report_reviews() == 0 and len(dms(fake_slack, CHEN_JING)) == 1
+
+
+def test_a_decision_stands_when_the_dm_cannot_be_updated(bot, signer, session_factory, fake_slack, clock, reported) -> None:
+    clock.set(at("2026-11-27 09:05"))
+    bot.services.send_pending_report_reviews()
+    (dm,) = dms(fake_slack, CHEN_JING)
+    fake_slack.fail_next("chat.update", "message_not_found")
+    click(bot, signer, fake_slack, message=dm, channel=f"D{CHEN_JING}", action_id="reported.drop", user=CHEN_JING)
+    assert item(session_factory, CHEN).status == Status.VOIDED and "Dropped" in last_reply(fake_slack)
+    click(bot, signer, fake_slack, message=dm, channel=f"D{CHEN_JING}", action_id="reported.drop", user=CHEN_JING)  # its buttons stayed
+    assert "already dropped" in last_reply(fake_slack)
+
+
+def test_a_button_naming_no_report_is_answered_as_stale(bot, signer, session_factory, fake_slack, clock, reported) -> None:
+    clock.set(at("2026-11-27 09:05"))
+    bot.services.send_pending_report_reviews()
+    (dm,) = dms(fake_slack, CHEN_JING)
+    forged = {**dm, "blocks": [{"type": "actions", "block_id": "reported-999", "elements": [
+        {"type": "button", "action_id": "reported.keep", "value": "999", "text": {"type": "plain_text", "text": "Keep"}}]}]}
+    before = snapshot(session_factory)
+    click(bot, signer, fake_slack, message=forged, channel=f"D{CHEN_JING}", action_id="reported.keep", user=CHEN_JING)
+    assert last_reply(fake_slack) == EN.t("answers.stale_button")
+    assert snapshot(session_factory) == before
