@@ -14,6 +14,7 @@ from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
 
 from bot.core.lifecycle import Action
+from bot.core.reports import REPORT_SEPARATOR
 from storage.types import UTCDateTime
 
 
@@ -422,15 +423,14 @@ class RejectionReport(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
-def _report_of_item(column):
-    """The item's report's ``column`` (an item has at most one report), for
-    the digest line of a kept record; deferred like ``fix_note``."""
-    return column_property(
-        sa_select(column).where(RejectionReport.item_id == Item.id).limit(1).correlate_except(RejectionReport).scalar_subquery(),
-        deferred=True,
-    )
-
-
-Item.report_reason = _report_of_item(RejectionReport.reason)
-Item.report_by = _report_of_item(RejectionReport.reporter)
-Item.report_note = _report_of_item(RejectionReport.note)
+# A kept record's report, for its digest line (``bot.core.reports.digest_report_line``):
+# reason, reporter and note joined by ``REPORT_SEPARATOR`` (the note last: it
+# may hold anything), None without a report. Loaded with the item (not
+# deferred), so an item rendered after its session closed still has it.
+Item.report_shown = column_property(
+    sa_select(RejectionReport.reason + REPORT_SEPARATOR + RejectionReport.reporter + REPORT_SEPARATOR + RejectionReport.note)
+    .where(RejectionReport.item_id == Item.id)
+    .limit(1)
+    .correlate_except(RejectionReport)
+    .scalar_subquery(),
+)

@@ -23,8 +23,6 @@ from sqlmodel import Session, col, select
 from bot.core.lifecycle import Action, Role, Status, Surface
 from storage.models import AuditEntry, DigestMessage, Item, ReactionEffect, SideEffect
 
-REPORT_SHOWN = (undefer(Item.report_reason), undefer(Item.report_by), undefer(Item.report_note))  # a kept record's report (bot.core.reports)
-
 
 class NotFound(LookupError):
     pass
@@ -154,7 +152,7 @@ def list_routing_keys(*, session: Session, status: Status) -> Sequence:
         select(
             Item.id, Item.order_no, Item.rejected_on, Item.branch, Item.category,
             Item.scenario, Item.customer, Item.callback_agent, Item.note,
-            Item.report_reason, Item.report_by, Item.report_note,  # a kept record's report shows on its line
+            Item.report_shown,  # a kept record's report shows on its line
         ).where(Item.status == status).order_by(Item.id)
     ).all()
 
@@ -186,7 +184,7 @@ def list_items_on_message(*, session: Session, message_id: int) -> Sequence[Item
     return session.exec(
         select(Item)
         .where(Item.digest_message_id == message_id)
-        .options(undefer(Item.fix_note), *REPORT_SHOWN)
+        .options(undefer(Item.fix_note))
         .order_by(Item.rejected_on, Item.branch, Item.order_no)
     ).all()
 
@@ -197,7 +195,7 @@ def list_items_of_day(*, session: Session, digest_day: date) -> Sequence[Item]:
         select(Item)
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(DigestMessage.digest_day == digest_day)
-        .options(undefer(Item.fix_note), *REPORT_SHOWN)
+        .options(undefer(Item.fix_note))
         .order_by(Item.rejected_on, Item.branch, Item.order_no)
     ).all()
 

@@ -174,6 +174,18 @@ def digest_report_line(*, reason: str, reporter: str, note: str, customer: str, 
     return line
 
 
+REPORT_SEPARATOR = "\x1f"  # storage.models.Item.report_shown: reason, reporter, note
+
+
+def report_shown_line(shown: str, *, customer: str, catalog: Catalog) -> str:
+    """``digest_report_line`` from an item's ``report_shown`` (reason, reporter
+    and note joined by ``REPORT_SEPARATOR``, the note last)."""
+    reason, reporter, note = ([*shown.split(REPORT_SEPARATOR, 2), "", ""])[:3]
+    if reason not in Reason._value2member_map_:
+        return ""
+    return digest_report_line(reason=reason, reporter=reporter, note=note, customer=customer, catalog=catalog)
+
+
 def review_message(
     report: ReportFacts, record: RecordFacts, catalog: Catalog, tz: ZoneInfo, *, agent: str,
 ) -> tuple[str, list[dict]]:

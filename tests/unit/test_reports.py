@@ -187,3 +187,12 @@ def test_the_notice_shows_reports_as_good_behaviour_only_when_there_are_some() -
     assert not [line for line in owner_lines(without, month(without), EN) if "📝" in line]
     changes = describe_changes(month(without), month(with_reports), EN)
     assert changes == [EN.t("monthly.correction_owner_line", owner="小件配送", what=EN.t("reports.field_reported"), old="0", new="3")]
+
+
+def test_the_digest_reads_the_report_the_item_carries() -> None:
+    from bot.core.reports import REPORT_SEPARATOR, report_shown_line
+
+    shown = REPORT_SEPARATOR.join(["damaged", "U0DRIVER1", f"外箱{REPORT_SEPARATOR}压坏"])  # the note last: it may hold anything
+    line = report_shown_line(shown, customer="", catalog=ZH)
+    assert "<@U0DRIVER1>" in line and "货损" in line and "压坏" in line
+    assert report_shown_line("stolen", customer="", catalog=ZH) == ""  # not one of ours: nothing shown
