@@ -187,7 +187,8 @@ class _Lost(Exception):
 def decide_reported(deps: Deps, *, actor: str, report_id: int, action: Action, reply_to: ReplyTo) -> Status | None:
     """CS keeps (``Action.KEEP``) or drops (``Action.DROP``) a held record;
     its status after, or None when refused or already decided."""
-    assert action in (Action.KEEP, Action.DROP)
+    if action not in (Action.KEEP, Action.DROP):
+        raise ValueError(f"not a decision on a reported record: {action}")
     cat, tz = deps.catalog_for(actor), deps.timezone
     role = deps.routing.role_for(actor, None)
     if role not in (Role.CS_AGENT, Role.CS_LEAD):

@@ -415,3 +415,9 @@ def test_a_button_naming_no_report_is_answered_as_stale(bot, signer, session_fac
     click(bot, signer, fake_slack, message=forged, channel=f"D{CHEN_JING}", action_id="reported.keep", user=CHEN_JING)
     assert last_reply(fake_slack) == EN.t("answers.stale_button")
     assert snapshot(session_factory) == before
+
+
+def test_help_lists_reporting_in_both_words(bot, signer, fake_slack) -> None:
+    command(bot, signer, fake_slack, "帮助", DRIVER)
+    assert EN.t("reports.help") in last_reply(fake_slack)
+    assert "上报" in EN.t("reports.help") and "客户编号错误" in EN.t("reports.help")
