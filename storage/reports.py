@@ -114,10 +114,6 @@ def hold_reported(*, session: Session, now: datetime, first_day: date | None = N
     return sorted(held)
 
 
-def find_report_of_item(*, session: Session, item_id: int) -> RejectionReport | None:
-    return session.exec(select(RejectionReport).where(RejectionReport.item_id == item_id)).first()
-
-
 def list_unsent_reviews(*, session: Session) -> Sequence[RejectionReport]:
     """Matched reports whose held record CS has not been asked about yet."""
     return session.exec(
@@ -133,13 +129,6 @@ def set_review_message(*, session: Session, report_id: int, channel: str, ts: st
     session.exec(
         update(RejectionReport).where(col(RejectionReport.id) == report_id)
         .values(review_channel=channel, review_ts=ts, owner=owner).execution_options(synchronize_session=False)
-    )
-
-
-def set_owner(*, session: Session, report_id: int, owner: str | None) -> None:
-    session.exec(
-        update(RejectionReport).where(col(RejectionReport.id) == report_id, col(RejectionReport.owner).is_(None))
-        .values(owner=owner).execution_options(synchronize_session=False)
     )
 
 

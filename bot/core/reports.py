@@ -151,11 +151,9 @@ def reason_text(reason: str, catalog: Catalog) -> str:
     return catalog.t(f"reports.reason_{reason}")
 
 
-def report_text(report: ReportFacts, catalog: Catalog, tz: ZoneInfo, *, customer: str = "", full: bool = True) -> str:
-    """Who reported what, when; the note masked unless ``full`` (CS and the reporter only)."""
+def report_text(report: ReportFacts, catalog: Catalog, tz: ZoneInfo) -> str:
+    """Who reported what, when, with the note as typed (for CS's DM only: the channel masks it)."""
     note = " ".join((report.note or "").split())
-    if note and not full:
-        note = mask_note(note[: 2 * NOTE_SHOWN + 64], customer)
     text = catalog.t(
         "reports.report_line", reason=reason_text(report.reason, catalog), user=mention(report.reporter),
         at=fmt_time(report.created_at, tz),
