@@ -37,6 +37,13 @@ class ActionId(StrEnum):
     LOG_SCENARIO = "logrecord.scenario_input"
     LOG_CUSTOMER = "logrecord.customer_input"
     LOG_NOTE = "logrecord.note_input"
+    # Legitimate-rejection reports (value: the report's id). Not "reports.*":
+    # that prefix is the reports catalog's.
+    REPORT_KEEP = "reported.keep"
+    REPORT_DROP = "reported.drop"
+    REPORT_ORDER = "report.order_input"
+    REPORT_REASON = "report.reason_input"
+    REPORT_NOTE = "report.note_input"
 
 
 class BlockId(StrEnum):
@@ -52,6 +59,9 @@ class BlockId(StrEnum):
     LOG_SCENARIO = "logrecord.scenario"
     LOG_CUSTOMER = "logrecord.customer"
     LOG_NOTE = "logrecord.note"
+    REPORT_ORDER = "report.order"
+    REPORT_REASON = "report.reason"
+    REPORT_NOTE = "report.note"
 
 
 class ViewId(StrEnum):
@@ -60,6 +70,7 @@ class ViewId(StrEnum):
     FIX = "fix.submit"
     LETTER_EDIT = "letter.edit_submit"
     LOG = "logrecord.submit"
+    REPORT = "report.submit"
 
 
 COMMAND = "/reject"

@@ -112,6 +112,18 @@ def handle_letter_acknowledge(ack: Ack, body: dict, action: dict, *, services: S
         services.acknowledge_letter(actor=reply_to.user, letter_id=letter_id, reply_to=reply_to)
 
 
+def handle_reported_keep(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, report_id = clicked
+        services.decide_reported(actor=reply_to.user, report_id=report_id, action=Action.KEEP, reply_to=reply_to)
+
+
+def handle_reported_drop(ack: Ack, body: dict, action: dict, *, services: Services) -> None:
+    if clicked := _clicked(ack, body, action, services):
+        reply_to, report_id = clicked
+        services.decide_reported(actor=reply_to.user, report_id=report_id, action=Action.DROP, reply_to=reply_to)
+
+
 def handle_escalation_open_thread(ack: Ack) -> None:
     """A link button: Slack opens the thread, and still tells the app."""
     ack()
@@ -130,3 +142,5 @@ def register(app: App, services: Services) -> None:
     app.action(ActionId.LETTER_EDIT)(partial(handle_letter_edit, services=services))
     app.action(ActionId.LETTER_DISCARD)(partial(handle_letter_discard, services=services))
     app.action(ActionId.LETTER_ACKNOWLEDGE)(partial(handle_letter_acknowledge, services=services))
+    app.action(ActionId.REPORT_KEEP)(partial(handle_reported_keep, services=services))
+    app.action(ActionId.REPORT_DROP)(partial(handle_reported_drop, services=services))

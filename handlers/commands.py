@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from bot.core.away import parse_away
 from bot.core.commands import RECORD_VERBS, Command, Verb, parse_command
 from bot.core.lifecycle import Surface
+from bot.core.reports import parse_report
 from bot.gateway import ReplyTo
 from bot.ids import COMMAND
 from bot.services import Services
@@ -52,6 +53,8 @@ def handle_reject_command(ack: Ack, command: dict, *, services: Services) -> Non
         services.open_log(actor=actor, trigger_id=trigger_id if isinstance(trigger_id, str) else "", reply_to=reply_to)
     elif parsed.verb is Verb.IMPORT:
         services.explain_import(actor=actor, reply_to=reply_to)
+    elif parsed.verb is Verb.REPORT:
+        report(parsed, command, reply_to=reply_to, services=services)
     elif parsed.verb is Verb.AWAY:
         services.away(actor=actor, request=parse_away(parsed.reason), reply_to=reply_to)  # CommandError -> errors.handle_error
     else:
@@ -65,6 +68,16 @@ def correct_record(parsed: Command, *, actor: str, reply_to: ReplyTo, services: 
         return
     correct = services.void_item if parsed.verb is Verb.VOID else services.reopen_item
     correct(actor=actor, order=parsed.orders[0], rejected_on=parsed.rejected_on, reason=parsed.reason, reply_to=reply_to)
+
+
+def report(parsed: Command, command: dict, *, reply_to: ReplyTo, services: Services) -> None:
+    """``report <order> <reason> [note]``; without text, the modal."""
+    request = parse_report(parsed.reason)  # CommandError -> errors.handle_error
+    if request is None:
+        trigger_id = command.get("trigger_id")
+        services.open_report_modal(actor=reply_to.user, trigger_id=trigger_id if isinstance(trigger_id, str) else "", reply_to=reply_to)
+    else:
+        services.report_rejection(actor=reply_to.user, request=request, surface=Surface.COMMAND, reply_to=reply_to)
 
 
 def register(app: App, services: Services) -> None:

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from bot.core.letter_blocks import check_edit, read_letter_metadata
 from bot.core.lifecycle import Surface
 from bot.core.modals import input_value, read_item_metadata
+from bot.core.reports import read_report_channel, read_report_view
 from bot.gateway import ReplyTo
 from bot.i18n import Catalog
 from bot.ids import ActionId, BlockId, ViewId
@@ -97,8 +98,24 @@ def handle_letter_edit_submission(ack: Ack, body: dict, view: dict, *, services:
     services.edit_letter(actor=user, letter_id=letter_id, improvement=improvement, reply_days=reply_days, reply_to=ReplyTo(user=user))
 
 
+def handle_report_submission(ack: Ack, body: dict, view: dict, *, services: Services) -> None:
+    """The report modal: a field the importer's rules refuse keeps it open with the error on that field."""
+    user = user_id_of(body)
+    request, errors = read_report_view(view, services.catalog_for(user))
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    if user is None or request is None:
+        log.warning("a modal submission without a user id: ignored")
+        return
+    reply_to = ReplyTo(user=user, channel=read_report_channel(view.get("private_metadata") or ""))
+    services.report_rejection(actor=user, request=request, surface=Surface.MODAL, reply_to=reply_to)
+
+
 def register(app: App, services: Services) -> None:
     app.view(ViewId.LETTER_EDIT)(partial(handle_letter_edit_submission, services=services))
     app.view(ViewId.DISPUTE)(partial(handle_dispute_submission, services=services))
     app.view(ViewId.OVERRULE)(partial(handle_overrule_submission, services=services))
     app.view(ViewId.FIX)(partial(handle_fix_submission, services=services))
+    app.view(ViewId.REPORT)(partial(handle_report_submission, services=services))

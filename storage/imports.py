@@ -2,7 +2,9 @@
 
 A record is one (order number, rejection date): inserting one that the table
 already holds does nothing (``INSERT … ON CONFLICT DO NOTHING`` on
-``uq_item_order_day``), so importing a file twice adds nothing.
+``uq_item_order_day``), so importing a file twice adds nothing. A record of an
+order someone reported as a legitimate rejection is held for CS, in the same
+transaction (``storage.reports.hold_reported``).
 
 Errors: none of its own; SQLAlchemy's propagate.
 """
@@ -24,6 +26,7 @@ from sqlmodel import Session
 
 from bot.core.importing import Record
 from bot.core.lifecycle import Status
+from storage import reports
 from storage.models import ImportBatch, Item
 
 KEY_QUERY_CHUNK = 1_000  # order numbers per ``IN (…)`` when looking up known keys
@@ -91,7 +94,12 @@ def insert_records(
     else:  # PostgreSQL: named parameters
         params = [dict(zip(_INSERT_COLUMNS, row, strict=True)) for row in rows]
     result = connection.exec_driver_sql(compiled.string, params)
-    return result.rowcount
+    added = result.rowcount
+    if added:  # a record of an order someone reported is held for CS, on every import path
+        reports.hold_reported(
+            session=session, now=now, first_day=min(r.rejected_on for r in records), last_day=max(r.rejected_on for r in records),
+        )
+    return added
 
 
 def list_known_keys(*, session: Session, keys: Iterable[tuple[str, date]]) -> set[tuple[str, date]]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
 
 from bot.core.lifecycle import Action
+from bot.core.reports import REPORT_SEPARATOR
 from storage.types import UTCDateTime
 
 
@@ -432,3 +433,49 @@ class SlackImport(SQLModel, table=True):
     rejected_csv: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     error: str = Field(default="", sa_type=Text)
     finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+class RejectionReport(SQLModel, table=True):
+    """A legitimate-rejection report (上报, ``bot.core.reports``): who reported
+    which order, why, when. ``item_id`` links the CS record it later matched
+    (``matched_at``: when the import held that record); ``owner`` is the
+    owner that record routes to, fixed when CS is asked to keep or drop it
+    (the monthly notice counts the report for them). ``decision`` is CS's
+    keep or drop (once: compare-and-set on ``decision IS NULL``).
+    One report per order and day (``uq_report_order_day``)."""
+
+    __tablename__ = "rejection_report"
+    __table_args__ = (
+        UniqueConstraint("order_no", "reported_on", name="uq_report_order_day"),
+        Index("ix_report_unmatched", "item_id", "reported_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(sa_type=String(64), index=True)
+    reported_on: date  # the reporter's local day
+    reason: str = Field(sa_type=String(20))  # bot.core.reports.Reason
+    note: str = Field(default="", sa_type=Text)
+    reporter: str = Field(sa_type=String(32))  # Slack user
+    reporter_role: str = Field(sa_type=String(16))  # bot.core.lifecycle.Role value
+    reporter_owner: str | None = Field(default=None, sa_type=String(128))  # the owner they act for, if any
+    surface: str = Field(sa_type=String(16))
+    created_at: datetime = Field(sa_column=_utc())
+    item_id: int | None = Field(default=None, foreign_key="item.id", unique=True)
+    matched_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    owner: str | None = Field(default=None, sa_type=String(128))
+    review_channel: str | None = Field(default=None, sa_type=String(32))
+    review_ts: str | None = Field(default=None, sa_type=String(32))
+    decision: str | None = Field(default=None, sa_type=String(8))  # keep | drop
+    decided_by: str | None = Field(default=None, sa_type=String(32))
+    decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+# A kept record's report, for its digest line (``bot.core.reports.digest_report_line``):
+# reason, reporter and note joined by ``REPORT_SEPARATOR`` (the note last: it
+# may hold anything), None without a report. Loaded with the item (not
+# deferred), so an item rendered after its session closed still has it.
+Item.report_shown = column_property(
+    sa_select(RejectionReport.reason + REPORT_SEPARATOR + RejectionReport.reporter + REPORT_SEPARATOR + RejectionReport.note)
+    .where(RejectionReport.item_id == Item.id)
+    .limit(1)
+    .correlate_except(RejectionReport)
+    .scalar_subquery(),
+)

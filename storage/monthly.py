@@ -16,8 +16,8 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.core.followup import key_owner
-from bot.core.monthly import AuditRow, BookedPenalty, Escalation, Month, MonthItem
-from storage.models import AuditEntry, DigestMessage, FollowUp, Item, MonthlyNotice, Penalty
+from bot.core.monthly import AuditRow, BookedPenalty, Escalation, Month, MonthItem, ReportedRejection
+from storage.models import AuditEntry, DigestMessage, FollowUp, Item, MonthlyNotice, Penalty, RejectionReport
 
 ESCALATE = "escalate"  # bot.core.followup.StepKind.ESCALATE
 # The owner an item counts for: whom its digest message was posted to (a rename
@@ -101,6 +101,35 @@ def load_month(
         ).all()
     ]
     return items, escalations, penalties
+
+
+def load_reported(
+    session: Session, *, month: Month, as_of: datetime, route: Callable[[str, str], str | None] = lambda category, branch: None,
+) -> list[ReportedRejection]:
+    """The reports that matched a CS record rejected in ``month`` at or
+    before ``as_of`` (``bot.core.monthly.ReportedRejection``), each with the
+    owner that record routes to: the owner its digest message was posted to,
+    else the one fixed when CS was asked to keep or drop it, else
+    ``route(category, branch)`` (the routing now); a record no owner covers
+    is left out. One query."""
+    rows = session.exec(
+        select(RejectionReport, Item, DigestMessage.owner)
+        .join(Item, col(RejectionReport.item_id) == col(Item.id))
+        .outerjoin(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+        .where(col(RejectionReport.matched_at) <= as_of, col(Item.rejected_on) >= month.first_day, col(Item.rejected_on) <= month.last_day)
+        .order_by(RejectionReport.matched_at, RejectionReport.id)
+    ).all()
+    reported = []
+    for report, item, posted_to in rows:
+        owner = posted_to or report.owner or route(item.category, item.branch)
+        if not owner:
+            continue
+        reported.append(ReportedRejection(
+            owner=owner, order_no=item.order_no, rejected_on=item.rejected_on, reported_at=report.created_at,
+            matched_at=report.matched_at, agent=item.callback_agent, customer=item.customer, decision=report.decision,
+            decided_at=report.decided_at, decided_by=report.decided_by or "",
+        ))
+    return reported
 
 
 def has_items(*, session: Session, month: Month) -> bool:

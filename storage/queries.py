@@ -152,6 +152,7 @@ def list_routing_keys(*, session: Session, status: Status) -> Sequence:
         select(
             Item.id, Item.order_no, Item.rejected_on, Item.branch, Item.category,
             Item.scenario, Item.customer, Item.callback_agent, Item.note,
+            Item.report_shown,  # a kept record's report shows on its line
         ).where(Item.status == status).order_by(Item.id)
     ).all()
 

@@ -36,6 +36,7 @@ class Verb(StrEnum):
     MONTH = "month"  # the current month's figures so far, privately (bot.services.monthly.month_to_date)
     LOG = "log"  # CS logs one record in a modal (bot.services.slack_import)
     IMPORT = "import"  # how to import in Slack: a file in the DM, or /reject log
+    REPORT = "report"  # a legitimate rejection, as it happens (``reason``: the rest, parsed by ``bot.core.reports.parse_report``)
 
 
 ALIASES = {
@@ -53,6 +54,7 @@ ALIASES = {
     "month": Verb.MONTH, "本月": Verb.MONTH, "月度": Verb.MONTH,
     "log": Verb.LOG, "登记": Verb.LOG,
     "import": Verb.IMPORT, "导入": Verb.IMPORT,
+    "report": Verb.REPORT, "上报": Verb.REPORT,
 }
 ALL_WORDS = {"all", "全部"}
 
@@ -115,6 +117,8 @@ def parse_command(text: str) -> Command:
         return _parse_record(verb, rest)
     if verb is Verb.AWAY:
         return Command(Verb.AWAY, reason=rest)
+    if verb is Verb.REPORT:
+        return Command(Verb.REPORT, reason=rest)
     if verb is Verb.STATUS:
         return Command(Verb.STATUS, orders=split_orders(rest))
     if verb is Verb.CONFIRM:
@@ -188,7 +192,7 @@ CHINESE_WORDS: dict[Verb, str] = {
     Verb.CONFIRM: "确认", Verb.DISPUTE: "申诉", Verb.UPHOLD: "申诉成立", Verb.OVERRULE: "申诉驳回",
     Verb.FIX: "整改", Verb.STATUS: "状态", Verb.NEXT: "下一步", Verb.HELP: "帮助",
     Verb.VOID: "作废", Verb.REOPEN: "重开", Verb.FIND: "查找", Verb.AWAY: "请假",
-    Verb.LETTER: "联系函", Verb.LETTERS: "联系函列表", Verb.MONTH: "本月", Verb.LOG: "登记", Verb.IMPORT: "导入",
+    Verb.LETTER: "联系函", Verb.LETTERS: "联系函列表", Verb.MONTH: "本月", Verb.LOG: "登记", Verb.IMPORT: "导入", Verb.REPORT: "上报",
 }
 
 

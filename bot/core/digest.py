@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from bot.core.formats import format_money
 from bot.core.lifecycle import Action, Status
 from bot.core.masking import mask_customer, mask_note
+from bot.core.reports import report_shown_line
 from bot.core.routing import Owner, Routing
 from bot.core.text import MESSAGE_TEXT_BUDGET, block_text_length, cut, esc, esc_cut, fmt_time, join_within, mention, text_size
 from bot.i18n import LOCALES, Catalog
@@ -213,6 +214,9 @@ def item_text(item: ItemFacts, catalog: Catalog, *, full: bool = False, note_lim
         if not full:  # mask only what can show: masking never more than halves a stretch
             note = mask_note(note[: 2 * note_limit + 64], item.customer)
         lines.append("> " + esc_cut(note, note_limit))
+    report = getattr(item, "report_shown", None)
+    if report and (shown := report_shown_line(report, customer=item.customer, catalog=catalog)):
+        lines.append(shown)  # a record someone reported as a legitimate rejection, kept by CS: the report beside it
     customer = item.customer if full else mask_customer(item.customer)
     lines.append(
         catalog.t(

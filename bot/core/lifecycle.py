@@ -21,6 +21,7 @@ class Status(StrEnum):
     FIXED = "fixed"
     WITHDRAWN = "withdrawn"  # CS was wrong: a dispute upheld
     VOIDED = "voided"  # CS withdrew its own wrong record before anyone answered: CS's own correction
+    HELD = "held"  # imported for an order someone reported as a legitimate rejection: CS keeps or drops it first
 
 
 class Action(StrEnum):
@@ -34,6 +35,9 @@ class Action(StrEnum):
     OVERRULE = "overrule"  # CS rejects the dispute, with evidence
     VOID = "void"  # CS withdraws its own record before anyone answered
     REOPEN = "reopen"  # CS takes a confirmation back (usually at the owner's request)
+    HOLD = "hold"  # the import found a report of the order (bot.core.reports): held back from the digest
+    KEEP = "keep"  # CS still finds the held record mistaken: it goes to the next digest, with the report shown
+    DROP = "drop"  # CS withdraws the held record: its own correction, as a void
 
 
 class Role(StrEnum):
@@ -88,6 +92,9 @@ TRANSITIONS: dict[tuple[Status, Action], tuple[frozenset[Role], Status]] = {
     (Status.AWAITING, Action.VOID): (CS, Status.VOIDED),
     (Status.CONFIRMED, Action.REOPEN): (CS, Status.AWAITING),
     (Status.DEEMED_CONFIRMED, Action.REOPEN): (CS, Status.AWAITING),
+    (Status.NEW, Action.HOLD): (SYSTEM, Status.HELD),
+    (Status.HELD, Action.KEEP): (CS, Status.NEW),
+    (Status.HELD, Action.DROP): (CS, Status.VOIDED),
 }
 
 # The status each action leads to, for recognising a repeat of it.

@@ -140,6 +140,26 @@ class BookedPenalty:
     at: datetime  # aware UTC
 
 
+@dataclass(frozen=True, slots=True)
+class ReportedRejection:
+    """A legitimate-rejection report that came before CS's record of the
+    order and matched it (``storage.monthly.load_reported``). It counts for
+    ``owner`` (the owner that record routes to) in the month of the record's
+    rejection date, once the record matched it (``matched_at``), whether CS
+    then kept the record or dropped it; a dropped record is CS's correction."""
+
+    owner: str
+    order_no: str
+    rejected_on: date
+    reported_at: datetime  # aware UTC
+    matched_at: datetime  # aware UTC: when CS's record of it was imported
+    agent: str = ""  # the record's callback agent
+    customer: str = ""
+    decision: str | None = None  # keep | drop
+    decided_at: datetime | None = None
+    decided_by: str = ""
+
+
 # --- outputs -------------------------------------------------------------------
 
 
@@ -164,6 +184,7 @@ class Counts:
     answer_median: timedelta | None = None  # working time from posting to the owner side's first answer
     fix_median: timedelta | None = None  # working time from the decision (confirm, deem, overrule) to the fix
     escalations: int = 0  # DM escalations about the owner's threads, sent in the month (owner level only)
+    reported: int = 0  # legitimate rejections reported before CS's record of them (bot.core.reports): good behaviour
 
     @property
     def mistaken(self) -> int:
@@ -403,7 +424,10 @@ def median(values: Sequence[timedelta]) -> timedelta | None:
     return timedelta(seconds=round(value.total_seconds()))
 
 
-def _counts(replays: Sequence[tuple[MonthItem, Replay]], *, hours: WorkingHours, fix_window: Callable[[str], timedelta], escalations: int = 0) -> Counts:
+def _counts(
+    replays: Sequence[tuple[MonthItem, Replay]], *, hours: WorkingHours, fix_window: Callable[[str], timedelta],
+    escalations: int = 0, reported: int = 0,
+) -> Counts:
     tally: dict[str, int] = defaultdict(int)
     answer_times: list[timedelta] = []
     fix_times: list[timedelta] = []
@@ -422,7 +446,7 @@ def _counts(replays: Sequence[tuple[MonthItem, Replay]], *, hours: WorkingHours,
         posted=len(replays), confirmed=tally[Outcome.CONFIRMED], deemed=tally[Outcome.DEEMED], disputed=disputed,
         upheld=tally[Outcome.UPHELD], overruled=tally[Outcome.OVERRULED], open=tally[Outcome.OPEN],
         fixed=fixed, fixed_in_window=fixed_in_window, answer_median=median(answer_times), fix_median=median(fix_times),
-        escalations=escalations,
+        escalations=escalations, reported=reported,
     )
 
 
@@ -437,6 +461,7 @@ def compute_figures(
     hours: WorkingHours,
     fix_window: Callable[[str], timedelta],
     per_item: int | None,
+    reported: Sequence[ReportedRejection] = (),
 ) -> MonthFigures:
     """The month's figures as of ``as_of``.
 
@@ -455,6 +480,10 @@ def compute_figures(
     - Per agent: their posted records, disputes, upheld disputes, voided
       records, and the penalties booked (at or before ``as_of``) on the
       month's items against them.
+    - Reported properly (``reported``): per owner, the reports that came
+      before CS's record of the order, matched by ``as_of``, for records
+      rejected in the month. A record CS dropped for its report is CS's
+      correction (listed, counted as voided for its agent), never posted.
     """
     tz = hours.tz
     replays: list[tuple[MonthItem, Replay]] = []
@@ -475,6 +504,14 @@ def compute_figures(
         agent["posted"] += 1
         agent["disputed"] += r.disputed
         agent["upheld"] += r.outcome == Outcome.UPHELD
+    reported_by: dict[str, int] = defaultdict(int)
+    for rep in reported:
+        if not month.contains(rep.rejected_on) or rep.matched_at > as_of:
+            continue
+        reported_by[rep.owner] += 1
+        if rep.decision == Action.DROP and rep.decided_at is not None and rep.decided_at <= as_of:
+            corrections.append(Correction(rep.order_no, rep.rejected_on, rep.agent, rep.owner, rep.decided_at, rep.decided_by, "", rep.customer))
+            agents[rep.agent]["voided"] += 1
     month_ids = {item.id for item in items_of_month(items, month)}
     for p in penalties:
         if p.item_id in month_ids and p.at <= as_of:
@@ -498,9 +535,9 @@ def compute_figures(
     for pair in replays:
         by_owner[pair[0].owner].append(pair)
     owners = []
-    for name in sorted(set(by_owner) | set(sent)):
+    for name in sorted(set(by_owner) | set(sent) | set(reported_by)):
         mine = by_owner.get(name, [])
-        counts = _counts(mine, hours=hours, fix_window=fix_window, escalations=sent.get(name, 0))
+        counts = _counts(mine, hours=hours, fix_window=fix_window, escalations=sent.get(name, 0), reported=reported_by.get(name, 0))
         by_branch: dict[str, list[tuple[MonthItem, Replay]]] = defaultdict(list)
         for pair in mine:
             by_branch[pair[0].branch].append(pair)
@@ -515,7 +552,7 @@ def compute_figures(
         AgentFigures(agent=name, posted=a["posted"], disputed=a["disputed"], upheld=a["upheld"], penalty=a["penalty"], voided=a["voided"])
         for name, a in sorted(agents.items())
     )
-    totals = _counts(replays, hours=hours, fix_window=fix_window, escalations=sum(sent.values()))
+    totals = _counts(replays, hours=hours, fix_window=fix_window, escalations=sum(sent.values()), reported=sum(reported_by.values()))
     corrections.sort(key=lambda c: (c.at, c.order_no))
     return MonthFigures(
         month=month, as_of=as_of, per_item=per_item, owners=tuple(owners), agents=agent_figures,

@@ -75,6 +75,8 @@ def owner_lines(owner: OwnerFigures, figures: MonthFigures, cat: Catalog) -> lis
     lines = [cat.t("monthly.owner_head", owner=esc(owner.owner), trend=trend_text(owner.trend, cat))]
     lines += _counts_lines(owner.counts, cat)
     lines.append(_penalty_line(owner.counts.mistaken, figures.per_item, cat))
+    if owner.counts.reported:  # the good behaviour is shown too: reports that came before CS's record
+        lines.append(cat.t("reports.monthly_owner", count=owner.counts.reported))
     for b in owner.branches:
         c = b.counts
         lines.append(cat.t(
@@ -248,7 +250,7 @@ _FIELDS = (  # Counts field -> catalog key of its name
     ("disputed", "monthly.field_disputed"), ("upheld", "monthly.field_upheld"), ("overruled", "monthly.field_overruled"),
     ("open", "monthly.field_open"), ("fixed", "monthly.field_fixed"), ("fixed_in_window", "monthly.field_fixed_in_window"),
     ("answer_median", "monthly.field_answer_median"), ("fix_median", "monthly.field_fix_median"),
-    ("escalations", "monthly.field_escalations"),
+    ("escalations", "monthly.field_escalations"), ("reported", "reports.field_reported"),
 )
 _AGENT_FIELDS = (("posted", "monthly.field_posted"), ("disputed", "monthly.field_disputed"), ("upheld", "monthly.field_upheld"),
                  ("voided", "monthly.field_voided"), ("penalty", "monthly.field_penalty"))

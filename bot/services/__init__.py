@@ -12,9 +12,10 @@ from bot.core.away import AwayRequest
 from bot.core.commands import command_words
 from bot.core.lifecycle import Action, Status, Surface
 from bot.core.monthly import Month
+from bot.core.reports import ReportRequest
 from bot.gateway import ReplyTo
 from bot.health import Health, run_job
-from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, retention, review, slack_import
+from bot.services import answers, away, calendar, convergence, digest, followup, letters, monthly, record, reports, retention, review, slack_import
 from bot.services.deps import Deps
 from bot.services.home import HomeRefresher, HomesReport, open_home, refresh_home, show_section
 from bot.services.routing_reload import ReloadResult, RoutingReloader
@@ -70,6 +71,7 @@ class Services:
             ("monthly", self.post_monthly_if_due),  # after the digest: the first working day's notice waits for that day's digest
             ("sweep", self.sweep),
             ("reviews", self.send_pending_reviews),
+            ("report_reviews", self.send_pending_report_reviews),  # held records of reported orders: CS keeps or drops them
             ("refresh", self.refresh_stale_messages),  # messages catch up with the database
             ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
             ("letters", self.run_letters),  # after the digest: a letter's PDF goes on the owner's next digest message
@@ -174,7 +176,7 @@ class Services:
         """``/reject help``: the commands, then those correcting the record."""
         cat = self.deps.catalog_for(reply_to.user)
         words = cat.t("words.help", words=" · ".join(cat.t("words.pair", english=en, chinese=zh).strip() for en, zh in command_words()))
-        self.deps.notifier.reply(reply_to, "\n".join([*(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help", "slackimport.help")), words]))
+        self.deps.notifier.reply(reply_to, "\n".join([*(cat.t(key) for key in ("commands.help", "record.help", "away.help", "monthly.help", "letters.help", "slackimport.help", "reports.help")), words]))
     def away(self, *, actor: str, request: AwayRequest, reply_to: ReplyTo) -> str:
         """``/reject away``: name, end or list stand-ins for owners on leave."""
         return away.away(self.deps, actor=actor, request=request, reply_to=reply_to)
@@ -215,6 +217,24 @@ class Services:
 
     def acknowledge_letter(self, *, actor: str, letter_id: int, reply_to: ReplyTo) -> bool:
         return letters.acknowledge(self.deps, actor=actor, letter_id=letter_id, reply_to=reply_to)
+
+    # --- legitimate-rejection reports (bot.services.reports) ---
+
+    def open_report_modal(self, *, actor: str, trigger_id: str, reply_to: ReplyTo) -> bool:
+        return reports.open_report_modal(self.deps, actor=actor, trigger_id=trigger_id, reply_to=reply_to)
+
+    def report_rejection(self, *, actor: str, request: ReportRequest, surface: Surface, reply_to: ReplyTo) -> reports.Reported:
+        return reports.report_rejection(self.deps, actor=actor, request=request, surface=surface, reply_to=reply_to)
+
+    def recent_reports(self, *, days: int = 7, limit: int = 50) -> list[reports.ReportSummary]:
+        """For CS's App Home: the latest reports and where each stands."""
+        return reports.recent_reports(self.deps, days=days, limit=limit)
+
+    def send_pending_report_reviews(self) -> int:
+        return reports.send_pending_report_reviews(self.deps)
+
+    def decide_reported(self, *, actor: str, report_id: int, action: Action, reply_to: ReplyTo) -> Status | None:
+        return reports.decide_reported(self.deps, actor=actor, report_id=report_id, action=action, reply_to=reply_to)
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""

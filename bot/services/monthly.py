@@ -120,15 +120,26 @@ def _top_level(deps: Deps):
     return top_level
 
 
+def _route(deps: Deps):
+    """The owner a record routes to now, by name (for a reported record never asked about)."""
+    def route(category: str, branch: str) -> str | None:
+        owner = deps.routing.owner_for(category, branch)
+        return owner.name if owner else None
+
+    return route
+
+
 def figures_for(deps: Deps, month: Month, as_of: datetime) -> tuple[MonthFigures, list[MonthItem]]:
     """The figures of ``month`` as of ``as_of``, and the month's items (with
     their history up to ``as_of``: what the XLSX lists)."""
     with transaction(deps.session_factory) as session:
         items, escalations, penalties = m.load_month(session, month=month, as_of=as_of, tz=deps.timezone, top_level=_top_level(deps))
         previous_items, _, _ = m.load_month(session, month=month.previous(), as_of=as_of, tz=deps.timezone)
+        reported = m.load_reported(session, month=month, as_of=as_of, route=_route(deps))
     figures = compute_figures(
         month=month, as_of=as_of, items=items, previous_items=previous_items, escalations=escalations,
         penalties=penalties, hours=_hours(deps), fix_window=_fix_window(deps), per_item=deps.routing.penalties.logistics_per_item,
+        reported=reported,
     )
     return figures, items
 

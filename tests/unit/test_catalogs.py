@@ -14,6 +14,7 @@ from bot.core import importing
 from bot.core.answers import Outcome
 from bot.core.followup import StepKind
 from bot.core.lifecycle import Action, Status, Surface
+from bot.core.reports import Reason
 from bot.core.routing import CATEGORIES
 from bot.i18n import LOCALES, LOCALES_DIR, Catalog, load_messages, placeholders
 from bot.services.digest import DigestState
@@ -119,6 +120,7 @@ FAMILIES: dict[str, set[str]] = {
     "cli.digest_": {s.value for s in DigestState},
     "answers.count_": {o.value for o in Outcome},
     "followup.failed_": {k.value for k in StepKind},
+    "reports.reason_": {r.value for r in Reason},
 }
 
 

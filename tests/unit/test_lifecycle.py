@@ -22,6 +22,8 @@ BOT = {R.SYSTEM}
 #                                      \--uphold--> withdrawn
 #   new/awaiting --void (CS withdraws its own record)--> voided
 #   confirmed/deemed_confirmed --reopen (CS)--> awaiting
+#   new --hold (the import found a report of the order)--> held
+#   held --keep (CS)--> new (posted by the next digest) ; held --drop (CS)--> voided
 #   plus: a ✅ removed within the undo window takes a confirmation back.
 EXPECTED_ROWS: dict[tuple[Status, Action], tuple[set[Role], Status]] = {
     (S.NEW, A.POST): (BOT, S.AWAITING),
@@ -37,6 +39,9 @@ EXPECTED_ROWS: dict[tuple[Status, Action], tuple[set[Role], Status]] = {
     (S.AWAITING, A.VOID): (CS, S.VOIDED),
     (S.CONFIRMED, A.REOPEN): (CS, S.AWAITING),
     (S.DEEMED_CONFIRMED, A.REOPEN): (CS, S.AWAITING),
+    (S.NEW, A.HOLD): (BOT, S.HELD),
+    (S.HELD, A.KEEP): (CS, S.NEW),
+    (S.HELD, A.DROP): (CS, S.VOIDED),
 }
 # Where each action leads: an item already there is a repeat of it.
 EXPECTED_RESULT: dict[Action, Status] = {
@@ -50,6 +55,9 @@ EXPECTED_RESULT: dict[Action, Status] = {
     A.OVERRULE: S.CONFIRMED,
     A.VOID: S.VOIDED,
     A.REOPEN: S.AWAITING,
+    A.HOLD: S.HELD,
+    A.KEEP: S.NEW,
+    A.DROP: S.VOIDED,
 }
 # Who may ever take each action.
 EXPECTED_ACTORS: dict[Action, set[Role]] = {
@@ -63,6 +71,9 @@ EXPECTED_ACTORS: dict[Action, set[Role]] = {
     A.OVERRULE: CS,
     A.VOID: CS,
     A.REOPEN: CS,
+    A.HOLD: BOT,
+    A.KEEP: CS,
+    A.DROP: CS,
 }
 
 
@@ -93,7 +104,7 @@ def test_every_status_action_role_combination(past_deadline: bool) -> None:
         if got != want:
             wrong.append(f"{status}/{action}/{role}: got {got}, want {want}")
     assert not wrong, "\n".join(wrong)
-    assert len(Status) * len(Action) * len(Role) == 8 * 10 * 7
+    assert len(Status) * len(Action) * len(Role) == 9 * 13 * 7
 
 
 def test_every_combination_has_one_consistent_verdict() -> None:

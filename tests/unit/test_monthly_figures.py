@@ -18,6 +18,7 @@ from bot.core.monthly import (
     Month,
     MonthFigures,
     MonthItem,
+    ReportedRejection,
     compute_figures,
 )
 from bot.core.workcal import WorkCalendar
@@ -245,3 +246,56 @@ def test_the_figures_round_trip_through_json() -> None:
     text = f.to_json()
     json.loads(text)
     assert MonthFigures.from_json(text) == f
+
+
+# --- legitimate-rejection reports (bot.core.reports): reported properly -------------------
+
+NEWCOMER = "新负责人"
+REPORTED = [
+    # kept: counts for the small owner
+    ReportedRejection(SMALL, "R1", date(2025, 11, 20), at("11-20 15:00"), at("11-21 08:00"), WANG, decision="keep", decided_at=at("11-21 09:30"), decided_by="U0CS1"),
+    # dropped: counts for the large owner, and is CS's correction (李娜's record)
+    ReportedRejection(LARGE, "R2", date(2025, 11, 25), at("11-25 16:00"), at("11-26 08:00"), LI, decision="drop", decided_at=at("11-26 10:00"), decided_by="U0LEAD"),
+    # rejected in October: October's
+    ReportedRejection(LARGE, "R3", date(2025, 10, 30), at("10-30 16:00"), at("11-03 08:00"), LI),
+    # CS's record came after as_of (1 December 09:30): not seen yet
+    ReportedRejection(SMALL, "R4", date(2025, 11, 28), at("11-28 16:00"), datetime(2025, 12, 1, 10, 0, tzinfo=SHANGHAI), WANG),
+    # an owner with no posted item this month: shown for the good behaviour alone
+    ReportedRejection(NEWCOMER, "R5", date(2025, 11, 3), at("11-03 11:00"), at("11-04 08:00"), WANG, decision="keep", decided_at=at("11-04 09:10"), decided_by="U0CS1"),
+]
+
+
+def reported_figures() -> MonthFigures:
+    return compute_figures(
+        month=NOV, as_of=AS_OF, items=ITEMS, previous_items=PREVIOUS, escalations=ESCALATIONS, penalties=PENALTIES,
+        hours=HOURS, fix_window=WINDOWS.__getitem__, per_item=100, reported=REPORTED,
+    )
+
+
+def test_reported_properly_counts_per_owner_by_hand() -> None:
+    f = reported_figures()
+    assert f.owner(SMALL).counts == Counts(  # as without reports, plus R1 (R4 after as_of)
+        posted=4, confirmed=3, deemed=0, disputed=1, upheld=1, overruled=0, open=0, fixed=2, fixed_in_window=1,
+        answer_median=timedelta(hours=5), fix_median=timedelta(hours=9), escalations=0, reported=1,
+    )
+    assert f.owner(LARGE).counts.reported == 1  # R2 (R3 is October's)
+    assert f.owner(LARGE).counts.posted == 9  # R2 was dropped: never posted
+    assert f.owner(NEWCOMER).counts == Counts(reported=1)
+    assert f.owner(NEWCOMER).penalty == 0
+    assert f.totals.reported == 3
+    assert f.totals.posted == 13 and f.logistics_penalty == 900  # reports change no other figure
+
+
+def test_a_dropped_reported_record_is_a_cs_correction_by_hand() -> None:
+    f = reported_figures()
+    assert [(c.order_no, c.agent, c.owner, c.actor, c.at) for c in f.corrections] == [
+        ("L8", LI, LARGE, "U0LEAD", at("11-12 09:30")), ("R2", LI, LARGE, "U0LEAD", at("11-26 10:00")),
+    ]
+    agents = {a.agent: a for a in f.agents}
+    assert (agents[LI].posted, agents[LI].voided) == (4, 2)  # L8 voided, R2 dropped
+    assert agents[WANG].voided == 0
+
+
+def test_figures_with_reports_round_trip_through_json() -> None:
+    f = reported_figures()
+    assert MonthFigures.from_json(f.to_json()) == f
