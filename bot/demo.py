@@ -40,10 +40,10 @@ from bot.config import Settings
 from bot.core.routing import CalendarOverrides, Owner, Penalties, Routing
 from bot.demo_history import seed_history
 from bot.fakeslack import FakeSlack, SlackSigner, block_actions, event_callback, reaction_event, slash_command, view_submission
+from bot.fakeslack.requests import app_home_opened_event
 from bot.gateway import make_client
 from bot.i18n import Catalog
 from bot.ids import CONFIRM_REACTION, ActionId, BlockId, ViewId
-from bot.services.importing import import_export, render_import_report
 from storage.db import make_engine, make_session_factory, upgrade
 
 SAMPLE = Path(__file__).parent / "demo_data" / "callbacks-2026-11-26.csv"
@@ -51,6 +51,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 27)  # a Friday; a fixed day in 2026, which the China working-day calendar covers
 TICK_EVERY = timedelta(minutes=5)  # the scheduler wakes the bot every minute (bot/scheduler.py); the demo, to stay fast, every five
 MAX_UPDATE_LINES = 3  # changed item states printed per message update
+HOME_LINES = 16  # lines of a Home tab printed
 SECRET = "demo-signing-secret"
 CHANNEL = "C0LOGISTICS"
 NAMES = {"U0OWNERY": "Y (大件配送)", "U0OWNERZ": "Z (小件配送)", "UBOT": "rejectbot"}  # display names
@@ -214,7 +215,7 @@ class Transcript:
             name = stored.get(entry["id"], {}).get("name", entry.get("title", ""))
             print(f"    │ 📎 {name} ({max(1, round(size / 1024))} KB)")
 
-    def show(self, *, max_items: int | None = 3, max_updates: int | None = None, at: str | None = None) -> int:
+    def show(self, *, max_items: int | None = 3, max_updates: int | None = None, at: str | None = None, homes: bool = False) -> int:
         """Print the calls since the last ``show``, each headed by ``at`` (the
         clock's time) when given; the number of calls printed."""
         calls = self.fake.calls
@@ -222,7 +223,8 @@ class Transcript:
         for call in calls[self.seen:]:
             p = call.params
             if call.method not in ("chat.postMessage", "chat.update", "response_url", "chat.postEphemeral", "views.open", "files.completeUploadExternal"):
-                continue
+                if not (homes and call.method == "views.publish" and call.error is None):
+                    continue  # the Home tabs the bot keeps up to date are shown only when someone opens theirs
             if call.method == "files.completeUploadExternal" and not self._shared(call):
                 continue  # refused by Slack: nothing was shared
             changed = None
@@ -242,9 +244,17 @@ class Transcript:
                 print(self.t("demo.updated", ts=p["ts"], where=where))
                 for line in changed:
                     print(line)
+                if not any(b.get("block_id", "").startswith(("state-", "review-state-")) for b in p.get("blocks") or []):
+                    print(_indent(p.get("text", ""), self.names))  # a message that is not an item list: its new text
             elif call.method == "response_url" or call.method == "chat.postEphemeral":
                 print(self.t("demo.ephemeral"))
                 print(_indent(p.get("text", ""), self.names))
+            elif call.method == "views.publish":
+                print(self.t("demo.home", person=self.names.get(p["user_id"], p["user_id"])))
+                lines = render_blocks(p["view"]["blocks"], self.catalog).splitlines()
+                print("\n".join(lines[:HOME_LINES]))
+                if len(lines) > HOME_LINES:
+                    print(self.t("demo.more_lines", count=len(lines) - HOME_LINES))
             elif call.method == "files.completeUploadExternal":
                 self._show_files(p)
             elif call.method == "views.open":
@@ -288,6 +298,10 @@ class People:
             self.signer, user_id=user, callback_id=callback_id, private_metadata=modal["private_metadata"],
             values={block_id: {action_id: text}},
         ).to_bolt())
+
+    def event(self, event: dict, *, event_id: str) -> int:
+        """An Events API event (a file dropped in a DM, the Home tab opened), signed and dispatched."""
+        return self.bot.app.dispatch(event_callback(self.signer, event=event, event_id=event_id).to_bolt()).status
 
     def react(self, user: str, ts: str, *, event_id: str, retry_num: int | None = None) -> int:
         event = reaction_event(kind="reaction_added", user=user, reaction=CONFIRM_REACTION, channel=CHANNEL, ts=ts)
@@ -352,12 +366,12 @@ def _play(locale: str, workdir: Path) -> Played:
         seeded = seed_history(session_factory, DEMO_ROUTING, tz=TZ)
         print(t("demo.history", count=seeded) + "\n")
 
+        clock.set(datetime.combine(DAY, time(8, 15), TZ))
         _say(t("demo.step_import", file=SAMPLE.name))
-        report = import_export(
-            session_factory=session_factory, now=clock.now(), timezone=TZ, routing=DEMO_ROUTING,
-            data=SAMPLE.read_bytes(), filename=SAMPLE.name, actor="demo",
-        )
-        print(render_import_report(report, catalog))
+        people.event(fake.upload_as_user("U0CS0001", SAMPLE.name, SAMPLE.read_bytes()), event_id="Ev0UPLOAD1")
+        bot.services.run_imports()  # under `rejectbot run`, the import runner's thread
+        transcript.show()
+        clock.set(datetime.combine(DAY, time(8, 30), TZ))
 
         _say(t("demo.step_digest"))
         outcome = bot.services.post_daily_digest()
@@ -433,6 +447,11 @@ def _play(locale: str, workdir: Path) -> Played:
         _say(t("demo.step_rest"))
         people.command("U0OWNERY", "confirm all")
         transcript.show(max_updates=MAX_UPDATE_LINES)
+
+        ticker(10, 40)
+        _say(t("demo.step_home"))
+        people.event(app_home_opened_event(user="U0OWNERY"), event_id="Ev0HOME1")
+        transcript.show(max_items=None, homes=True)
 
         _say(t("demo.step_silent", every=int(TICK_EVERY.total_seconds() // 60)))
         ticker(18, 0)

@@ -134,6 +134,13 @@ def test_the_month_ends_with_the_notice_and_a_letter_for_the_silent_owner(tmp_pa
     out = capsys.readouterr().out
     t = Catalog("zh_CN").t
     later = fake.calls[day_one:]
+    # the day began with the export dropped into the bot's DM and imported there (no terminal)
+    agent_dms = [m.get("text", "") for (channel, _), m in fake.messages.items() if fake.dm_user(channel) == "U0CS0001"]
+    assert any("callbacks-2026-11-26.csv" in text and "40" in text for text in agent_dms)  # the summary replaced the progress
+    assert [c for c in fake.calls[:day_one] if c.method == "files.info"], "the upload was not fetched through files.info"
+    # and Y opened his Home tab: what waits on him
+    home = fake.home_view("U0OWNERY")
+    assert home is not None and "SO20261126" in str(home["blocks"])
     # November's notice, once, with its chart and its masked workbook in its thread
     notices = [c for c in later if c.method == "chat.postMessage" and _key(c) == "monthly:2026-11"]
     assert len(notices) == 1 and notices[0].params["channel"] == CHANNEL
