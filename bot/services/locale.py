@@ -17,8 +17,11 @@ Remembered in memory, per process, for ``LOCALE_TTL`` — not in a table:
   as a shared one.
 
 A failed lookup (Slack's error, a timeout, a dropped connection) answers
-None — the caller writes in ``BOT_LOCALE`` and the user's request goes on —
-and is not remembered: the next text to them asks again.
+None — the caller writes in ``BOT_LOCALE`` and the user's request goes on.
+It is remembered too, so that a slow or failing Slack is not asked again
+for every text to that person (each try may take the client's timeout on
+the path of a reply): for ``FAILURE_TTL`` (a few minutes) after a passing
+failure, for ``LOCALE_TTL`` when Slack says there is no such user.
 
 Errors: none; Slack's are logged and answered None.
 """
@@ -29,7 +32,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.gateway import Notifier, SlackUnavailable
 from bot.i18n import locale_for_slack
@@ -37,6 +40,7 @@ from bot.i18n import locale_for_slack
 log = logging.getLogger(__name__)
 
 LOCALE_TTL = timedelta(days=1)
+FAILURE_TTL = timedelta(minutes=5)  # after a failed lookup: BOT_LOCALE until then, then Slack is asked again
 SLACK_FAILURES = (SlackClientError, SlackUnavailable, OSError)  # OSError: timeouts, refused or dropped connections
 
 
@@ -51,7 +55,7 @@ class UserLocales:
     def __init__(self, *, ttl: timedelta = LOCALE_TTL) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._known: dict[str, tuple[str | None, datetime]] = {}  # user -> (catalog locale or None: Slack named none, when asked)
+        self._known: dict[str, tuple[str | None, datetime]] = {}  # user -> (catalog locale or None: none named, or the lookup failed; good until)
 
     def locale_of(self, user: str | None, *, notifier: Notifier, now: datetime) -> str | None:
         """Our catalog locale for ``user`` ("zh_CN", "en"); None when there is
@@ -60,14 +64,17 @@ class UserLocales:
             return None
         with self._lock:
             known = self._known.get(user)
-        if known is not None and now - known[1] < self.ttl:
+        if known is not None and now < known[1]:
             return known[0]
         try:
             slack_locale = notifier.user_locale(user)
         except SLACK_FAILURES as error:
             log.warning("could not read %s's Slack locale (%s): writing in the bot's locale", user, error)
+            unknown = isinstance(error, SlackApiError) and error.response.get("error") == "user_not_found"
+            with self._lock:
+                self._known[user] = (None, now + (self.ttl if unknown else FAILURE_TTL))
             return None
         locale = locale_for_slack(slack_locale) if slack_locale else None
         with self._lock:
-            self._known[user] = (locale, now)
+            self._known[user] = (locale, now + self.ttl)
         return locale

@@ -155,7 +155,10 @@ def send_report_review(deps: Deps, *, report_id: int) -> bool:
             return False
         owner = deps.routing.owner_for(item.category, item.branch)
         reviewer = deps.routing.agent_user(item.callback_agent)
-        text, blocks = review_message(report, item, deps.catalog_for(reviewer), deps.timezone, agent=reviewer)
+        session.expunge(report)
+        session.expunge(item)
+    # rendered after the transaction: the reviewer's language may take a users.info call, never under the write lock
+    text, blocks = review_message(report, item, deps.catalog_for(reviewer), deps.timezone, agent=reviewer)
     try:
         channel = deps.notifier.open_dm(reviewer)
         ts = deps.notifier.lookup_by_key(channel, key) if claim is q.Claim.RESUMED else None
@@ -216,8 +219,10 @@ def decide_reported(deps: Deps, *, actor: str, report_id: int, action: Action, r
                     ):
                         raise _Lost
                     session.refresh(report)
+                    session.refresh(item)
                     reviewer = deps.routing.agent_user(item.callback_agent)
-                    text, blocks = review_message(report, item, deps.catalog_for(reviewer), tz, agent=reviewer)
+                    session.expunge(report)
+                    session.expunge(item)
                     where = (report.review_channel, report.review_ts)
                     status = Status(decision.new_status)
     except _Lost:
@@ -228,6 +233,8 @@ def decide_reported(deps: Deps, *, actor: str, report_id: int, action: Action, r
         _reply(deps, reply_to, answer[0], **answer[1])
         return None
     if where[0] and where[1]:
+        # rendered after the commit: the reviewer's language may take a users.info call, never under the write lock
+        text, blocks = review_message(report, item, deps.catalog_for(reviewer), tz, agent=reviewer)
         try:
             deps.notifier.update_message(where[0], where[1], text=text, blocks=blocks)
         except Exception:  # committed: the decision stands, the DM keeps its buttons (a click then says it is decided)

@@ -17,6 +17,7 @@ from bot.gateway import Backoff, SlackGateway, make_client
 from bot.i18n import Catalog
 from bot.services import calendar
 from bot.services.deps import Deps
+from bot.services.locale import FAILURE_TTL
 from storage.db import transaction
 from storage.imports import insert_records
 from storage.models import Item
@@ -83,30 +84,36 @@ def test_nobody_in_particular_reads_bot_locale_without_asking_slack(bot, fake_sl
     {"error": "internal_error", "status": 500},  # Slack's 5xx
     {"error": "missing_scope", "status": 200, "extra": {"needed": "users:read"}},
 ])
-def test_a_slack_failure_writes_in_bot_locale_and_is_not_remembered(bot, fake_slack, failure) -> None:
+def test_a_slack_failure_writes_in_bot_locale_for_a_few_minutes_then_asks_again(bot, fake_slack, clock, failure) -> None:
     fake_slack.set_user(Y, locale="zh-CN")
     fake_slack.fail_next("users.info", **failure)
     deps = bot.services.deps
     assert deps.catalog_for(Y) is deps.catalog  # en: BOT_LOCALE
-    assert deps.catalog_for(Y).locale == "zh_CN"  # asked again, not a day later
+    assert deps.catalog_for(Y) is deps.catalog  # the failure is remembered: a failing Slack is not asked for every text
+    assert locale_lookups(fake_slack) == [Y]
+    clock.advance(FAILURE_TTL)
+    assert deps.catalog_for(Y).locale == "zh_CN"  # asked again minutes later, not a day later
     assert locale_lookups(fake_slack) == [Y, Y]
 
 
-def test_someone_slack_does_not_know_reads_bot_locale_and_is_asked_again(bot, fake_slack) -> None:
+def test_someone_slack_does_not_know_reads_bot_locale_and_is_not_asked_again_that_day(bot, fake_slack, clock) -> None:
     deps = bot.services.deps
     assert deps.catalog_for("U0NOBODY") is deps.catalog
+    clock.advance(FAILURE_TTL)
     assert deps.catalog_for("U0NOBODY") is deps.catalog
-    assert [c.error for c in fake_slack.calls_to("users.info")] == ["user_not_found", "user_not_found"]
+    assert [c.error for c in fake_slack.calls_to("users.info")] == ["user_not_found"]
 
 
 def test_a_timeout_writes_in_bot_locale(bot, fake_slack, session_factory, clock) -> None:
     """Slack does not answer in time: the text goes out in BOT_LOCALE at once
-    (no retry on the hot path), and the next text asks again."""
+    (no retry on the hot path); texts in the next minutes too; then Slack is asked again."""
     gateway = SlackGateway(make_client("xoxb-test", fake_slack.api_url, timeout=1), backoff=Backoff(first=0.01))
     deps = Deps(holder=bot.services.deps.holder, session_factory=session_factory, notifier=gateway, clock=clock, catalog=EN, timezone=SHANGHAI)
     fake_slack.set_user(Y, locale="zh-CN")
     fake_slack.hang_next("users.info", 2)
     assert deps.catalog_for(Y) is EN
+    assert deps.catalog_for(Y) is EN  # remembered: a slow Slack is not waited for again on every text
+    clock.advance(FAILURE_TTL)
     assert deps.catalog_for(Y).locale == "zh_CN"
 
 
