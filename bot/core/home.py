@@ -141,7 +141,7 @@ class HomeData:
     failed: Sequence[FailedSend] = ()
     calendar: Sequence[str] = ()
     now: datetime | None = None  # past a deadline? (not shown)
-    reports: Sequence[HomeReport] = ()  # the last REPORT_DAYS days' and every held record's, newest first
+    reports: Sequence[HomeReport] = ()  # every held record's, then the last REPORT_DAYS days' others; each newest first
 
 
 @dataclass

@@ -53,7 +53,7 @@ from storage.db import transaction
 log = logging.getLogger(__name__)
 FULL_EVERY = timedelta(minutes=10)  # a pass even without changes: deadlines pass, days change
 FAILED_SHOWN = 50  # failed sends of each kind loaded for the CS lead
-REPORTS_SHOWN = 50  # the recent legitimate-rejection reports loaded for the CS lead (held ones: all)
+REPORTS_SHOWN = 200  # the recent legitimate-rejection reports loaded for the CS lead (held ones: all); beyond the Home, its "and N more" modal
 PUBLISH_MOST = 80  # Homes published per pass at most (views.publish: Tier 4, 100+ a minute)
 RETRY_EVERY_TICK = 5  # failed publishes retried each tick; after that, with the next change or full pass
 SLACK_ERRORS = (SlackApiError, SlackUnavailable)
@@ -117,6 +117,7 @@ def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
     ]
     shown = {r.id for r in recent}
     reports = sorted(recent + [r for r in held if r.id not in shown], key=lambda r: (r.created_at, r.id), reverse=True)
+    reports.sort(key=lambda r: r.state != ReportState.HELD)  # what waits on CS first, each part newest first
     month_figures = None
     if figures:
         try:
