@@ -240,3 +240,45 @@ def test_more_reports_than_the_home_holds_end_with_and_n_more(bot, signer, fake_
     (opened,) = fake_slack.calls_to("views.open")
     listed = json.dumps(opened.params["view"], ensure_ascii=False)
     assert all(f"SO9{n:04d}" in listed for n in range(90)) and CHEN in listed  # the whole list
+
+
+# --- a Slack import of a reported order -----------------------------------------------------
+
+
+def upload_sample(bot, signer, fake: FakeSlack, *, user: str = WANG_LI, event_id: str) -> None:
+    event = fake.upload_as_user(user, "callbacks-2026-11-26.csv", SAMPLE.read_bytes())
+    bot.app.dispatch(event_callback(signer, event=event, event_id=event_id).to_bolt())
+
+
+def review_dms(fake: FakeSlack, user: str) -> list[dict]:
+    return [m for (channel, _), m in fake.messages.items() if channel == f"D{user}" and any(
+        e.get("action_id") == "reported.keep" for b in m.get("blocks", []) for e in b.get("elements", []) if isinstance(e, dict)
+    )]
+
+
+def test_a_slack_import_in_working_time_asks_the_callback_agent_at_once(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-11-26 15:00"))
+    command(bot, signer, fake_slack, f"report {CHEN} refused", Z)
+    clock.set(at("2026-11-27 10:00"))
+    upload_sample(bot, signer, fake_slack, event_id="EvImportReported1")
+
+    assert bot.services.run_imports() == 1
+
+    assert item(session_factory, CHEN).status == Status.HELD
+    (dm,) = review_dms(fake_slack, CHEN_JING)  # no tick needed
+    assert CHEN in json.dumps(dm["blocks"], ensure_ascii=False)
+    assert bot.services.send_pending_report_reviews() == 0  # and the tick does not ask twice
+
+
+def test_a_slack_import_out_of_working_time_leaves_the_question_to_the_tick(bot, signer, fake_slack, session_factory, clock) -> None:
+    clock.set(at("2026-11-26 15:00"))
+    command(bot, signer, fake_slack, f"report {CHEN} refused", Z)
+    clock.set(at("2026-11-27 07:00"))
+    upload_sample(bot, signer, fake_slack, event_id="EvImportReported2")
+
+    assert bot.services.run_imports() == 1
+
+    assert item(session_factory, CHEN).status == Status.HELD and review_dms(fake_slack, CHEN_JING) == []
+    clock.set(at("2026-11-27 09:05"))
+    assert bot.services.send_pending_report_reviews() == 1
+    assert len(review_dms(fake_slack, CHEN_JING)) == 1
