@@ -282,3 +282,18 @@ def test_a_slack_import_out_of_working_time_leaves_the_question_to_the_tick(bot,
     clock.set(at("2026-11-27 09:05"))
     assert bot.services.send_pending_report_reviews() == 1
     assert len(review_dms(fake_slack, CHEN_JING)) == 1
+
+
+def test_a_keep_stands_when_the_home_cannot_be_published_and_the_tick_publishes_it(bot, signer, fake_slack, session_factory, clock, reported) -> None:
+    open_home(bot, signer, fake_slack, CHEN_JING)
+    held = str(report_id(session_factory, CHEN))
+    fake_slack.fail_next("views.publish", "not_enabled")  # the Home tab switched off a moment
+
+    click_home(bot, signer, fake_slack, CHEN_JING, action_id="reported.keep", value=held)
+
+    assert item(session_factory, CHEN).status == Status.NEW  # the decision stands
+    assert "Kept" in dm_texts(fake_slack, CHEN_JING)[-1]
+    assert ("reported.keep", held) in buttons(fake_slack.home_view(CHEN_JING))  # Slack still shows the old Home
+    report = bot.services.refresh_homes()
+    assert CHEN_JING in report.users and not report.failed
+    assert not [b for b in buttons(fake_slack.home_view(CHEN_JING)) if b[0].startswith("reported.")]
