@@ -1,6 +1,7 @@
 """Queries behind the App Home (keyword-only, in the caller's session): who
 opened their Home and what it showed last, and what the Homes show that no
-other module reads this way (the open items, failed sends, change marks).
+other module reads this way (the open items, failed sends, held reports,
+change marks).
 
 Errors: none of its own.
 """
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.home import FailedKind, FailedSend
 from bot.core.lifecycle import Status
-from storage.models import AuditEntry, DigestMessage, FileUpload, FollowUp, HomeView, Item, LetterEvent, StandIn
+from storage.models import AuditEntry, DigestMessage, FileUpload, FollowUp, HomeView, Item, LetterEvent, RejectionReport, StandIn
 from storage.queries import dialect_insert
 
 OPEN_STATUSES = (Status.NEW, Status.AWAITING, Status.DISPUTED, Status.CONFIRMED, Status.DEEMED_CONFIRMED)
@@ -88,10 +89,20 @@ def list_failed_sends(*, session: Session, limit: int) -> list[FailedSend]:
     return failed
 
 
+def list_held_reports(*, session: Session) -> Sequence[tuple[RejectionReport, Item]]:
+    """Reports not decided whose record is held for CS's Keep or Drop, newest first."""
+    return session.exec(
+        select(RejectionReport, Item)
+        .join(Item, col(RejectionReport.item_id) == col(Item.id))
+        .where(col(RejectionReport.decision).is_(None), Item.status == Status.HELD)
+        .order_by(col(RejectionReport.created_at).desc(), col(RejectionReport.id).desc())
+    ).all()
+
+
 def change_marks(*, session: Session) -> tuple:
     """The newest row of every table whose rows a Home shows (each an index
     look-up): while these stay the same, only time changes what a Home says."""
     return tuple(
         session.exec(select(func.max(column))).one()
-        for column in (AuditEntry.id, Item.id, LetterEvent.id, FollowUp.id, DigestMessage.id, FileUpload.id, StandIn.id)
+        for column in (AuditEntry.id, Item.id, LetterEvent.id, FollowUp.id, DigestMessage.id, FileUpload.id, StandIn.id, RejectionReport.id)
     ) + (session.exec(select(func.count()).select_from(StandIn).where(col(StandIn.ended_at).is_not(None))).one(),)

@@ -11,14 +11,17 @@ What a person sees follows their roles (a person with several sees each part):
   (Confirm / Dispute: managers may answer), the escalations sent to them
   this month, their owners' month so far.
 - **Callback agent**: their disputes to re-verify (Uphold / Overrule), their
+  records held by a legitimate-rejection report (Keep / Drop), their
   accuracy and penalties this month.
 - **CS lead**: all of the above for everyone (buttons only where CS may
-  act: disputes), records no owner covers, failed sends, the working-day
-  calendar's coverage, letters to approve (Approve / Edit / Discard).
+  act: disputes, held records), the reports of the last ``REPORT_DAYS``
+  days and where each stands, records no owner covers, failed sends, the
+  working-day calendar's coverage, letters to approve (Approve / Edit /
+  Discard).
 - Nobody of these: a friendly page saying what the Home shows and whom to ask.
 
 Every button carries the same action id and value as on the digest, the
-re-verification DM and the letter DM, so a click goes through the same
+re-verification DM, the report review DM and the letter DM, so a click goes through the same
 handler, service and audit.
 
 A view holds at most ``MAX_BLOCKS`` blocks (Slack: 100 per Home view).
@@ -43,6 +46,7 @@ from zoneinfo import ZoneInfo
 from bot.core.digest import AWAITING_FIX, FIELD_LIMIT, item_text, state_block
 from bot.core.lifecycle import Status
 from bot.core.monthly import AgentFigures, MonthFigures, OwnerFigures
+from bot.core.reports import NOTE_SHOWN, reason_text
 from bot.core.routing import Owner, Routing
 from bot.core.text import cut, esc, esc_cut, fmt_time, mention
 from bot.i18n import Catalog
@@ -55,6 +59,7 @@ MODAL_TITLE_LIMIT = 24  # Slack: a modal's title
 MODAL_BLOCKS = 100  # Slack: blocks in a modal
 LINE_LIMIT = 300  # one entry as a line of the full list (the modal)
 ERROR_LIMIT = 200  # a failed send's error, as shown
+REPORT_DAYS = 7  # the CS lead's Home lists the reports of this many days (and every record still held)
 
 
 # --- what the Home is made of -------------------------------------------------------
@@ -95,6 +100,30 @@ class FailedSend:
     error: str
 
 
+class ReportState:
+    """Where a legitimate-rejection report stands (``bot.services.reports.ReportState`` values)."""
+
+    WAITING = "waiting"  # no CS record of the order yet
+    HELD = "held"  # CS's record is held: keep or drop it
+    KEPT = "kept"
+    DROPPED = "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class HomeReport:
+    """A legitimate-rejection report, with the callback agent of the record it holds (if any)."""
+
+    id: int
+    order_no: str
+    reason: str  # bot.core.reports.Reason value
+    note: str
+    reporter: str
+    reporter_owner: str | None
+    created_at: datetime
+    state: str  # ReportState
+    callback_agent: str | None = None  # the held record's
+
+
 @dataclass(frozen=True)
 class HomeData:
     """Everything any Home shows, loaded once and shared by every person's render.
@@ -112,6 +141,7 @@ class HomeData:
     failed: Sequence[FailedSend] = ()
     calendar: Sequence[str] = ()
     now: datetime | None = None  # past a deadline? (not shown)
+    reports: Sequence[HomeReport] = ()  # every held record's, then the last REPORT_DAYS days' others; each newest first
 
 
 @dataclass
@@ -290,6 +320,42 @@ def escalation_entry(key: str, n: int, escalation: HomeEscalation, catalog: Cata
     return Entry([{"type": "context", "block_id": f"{key}-{n}", "elements": [{"type": "mrkdwn", "text": cut(line, SECTION_LIMIT)}]}], cut(line, LINE_LIMIT))
 
 
+_REPORT_STATE_KEYS = {
+    ReportState.WAITING: "home.report_waiting", ReportState.HELD: "home.report_held",
+    ReportState.KEPT: "home.report_kept", ReportState.DROPPED: "home.report_dropped",
+}
+
+
+def report_entry(key: str, report: HomeReport, catalog: Catalog, tz: ZoneInfo, *, buttons: bool) -> Entry:
+    """A legitimate-rejection report: what, who, when, where it stands, the
+    note as typed (CS sees full records, as in the review DM; the channel
+    masks it); a held record's Keep / Drop (the review DM's buttons)."""
+    owner = catalog.t("home.report_for_owner", owner=esc_cut(report.reporter_owner, FIELD_LIMIT)) if report.reporter_owner else ""
+    head = catalog.t(
+        "home.report_line", order=esc_cut(report.order_no, FIELD_LIMIT), reason=reason_text(report.reason, catalog),
+        user=mention(cut(report.reporter, 24)), owner=owner, at=fmt_time(report.created_at, tz),
+    )
+    state = catalog.t(_REPORT_STATE_KEYS.get(report.state, "home.report_waiting"))
+    if report.callback_agent:
+        state += " · " + catalog.t("home.report_agent", agent=esc_cut(report.callback_agent, FIELD_LIMIT))
+    note = " ".join((report.note or "").split())
+    text = f"{head}\n{state}" + (f"\n> {esc_cut(note, NOTE_SHOWN)}" if note else "")
+    blocks = [{"type": "section", "block_id": f"report-{report.id}", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}]
+    if buttons and report.state == ReportState.HELD:
+        value = str(report.id)
+        blocks.append({
+            "type": "actions",
+            "block_id": f"reported-{report.id}",
+            "elements": [
+                {"type": "button", "action_id": ActionId.REPORT_KEEP, "style": "primary", "value": value,
+                 "text": {"type": "plain_text", "text": catalog.t("reports.button_keep")}},
+                {"type": "button", "action_id": ActionId.REPORT_DROP, "style": "danger", "value": value,
+                 "text": {"type": "plain_text", "text": catalog.t("reports.button_drop")}},
+            ],
+        })
+    return Entry(_ids(blocks, key), cut(f"{head} — {state}", LINE_LIMIT))
+
+
 # --- the month so far ---------------------------------------------------------------------
 
 
@@ -399,6 +465,11 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
             [dispute_entry("dp", i, owner_of(i, routing), catalog, tz, penalty=penalty) for i in disputes],
             catalog.t("home.none_disputes"),
         ))
+        held = [r for r in data.reports if r.state == ReportState.HELD and (r.callback_agent or "").strip() in roles.agent_names]
+        sections.append(Section(
+            "reports", catalog.t("home.title_reports", count=len(held)), [catalog.t("home.reports_held")],
+            [report_entry("rp", r, catalog, tz, buttons=True) for r in held], catalog.t("home.none_held_reports"),
+        ))
         sections.append(Section("accuracy", catalog.t("home.title_accuracy"), [
             agent_month_line(name, _agent(figures, name), catalog) for name in roles.agent_names
         ]))
@@ -413,6 +484,10 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
         sections.append(Section(
             "letters", catalog.t("home.title_letters", count=len(data.letters)), [],
             [letter_entry("lt", letter, catalog, tz) for letter in data.letters], catalog.t("home.none_letters"),
+        ))
+        sections.append(Section(
+            "all_reports", catalog.t("home.title_reports", count=len(data.reports)), [catalog.t("home.reports_recent", days=REPORT_DAYS)],
+            [report_entry("ar", r, catalog, tz, buttons=True) for r in data.reports], catalog.t("home.none_reports", days=REPORT_DAYS),
         ))
         all_awaiting = sorted((i for i in items if _status(i) is Status.AWAITING), key=_by_deadline)
         sections.append(Section(

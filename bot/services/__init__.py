@@ -234,7 +234,13 @@ class Services:
         return reports.send_pending_report_reviews(self.deps)
 
     def decide_reported(self, *, actor: str, report_id: int, action: Action, reply_to: ReplyTo) -> Status | None:
-        return reports.decide_reported(self.deps, actor=actor, report_id=report_id, action=action, reply_to=reply_to)
+        status = reports.decide_reported(self.deps, actor=actor, report_id=report_id, action=action, reply_to=reply_to)
+        if status is not None:  # their own Home shows it at once (everyone else's: the ticker's pass)
+            try:
+                refresh_home(self.deps, user=actor)
+            except Exception:  # a courtesy: the ticker's pass publishes it anyway
+                log.exception("could not refresh the App Home of %s after their decision", actor)
+        return status
 
     def reply(self, reply_to: ReplyTo, key: str, **params: object) -> None:
         """A catalog message to one person, privately."""

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core.home import HomeData, HomeEscalation, HomeLetter, find_section, home_view, roles_of, section_modal, sections_for, view_hash
+from bot.core.home import REPORT_DAYS, HomeData, HomeEscalation, HomeLetter, HomeReport, ReportState, find_section, home_view, roles_of, section_modal, sections_for, view_hash
 from bot.core.letters import LetterStatus
 from bot.core.monthly import Month
 from bot.core.workcal import CalendarDataMissing
@@ -44,6 +44,7 @@ from bot.gateway import ReplyTo, SlackUnavailable
 from bot.services.calendar import coverage_lines
 from bot.services.deps import Deps
 from bot.services.monthly import figures_for
+from bot.services.reports import recent_reports
 from storage import home as store
 from storage import letters as letter_store
 from storage import standins
@@ -52,6 +53,7 @@ from storage.db import transaction
 log = logging.getLogger(__name__)
 FULL_EVERY = timedelta(minutes=10)  # a pass even without changes: deadlines pass, days change
 FAILED_SHOWN = 50  # failed sends of each kind loaded for the CS lead
+REPORTS_SHOWN = 200  # the recent legitimate-rejection reports loaded for the CS lead (held ones: all); beyond the Home, its "and N more" modal
 PUBLISH_MOST = 80  # Homes published per pass at most (views.publish: Tier 4, 100+ a minute)
 RETRY_EVERY_TICK = 5  # failed publishes retried each tick; after that, with the next change or full pass
 SLACK_ERRORS = (SlackApiError, SlackUnavailable)
@@ -98,6 +100,24 @@ def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
             for owner, level, recipient, sent_at in letter_store.list_escalations(session=session, since=start, until=now + timedelta(seconds=1))
         ]
         failed = store.list_failed_sends(session=session, limit=FAILED_SHOWN)
+        held = [
+            HomeReport(
+                id=r.id, order_no=r.order_no, reason=r.reason, note=r.note, reporter=r.reporter, reporter_owner=r.reporter_owner,
+                created_at=r.created_at, state=ReportState.HELD, callback_agent=item.callback_agent,
+            )
+            for r, item in store.list_held_reports(session=session)
+        ]
+    agents = {r.id: r.callback_agent for r in held}
+    recent = [
+        HomeReport(
+            id=r.report_id, order_no=r.order_no, reason=r.reason, note=r.note, reporter=r.reporter, reporter_owner=r.reporter_owner,
+            created_at=r.created_at, state=str(r.state), callback_agent=agents.get(r.report_id),
+        )
+        for r in recent_reports(deps, days=REPORT_DAYS, limit=REPORTS_SHOWN)
+    ]
+    shown = {r.id for r in recent}
+    reports = sorted(recent + [r for r in held if r.id not in shown], key=lambda r: (r.created_at, r.id), reverse=True)
+    reports.sort(key=lambda r: r.state != ReportState.HELD)  # what waits on CS first, each part newest first
     month_figures = None
     if figures:
         try:
@@ -106,6 +126,7 @@ def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
             log.warning("App Home: no month figures without the calendar of the year")
     return HomeData(
         items=items, stand_ins=stand_ins, figures=month_figures, escalations=escalations, letters=letters, failed=failed, now=now,
+        reports=reports,
     )
 
 

@@ -65,6 +65,7 @@ from bot.core.slack_import import (
 from bot.gateway import DownloadRefused, ReplyTo, SlackUnavailable
 from bot.services.deps import Deps
 from bot.services.importing import ImportReport, import_export, store_records
+from bot.services.reports import send_pending_report_reviews
 from bot.services.uploads import UploadBusy, upload_once
 from storage import imports
 from storage import slack_imports as store
@@ -289,7 +290,17 @@ def _run_one(deps: Deps, row: SlackImport, *, holder: str, monotonic: Callable[[
         return 0
     with transaction(deps.session_factory) as session:
         store.finish(session=session, import_id=row.id, holder=holder, now=deps.clock.now(), outcome=outcome)
+    _ask_about_held(deps)
     return 1
+
+
+def _ask_about_held(deps: Deps) -> None:
+    """A record this import held (its order was reported) goes to its callback
+    agent now, in working time, not at the next tick; a failure leaves it to the tick."""
+    try:
+        send_pending_report_reviews(deps)
+    except Exception:
+        log.exception("could not ask CS about the records held by a report after a Slack import; the ticker asks")
 
 
 def _import(deps: Deps, row: SlackImport, *, holder: str, monotonic: Callable[[], float]) -> None:

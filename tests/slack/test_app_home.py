@@ -167,7 +167,7 @@ def test_a_callback_agent_sees_disputes_to_re_verify_and_their_accuracy(bot, sig
     open_home(bot, signer, fake_slack, WANG_LI)
 
     view = fake_slack.home_view(WANG_LI)
-    assert headers(view) == ["disputes", "accuracy"]
+    assert headers(view) == ["disputes", "reports", "accuracy"]
     assert ("dispute.uphold", str(target.id)) in buttons(view) and ("dispute.overrule", str(target.id)) in buttons(view)
     assert "王丽" in text_of(view) and "posted" in text_of(view)
 
@@ -189,7 +189,7 @@ def test_the_cs_lead_sees_everything_and_what_only_they_see(bot, signer, fake_sl
 
     view = fake_slack.home_view(CS_LEAD)
     assert headers(view) == [
-        "all_disputes", "letters", "all_awaiting", "all_unfixed", "unrouted", "failed", "all_month", "calendar",
+        "all_disputes", "letters", "all_reports", "all_awaiting", "all_unfixed", "unrouted", "failed", "all_month", "calendar",
     ]
     assert len(view["blocks"]) <= 100
     letter_id = next(v for a, v in buttons(view) if a == "letter.approve")

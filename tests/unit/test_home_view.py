@@ -157,7 +157,7 @@ def test_a_callback_agent_sees_their_disputes_and_accuracy() -> None:
         It(1, status="disputed", last_actor="U0OWNERY"), It(2, status="disputed", callback_agent="陈静"), It(3),
     ))
 
-    assert headers(view) == ["disputes", "accuracy"]
+    assert headers(view) == ["disputes", "reports", "accuracy"]
     assert buttons(view) == [("dispute.uphold", "1"), ("dispute.overrule", "1")]
     uphold = next(e for b in view["blocks"] for e in b.get("elements", []) if isinstance(e, dict) and e.get("action_id") == "dispute.uphold")
     assert "¥50 penalty" in uphold["confirm"]["text"]["text"]  # [penalties] cs_wrong_callback
@@ -179,7 +179,7 @@ def test_the_cs_lead_sees_everyone_unrouted_failed_calendar_and_letters() -> Non
     letters = (HomeLetter(7, "小件配送", "2026-11", "escalations", NOW),)
     view = view_of("U0CSLEAD", data(*items, failed=failed, letters=letters, calendar=("2026: the chinesecalendar package (official data)",)))
 
-    assert headers(view) == ["all_disputes", "letters", "all_awaiting", "all_unfixed", "unrouted", "failed", "all_month", "calendar"]
+    assert headers(view) == ["all_disputes", "letters", "all_reports", "all_awaiting", "all_unfixed", "unrouted", "failed", "all_month", "calendar"]
     assert buttons(view) == [
         ("dispute.uphold", "3"), ("dispute.overrule", "3"), ("letter.approve", "7"), ("letter.edit", "7"), ("letter.discard", "7"),
     ]
@@ -192,7 +192,7 @@ def test_a_person_with_several_roles_sees_each_part_once() -> None:
     routing = Routing(channel="C1", cs_lead="U0CSLEAD", cs_agents={"王丽": "U0OWNERY"}, owners=ROUTING.owners)
     view = home_view("U0OWNERY", data(It(1), It(2, status="disputed")), routing, EN, SHANGHAI)
 
-    assert headers(view) == ["awaiting", "unfixed", "month", "disputes", "accuracy"]
+    assert headers(view) == ["awaiting", "unfixed", "month", "disputes", "reports", "accuracy"]
     assert check_view(view) == []
 
 
