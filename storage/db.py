@@ -87,6 +87,9 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):  # ``reading``: a snapshot that blocks no writer (WAL)
+            connection.exec_driver_sql("BEGIN")
+            return
         held = writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         connection.info["writer_lock"] = held
         try:
@@ -143,6 +146,24 @@ def transaction(session_factory: SessionFactory) -> Iterator[Session]:
     with session_factory() as session:
         with session.begin():
             yield session
+
+
+READ_ONLY = "rejectbot_read_only"  # execution option of a ``reading`` session's connection
+
+
+@contextmanager
+def reading(session_factory: SessionFactory) -> Iterator[Session]:
+    """A session for reads only, rolled back at the end. On SQLite it begins
+    a plain (deferred) transaction instead of ``BEGIN IMMEDIATE`` and takes
+    no writer lock: a long read (the App Home's, over every open item) sees
+    one snapshot and holds up no writer. Writing in it is a bug (on SQLite
+    it would wait for the write lock it never took, then fail as busy)."""
+    with session_factory() as session:
+        session.connection(execution_options={READ_ONLY: True})  # begins the transaction on this connection
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def alembic_config(engine: Engine) -> Config:

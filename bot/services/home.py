@@ -48,7 +48,7 @@ from bot.services.reports import recent_reports
 from storage import home as store
 from storage import letters as letter_store
 from storage import standins
-from storage.db import transaction
+from storage.db import reading, transaction
 
 log = logging.getLogger(__name__)
 FULL_EVERY = timedelta(minutes=10)  # a pass even without changes: deadlines pass, days change
@@ -85,7 +85,7 @@ def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
     """Everything any Home shows, as of ``now``: a few queries, and the month's
     figures (as ``/reject month`` computes them) when ``figures``."""
     month = Month.of(now.astimezone(deps.timezone).date())
-    with transaction(deps.session_factory) as session:
+    with reading(deps.session_factory) as session:  # a long read over every open item: it must hold up no writer
         items = list(store.list_open_items(session=session))
         for item in items:
             session.expunge(item)
