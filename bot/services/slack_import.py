@@ -194,7 +194,12 @@ def _next_digest(deps: Deps) -> datetime:
 def receive_upload(deps: Deps, *, user: str, channel: str, files: Sequence[Mapping]) -> int:
     """Files ``user`` sent the app in its DM ``channel``: each refused with a
     message or queued for ``run_imports`` (one row and one reply per Slack
-    file, however often the event comes). How many were queued."""
+    file, however often the event comes). How many were queued.
+
+    Each row is born held by this call (a lease) until its first reply is
+    posted and its ts stored, so a run cannot answer in between (two replies);
+    a post that fails is left to the runs (``_tell`` posts it, keyed), and one
+    cut short is taken over once the lease runs out."""
     catalog = deps.catalog_for(user)
     now = deps.clock.now()
     queued = 0
@@ -228,24 +233,50 @@ def receive_upload(deps: Deps, *, user: str, channel: str, files: Sequence[Mappi
         if refusal is not None:
             _refuse(deps, user=user, channel=channel, file_id=file_id, filename=filename, text=refusal, now=now)
             continue
+        holder = f"receive:{uuid.uuid4().hex}"
         with transaction(deps.session_factory) as session:
-            row = store.add_import(session=session, file_id=file_id, user=user, channel=channel, filename=filename, size=size, now=now)
+            row = store.add_import(session=session, file_id=file_id, user=user, channel=channel, filename=filename,
+                                   size=size, now=now, holder=holder, lease_until=now + LEASE)  # fmt: skip
             row_id = row.id if row is not None else None
         if row_id is None:
             continue
-        ts = deps.notifier.post_message(channel, text=catalog.t("slackimport.received", filename=filename), key=f"slackimport:{file_id}")
+        try:
+            ts = deps.notifier.post_message(channel, text=catalog.t("slackimport.received", filename=filename), key=f"slackimport:{file_id}")
+        except (SlackApiError, SlackUnavailable) as exc:  # the run posts the summary instead (keyed)
+            log.warning("slack import %s: the first reply was not posted: %s", file_id, exc)
+            ts = None
         with transaction(deps.session_factory) as session:
-            store.set_reply(session=session, import_id=row_id, ts=ts)
+            if ts is not None:
+                store.set_reply(session=session, import_id=row_id, ts=ts)
+            store.hand_over(session=session, import_id=row_id, holder=holder)
         queued += 1
     return queued
 
 
 def _refuse(deps: Deps, *, user: str, channel: str, file_id: str, filename: str, text: str, now: datetime) -> None:
-    """One refusal per file: a finished row, then the message."""
+    """One refusal per file: a row that says so (held by this call), the
+    message (keyed), then the row finished. When the post fails the row waits
+    for a run to post it (``_tell``) after ``RETRY_AFTER``: a redelivered
+    event finds the row and posts nothing, but the sender is still told."""
+    holder = f"receive:{uuid.uuid4().hex}"
     with transaction(deps.session_factory) as session:
-        added = store.add_refused(session=session, file_id=file_id, user=user, channel=channel, filename=filename, summary=text, now=now)
-    if added:
-        deps.notifier.post_message(channel, text=text, key=f"slackimport:{file_id}")
+        added = store.add_refused(session=session, file_id=file_id, user=user, channel=channel, filename=filename,
+                                  summary=text, now=now, holder=holder, lease_until=now + LEASE)  # fmt: skip
+        row = store.find_import(session=session, file_id=file_id) if added else None
+        row_id = row.id if row is not None else None
+    if row_id is None:
+        return
+    try:
+        ts = deps.notifier.post_message(channel, text=text, key=f"slackimport:{file_id}")
+    except (SlackApiError, SlackUnavailable) as exc:
+        log.warning("refusal of slack file %s not posted (a run will): %s", file_id, exc)
+        with transaction(deps.session_factory) as session:
+            store.release(session=session, import_id=row_id, holder=holder, now=now, retry_at=now + RETRY_AFTER,
+                          error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        return
+    with transaction(deps.session_factory) as session:
+        store.set_reply(session=session, import_id=row_id, ts=ts)
+        store.finish(session=session, import_id=row_id, holder=holder, now=deps.clock.now())
 
 
 def run_imports(deps: Deps, *, holder: str | None = None, monotonic: Callable[[], float] = time.monotonic) -> int:

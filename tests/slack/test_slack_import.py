@@ -23,7 +23,7 @@ from test_core_loop import CS_AGENT, CS_LEAD, SAMPLE, Y, items, seed
 from bot.app import create_app
 from bot.core.routing import ImportLimits
 from bot.fakeslack import DOWNLOAD_METHOD, event_callback, new_trigger_id, slash_command, view_submission
-from bot.gateway import DownloadRefused, SlackGateway, make_client
+from bot.gateway import Backoff, DownloadRefused, SlackGateway, make_client
 from bot.ids import ActionId, BlockId, ViewId
 from bot.services import slack_import
 from storage import slack_imports
@@ -289,6 +289,36 @@ def test_a_file_over_max_bytes_is_refused_from_files_info_before_download(settin
     assert fake_slack.calls_to(DOWNLOAD_METHOD) == []
     assert any("too big" in t.lower() or "200" in t for t in dm_texts(fake_slack, CS_AGENT))
     assert bot.services.run_imports() == 0 and items(session_factory) == {}
+
+
+@pytest.mark.parametrize(("user", "filename", "says"), [(Y, "callbacks.csv", "Only customer service"), (CS_AGENT, "notes.txt", "only .csv and .xlsx")])
+def test_a_refusal_whose_post_fails_is_told_by_a_run_once_slack_is_back(bot, signer, fake_slack, session_factory, clock,
+                                                                       user, filename, says) -> None:  # fmt: skip
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=Backoff().attempts)  # every try of one post
+    event = upload(bot, signer, fake_slack, user=user, filename=filename, content=csv_rows(GOOD))
+    bot.app.dispatch(event_callback(signer, event=event, event_id="Ev0001").to_bolt())  # redelivered: the row is there
+    assert not any(says in t for t in dm_texts(fake_slack, user))
+    (row,) = slack_rows(session_factory)
+    assert row.outcome == "refused" and row.finished_at is None
+    clock.set(clock.now() + slack_import.RETRY_AFTER + timedelta(seconds=1))
+    assert bot.services.run_imports() == 1
+    assert sum(says in t for t in dm_texts(fake_slack, user)) == 1
+    assert bot.services.run_imports() == 0 and items(session_factory) == {}
+    (row,) = slack_rows(session_factory)
+    assert row.outcome == "refused" and row.finished_at is not None and says in reply_text(fake_slack, row)
+
+
+def test_a_new_row_is_held_by_its_receiver_until_its_reply_ts_is_stored(bot, signer, fake_slack, session_factory, clock) -> None:
+    """A run's re-check between the row's commit and its reply's ts cannot
+    claim it (it would post a second reply, the "Received" never updated)."""
+    with transaction(session_factory) as session:
+        row = slack_imports.add_import(session=session, file_id="F0RACE", user=CS_AGENT, channel=AGENT_DM, filename="a.csv",
+                                       size=10, now=clock.now(), holder="receive:x", lease_until=clock.now() + slack_import.LEASE)  # fmt: skip
+        assert row is not None
+    assert bot.services.run_imports() == 0
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD))
+    received = [r for r in slack_rows(session_factory) if r.file_id != "F0RACE"]
+    assert [(r.reply_ts is not None, r.lease_until) for r in received] == [(True, None)]
 
 
 def test_the_fake_refuses_a_download_without_the_bot_token_as_slack_does(bot, signer, fake_slack) -> None:
