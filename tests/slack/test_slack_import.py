@@ -15,8 +15,10 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 from test_core_loop import CS_AGENT, CS_LEAD, SAMPLE, Y, items, seed
 
@@ -26,6 +28,7 @@ from bot.fakeslack import DOWNLOAD_METHOD, event_callback, new_trigger_id, slash
 from bot.gateway import Backoff, DownloadRefused, SlackGateway, make_client
 from bot.ids import ActionId, BlockId, ViewId
 from bot.services import slack_import
+from bot.services.importing import import_export
 from storage import slack_imports
 from storage.db import transaction
 from storage.models import ImportBatch, SlackImport
@@ -247,6 +250,22 @@ def test_bad_rows_come_back_as_a_csv_with_their_reasons_shared_once(bot, signer,
     assert bot.services.run_imports() == 0
     assert len([f for f in fake_slack.files() if f["name"] == "day-rejected.csv"]) == 1
     assert len(slack_rows(session_factory)) == 1 and len(batches(session_factory)) == 1
+
+
+def test_the_rejected_rows_are_read_again_before_the_imports_transaction_opens(engine, session_factory, clock, routing) -> None:
+    """On SQLite every writer waits behind the import's transaction: the slow
+    re-read for the rejected rows' CSV (``on_parsed``) runs before it opens."""
+    open_transactions = [0]
+    for name, step in (("begin", 1), ("commit", -1), ("rollback", -1)):
+        event.listen(engine, name, lambda *_, step=step: open_transactions.__setitem__(0, open_transactions[0] + step))
+    seen: dict = {}
+    import_export(
+        session_factory=session_factory, now=clock.now(), timezone=ZoneInfo("Asia/Shanghai"), routing=routing,
+        data=csv_rows(GOOD, BAD_DATE), filename="a.csv", actor=CS_AGENT,
+        on_parsed=lambda problems: seen.setdefault("parsed", (open_transactions[0], sorted({p.row for p in problems}))),
+        on_stored=lambda session, batch, report: seen.setdefault("stored", (open_transactions[0], report.added)),
+    )  # fmt: skip
+    assert seen == {"parsed": (0, [3]), "stored": (1, 1)}
 
 
 def test_the_same_file_twice_imports_nothing_new_and_says_so(bot, signer, fake_slack, session_factory) -> None:
