@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import SlackImport
+from bot.core.lifecycle import Status
+from storage.models import Item, SlackImport
 from storage.queries import dialect_insert
 
 
@@ -136,3 +137,9 @@ def release(*, session: Session, import_id: int, holder: str, now: datetime, ret
 def hand_over(*, session: Session, import_id: int, holder: str) -> bool:
     """``holder`` (the receiver) lets the row go: free for a run at once."""
     return session.exec(update(SlackImport).where(*_held(import_id, holder)).values(lease_until=None)).rowcount == 1
+
+
+def count_held(*, session: Session, batch_id: int) -> int:
+    """How many of the batch's records are held (an order someone reported:
+    ``storage.reports.hold_reported``), waiting for CS to keep or drop them."""
+    return session.exec(select(func.count()).select_from(Item).where(Item.batch_id == batch_id, Item.status == Status.HELD)).one()

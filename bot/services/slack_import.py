@@ -121,6 +121,7 @@ class LogOutcome:
     errors: dict[str, str] | None = None
     record: Record | None = None
     refused: bool = False
+    held: bool = False  # an order someone reported: held for its callback agent's Keep or Drop
 
 
 class _Known(Exception):
@@ -143,21 +144,23 @@ def log_record(deps: Deps, *, actor: str, view: Mapping) -> LogOutcome:
         with transaction(deps.session_factory) as session:
             if imports.list_known_keys(session=session, keys=[checked.key]):
                 raise _Known
-            _, added = store_records(
+            batch, added = store_records(
                 session, records=[checked], filename=f"slack:log:{actor}", sha256=digest, actor=actor,
                 now=now, timezone=deps.timezone,
             )  # fmt: skip
             if added != 1:  # stored meanwhile by someone else: nothing of ours is kept
                 raise _Known
+            assert batch.id is not None
+            held = store.count_held(session=session, batch_id=batch.id) > 0
     except _Known:
         return LogOutcome(errors=duplicate_error(catalog, order_no=checked.order_no, rejected_on=checked.rejected_on))
-    log.info("%s logged %s@%s in Slack", actor, checked.order_no, checked.rejected_on)
-    return LogOutcome(record=checked)
+    log.info("%s logged %s@%s in Slack%s", actor, checked.order_no, checked.rejected_on, " (held: reported)" if held else "")
+    return LogOutcome(record=checked, held=held)
 
 
 def tell_logged(deps: Deps, outcome: LogOutcome, *, actor: str, reply_to: ReplyTo) -> None:
     """Privately: what was stored and when it will be posted (or that no owner
-    covers it); the errors when they could not be shown on the modal; or the refusal."""
+    covers it, or that it is held: its order was reported); the errors when they could not be shown on the modal; or the refusal."""
     catalog = deps.catalog_for(actor)
     if outcome.refused:
         deps.notifier.reply(reply_to, catalog.t("slackimport.log_cs_only"))
@@ -170,7 +173,9 @@ def tell_logged(deps: Deps, outcome: LogOutcome, *, actor: str, reply_to: ReplyT
         "slackimport.log_stored", order=r.order_no, day=r.rejected_on.isoformat(), branch=r.branch,
         category=catalog.t(f"digest.category_{r.category}"),
     )]  # fmt: skip
-    if deps.routing.owner_for(r.category, r.branch) is None:
+    if outcome.held:
+        lines.append(catalog.t("slackimport.log_held"))
+    elif deps.routing.owner_for(r.category, r.branch) is None:
         lines.append(catalog.t("slackimport.log_unrouted"))
     else:
         lines.append(catalog.t("slackimport.log_when", when=_next_digest(deps).strftime("%Y-%m-%d %H:%M")))
@@ -362,12 +367,13 @@ def _import(deps: Deps, row: SlackImport, *, holder: str, monotonic: Callable[[]
 
     def on_stored(session, batch: ImportBatch, report: ImportReport) -> None:
         csv = rejected[0]
+        assert batch.id is not None and row.id is not None
         summary = import_summary(
             filename=row.filename, total=report.total_rows, added=report.added, skipped_known=report.skipped_known,
             duplicates=len(report.duplicates), problems=report.problems, unrouted=len(report.unrouted),
-            has_file=csv is not None, catalog=catalog,
+            has_file=csv is not None, held=store.count_held(session=session, batch_id=batch.id) if report.added else 0,
+            catalog=catalog,
         )  # fmt: skip
-        assert batch.id is not None and row.id is not None
         if not store.set_stored(session=session, import_id=row.id, holder=holder, batch_id=batch.id, summary=summary, rejected_csv=csv):
             raise _LostLease  # rolls the import back: the run holding the row now does it
 

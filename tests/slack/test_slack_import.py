@@ -166,6 +166,27 @@ def test_a_good_record_is_stored_as_an_import_of_one_row_and_told(bot, signer, f
     assert "next daily digest (2026-11-30 08:30)" in told  # Friday 08:30 has passed: Monday's
 
 
+def test_a_logged_record_of_a_reported_order_is_said_to_be_held_not_posted(bot, signer, fake_slack, session_factory) -> None:
+    command(bot, signer, fake_slack, "report SO20261127000001 refused the customer sent it back", Y)
+    assert submit_log(bot, signer).status == 200
+    assert items(session_factory)["SO20261127000001"].status == "held"
+    (told,) = dm_texts(fake_slack, CS_AGENT)
+    assert "Stored: SO20261127000001" in told and "held back from the digest" in told and "Keep or Drop" in told
+    assert "next daily digest" not in told
+
+
+def test_the_upload_summary_says_how_many_records_were_held(bot, signer, fake_slack, session_factory) -> None:
+    command(bot, signer, fake_slack, "report SO20261126100001 refused", Y)
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD, GOOD2))
+    assert bot.services.run_imports() == 1
+    assert [i.status for _, i in sorted(items(session_factory).items())] == ["held", "new"]
+    (row,) = slack_rows(session_factory)
+    assert "1 record(s) were reported as legitimate rejections" in reply_text(fake_slack, row)
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD2), event_id="Ev0002")  # nothing held: not said
+    bot.services.run_imports()
+    assert "legitimate rejections" not in reply_text(fake_slack, slack_rows(session_factory)[1])
+
+
 def test_a_record_no_owner_covers_is_stored_and_said_to_go_to_the_cs_lead(bot, signer, fake_slack, session_factory) -> None:
     submit_log(bot, signer, category="small", branch="上海浦东分公司")
     assert "SO20261127000001" in items(session_factory)
