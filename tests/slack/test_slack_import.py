@@ -348,6 +348,17 @@ def test_a_refusal_whose_post_fails_is_told_by_a_run_once_slack_is_back(bot, sig
     assert row.outcome == "refused" and row.finished_at is not None and says in reply_text(fake_slack, row)
 
 
+def test_a_received_reply_whose_post_fails_is_left_to_the_run_which_posts_the_summary(bot, signer, fake_slack, session_factory) -> None:
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=Backoff().attempts)  # every try of one post
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD))
+    (row,) = slack_rows(session_factory)
+    assert (row.reply_ts, row.lease_until, row.finished_at) == (None, None, None)
+    assert bot.services.run_imports() == 1
+    (row,) = slack_rows(session_factory)
+    assert row.outcome == "imported" and "Added: 1" in reply_text(fake_slack, row)
+    assert [t for t in dm_texts(fake_slack, CS_AGENT) if t] == [reply_text(fake_slack, row)]  # '': the file's own message
+
+
 def test_a_new_row_is_held_by_its_receiver_until_its_reply_ts_is_stored(bot, signer, fake_slack, session_factory, clock) -> None:
     """A run's re-check between the row's commit and its reply's ts cannot
     claim it (it would post a second reply, the "Received" never updated)."""
