@@ -14,22 +14,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import SlackImport
+from bot.core.lifecycle import Status
+from storage.models import Item, SlackImport
 from storage.queries import dialect_insert
 
 
 def add_import(
-    *, session: Session, file_id: str, user: str, channel: str, filename: str, size: int, now: datetime
+    *, session: Session, file_id: str, user: str, channel: str, filename: str, size: int, now: datetime,
+    holder: str | None = None, lease_until: datetime | None = None,
 ) -> SlackImport | None:
     """A new waiting row for ``file_id``; None when the file already has one
-    (the event came twice)."""
+    (the event came twice). With ``holder``, it is born held by it until
+    ``lease_until`` (the receiver, while it posts the first reply)."""
     stmt = (
         dialect_insert(session, SlackImport.__table__)
         .values(file_id=file_id, user=user, channel=channel, filename=filename[:255], size=size, created_at=now,
-                attempts=0, outcome="", summary="", error="")
+                attempts=0, outcome="", summary="", error="", claimed_by=holder, lease_until=lease_until)
         .on_conflict_do_nothing(index_elements=["file_id"])
         .returning(SlackImport.id)
     )  # fmt: skip
@@ -39,14 +42,18 @@ def add_import(
 
 
 def add_refused(
-    *, session: Session, file_id: str, user: str, channel: str, filename: str, summary: str, now: datetime
+    *, session: Session, file_id: str, user: str, channel: str, filename: str, summary: str, now: datetime,
+    holder: str | None = None, lease_until: datetime | None = None,
 ) -> bool:
-    """A file refused on arrival (not CS, not CSV/XLSX, too big): a finished
-    row, so the refusal is told once; False when the file already has a row."""
+    """A file refused on arrival (not CS, not CSV/XLSX, too big): a waiting
+    row whose outcome is already ``refused``, finished once the refusal is
+    told (by the receiver, or by a run: ``summary`` is what to tell), so it is
+    told once even when the first post fails; False when the file already has
+    a row. ``holder``/``lease_until``: as for ``add_import``."""
     stmt = (
         dialect_insert(session, SlackImport.__table__)
         .values(file_id=file_id, user=user, channel=channel, filename=filename[:255], size=0, created_at=now,
-                attempts=0, outcome="refused", summary=summary, error="", finished_at=now)
+                attempts=0, outcome="refused", summary=summary, error="", claimed_by=holder, lease_until=lease_until)
         .on_conflict_do_nothing(index_elements=["file_id"])
         .returning(SlackImport.id)
     )  # fmt: skip
@@ -125,3 +132,14 @@ def release(*, session: Session, import_id: int, holder: str, now: datetime, ret
     return session.exec(
         update(SlackImport).where(*_held(import_id, holder)).values(lease_until=retry_at, error=error[:2000])
     ).rowcount == 1  # fmt: skip
+
+
+def hand_over(*, session: Session, import_id: int, holder: str) -> bool:
+    """``holder`` (the receiver) lets the row go: free for a run at once."""
+    return session.exec(update(SlackImport).where(*_held(import_id, holder)).values(lease_until=None)).rowcount == 1
+
+
+def count_held(*, session: Session, batch_id: int) -> int:
+    """How many of the batch's records are held (an order someone reported:
+    ``storage.reports.hold_reported``), waiting for CS to keep or drop them."""
+    return session.exec(select(func.count()).select_from(Item).where(Item.batch_id == batch_id, Item.status == Status.HELD)).one()

@@ -163,10 +163,11 @@ def duplicate_error(catalog: Catalog, *, order_no: str, rejected_on: date) -> di
 
 def import_summary(
     *, filename: str, total: int, added: int, skipped_known: int, duplicates: int, problems: Sequence[RowProblem],
-    unrouted: int, has_file: bool, catalog: Catalog,
+    unrouted: int, has_file: bool, catalog: Catalog, held: int = 0,
 ) -> str:
     """The import's report for the DM: the counts, the first rejected rows
-    (the attached file lists them all), and what no owner covers."""
+    (the attached file lists them all), what no owner covers, and how many
+    records are held (their orders were reported)."""
     t = catalog.t
     lines = [t("slackimport.summary_title", filename=filename, total=total), t("import.added", count=added)]
     if added == 0 and not problems:
@@ -186,6 +187,8 @@ def import_summary(
             lines.append(t("slackimport.rejected_file"))
     if unrouted:
         lines.append(t("slackimport.unrouted", count=unrouted))
+    if held:
+        lines.append(t("slackimport.held", count=held))
     return cut("\n".join(lines), SUMMARY_LIMIT)
 
 

@@ -56,15 +56,22 @@ def import_export(
     actor: str,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_parsed: Callable[[Sequence[RowProblem]], None] | None = None,
     on_stored: Callable[[Session, ImportBatch, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a callback export (CSV or XLSX) as new items, all or nothing,
     within the routing file's ``[import]`` limits. ``progress`` is told the
     rows read so far while the file is read (``parse_export``); ``on_stored``
     runs inside the import's transaction once the batch is stored (what it
-    writes commits with the import, and if it raises nothing is imported)."""
+    writes commits with the import, and if it raises nothing is imported):
+    keep it short, on SQLite every other writer waits behind that transaction.
+    ``on_parsed`` is told the rejected rows' problems once the file is read,
+    before the transaction opens (not in a dry run): the place for slow work
+    on the file, such as re-reading the rejected rows."""
     parsed = parse_export(data, filename=filename, limits=routing.imports, progress=progress)
     records = parsed.records
+    if on_parsed is not None and not dry_run:
+        on_parsed(parsed.problems)
 
     def report(added: int, known: int) -> ImportReport:
         return ImportReport(

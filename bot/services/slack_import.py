@@ -25,7 +25,8 @@ sweep and letters behind it. A run claims its row under a lease (renewed as
 rows are read); one that dies is redone once the lease runs out, safely: the
 import is one transaction that also records the batch, the summary and the
 rejected rows in the row, so a rerun either imports (nothing had committed)
-or only tells what was stored. Records already known are skipped by the
+or only tells what was stored; the rejected rows' CSV (the file read again)
+is built before that transaction opens, which stays short. Records already known are skipped by the
 import's own rule, so the same file sent twice adds nothing and says so.
 While the file is read, the reply shows the rows read so far (``chat.update``,
 Tier 3, ~50 a minute: at most one every ``PROGRESS_SECONDS``); then the
@@ -52,7 +53,7 @@ from pathlib import PurePath
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core.importing import ExportError, Record, check_row, check_size, read_rows
+from bot.core.importing import ExportError, Record, RowProblem, check_row, check_size, read_rows
 from bot.core.slack_import import (
     duplicate_error,
     field_errors,
@@ -121,6 +122,7 @@ class LogOutcome:
     errors: dict[str, str] | None = None
     record: Record | None = None
     refused: bool = False
+    held: bool = False  # an order someone reported: held for its callback agent's Keep or Drop
 
 
 class _Known(Exception):
@@ -143,21 +145,23 @@ def log_record(deps: Deps, *, actor: str, view: Mapping) -> LogOutcome:
         with transaction(deps.session_factory) as session:
             if imports.list_known_keys(session=session, keys=[checked.key]):
                 raise _Known
-            _, added = store_records(
+            batch, added = store_records(
                 session, records=[checked], filename=f"slack:log:{actor}", sha256=digest, actor=actor,
                 now=now, timezone=deps.timezone,
             )  # fmt: skip
             if added != 1:  # stored meanwhile by someone else: nothing of ours is kept
                 raise _Known
+            assert batch.id is not None
+            held = store.count_held(session=session, batch_id=batch.id) > 0
     except _Known:
         return LogOutcome(errors=duplicate_error(catalog, order_no=checked.order_no, rejected_on=checked.rejected_on))
-    log.info("%s logged %s@%s in Slack", actor, checked.order_no, checked.rejected_on)
-    return LogOutcome(record=checked)
+    log.info("%s logged %s@%s in Slack%s", actor, checked.order_no, checked.rejected_on, " (held: reported)" if held else "")
+    return LogOutcome(record=checked, held=held)
 
 
 def tell_logged(deps: Deps, outcome: LogOutcome, *, actor: str, reply_to: ReplyTo) -> None:
     """Privately: what was stored and when it will be posted (or that no owner
-    covers it); the errors when they could not be shown on the modal; or the refusal."""
+    covers it, or that it is held: its order was reported); the errors when they could not be shown on the modal; or the refusal."""
     catalog = deps.catalog_for(actor)
     if outcome.refused:
         deps.notifier.reply(reply_to, catalog.t("slackimport.log_cs_only"))
@@ -170,7 +174,9 @@ def tell_logged(deps: Deps, outcome: LogOutcome, *, actor: str, reply_to: ReplyT
         "slackimport.log_stored", order=r.order_no, day=r.rejected_on.isoformat(), branch=r.branch,
         category=catalog.t(f"digest.category_{r.category}"),
     )]  # fmt: skip
-    if deps.routing.owner_for(r.category, r.branch) is None:
+    if outcome.held:
+        lines.append(catalog.t("slackimport.log_held"))
+    elif deps.routing.owner_for(r.category, r.branch) is None:
         lines.append(catalog.t("slackimport.log_unrouted"))
     else:
         lines.append(catalog.t("slackimport.log_when", when=_next_digest(deps).strftime("%Y-%m-%d %H:%M")))
@@ -195,7 +201,12 @@ def _next_digest(deps: Deps) -> datetime:
 def receive_upload(deps: Deps, *, user: str, channel: str, files: Sequence[Mapping]) -> int:
     """Files ``user`` sent the app in its DM ``channel``: each refused with a
     message or queued for ``run_imports`` (one row and one reply per Slack
-    file, however often the event comes). How many were queued."""
+    file, however often the event comes). How many were queued.
+
+    Each row is born held by this call (a lease) until its first reply is
+    posted and its ts stored, so a run cannot answer in between (two replies);
+    a post that fails is left to the runs (``_tell`` posts it, keyed), and one
+    cut short is taken over once the lease runs out."""
     catalog = deps.catalog_for(user)
     now = deps.clock.now()
     queued = 0
@@ -229,24 +240,50 @@ def receive_upload(deps: Deps, *, user: str, channel: str, files: Sequence[Mappi
         if refusal is not None:
             _refuse(deps, user=user, channel=channel, file_id=file_id, filename=filename, text=refusal, now=now)
             continue
+        holder = f"receive:{uuid.uuid4().hex}"
         with transaction(deps.session_factory) as session:
-            row = store.add_import(session=session, file_id=file_id, user=user, channel=channel, filename=filename, size=size, now=now)
+            row = store.add_import(session=session, file_id=file_id, user=user, channel=channel, filename=filename,
+                                   size=size, now=now, holder=holder, lease_until=now + LEASE)  # fmt: skip
             row_id = row.id if row is not None else None
         if row_id is None:
             continue
-        ts = deps.notifier.post_message(channel, text=catalog.t("slackimport.received", filename=filename), key=f"slackimport:{file_id}")
+        try:
+            ts = deps.notifier.post_message(channel, text=catalog.t("slackimport.received", filename=filename), key=f"slackimport:{file_id}")
+        except (SlackApiError, SlackUnavailable) as exc:  # the run posts the summary instead (keyed)
+            log.warning("slack import %s: the first reply was not posted: %s", file_id, exc)
+            ts = None
         with transaction(deps.session_factory) as session:
-            store.set_reply(session=session, import_id=row_id, ts=ts)
+            if ts is not None:
+                store.set_reply(session=session, import_id=row_id, ts=ts)
+            store.hand_over(session=session, import_id=row_id, holder=holder)
         queued += 1
     return queued
 
 
 def _refuse(deps: Deps, *, user: str, channel: str, file_id: str, filename: str, text: str, now: datetime) -> None:
-    """One refusal per file: a finished row, then the message."""
+    """One refusal per file: a row that says so (held by this call), the
+    message (keyed), then the row finished. When the post fails the row waits
+    for a run to post it (``_tell``) after ``RETRY_AFTER``: a redelivered
+    event finds the row and posts nothing, but the sender is still told."""
+    holder = f"receive:{uuid.uuid4().hex}"
     with transaction(deps.session_factory) as session:
-        added = store.add_refused(session=session, file_id=file_id, user=user, channel=channel, filename=filename, summary=text, now=now)
-    if added:
-        deps.notifier.post_message(channel, text=text, key=f"slackimport:{file_id}")
+        added = store.add_refused(session=session, file_id=file_id, user=user, channel=channel, filename=filename,
+                                  summary=text, now=now, holder=holder, lease_until=now + LEASE)  # fmt: skip
+        row = store.find_import(session=session, file_id=file_id) if added else None
+        row_id = row.id if row is not None else None
+    if row_id is None:
+        return
+    try:
+        ts = deps.notifier.post_message(channel, text=text, key=f"slackimport:{file_id}")
+    except (SlackApiError, SlackUnavailable) as exc:
+        log.warning("refusal of slack file %s not posted (a run will): %s", file_id, exc)
+        with transaction(deps.session_factory) as session:
+            store.release(session=session, import_id=row_id, holder=holder, now=now, retry_at=now + RETRY_AFTER,
+                          error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        return
+    with transaction(deps.session_factory) as session:
+        store.set_reply(session=session, import_id=row_id, ts=ts)
+        store.finish(session=session, import_id=row_id, holder=holder, now=deps.clock.now())
 
 
 def run_imports(deps: Deps, *, holder: str | None = None, monotonic: Callable[[], float] = time.monotonic) -> int:
@@ -328,24 +365,33 @@ def _import(deps: Deps, row: SlackImport, *, holder: str, monotonic: Callable[[]
         except (SlackApiError, SlackUnavailable) as exc:  # progress only: the import goes on
             log.warning("progress of slack import %s not shown: %s", row.id, exc)
 
+    rejected: list[bytes | None] = [None]
+
+    def on_parsed(problems: Sequence[RowProblem]) -> None:
+        """The rejected rows' CSV, before the import's transaction opens: the
+        file is read again for their cells (19.7 s for 100,000 XLSX rows, 10%
+        bad), and on SQLite every other writer would wait behind it."""
+        if problems:
+            cells = read_rows(data, filename=row.filename, wanted={p.row for p in problems}, limits=limits)
+            rejected[0] = gzip.compress(rejected_rows_csv(cells, problems, catalog))
+            _renew(deps, row, holder=holder)  # the re-read took a while
+
     def on_stored(session, batch: ImportBatch, report: ImportReport) -> None:
-        csv = None
-        if report.problems:
-            cells = read_rows(data, filename=row.filename, wanted={p.row for p in report.problems}, limits=limits)
-            csv = gzip.compress(rejected_rows_csv(cells, report.problems, catalog))
+        csv = rejected[0]
+        assert batch.id is not None and row.id is not None
         summary = import_summary(
             filename=row.filename, total=report.total_rows, added=report.added, skipped_known=report.skipped_known,
             duplicates=len(report.duplicates), problems=report.problems, unrouted=len(report.unrouted),
-            has_file=csv is not None, catalog=catalog,
+            has_file=csv is not None, held=store.count_held(session=session, batch_id=batch.id) if report.added else 0,
+            catalog=catalog,
         )  # fmt: skip
-        assert batch.id is not None and row.id is not None
         if not store.set_stored(session=session, import_id=row.id, holder=holder, batch_id=batch.id, summary=summary, rejected_csv=csv):
             raise _LostLease  # rolls the import back: the run holding the row now does it
 
     try:
         import_export(
             session_factory=deps.session_factory, now=deps.clock.now(), timezone=deps.timezone, routing=deps.routing,
-            data=data, filename=row.filename, actor=row.user, progress=progress, on_stored=on_stored,
+            data=data, filename=row.filename, actor=row.user, progress=progress, on_parsed=on_parsed, on_stored=on_stored,
         )  # fmt: skip
     except ExportError as exc:  # the whole file is refused: nothing was imported
         _store_refusal(deps, row, holder=holder, text=catalog.t(exc.key, **exc.params))

@@ -15,17 +15,20 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 from test_core_loop import CS_AGENT, CS_LEAD, SAMPLE, Y, items, seed
 
 from bot.app import create_app
 from bot.core.routing import ImportLimits
 from bot.fakeslack import DOWNLOAD_METHOD, event_callback, new_trigger_id, slash_command, view_submission
-from bot.gateway import DownloadRefused, SlackGateway, make_client
+from bot.gateway import Backoff, DownloadRefused, SlackGateway, make_client
 from bot.ids import ActionId, BlockId, ViewId
 from bot.services import slack_import
+from bot.services.importing import import_export
 from storage import slack_imports
 from storage.db import transaction
 from storage.models import ImportBatch, SlackImport
@@ -163,6 +166,27 @@ def test_a_good_record_is_stored_as_an_import_of_one_row_and_told(bot, signer, f
     assert "next daily digest (2026-11-30 08:30)" in told  # Friday 08:30 has passed: Monday's
 
 
+def test_a_logged_record_of_a_reported_order_is_said_to_be_held_not_posted(bot, signer, fake_slack, session_factory) -> None:
+    command(bot, signer, fake_slack, "report SO20261127000001 refused the customer sent it back", Y)
+    assert submit_log(bot, signer).status == 200
+    assert items(session_factory)["SO20261127000001"].status == "held"
+    (told,) = dm_texts(fake_slack, CS_AGENT)
+    assert "Stored: SO20261127000001" in told and "held back from the digest" in told and "Keep or Drop" in told
+    assert "next daily digest" not in told
+
+
+def test_the_upload_summary_says_how_many_records_were_held(bot, signer, fake_slack, session_factory) -> None:
+    command(bot, signer, fake_slack, "report SO20261126100001 refused", Y)
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD, GOOD2))
+    assert bot.services.run_imports() == 1
+    assert [i.status for _, i in sorted(items(session_factory).items())] == ["held", "new"]
+    (row,) = slack_rows(session_factory)
+    assert "1 record(s) were reported as legitimate rejections" in reply_text(fake_slack, row)
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD2), event_id="Ev0002")  # nothing held: not said
+    bot.services.run_imports()
+    assert "legitimate rejections" not in reply_text(fake_slack, slack_rows(session_factory)[1])
+
+
 def test_a_record_no_owner_covers_is_stored_and_said_to_go_to_the_cs_lead(bot, signer, fake_slack, session_factory) -> None:
     submit_log(bot, signer, category="small", branch="上海浦东分公司")
     assert "SO20261127000001" in items(session_factory)
@@ -249,6 +273,22 @@ def test_bad_rows_come_back_as_a_csv_with_their_reasons_shared_once(bot, signer,
     assert len(slack_rows(session_factory)) == 1 and len(batches(session_factory)) == 1
 
 
+def test_the_rejected_rows_are_read_again_before_the_imports_transaction_opens(engine, session_factory, clock, routing) -> None:
+    """On SQLite every writer waits behind the import's transaction: the slow
+    re-read for the rejected rows' CSV (``on_parsed``) runs before it opens."""
+    open_transactions = [0]
+    for name, step in (("begin", 1), ("commit", -1), ("rollback", -1)):
+        event.listen(engine, name, lambda *_, step=step: open_transactions.__setitem__(0, open_transactions[0] + step))
+    seen: dict = {}
+    import_export(
+        session_factory=session_factory, now=clock.now(), timezone=ZoneInfo("Asia/Shanghai"), routing=routing,
+        data=csv_rows(GOOD, BAD_DATE), filename="a.csv", actor=CS_AGENT,
+        on_parsed=lambda problems: seen.setdefault("parsed", (open_transactions[0], sorted({p.row for p in problems}))),
+        on_stored=lambda session, batch, report: seen.setdefault("stored", (open_transactions[0], report.added)),
+    )  # fmt: skip
+    assert seen == {"parsed": (0, [3]), "stored": (1, 1)}
+
+
 def test_the_same_file_twice_imports_nothing_new_and_says_so(bot, signer, fake_slack, session_factory) -> None:
     upload(bot, signer, fake_slack, content=csv_rows(GOOD, GOOD2), event_id="Ev1")
     bot.services.run_imports()
@@ -289,6 +329,47 @@ def test_a_file_over_max_bytes_is_refused_from_files_info_before_download(settin
     assert fake_slack.calls_to(DOWNLOAD_METHOD) == []
     assert any("too big" in t.lower() or "200" in t for t in dm_texts(fake_slack, CS_AGENT))
     assert bot.services.run_imports() == 0 and items(session_factory) == {}
+
+
+@pytest.mark.parametrize(("user", "filename", "says"), [(Y, "callbacks.csv", "Only customer service"), (CS_AGENT, "notes.txt", "only .csv and .xlsx")])
+def test_a_refusal_whose_post_fails_is_told_by_a_run_once_slack_is_back(bot, signer, fake_slack, session_factory, clock,
+                                                                       user, filename, says) -> None:  # fmt: skip
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=Backoff().attempts)  # every try of one post
+    event = upload(bot, signer, fake_slack, user=user, filename=filename, content=csv_rows(GOOD))
+    bot.app.dispatch(event_callback(signer, event=event, event_id="Ev0001").to_bolt())  # redelivered: the row is there
+    assert not any(says in t for t in dm_texts(fake_slack, user))
+    (row,) = slack_rows(session_factory)
+    assert row.outcome == "refused" and row.finished_at is None
+    clock.set(clock.now() + slack_import.RETRY_AFTER + timedelta(seconds=1))
+    assert bot.services.run_imports() == 1
+    assert sum(says in t for t in dm_texts(fake_slack, user)) == 1
+    assert bot.services.run_imports() == 0 and items(session_factory) == {}
+    (row,) = slack_rows(session_factory)
+    assert row.outcome == "refused" and row.finished_at is not None and says in reply_text(fake_slack, row)
+
+
+def test_a_received_reply_whose_post_fails_is_left_to_the_run_which_posts_the_summary(bot, signer, fake_slack, session_factory) -> None:
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, times=Backoff().attempts)  # every try of one post
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD))
+    (row,) = slack_rows(session_factory)
+    assert (row.reply_ts, row.lease_until, row.finished_at) == (None, None, None)
+    assert bot.services.run_imports() == 1
+    (row,) = slack_rows(session_factory)
+    assert row.outcome == "imported" and "Added: 1" in reply_text(fake_slack, row)
+    assert [t for t in dm_texts(fake_slack, CS_AGENT) if t] == [reply_text(fake_slack, row)]  # '': the file's own message
+
+
+def test_a_new_row_is_held_by_its_receiver_until_its_reply_ts_is_stored(bot, signer, fake_slack, session_factory, clock) -> None:
+    """A run's re-check between the row's commit and its reply's ts cannot
+    claim it (it would post a second reply, the "Received" never updated)."""
+    with transaction(session_factory) as session:
+        row = slack_imports.add_import(session=session, file_id="F0RACE", user=CS_AGENT, channel=AGENT_DM, filename="a.csv",
+                                       size=10, now=clock.now(), holder="receive:x", lease_until=clock.now() + slack_import.LEASE)  # fmt: skip
+        assert row is not None
+    assert bot.services.run_imports() == 0
+    upload(bot, signer, fake_slack, content=csv_rows(GOOD))
+    received = [r for r in slack_rows(session_factory) if r.file_id != "F0RACE"]
+    assert [(r.reply_ts is not None, r.lease_until) for r in received] == [(True, None)]
 
 
 def test_the_fake_refuses_a_download_without_the_bot_token_as_slack_does(bot, signer, fake_slack) -> None:

@@ -93,3 +93,11 @@ def test_the_summary_lists_a_few_rejected_rows_and_points_at_the_file() -> None:
     text = import_summary(filename="x.csv", total=50, added=0, skipped_known=0, duplicates=0, problems=parsed.problems,
                           unrouted=0, has_file=True, catalog=EN)  # fmt: skip
     assert "row 21:" in text and "row 22:" not in text and "30 more rejected" in text and "file in this thread" in text
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_the_summary_says_how_many_records_are_held_only_when_some_are(locale: str) -> None:
+    catalog = Catalog(locale)
+    common = dict(filename="x.csv", total=3, added=3, skipped_known=0, duplicates=0, problems=[], unrouted=0, has_file=False, catalog=catalog)
+    assert import_summary(**common, held=2) == "\n".join([import_summary(**common), catalog.t("slackimport.held", count=2)])
+    assert catalog.t("slackimport.held", count=2) not in import_summary(**common, held=0)
