@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 from bot.core.digest import AWAITING_FIX, FIELD_LIMIT, item_text, state_block
 from bot.core.lifecycle import Status
 from bot.core.monthly import AgentFigures, MonthFigures, OwnerFigures
-from bot.core.reports import NOTE_SHOWN, reason_text
+from bot.core.reports import NOTE_SHOWN, ReportState, reason_text
 from bot.core.routing import Owner, Routing
 from bot.core.text import cut, esc, esc_cut, fmt_time, mention
 from bot.i18n import Catalog
@@ -98,15 +98,6 @@ class FailedSend:
     what: str  # the digest's day and owner, the follow-up's recipient (a Slack user), the file's name
     at: datetime | None
     error: str
-
-
-class ReportState:
-    """Where a legitimate-rejection report stands (``bot.services.reports.ReportState`` values)."""
-
-    WAITING = "waiting"  # no CS record of the order yet
-    HELD = "held"  # CS's record is held: keep or drop it
-    KEPT = "kept"
-    DROPPED = "dropped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,15 @@ NOTE_SHOWN = 300  # a report's note, as shown in the digest or the DM
 ORDER_LIMIT = MAX_LENGTHS["order_no"]
 
 
+class ReportState(StrEnum):
+    """Where a legitimate-rejection report stands."""
+
+    WAITING = "waiting"  # no CS record of the order yet
+    HELD = "held"  # CS's record is held: keep or drop it
+    KEPT = "kept"
+    DROPPED = "dropped"
+
+
 class Reason(StrEnum):
     DAMAGED = "damaged"  # 货损: the goods were damaged
     REFUSED = "refused"  # 客户拒收: the customer refused them

@@ -36,7 +36,7 @@ from enum import StrEnum
 from slack_sdk.errors import SlackApiError
 
 from bot.core.lifecycle import Action, Role, Status, Surface, Verdict, decide
-from bot.core.reports import ReportRequest, reason_text, report_modal, review_message
+from bot.core.reports import ReportRequest, ReportState, reason_text, report_modal, review_message
 from bot.core.text import esc_cut, fmt_time, mention
 from bot.gateway import ReplyTo, SlackUnavailable
 from bot.services.deps import Deps
@@ -250,13 +250,6 @@ def _decided_answer(report: RejectionReport, cat, tz) -> tuple[str, dict]:
 
 
 # --- for CS's App Home ------------------------------------------------------------------------
-
-
-class ReportState(StrEnum):
-    WAITING = "waiting"  # no CS record of the order yet
-    HELD = "held"  # CS's record is held: keep or drop it
-    KEPT = "kept"
-    DROPPED = "dropped"
 
 
 @dataclass(frozen=True, slots=True)
