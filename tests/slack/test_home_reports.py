@@ -11,46 +11,21 @@ reports there."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from itertools import count
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from test_reports import CHANNEL, CHEN, EN, SAMPLE, at, command, seed  # the reports' own tests: the same day, the same sample
 
-from bot.core.importing import parse_export
 from bot.core.lifecycle import Status
-from bot.fakeslack import FakeSlack, event_callback, slash_command
+from bot.fakeslack import FakeSlack, event_callback
 from bot.fakeslack.requests import app_home_opened_event, home_block_actions
-from bot.i18n import Catalog
 from storage.db import transaction
-from storage.imports import insert_records
 from storage.models import AuditEntry, Item, RejectionReport
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "callbacks-2026-11-26.csv"
-CHANNEL = "C0LOGISTICS"
 Y, Z, DRIVER, NOBODY = "U0OWNERY", "U0OWNERZ", "U0DRIVER1", "U0NOBODY"
 CHEN_JING, WANG_LI, CS_LEAD = "U0CS0002", "U0CS0001", "U0CSLEAD"
-CHEN = "SO20261126000001"  # Z's (small, 杭州); callback agent 陈静
-EN = Catalog("en")
 EVENTS = count(1)
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-def seed(session_factory, clock) -> None:
-    records = parse_export(SAMPLE.read_bytes(), filename="callbacks.csv").records
-    with transaction(session_factory) as session:
-        insert_records(session=session, records=records, batch_id=None, now=clock.now(), timezone=SHANGHAI)
-
-
-def command(bot, signer, fake, text: str, user: str):
-    request = slash_command(signer, text=text, user_id=user, channel_id=CHANNEL, response_url=fake.response_url())
-    return bot.app.dispatch(request.to_bolt())
 
 
 def open_home(bot, signer, fake: FakeSlack, user: str):
