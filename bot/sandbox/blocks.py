@@ -8,7 +8,7 @@ request to the sandbox, which signs a ``block_actions`` payload for the app.
 mrkdwn (https://docs.slack.dev/messaging/formatting-message-text): ``*bold*``,
 ``_italic_``, ``~strike~``, `` `code` ``, ```` ``` ```` blocks, ``>`` quotes,
 ``<@U…>`` mentions (shown with the person's name), ``<#C…|name>``,
-``<!here>``, ``<url|label>`` links; ``&amp;``, ``&lt;``, ``&gt;`` are the
+``<!here>``, ``<url|label>`` links and bare ones; ``&amp;``, ``&lt;``, ``&gt;`` are the
 escapes Slack's text carries. A block type this renderer does not know is
 shown as its type and its texts, never dropped.
 """
@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_CONTROL = re.compile(r"<([^<>\n]+)>")
+_CONTROL = re.compile(r"<([^<>\n]+)>|(https?://[^\s<>|]+)")  # <…> sequences, and bare links Slack's client links too
 _PERMALINK = re.compile(r"https://[\w.-]+\.slack\.com/archives/(\w+)/p(\d{10})(\d{6})")
 _FORMATS = (
     (re.compile(r"```(.+?)```", re.S), r"<pre>\1</pre>"),
@@ -65,7 +65,8 @@ def mrkdwn(text: str, names: Mapping[str, str]) -> str:
     controls: list[str] = []
 
     def hold(match: re.Match[str]) -> str:
-        controls.append(_control(match.group(1), names))
+        bare = match.group(2)
+        controls.append(_link(html.unescape(bare), _esc(html.unescape(bare))) if bare else _control(match.group(1), names))
         return f"\x00{len(controls) - 1}\x00"
 
     held = _CONTROL.sub(hold, text)

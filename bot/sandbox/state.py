@@ -75,7 +75,7 @@ class Sandbox:
         self.replaying = False
         self.narration = io.StringIO()
         self.world = self._new_world()
-        with redirect_stdout(self.narration):
+        with redirect_stdout(io.StringIO()):  # the terminal transcript; the page shows the world itself
             opening(self.world)
         self._collect()
 
