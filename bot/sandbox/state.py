@@ -44,6 +44,7 @@ PEOPLE = {
 }
 EMOJI = {CONFIRM_REACTION: "✅", ACKNOWLEDGE_REACTION: "👀", "+1": "👍", "x": "❌", "heavy_check_mark": "✔️"}
 REACTIONS = (CONFIRM_REACTION, ACKNOWLEDGE_REACTION, "+1")  # offered on every message
+WEEKDAYS = ("sandbox.weekday_1", "sandbox.weekday_2", "sandbox.weekday_3", "sandbox.weekday_4", "sandbox.weekday_5", "sandbox.weekday_6", "sandbox.weekday_7")
 NEXT_DUE_LIMIT = timedelta(days=7)  # "next thing due" stops looking after a week
 QUIET_STEP = timedelta(hours=1)  # outside 07:00-20:00 the ticker's ticks are run an hour apart (nothing is due at night)
 SENDS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url", "files.completeUploadExternal", "views.publish")
@@ -434,4 +435,4 @@ def _state_value(element: dict[str, Any], value: Any) -> Any:
 
 def _when(moment: datetime, catalog: Catalog) -> str:
     local = moment.astimezone(TZ)
-    return catalog.t("sandbox.when", weekday=catalog.t(f"sandbox.weekday_{local.isoweekday()}"), date=local.strftime("%Y-%m-%d"), time=local.strftime("%H:%M"))
+    return catalog.t("sandbox.when", weekday=catalog.t(WEEKDAYS[local.weekday()]), date=local.strftime("%Y-%m-%d"), time=local.strftime("%H:%M"))
