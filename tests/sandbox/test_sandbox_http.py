@@ -187,3 +187,13 @@ def test_demo_web_serves_the_page_on_127_0_0_1_and_says_so(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_button_in_the_home_tab_is_clicked_there(client, sandbox):
+    client.post("/api/home", json={"user": "U0OWNERY"})
+    home = sandbox.world.fake.home_view("U0OWNERY")
+    button = _button(home, ActionId.CONFIRM)
+    assert client.post("/api/click", json={"user": "U0OWNERY", **button}).status_code == 200
+    digest = next(m for m in sandbox.world.fake.messages.values() if any(b.get("block_id") == f"item-{button['value']}" for b in m["blocks"]))
+    assert any(b.get("block_id") == f"state-{button['value']}" and "confirmed" in str(b) for b in digest["blocks"])
+    assert client.post("/api/click", json={"user": "U0OWNERZ", **button}).status_code == 404  # Z has no Home yet

@@ -141,6 +141,13 @@ async function refresh(force) {
   document.body.dataset.version = d.version;
 }
 
+function jump(channel, ts) {
+  state.view = channel.startsWith("D") ? "dm" : "channel";
+  render();
+  const found = document.querySelector(`.sb-message[data-ts="${CSS.escape(ts)}"]`);
+  if (found) { found.scrollIntoView({ block: "center" }); found.classList.add("flash"); }
+}
+
 // --- acting -------------------------------------------------------------------
 function ask(confirm) {
   return new Promise((resolve) => {
@@ -167,6 +174,9 @@ document.addEventListener("click", async (event) => {
       action_id: button.dataset.actionId, value: button.dataset.value, block_id: button.dataset.blockId,
       channel: message ? message.dataset.channel : null, ts: message ? message.dataset.ts : null,
     });
+    // a link button: Slack opens its URL too; a message's permalink opens here
+    const link = /\/archives\/(\w+)\/p(\d{10})(\d{6})/.exec(button.dataset.url || "");
+    if (link) jump(link[1], `${link[2]}.${link[3]}`);
     return;
   }
   const reaction = target.closest("button.reaction");
@@ -186,10 +196,7 @@ document.addEventListener("click", async (event) => {
   const permalink = target.closest("a.sb-permalink");
   if (permalink) {
     event.preventDefault();
-    state.view = permalink.dataset.channel.startsWith("D") ? "dm" : "channel";
-    render();
-    const found = document.querySelector(`.sb-message[data-ts="${CSS.escape(permalink.dataset.ts)}"]`);
-    if (found) { found.scrollIntoView({ block: "center" }); found.classList.add("flash"); }
+    jump(permalink.dataset.channel, permalink.dataset.ts);
     return;
   }
   const nav = target.closest(".nav");
