@@ -5,6 +5,7 @@ app with waitress, tested in test_sandbox_http.py)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,23 @@ from werkzeug.serving import make_server
 
 from bot.sandbox.state import Sandbox
 from bot.sandbox.web import create_web
+
+SHOTS = pytest.StashKey[Path]()  # where the browser tests saved their screenshots
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if SHOTS in config.stash:
+        terminalreporter.write_line(f"sandbox screenshots (test artefacts): {config.stash[SHOTS]}")
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """Where the browser tests keep their screenshots: ``$SANDBOX_SCREENSHOTS``,
+    else ``sandbox-screenshots`` in pytest's temporary folder of the run."""
+    folder = Path(os.environ.get("SANDBOX_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "sandbox-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[SHOTS] = folder
+    return folder
 
 
 class Served(NamedTuple):

@@ -60,16 +60,6 @@ def browser() -> Iterator[object]:
         driver.quit()
 
 
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
-    folder = Path(os.environ.get("SANDBOX_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "sandbox-screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"sandbox screenshots: {folder}")
-    return folder
-
-
 def _wait(driver, condition, message: str):
     from selenium.webdriver.support.ui import WebDriverWait
 
