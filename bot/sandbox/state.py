@@ -48,6 +48,7 @@ WEEKDAYS = ("sandbox.weekday_1", "sandbox.weekday_2", "sandbox.weekday_3", "sand
 NEXT_DUE_LIMIT = timedelta(days=7)  # "next thing due" stops looking after a week
 QUIET_STEP = timedelta(hours=1)  # outside 07:00-20:00 the ticker's ticks are run an hour apart (nothing is due at night)
 SENDS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url", "files.completeUploadExternal", "views.publish")
+REPLAY_WAIT = 120  # seconds close() waits for a replay under way (it takes seconds)
 EPHEMERALS_KEPT = 8  # per person and conversation, newest last
 _STEP = re.compile(r"━+\n(.*?)\n━+", re.S)
 
@@ -74,6 +75,7 @@ class Sandbox:
         self._worlds = 0
         self._changes = 0
         self.replaying = False
+        self._replay: threading.Thread | None = None
         self.narration = io.StringIO()
         self.world = self._new_world()
         with redirect_stdout(io.StringIO()):  # the terminal transcript; the page shows the world itself
@@ -98,6 +100,9 @@ class Sandbox:
         return world
 
     def close(self) -> None:
+        """Stop: a replay under way is let finish first (bounded), then the world is closed."""
+        if self._replay is not None:
+            self._replay.join(timeout=REPLAY_WAIT)
         with self._lock:
             if self._stack is not None:
                 self._stack.close()
@@ -123,7 +128,7 @@ class Sandbox:
                     self.replaying = False
                     self._changes += 1
 
-        thread = threading.Thread(target=run, name="sandbox-replay", daemon=True)
+        thread = self._replay = threading.Thread(target=run, name="sandbox-replay", daemon=True)
         thread.start()
         return thread
 

@@ -12,6 +12,7 @@ Errors raised: none; `Busy` answers 409, `Gone` 404, a bad request 400.
 from __future__ import annotations
 
 import mimetypes
+import signal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +126,10 @@ def create_web(sandbox: Sandbox) -> Flask:
     return web
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(*, locale: str, host: str = "127.0.0.1", port: int = 0) -> int:
     """Build the sandbox, print where it listens, serve until Ctrl-C."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +141,8 @@ def serve(*, locale: str, host: str = "127.0.0.1", port: int = 0) -> int:
             print(t("sandbox.serving", address=address))
             print(t("sandbox.local_only") if host in LOCAL_HOSTS else t("sandbox.not_local", host=host))
             print(t("sandbox.stop"), flush=True)
+            signal.signal(signal.SIGTERM, _stop)  # as Ctrl-C: the temporary world is removed either way
+            signal.signal(signal.SIGINT, _stop)
             try:
                 server.run()
             except KeyboardInterrupt:

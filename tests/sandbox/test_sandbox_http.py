@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -172,7 +173,7 @@ def test_the_replay_plays_the_case_study_to_the_letter_and_its_files_download(cl
     assert client.get("/files/F0NONE").status_code == 404
 
 
-def test_demo_web_serves_the_page_on_127_0_0_1_and_says_so(tmp_path):
+def test_demo_web_serves_the_page_on_127_0_0_1_says_so_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "BOT_LOCALE": "en", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--web"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -184,9 +185,12 @@ def test_demo_web_serves_the_page_on_127_0_0_1_and_says_so(tmp_path):
         with urlopen(address.group(0), timeout=30) as page:
             assert page.status == 200
             assert "rejectbot sandbox" in page.read().decode()
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(timeout=30) == 0
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def test_a_button_in_the_home_tab_is_clicked_there(client, sandbox):
