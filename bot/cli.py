@@ -555,7 +555,12 @@ def cmd_demo(args) -> int:
     from bot.demo import run_demo
 
     env = (os.environ.get("BOT_LOCALE") or "").strip()
-    return run_demo(locale=args.locale or (env if env in LOCALES else "en"))
+    locale = args.locale or (env if env in LOCALES else "en")
+    if args.web:
+        from bot.sandbox.web import serve
+
+        return serve(locale=locale, host=args.host, port=args.port)
+    return run_demo(locale=locale)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -578,6 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Socket Mode: also serve GET /healthz on port N (all interfaces, 0.0.0.0)")
     demo = command("demo", help="the whole workflow offline, against a built-in fake Slack")
     demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: BOT_LOCALE when set, else en)")
+    demo.add_argument("--web", action="store_true", help="serve the sandbox: the workflow in a local web page (Ctrl-C stops it)")
+    demo.add_argument("--host", default="127.0.0.1", help="--web: the address to listen on (default 127.0.0.1: this computer only)")
+    demo.add_argument("--port", type=int, default=0, help="--web: the port (default: a free one)")
     imp = command("import", help="import a callback export (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")

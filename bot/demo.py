@@ -29,12 +29,16 @@ import json
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.app import create_app
+from slack_bolt.response import BoltResponse
+
+from bot.app import Bot, create_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core.routing import CalendarOverrides, Owner, Penalties, Routing
@@ -44,7 +48,7 @@ from bot.fakeslack.requests import app_home_opened_event
 from bot.gateway import make_client
 from bot.i18n import Catalog
 from bot.ids import CONFIRM_REACTION, ActionId, BlockId, ViewId
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import SessionFactory, make_engine, make_session_factory, upgrade
 
 SAMPLE = Path(__file__).parent / "demo_data" / "callbacks-2026-11-26.csv"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -278,18 +282,23 @@ class People:
     def __init__(self, bot, fake: FakeSlack, signer: SlackSigner) -> None:
         self.bot, self.fake, self.signer = bot, fake, signer
         self.hooks = 0
+        self.hook_owners: dict[str, tuple[str, str]] = {}  # response_url name -> (user, channel) it answers
 
-    def _response_url(self) -> str:
+    def _response_url(self, user: str, channel: str, ts: str | None = None) -> str:
         self.hooks += 1
-        return self.fake.response_url(f"r{self.hooks}")
+        name = f"r{self.hooks}"
+        self.hook_owners[name] = (user, channel)
+        return self.fake.response_url(name, channel=channel, ts=ts)
 
-    def command(self, user: str, text: str) -> None:
-        self.bot.app.dispatch(slash_command(self.signer, text=text, user_id=user, channel_id=CHANNEL, response_url=self._response_url()).to_bolt())
+    def command(self, user: str, text: str, *, channel: str = CHANNEL) -> BoltResponse:
+        return self.bot.app.dispatch(slash_command(
+            self.signer, text=text, user_id=user, channel_id=channel, response_url=self._response_url(user, channel),
+        ).to_bolt())
 
-    def click(self, user: str, action_id: str, value: str, block_id: str, channel: str, message: dict) -> None:
-        self.bot.app.dispatch(block_actions(
+    def click(self, user: str, action_id: str, value: str, block_id: str, channel: str, message: dict) -> BoltResponse:
+        return self.bot.app.dispatch(block_actions(
             self.signer, user_id=user, action_id=action_id, value=value, block_id=block_id, channel_id=channel,
-            message_ts=message["ts"], message=message, response_url=self._response_url(),
+            message_ts=message["ts"], message=message, response_url=self._response_url(user, channel, message["ts"]),
         ).to_bolt())
 
     def submit_last_modal(self, user: str, callback_id: str, block_id: str, action_id: str, text: str) -> None:
@@ -336,8 +345,30 @@ def play(*, locale: str | None = None, workdir: Path | None = None) -> Played:
 
 
 def _play(locale: str, workdir: Path) -> Played:
+    with open_world(locale, workdir) as world:
+        opening(world)
+        day_one = case_study(world)
+    return Played(world.fake, day_one)
+
+
+class World(NamedTuple):
+    """The demo's running pieces: the real app against the fake Slack, on a
+    fixed clock, and the people who act in it. Also what ``demo --web`` shows."""
+
+    bot: Bot
+    fake: FakeSlack
+    clock: FixedClock
+    people: People
+    transcript: Transcript
+    session_factory: SessionFactory
+    catalog: Catalog
+
+
+@contextmanager
+def open_world(locale: str, workdir: Path) -> Iterator[World]:
+    """The app built as production builds it, against a fresh fake Slack and
+    the SQLite database ``workdir / "demo.db"``, its clock on the demo day."""
     catalog = Catalog(locale)
-    t = catalog.t
     clock = FixedClock(datetime.combine(DAY, time(8, 30), TZ))
     # the fake judges scheduled messages (the digest's warning) by the demo's clock
     # everyone in the workspace reads the demo's language (texts to one person follow their Slack locale)
@@ -355,111 +386,127 @@ def _play(locale: str, workdir: Path) -> Played:
             settings, client=make_client("xoxb-demo", fake.api_url), session_factory=session_factory,
             clock=clock, routing=DEMO_ROUTING, process_before_response=True,
         )
-        people = People(bot, fake, SlackSigner(SECRET))
         transcript = Transcript(fake, catalog)
         transcript.seen = len(fake.calls)  # skip auth.test
+        try:
+            yield World(bot, fake, clock, People(bot, fake, SlackSigner(SECRET)), transcript, session_factory, catalog)
+        finally:
+            engine.dispose()
 
-        def ticker(hour: int, minute: int) -> None:
-            """The scheduler's ticks until ``hour:minute`` of the demo's day."""
-            _run_ticker(bot, clock, transcript, until=datetime.combine(DAY, time(hour, minute), TZ))
 
-        seeded = seed_history(session_factory, DEMO_ROUTING, tz=TZ)
-        print(t("demo.history", count=seeded) + "\n")
+def opening(world: World) -> None:
+    """The months of history, then the demo day's morning: the callback export
+    dropped into 王丽's DM and imported, and the 08:30 digest."""
+    bot, clock, fake, people, transcript, t = world.bot, world.clock, world.fake, world.people, world.transcript, world.catalog.t
+    seeded = seed_history(world.session_factory, DEMO_ROUTING, tz=TZ)
+    print(t("demo.history", count=seeded) + "\n")
 
-        clock.set(datetime.combine(DAY, time(8, 15), TZ))
-        _say(t("demo.step_import", file=SAMPLE.name))
-        people.event(fake.upload_as_user("U0CS0001", SAMPLE.name, SAMPLE.read_bytes()), event_id="Ev0UPLOAD1")
-        bot.services.run_imports()  # under `rejectbot run`, the import runner's thread
-        transcript.show()
-        clock.set(datetime.combine(DAY, time(8, 30), TZ))
+    clock.set(datetime.combine(DAY, time(8, 15), TZ))
+    _say(t("demo.step_import", file=SAMPLE.name))
+    people.event(fake.upload_as_user("U0CS0001", SAMPLE.name, SAMPLE.read_bytes()), event_id="Ev0UPLOAD1")
+    bot.services.run_imports()  # under `rejectbot run`, the import runner's thread
+    transcript.show()
+    clock.set(datetime.combine(DAY, time(8, 30), TZ))
 
-        _say(t("demo.step_digest"))
-        outcome = bot.services.post_daily_digest()
-        transcript.show()
-        print(t("demo.digest_summary", items=outcome.items, messages=outcome.messages))
+    _say(t("demo.step_digest"))
+    outcome = bot.services.post_daily_digest()
+    transcript.show()
+    print(t("demo.digest_summary", items=outcome.items, messages=outcome.messages))
 
-        firsts = [m for m in fake.channel_history(CHANNEL) if m["blocks"][0]["type"] == "section"]
-        first_y = next(m for m in firsts if "U0OWNERY" in m["blocks"][0]["text"]["text"])
-        first_z = next(m for m in firsts if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
-        y_items, z_items = _items_of(first_y), _items_of(first_z)
-        item_text = {b["block_id"][5:]: b["text"]["text"]
-                     for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
-        order_of = {item: re.search(r"\*(\S+)\*", text).group(1) for item, text in item_text.items()}
 
-        orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
-        ticker(9, 10)
-        _say(t("demo.step_confirm", orders=orders))
-        people.command("U0OWNERY", f"confirm {orders}")
-        transcript.show()
+def case_study(world: World) -> int:
+    """The rest of the case study after the digest: Y answers and disputes, Z
+    stays silent, the month ends. The number of calls the fake Slack had
+    received by the end of the demo day."""
+    bot, clock, fake, people, transcript, catalog = world.bot, world.clock, world.fake, world.people, world.transcript, world.catalog
+    t = catalog.t
 
-        # Z stays silent all day, as in the case study; Y answers for his own list only
-        ticker(9, 12)
-        _say(t("demo.step_not_yours", order=order_of[z_items[0]]))
-        people.command("U0OWNERY", f"confirm {order_of[z_items[0]]}")
-        transcript.show()
+    def ticker(hour: int, minute: int) -> None:
+        """The scheduler's ticks until ``hour:minute`` of the demo's day."""
+        _run_ticker(bot, clock, transcript, until=datetime.combine(DAY, time(hour, minute), TZ))
 
-        # one of Y's items whose callback agent (王丽) reviews disputes in her DM
-        disputed = next(item for item in y_items[2:] if "王丽" in item_text[item])
-        ticker(9, 15)
-        _say(t("demo.step_dispute", order=order_of[disputed]))
-        people.click("U0OWNERY", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_y)
-        transcript.show()
-        reason = t("demo.reason")
-        people.submit_last_modal("U0OWNERY", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
-        print(t("demo.typed", reason=reason) + "\n")
-        transcript.show()
+    firsts = [m for m in fake.channel_history(CHANNEL) if m["blocks"][0]["type"] == "section"]
+    first_y = next(m for m in firsts if "U0OWNERY" in m["blocks"][0]["text"]["text"])
+    first_z = next(m for m in firsts if "U0OWNERZ" in m["blocks"][0]["text"]["text"])
+    y_items, z_items = _items_of(first_y), _items_of(first_z)
+    item_text = {b["block_id"][5:]: b["text"]["text"]
+                 for m in (first_y, first_z) for b in m["blocks"] if b.get("block_id", "").startswith("item-")}
+    order_of = {item: re.search(r"\*(\S+)\*", text).group(1) for item, text in item_text.items()}
 
-        ticker(9, 20)
-        _say(t("demo.step_reaction"))
-        people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1")
-        transcript.show(max_updates=MAX_UPDATE_LINES)
-        _say(t("demo.step_retry"))
-        before = len(fake.calls)
-        status = people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1", retry_num=1)
-        print(t("demo.retry_result", status=status, calls=len(fake.calls) - before) + "\n")
-        transcript.show()
+    orders = f"{order_of[y_items[0]]}, {order_of[y_items[1]]}"
+    ticker(9, 10)
+    _say(t("demo.step_confirm", orders=orders))
+    people.command("U0OWNERY", f"confirm {orders}")
+    transcript.show()
 
-        ticker(9, 45)
-        _say(t("demo.step_overrule", order=order_of[disputed]))
-        review_channel, review = next(
-            (channel, m) for (channel, _), m in fake.messages.items()
-            if any(b.get("block_id") == f"review-act-{disputed}" for b in m["blocks"])
-        )
-        people.click("U0CS0001", ActionId.OVERRULE, disputed, f"review-act-{disputed}", review_channel, review)
-        transcript.show()
-        evidence = t("demo.evidence")
-        people.submit_last_modal("U0CS0001", ViewId.OVERRULE, BlockId.OVERRULE_EVIDENCE, ActionId.OVERRULE_EVIDENCE, evidence)
-        print(t("demo.typed_evidence", evidence=evidence) + "\n")
-        transcript.show()
+    # Z stays silent all day, as in the case study; Y answers for his own list only
+    ticker(9, 12)
+    _say(t("demo.step_not_yours", order=order_of[z_items[0]]))
+    people.command("U0OWNERY", f"confirm {order_of[z_items[0]]}")
+    transcript.show()
 
-        fixed = order_of[y_items[0]]
-        ticker(10, 30)
-        _say(t("demo.step_fix", order=fixed))
-        people.command("U0OWNERY", f"fix {fixed} {t('demo.fix_note')}")
-        transcript.show()
+    # one of Y's items whose callback agent (王丽) reviews disputes in her DM
+    disputed = next(item for item in y_items[2:] if "王丽" in item_text[item])
+    ticker(9, 15)
+    _say(t("demo.step_dispute", order=order_of[disputed]))
+    people.click("U0OWNERY", ActionId.DISPUTE, disputed, f"act-{disputed}", CHANNEL, first_y)
+    transcript.show()
+    reason = t("demo.reason")
+    people.submit_last_modal("U0OWNERY", ViewId.DISPUTE, BlockId.DISPUTE_REASON, ActionId.DISPUTE_REASON, reason)
+    print(t("demo.typed", reason=reason) + "\n")
+    transcript.show()
 
-        ticker(10, 32)
-        _say(t("demo.step_status"))
-        people.command("U0OWNERY", "status")
-        transcript.show()
+    ticker(9, 20)
+    _say(t("demo.step_reaction"))
+    people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1")
+    transcript.show(max_updates=MAX_UPDATE_LINES)
+    _say(t("demo.step_retry"))
+    before = len(fake.calls)
+    status = people.react("U0OWNERY", first_y["ts"], event_id="Ev0DEMO1", retry_num=1)
+    print(t("demo.retry_result", status=status, calls=len(fake.calls) - before) + "\n")
+    transcript.show()
 
-        ticker(10, 35)
-        _say(t("demo.step_rest"))
-        people.command("U0OWNERY", "confirm all")
-        transcript.show(max_updates=MAX_UPDATE_LINES)
+    ticker(9, 45)
+    _say(t("demo.step_overrule", order=order_of[disputed]))
+    review_channel, review = next(
+        (channel, m) for (channel, _), m in fake.messages.items()
+        if any(b.get("block_id") == f"review-act-{disputed}" for b in m["blocks"])
+    )
+    people.click("U0CS0001", ActionId.OVERRULE, disputed, f"review-act-{disputed}", review_channel, review)
+    transcript.show()
+    evidence = t("demo.evidence")
+    people.submit_last_modal("U0CS0001", ViewId.OVERRULE, BlockId.OVERRULE_EVIDENCE, ActionId.OVERRULE_EVIDENCE, evidence)
+    print(t("demo.typed_evidence", evidence=evidence) + "\n")
+    transcript.show()
 
-        ticker(10, 40)
-        _say(t("demo.step_home"))
-        people.event(app_home_opened_event(user="U0OWNERY"), event_id="Ev0HOME1")
-        transcript.show(max_items=None, homes=True)
+    fixed = order_of[y_items[0]]
+    ticker(10, 30)
+    _say(t("demo.step_fix", order=fixed))
+    people.command("U0OWNERY", f"fix {fixed} {t('demo.fix_note')}")
+    transcript.show()
 
-        _say(t("demo.step_silent", every=int(TICK_EVERY.total_seconds() // 60)))
-        ticker(18, 0)
+    ticker(10, 32)
+    _say(t("demo.step_status"))
+    people.command("U0OWNERY", "status")
+    transcript.show()
 
-        day_one = len(fake.calls)
-        _month_end(bot, clock, fake, people, transcript, catalog)
-        print(t("demo.done"))
-    return Played(fake, day_one)
+    ticker(10, 35)
+    _say(t("demo.step_rest"))
+    people.command("U0OWNERY", "confirm all")
+    transcript.show(max_updates=MAX_UPDATE_LINES)
+
+    ticker(10, 40)
+    _say(t("demo.step_home"))
+    people.event(app_home_opened_event(user="U0OWNERY"), event_id="Ev0HOME1")
+    transcript.show(max_items=None, homes=True)
+
+    _say(t("demo.step_silent", every=int(TICK_EVERY.total_seconds() // 60)))
+    ticker(18, 0)
+
+    day_one = len(fake.calls)
+    _month_end(bot, clock, fake, people, transcript, catalog)
+    print(t("demo.done"))
+    return day_one
 
 
 MONDAY, TUESDAY = date(2026, 11, 30), date(2026, 12, 1)  # the month's last working day; the first of December

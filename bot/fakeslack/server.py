@@ -804,6 +804,56 @@ class FakeSlack:
                 "event_ts": message["ts"], "channel_type": "im",
             }  # fmt: skip
 
+    def post_as_user(self, user: str, channel: str, text: str, *, thread_ts: str | None = None) -> dict[str, Any]:
+        """``user`` writes ``text`` in ``channel`` (a reply when ``thread_ts``):
+        the message is stored and the ``message`` event Slack sends for it is
+        returned (a reply carries ``thread_ts`` and ``parent_user_id``;
+        https://docs.slack.dev/reference/events/message), ready for ``event_callback``."""
+        with self._lock:
+            message = self._store_message(channel, {"text": text}, thread_ts=thread_ts)
+            message.update(user=user)
+            message.pop("bot_id", None)
+            message.pop("app_id", None)
+            event = {
+                "type": "message", "user": user, "text": text, "ts": message["ts"], "channel": channel,
+                "event_ts": message["ts"], "channel_type": {"C": "channel", "G": "group", "D": "im"}.get(channel[:1], "channel"),
+            }  # fmt: skip
+            if message["thread_ts"]:
+                event.update(thread_ts=message["thread_ts"], parent_user_id=message.get("parent_user_id"))
+            return event
+
+    def react_as_user(self, user: str, channel: str, ts: str, name: str, *, added: bool = True) -> dict[str, Any] | None:
+        """``user`` adds (or removes) the reaction ``name`` on a message: the
+        message's ``reactions`` change as Slack's do, and the ``reaction_added``
+        (``reaction_removed``) event Slack sends is returned; None when nothing
+        changed (a person reacts once with each emoji, and removes only their own:
+        https://docs.slack.dev/reference/methods/reactions.add ``already_reacted``,
+        reactions.remove ``no_reaction``)."""
+        with self._lock:
+            message = self._messages.get((channel, ts))
+            if message is None:
+                return None
+            reactions = message.setdefault("reactions", [])
+            entry = next((r for r in reactions if r["name"] == name), None)
+            if added == (entry is not None and user in entry["users"]):
+                return None
+            if added and entry is None:
+                reactions.append({"name": name, "users": [user], "count": 1})
+            elif added and entry is not None:
+                entry["users"].append(user)
+                entry["count"] += 1
+            elif entry is not None:
+                entry["users"].remove(user)
+                entry["count"] -= 1
+                if not entry["users"]:
+                    reactions.remove(entry)
+            return {
+                "type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+                "item_user": message["user"], "item": {"type": "message", "channel": channel, "ts": ts, "channel_type":
+                                                       {"C": "channel", "G": "group", "D": "im"}.get(channel[:1], "channel")},
+                "event_ts": self._next_ts(),
+            }  # fmt: skip
+
     def _download(self, command: str, path: str, headers: Mapping[str, str]) -> _Answer:
         """GET a file's ``url_private`` (see `_PRIVATE_PATH`): the bytes for a
         bearer token, else Slack's redirect to its sign-in page."""

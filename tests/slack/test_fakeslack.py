@@ -902,3 +902,29 @@ def test_tiered_methods_allow_their_calls_per_minute(method: str, allowed: int) 
         assert 1 <= int(error.response.headers["Retry-After"]) <= 60
         clock.now += int(error.response.headers["Retry-After"])
         assert call()["ok"] is True
+
+
+def test_a_person_reacts_once_per_emoji_and_removes_only_their_own(fake: FakeSlack, client: WebClient) -> None:
+    ts = client.chat_postMessage(channel="C1", text="digest")["ts"]
+    added = fake.react_as_user("U1", "C1", ts, "white_check_mark")
+    assert added is not None and added["type"] == "reaction_added" and added["item"] == {"type": "message", "channel": "C1", "ts": ts, "channel_type": "channel"}
+    assert added["item_user"] == "UBOT"
+    assert fake.react_as_user("U1", "C1", ts, "white_check_mark") is None  # already_reacted
+    assert fake.react_as_user("U2", "C1", ts, "white_check_mark") is not None
+    assert fake.messages[("C1", ts)]["reactions"] == [{"name": "white_check_mark", "users": ["U1", "U2"], "count": 2}]
+    assert fake.react_as_user("U3", "C1", ts, "white_check_mark", added=False) is None  # no_reaction
+    removed = fake.react_as_user("U1", "C1", ts, "white_check_mark", added=False)
+    assert removed is not None and removed["type"] == "reaction_removed"
+    assert fake.messages[("C1", ts)]["reactions"] == [{"name": "white_check_mark", "users": ["U2"], "count": 1}]
+    assert fake.react_as_user("U1", "C1", "1.000000", "eyes") is None  # no such message
+
+
+def test_a_person_replies_in_a_thread_and_the_message_event_says_so(fake: FakeSlack, client: WebClient) -> None:
+    ts = client.chat_postMessage(channel="C1", text="digest")["ts"]
+    event = fake.post_as_user("U1", "C1", "on it", thread_ts=ts)
+    assert event["type"] == "message" and event["thread_ts"] == ts and event["parent_user_id"] == "UBOT" and event["user"] == "U1"
+    assert "bot_id" not in event and event["channel_type"] == "channel"
+    assert [(m["user"], m["text"]) for m in fake.thread("C1", ts)] == [("U1", "on it")]
+    assert fake.messages[("C1", ts)]["reply_count"] == 1
+    top = fake.post_as_user("U1", "DU1", "hello")
+    assert "thread_ts" not in top and top["channel_type"] == "im"

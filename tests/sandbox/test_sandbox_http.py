@@ -1,0 +1,203 @@
+"""The sandbox's HTTP endpoints without a browser: what a person does on the
+page reaches the real app as Slack's signed request, and what the page gets
+back is what the fake Slack holds. Runs wherever Chromium is missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+from bot.demo import CHANNEL
+from bot.ids import CONFIRM_REACTION, ActionId, BlockId
+from bot.sandbox.state import PEOPLE, Sandbox
+from bot.sandbox.web import create_web
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    box = Sandbox(locale="en", workdir=tmp_path)
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def client(sandbox):
+    return create_web(sandbox).test_client()
+
+
+def _state(client, user: str) -> dict:
+    response = client.get(f"/api/state?user={user}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def _digest_of(sandbox: Sandbox, user: str) -> dict:
+    return next(m for m in sandbox.world.fake.channel_history(CHANNEL) if user in str(m["blocks"][0]))
+
+
+def _button(message: dict, action_id: str) -> dict:
+    for block in message["blocks"]:
+        for element in [block.get("accessory"), *(block.get("elements") or [])]:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return {"action_id": action_id, "value": element["value"], "block_id": block["block_id"]}
+    raise AssertionError(f"no {action_id} button")
+
+
+def test_the_page_and_its_state_show_the_digest_in_the_channel(client, sandbox):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "rejectbot sandbox" in page.get_data(as_text=True)
+    for user in PEOPLE:
+        assert user in page.get_data(as_text=True)  # the switcher's people
+
+    state = _state(client, "U0OWNERY")
+    messages = state["conversations"][CHANNEL]["messages"]
+    assert len(messages) == len(sandbox.world.fake.channel_history(CHANNEL)) >= 2
+    assert 'data-action-id="item.confirm"' in messages[0]["html"]
+    assert state["now"] == "Fri 2026-11-27 08:30"
+    assert client.get(f"/api/state?user=U0OWNERY&since={state['version']}").get_json() == {"version": state["version"], "unchanged": True}
+    assert client.get("/api/state?user=UNOBODY").status_code == 400
+
+
+def test_a_click_confirms_the_item_and_the_message_changes(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    button = _button(message, ActionId.CONFIRM)
+    response = client.post("/api/click", json={"user": "U0OWNERY", "channel": CHANNEL, "ts": message["ts"], **button})
+    assert response.status_code == 200
+
+    click = sandbox.world.fake.calls_to("chat.update")[-1]
+    assert click.params["ts"] == message["ts"]
+    html = next(m["html"] for m in _state(client, "U0OWNERY")["conversations"][CHANNEL]["messages"] if m["ts"] == message["ts"])
+    assert f'data-block-id="state-{button["value"]}"' in html
+    assert "confirmed" in html
+
+
+def test_a_dispute_modal_answers_a_blank_reason_on_its_field_then_closes(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    button = _button(message, ActionId.DISPUTE)
+    client.post("/api/click", json={"user": "U0OWNERY", "channel": CHANNEL, "ts": message["ts"], **button})
+    modal = _state(client, "U0OWNERY")["modal"]
+    assert modal and modal["title"]
+    assert _state(client, "U0OWNERZ")["modal"] is None  # only the one who clicked sees it
+
+    blank = client.post("/api/submit", json={"user": "U0OWNERY", "view_id": modal["view_id"], "values": {BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: ""}}})
+    errors = blank.get_json()["result"]
+    assert list(errors) == [BlockId.DISPUTE_REASON]
+    assert f'data-error-for="{BlockId.DISPUTE_REASON}"' in _state(client, "U0OWNERY")["modal"]["html"]
+
+    values = {BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: "The driver called; the customer refused the goods."}}
+    assert client.post("/api/submit", json={"user": "U0OWNERY", "view_id": modal["view_id"], "values": values}).get_json()["result"] == {}
+    assert _state(client, "U0OWNERY")["modal"] is None
+    assert "disputed" in sandbox.world.fake.messages[(CHANNEL, message["ts"])]["text"] or any(
+        "disputed" in str(b) for b in sandbox.world.fake.messages[(CHANNEL, message["ts"])]["blocks"])
+
+
+def test_a_command_answers_only_the_person_who_typed_it(client):
+    assert client.post("/api/command", json={"user": "U0OWNERY", "channel": CHANNEL, "text": "/reject status"}).status_code == 200
+    assert _state(client, "U0OWNERY")["conversations"][CHANNEL]["ephemerals"]
+    assert not _state(client, "U0OWNERZ")["conversations"][CHANNEL]["ephemerals"]
+
+
+def test_a_reaction_is_shown_on_the_message_and_sent_as_the_event(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    body = {"user": "U0OWNERY", "channel": CHANNEL, "ts": message["ts"], "name": CONFIRM_REACTION}
+    assert client.post("/api/react", json={**body, "added": True}).get_json()["result"] is True
+    shown = next(m for m in _state(client, "U0OWNERY")["conversations"][CHANNEL]["messages"] if m["ts"] == message["ts"])
+    assert shown["reactions"] == [{"name": CONFIRM_REACTION, "emoji": "✅", "count": 1, "mine": True}]
+    assert 'data-action-id="item.confirm"' not in shown["html"]  # the ✅ confirmed the message's items
+    assert client.post("/api/react", json={**body, "added": True}).get_json()["result"] is False  # once per person
+
+    assert client.post("/api/react", json={**body, "added": False}).get_json()["result"] is True
+    shown = next(m for m in _state(client, "U0OWNERY")["conversations"][CHANNEL]["messages"] if m["ts"] == message["ts"])
+    assert shown["reactions"] == []
+
+
+def test_a_thread_reply_is_shown_in_its_thread(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERZ")
+    assert client.post("/api/reply", json={"user": "U0OWNERZ", "channel": CHANNEL, "thread_ts": message["ts"], "text": "checking"}).status_code == 200
+    shown = next(m for m in _state(client, "U0OWNERZ")["conversations"][CHANNEL]["messages"] if m["ts"] == message["ts"])
+    assert [(r["who"], r["html"]) for r in shown["replies"]][-1][1].endswith("checking</div></div>")
+    assert client.post("/api/reply", json={"user": "U0OWNERZ", "channel": CHANNEL, "text": " "}).status_code == 400
+
+
+def test_the_home_tab_is_published_when_opened(client):
+    assert _state(client, "U0OWNERY")["home"] is None
+    client.post("/api/home", json={"user": "U0OWNERY"})
+    assert "大件配送" in _state(client, "U0OWNERY")["home"]
+
+
+def test_the_clock_brings_the_escalation_to_the_operations_head(client, sandbox):
+    assert client.post("/api/clock", json={"user": "U0OWNERY", "how": "due"}).get_json()["result"] >= 1  # Z reminded at 11:00
+    assert _state(client, "U0OPSHEAD")["now"] == "Fri 2026-11-27 11:00"
+    client.post("/api/clock", json={"user": "U0OWNERY", "how": "hour"})
+    client.post("/api/clock", json={"user": "U0OWNERY", "how": "hour"})
+    dm = _state(client, "U0OPSHEAD")["conversations"]["DU0OPSHEAD"]["messages"]
+    assert any('data-action-id="escalation.remind"' in m["html"] for m in dm)
+
+    client.post("/api/clock", json={"user": "U0OWNERY", "how": "morning"})
+    assert _state(client, "U0OPSHEAD")["now"] == "Mon 2026-11-30 08:30"  # over the weekend
+    assert client.post("/api/clock", json={"user": "U0OWNERY", "how": "later"}).status_code == 400
+
+
+def test_the_replay_plays_the_case_study_to_the_letter_and_its_files_download(client, sandbox):
+    assert client.post("/api/replay", json={"user": "U0CSLEAD"}).status_code == 200
+    assert client.post("/api/clock", json={"user": "U0CSLEAD", "how": "hour"}).status_code in (200, 409)  # 409 while it plays
+    deadline = time.monotonic() + 240
+    while _state(client, "U0CSLEAD")["replaying"]:
+        assert time.monotonic() < deadline, "the replay did not end"
+        time.sleep(0.2)
+    state = _state(client, "U0CSLEAD")
+    assert state["now"].startswith("Tue 2026-12-01")
+    assert "letters" in state["story"]
+
+    boss = _state(client, "U0LOGIBOSS")["conversations"]["DU0LOGIBOSS"]["messages"]
+    names = [f["name"] for m in boss for f in m["files"]]
+    assert any(n.endswith(".docx") for n in names) and any(n.endswith(".pdf") for n in names)
+    files = {f["name"]: f for f in sandbox.world.fake.files()}
+    for name in [n for n in files if n.endswith((".png", ".xlsx", ".docx", ".pdf"))]:
+        file = files[name]
+        got = client.get(f"/files/{file['id']}?download=1")
+        assert got.status_code == 200 and got.data == file["content"]
+        assert got.headers["Content-Disposition"].startswith("attachment")
+    assert {n.rsplit(".", 1)[-1] for n in files} >= {"png", "xlsx", "docx", "pdf"}
+    assert client.get("/files/F0NONE").status_code == 404
+
+
+def test_demo_web_serves_the_page_on_127_0_0_1_says_so_and_stops_on_ctrl_c(tmp_path):
+    env = {**os.environ, "BOT_LOCALE": "en", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--web"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = process.stdout.readline()
+        second = process.stdout.readline()
+        address = re.search(r"http://127\.0\.0\.1:\d+/", first)
+        assert address, first
+        assert "127.0.0.1" in second and "only" in second
+        with urlopen(address.group(0), timeout=30) as page:
+            assert page.status == 200
+            assert "rejectbot sandbox" in page.read().decode()
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def test_a_button_in_the_home_tab_is_clicked_there(client, sandbox):
+    client.post("/api/home", json={"user": "U0OWNERY"})
+    home = sandbox.world.fake.home_view("U0OWNERY")
+    button = _button(home, ActionId.CONFIRM)
+    assert client.post("/api/click", json={"user": "U0OWNERY", **button}).status_code == 200
+    digest = next(m for m in sandbox.world.fake.messages.values() if any(b.get("block_id") == f"item-{button['value']}" for b in m["blocks"]))
+    assert any(b.get("block_id") == f"state-{button['value']}" and "confirmed" in str(b) for b in digest["blocks"])
+    assert client.post("/api/click", json={"user": "U0OWNERZ", **button}).status_code == 404  # Z has no Home yet
