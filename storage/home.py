@@ -20,9 +20,6 @@ from bot.core.routing import Owner, Routing
 from storage.models import AuditEntry, DigestMessage, FileUpload, FollowUp, HomeView, Item, LetterEvent, RejectionReport, StandIn
 from storage.queries import dialect_insert
 
-OPEN_STATUSES = (Status.NEW, Status.AWAITING, Status.DISPUTED, Status.CONFIRMED, Status.DEEMED_CONFIRMED)
-
-
 # --- who opened their Home ----------------------------------------------------------
 
 
@@ -107,12 +104,6 @@ def list_home_items(*, session: Session, query: ListQuery, routing: Routing, lim
     if query.by_deadline:
         order.insert(0, col(Item.deadline).asc().nulls_last())
     return ItemList(tuple(session.exec(select(Item).where(*where).order_by(*order).limit(limit)).all()), total)
-
-
-def list_open_items(*, session: Session) -> Sequence[Item]:
-    """Every item still waiting on someone: new (not yet posted, or no owner
-    covers it), awaiting, disputed, confirmed or deemed without a fix."""
-    return session.exec(select(Item).where(col(Item.status).in_([str(s) for s in OPEN_STATUSES])).order_by(Item.id)).all()
 
 
 def list_failed_sends(*, session: Session, limit: int) -> list[FailedSend]:

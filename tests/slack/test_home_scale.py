@@ -12,7 +12,7 @@ a Home asks for its own lists, the first ones of each and a count, so
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
