@@ -73,7 +73,7 @@ FULL_EVERY = timedelta(minutes=10)  # a pass even without changes: deadlines pas
 FAILED_SHOWN = 50  # failed sends of each kind loaded for the CS lead
 REPORTS_SHOWN = 200  # the recent legitimate-rejection reports loaded for the CS lead (held ones: all); beyond the Home, its "and N more" modal
 PUBLISH_MOST = 80  # Homes published per pass at most (views.publish: Tier 4, 100+ a minute)
-LIST_SHOWN = MAX_BLOCKS  # items of each list loaded for a Home: more than its 100 blocks can show, so the view is as if all were
+LIST_SHOWN = 40  # items of each list loaded for a Home: the first 40 at most show, the rest behind "…and N more"
 MODAL_SHOWN = 1000  # items of one list loaded for its "show all" modal (which says how many more, and where to find them)
 RETRY_EVERY_TICK = 5  # failed publishes retried each tick; after that, with the next change or full pass
 SLACK_ERRORS = (SlackApiError, SlackUnavailable)
@@ -157,7 +157,7 @@ def render(deps: Deps, user: str, data: HomeData) -> dict:
 
 
 def with_lists(deps: Deps, user: str, data: HomeData, *, limit: int = LIST_SHOWN) -> HomeData:
-    """``data`` with ``user``'s own lists of items: two statements each (the
+    """``data`` with ``user``'s own lists of items: three statements each (the
     first ``limit`` items and a count), whatever the number of open records."""
     queries = list_queries(roles_of(user, deps.routing, data.stand_ins))
     with reading(deps.session_factory) as session:

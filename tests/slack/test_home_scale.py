@@ -93,7 +93,7 @@ def test_a_home_with_more_items_than_a_list_loads_shows_the_count_and_the_first_
             select(Item.id).where(Item.owner == "大件配送", Item.status == Status.AWAITING).order_by(Item.deadline, Item.rejected_on, Item.order_no, Item.id)
         ).all()
     shown = confirm_values(view)
-    assert 0 < len(shown) < LIST_SHOWN
+    assert 0 < len(shown) <= LIST_SHOWN
     assert shown == [str(i) for i in ordered[: len(shown)]]  # the nearest deadlines first
     assert f"and {total - len(shown)} more" in json.dumps(view["blocks"], ensure_ascii=False)
 
@@ -128,4 +128,4 @@ def test_the_statements_of_one_home_do_not_grow_with_the_open_records(bot, signe
     assert counted.items <= 2 * LIST_SHOWN < 800  # Y's two lists, the first of each; not Y's 803 open items
 
     assert many == few and many_pass == few_pass
-    assert max(many.values()) < 40 and many_pass < 40 * len(users)
+    assert max(many.values()) < 60 and many_pass < 60 * len(users)
