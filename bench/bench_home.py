@@ -37,7 +37,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 
 from sqlalchemy import insert, text
 
-from bench._common import AGENTS, BRANCHES, CHANNEL, DIGEST_NOW, SHANGHAI, SIGNING_SECRET, Row, machine, median, owners_routing, print_rows
+from bench._common import AGENTS, BRANCHES, DIGEST_NOW, SHANGHAI, SIGNING_SECRET, Row, machine, median, owners_routing, print_rows
 from bench._fakeslack_proc import RemoteFakeSlack
 from bot.app import create_app
 from bot.clock import FixedClock

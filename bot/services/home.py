@@ -40,7 +40,6 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.core.home import (
-    MAX_BLOCKS,
     REPORT_DAYS,
     HomeData,
     HomeEscalation,
