@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_clicks, bench_digest, bench_http, bench_import, bench_run, bench_slack_import
+from bench import bench_clicks, bench_digest, bench_home, bench_http, bench_import, bench_run, bench_slack_import
 from bench._common import Row, machine, print_rows
 
 BENCHES = {
@@ -27,6 +27,7 @@ BENCHES = {
     "clicks": (bench_clicks.run, {}, {"clicks": 2, "repeat": 1}),
     "run": (bench_run.run, {}, {"clicks": 3, "idle": 1.0}),
     "slack-import": (bench_slack_import.run, {}, {"n_rows": 20_000, "repeat": 1, "baseline_commands": 5}),
+    "home": (bench_home.run, {}, {"n_records": 5_000, "repeat": 3, "homes": 30}),
 }
 
 
