@@ -18,7 +18,10 @@ Run by the bench as ``python -m bench._bare_bolt_proc API_URL``; prints
 connects in Socket Mode instead, as ``rejectbot run`` does by default: the
 same ``slack_sdk`` built-in ``SocketModeClient`` (through Bolt's
 ``SocketModeHandler``), the URL from ``apps.connections.open`` at API_URL;
-it prints ``READY 0`` once connected.
+it prints ``READY 0`` once connected. ``--threads N`` gives waitress's
+thread count (default: ``server_threads()``, which imports ``bot.server``
+to read it — 40 MB of our modules the bare app would then carry: a bench
+measuring memory passes the figure instead).
 """
 
 from __future__ import annotations
@@ -102,9 +105,9 @@ def main() -> None:
         sys.stdin.read()
         handler.close()
         return
-    server = waitress.create_server(
-        SlackRequestHandler(app), host="127.0.0.1", port=0, threads=server_threads(), ident="bench-bare"
-    )
+    argv = sys.argv[2:]
+    threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else server_threads()
+    server = waitress.create_server(SlackRequestHandler(app), host="127.0.0.1", port=0, threads=threads, ident="bench-bare")
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     print(f"READY {server.effective_port}", flush=True)

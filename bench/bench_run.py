@@ -49,6 +49,7 @@ from urllib.parse import parse_qs
 
 from sqlmodel import func, select
 
+from bench._bare_bolt_proc import server_threads
 from bench._common import Row, machine, median, percentile, print_rows
 from bot.core.lifecycle import Status
 from bot.core.workcal import WorkCalendar
@@ -228,7 +229,8 @@ def _wait_healthy(port: int, log: Path) -> None:
 def bare_rss(api_url: str, *, idle: float, socket_mode: bool) -> float:
     """RSS of a bare Bolt app run like ours (``bench._bare_bolt_proc``), idle."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench._bare_bolt_proc", api_url, *(["--socket"] if socket_mode else [])], cwd=ROOT, stdin=subprocess.PIPE,
+        [sys.executable, "-m", "bench._bare_bolt_proc", api_url, *(["--socket"] if socket_mode else ["--threads", str(server_threads())])],
+        cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )
     try:
