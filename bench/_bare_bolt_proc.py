@@ -14,7 +14,14 @@ can do — no database, no services.
   same modal as ours (``bot.core.modals.dispute_modal``, pure).
 
 Run by the bench as ``python -m bench._bare_bolt_proc API_URL``; prints
-``READY <port>`` and serves until its stdin closes.
+``READY <port>`` and serves until its stdin closes. With ``--socket`` it
+connects in Socket Mode instead, as ``rejectbot run`` does by default: the
+same ``slack_sdk`` built-in ``SocketModeClient`` (through Bolt's
+``SocketModeHandler``), the URL from ``apps.connections.open`` at API_URL;
+it prints ``READY 0`` once connected. ``--threads N`` gives waitress's
+thread count (default: ``server_threads()``, which imports ``bot.server``
+to read it — 40 MB of our modules the bare app would then carry: a bench
+measuring memory passes the figure instead).
 """
 
 from __future__ import annotations
@@ -89,9 +96,18 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_bare_app(sys.argv[1])
-    server = waitress.create_server(
-        SlackRequestHandler(app), host="127.0.0.1", port=0, threads=server_threads(), ident="bench-bare"
-    )
+    if "--socket" in sys.argv[2:]:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler  # slack_sdk's built-in client, as bot.socket_mode
+
+        handler = SocketModeHandler(app, app_token="xapp-bench")
+        handler.connect()
+        print("READY 0", flush=True)
+        sys.stdin.read()
+        handler.close()
+        return
+    argv = sys.argv[2:]
+    threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else server_threads()
+    server = waitress.create_server(SlackRequestHandler(app), host="127.0.0.1", port=0, threads=threads, ident="bench-bare")
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     print(f"READY {server.effective_port}", flush=True)

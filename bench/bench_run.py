@@ -1,21 +1,28 @@
-"""``rejectbot run --http`` as the operator runs it, measured from outside:
-the memory of all its processes, idle and after a burst of clicks, against
-issue 8's target (under 120 MB together); and, with N users each clicking
-"confirm" on the items of their own digest message, the ack and the
-click → ``chat.update`` as the fake Slack records it.
+"""``rejectbot run`` as the operator runs it, in Socket Mode (the default)
+and in HTTP mode (``--http``), measured from outside: the memory of all its
+processes, idle and after a burst of clicks, against issue 8's target (under
+120 MB together); and, with N users each clicking "confirm" on the items of
+their own digest message, the ack and the click → ``chat.update`` as the
+fake Slack records it.
 
 The bot is this checkout's real command line — the ``rejectbot`` script of
 the environment ``uv run`` runs in — on a SQLite file in a temporary
 directory: ``import`` of a generated export, ``digest --at`` a working day two
-weeks ahead (so the run's own ticker deems nothing), then ``run --http``.
-The fake Slack runs in this process. RSS is summed over the process and all
-its descendants (``/proc``).
+weeks ahead (so the run's own ticker deems nothing), then ``run --http``
+or ``run``. The fake Slack runs in this process; in Socket Mode its
+``apps.connections.open`` answers the URL of a WebSocket server of this
+bench's own (``SocketSlack``: says hello, sends the envelopes, records the
+acks), and the clicks arrive as ``interactive`` envelopes. RSS is summed
+over the process and all its descendants (``/proc``).
 
-Baseline for the memory: a bare Bolt app served like ours
-(``bench._bare_bolt_proc``: ``slack_bolt.App`` under waitress, no database),
-started the same way and measured after the same idle time.
+Baseline for the memory: a bare Bolt app started the same way, in the same
+mode (``bench._bare_bolt_proc``: ``slack_bolt.App`` under waitress, or in
+Socket Mode through slack_sdk's built-in client as ours; no database), and
+measured after the same idle time. Each mode runs ``--repeat`` pairs
+(default 3; bare app and ours, in alternating order), each on a fresh
+database; each figure is the median over the pairs.
 
-Run: ``uv run python -m bench.bench_run [--clients 16 --clicks 20 --idle 5]``
+Run: ``uv run python -m bench.bench_run [--modes socket,http --clients 16 --clicks 20 --idle 5 --repeat 3]``
 """
 
 from __future__ import annotations
@@ -38,9 +45,12 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from urllib.parse import parse_qs
+
 from sqlmodel import func, select
 
-from bench._common import Row, machine, percentile, print_rows
+from bench._bare_bolt_proc import server_threads
+from bench._common import Row, machine, median, percentile, print_rows
 from bot.core.lifecycle import Status
 from bot.core.workcal import WorkCalendar
 from bot.fakeslack import FakeSlack, SlackSigner, block_actions
@@ -96,6 +106,69 @@ class TimedFake(FakeSlack):
                 self.updated.wait(left)
 
 
+class SocketSlack:
+    """Slack's Socket Mode end: a WebSocket server that says hello on each
+    connection, sends envelopes on the newest one and notes when each ack
+    arrives (Slack docs: "Using Socket Mode")."""
+
+    def __init__(self) -> None:
+        from websockets.sync.server import serve
+
+        self.acked = threading.Condition()
+        self.acks: dict[str, float] = {}
+        self._connections: list = []
+        self._send_lock = threading.Lock()
+        self._server = serve(self._handler, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/link/"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="socket-slack", daemon=True)
+        self._thread.start()
+
+    def _handler(self, connection) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "debug_info": {"host": "bench"},
+                                    "connection_info": {"app_id": "A0BENCH"}}))
+        with self.acked:
+            self._connections.append(connection)
+            self.acked.notify_all()
+        try:
+            for message in connection:
+                envelope_id = json.loads(message).get("envelope_id")
+                with self.acked:
+                    self.acks[envelope_id] = time.perf_counter()
+                    self.acked.notify_all()
+        except Exception:  # the app went away: the connection just ends
+            pass
+
+    def open_connections(self) -> int:
+        with self.acked:
+            return sum(1 for c in self._connections if c.state.name == "OPEN")
+
+    def send(self, envelope: dict) -> None:
+        with self.acked:
+            connection = [c for c in self._connections if c.state.name == "OPEN"][-1]
+        with self._send_lock:  # one frame at a time on the connection
+            connection.send(json.dumps(envelope))
+
+    def wait_ack(self, envelope_id: str, *, timeout: float = 30) -> float | None:
+        deadline = time.perf_counter() + timeout
+        with self.acked:
+            while envelope_id not in self.acks:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return None
+                self.acked.wait(left)
+            return self.acks[envelope_id]
+
+    def wait_connected(self, count: int, *, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.open_connections() < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no Socket Mode connection within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -149,14 +222,15 @@ def _wait_healthy(port: int, log: Path) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"`rejectbot run --http` did not answer /healthz within 60 s: {log.read_text()}") from None
+                raise RuntimeError(f"`rejectbot run` did not answer /healthz within 60 s: {log.read_text()}") from None
             time.sleep(0.2)
 
 
-def bare_rss(api_url: str, *, idle: float) -> float:
-    """RSS of a bare Bolt app served like ours (``bench._bare_bolt_proc``), idle."""
+def bare_rss(api_url: str, *, idle: float, socket_mode: bool) -> float:
+    """RSS of a bare Bolt app run like ours (``bench._bare_bolt_proc``), idle."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench._bare_bolt_proc", api_url], cwd=ROOT, stdin=subprocess.PIPE,
+        [sys.executable, "-m", "bench._bare_bolt_proc", api_url, *(["--socket"] if socket_mode else ["--threads", str(server_threads())])],
+        cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )
     try:
@@ -174,14 +248,32 @@ def bare_rss(api_url: str, *, idle: float) -> float:
             process.wait(timeout=10)
 
 
-def measure(*, clients: int, clicks: int, idle: float) -> dict:
+def measure(*, mode: str, clients: int, clicks: int, idle: float, bare_first: bool) -> dict:
+    """One pair in ``mode`` ("socket" or "http"): the bare app's idle RSS, then
+    ours (or the other way round), on a fresh database."""
     command = str(rejectbot())
-    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp, TimedFake() as fake:
+    socket_mode = mode == "socket"
+    socket_slack = SocketSlack() if socket_mode else None
+    try:
+        return _measure(command, socket_slack, clients=clients, clicks=clicks, idle=idle, bare_first=bare_first)
+    finally:
+        if socket_slack is not None:
+            socket_slack.close()
+
+
+def _measure(command: str, socket_slack: SocketSlack | None, *, clients: int, clicks: int, idle: float, bare_first: bool) -> dict:
+    socket_mode = socket_slack is not None
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-run-") as tmp,
+        TimedFake(socket_mode_url=socket_slack.url if socket_mode else None) as fake,
+    ):
         tmp = Path(tmp)
         (tmp / "routing.toml").write_text(ROUTING.read_text(encoding="utf-8"), encoding="utf-8")
         env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp)), "SLACK_BOT_TOKEN": "xoxb-bench",
                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
                "ROUTING_FILE": str(tmp / "routing.toml"), "BOT_TIMEZONE": "Asia/Shanghai", "BOT_LOCALE": "en"}
+        if socket_mode:
+            env["SLACK_APP_TOKEN"] = "xapp-bench"
         rows = [f"SO20261201{n:06d},2026-11-26,{'上海浦东分公司' if n % 2 == 0 else '杭州分公司'},{'大件' if n % 2 == 0 else '小件'},"
                 f"客户已收货,吴先生 1514026{n:04d},王丽,2026-11-27 09:44,客户确认已收到商品 {n}" for n in range(ITEMS)]
         (tmp / "export.csv").write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
@@ -197,13 +289,16 @@ def measure(*, clients: int, clicks: int, idle: float) -> dict:
         full = [m for m in messages if sum(1 for i in items if i.digest_message_id == m.id) >= clicks + 2][:clients]
         if len(full) < clients:
             raise RuntimeError(f"only {len(full)} digest messages with {clicks + 2} items")
-        baseline_rss = bare_rss(fake.api_url, idle=idle)
+        baseline_rss = bare_rss(fake.api_url, idle=idle, socket_mode=socket_mode) if bare_first else None
         port = free_port()
         log = tmp / "run.log"
-        process = subprocess.Popen([command, "run", "--http", "--port", str(port)], env=env, cwd=tmp,
+        args = ["run", "--http", "--port", str(port)] if not socket_mode else ["run", "--health-port", str(port)]
+        process = subprocess.Popen([command, *args], env=env, cwd=tmp,
                                    stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True)
         try:
             _wait_healthy(port, log)
+            if socket_mode:
+                socket_slack.wait_connected(1)
             time.sleep(idle)
             idle_rss = rss_mb(tree(process.pid))
             processes = len(tree(process.pid))
@@ -221,26 +316,36 @@ def measure(*, clients: int, clicks: int, idle: float) -> dict:
                 buttons = [(b["block_id"], e["value"]) for b in shown["blocks"]
                            for e in [b.get("accessory"), *(b.get("elements") or [])]
                            if isinstance(e, dict) and e.get("action_id") == ActionId.CONFIRM]
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30) if not socket_mode else None
                 start.wait(timeout=60)
                 for block_id, value in buttons[:clicks]:
                     click = block_actions(signer, user_id=owner, action_id=ActionId.CONFIRM, value=value, block_id=block_id,
                                           channel_id=message.channel, message_ts=message.ts, message=shown,
                                           response_url=fake.response_url(f"{message.ts}-{value}"))
                     began = time.perf_counter()
-                    connection.request("POST", "/slack/events", body=click.body.encode(), headers=click.headers)
-                    response = connection.getresponse()
-                    response.read()
-                    acked = time.perf_counter()
+                    if socket_mode:  # the same payload, as an interactive envelope (Slack docs: "Using Socket Mode")
+                        envelope_id = f"env-{message.ts}-{value}"
+                        socket_slack.send({"envelope_id": envelope_id, "type": "interactive", "accepts_response_payload": False,
+                                           "payload": json.loads(parse_qs(click.body)["payload"][0])})
+                        acked = socket_slack.wait_ack(envelope_id)
+                        status = 200 if acked is not None else 0
+                        acked = acked if acked is not None else time.perf_counter()
+                    else:
+                        connection.request("POST", "/slack/events", body=click.body.encode(), headers=click.headers)
+                        response = connection.getresponse()
+                        response.read()
+                        acked = time.perf_counter()
+                        status = response.status
                     updated = fake.wait_update(message.ts, after=began)
                     with lock:
                         acks.append(acked - began)
-                        statuses[response.status] = statuses.get(response.status, 0) + 1
+                        statuses[status] = statuses.get(status, 0) + 1
                         if updated is None:
                             lost[0] += 1
                         else:
                             results.append(updated - began)
-                connection.close()
+                if connection is not None:
+                    connection.close()
 
             threads = [threading.Thread(target=user, args=(m,), daemon=True) for m in full]
             for t in threads:
@@ -255,6 +360,8 @@ def measure(*, clients: int, clicks: int, idle: float) -> dict:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+        if baseline_rss is None:
+            baseline_rss = bare_rss(fake.api_url, idle=idle, socket_mode=socket_mode)
         engine = make_engine(env["DATABASE_URL"])
         with transaction(make_session_factory(engine)) as session:
             confirmed = session.exec(select(func.count()).select_from(Item).where(Item.status == Status.CONFIRMED)).one()
@@ -264,37 +371,55 @@ def measure(*, clients: int, clicks: int, idle: float) -> dict:
             "bare_bolt_rss_mb": round(baseline_rss, 1), "idle_rss_mb": round(idle_rss, 1),
             "after_load_rss_mb": round(busy_rss, 1),
             "ack_p50_ms": round(percentile(acks, 50) * 1e3, 1), "ack_p99_ms": round(percentile(acks, 99) * 1e3, 1),
-            "update_p50_ms": round(percentile(results, 50) * 1e3, 1) if results else None,
-            "update_p99_ms": round(percentile(results, 99) * 1e3, 1) if results else None,
+            "update_p50_ms": round(percentile(results, 50) * 1e3, 1) if results else float("nan"),
+            "update_p99_ms": round(percentile(results, 99) * 1e3, 1) if results else float("nan"),
             "no_update_within_30s": lost[0], "confirmed": confirmed, "exit_code": process.returncode,
         }
 
 
-def run(*, clients: int = 16, clicks: int = 20, idle: float = 5.0, verbose: bool = True) -> list[Row]:
-    found = measure(clients=clients, clicks=clicks, idle=idle)
-    if verbose:
-        print("  " + json.dumps(found, ensure_ascii=False))
+def run(*, modes: tuple[str, ...] = ("socket", "http"), clients: int = 16, clicks: int = 20, idle: float = 5.0, repeat: int = 3,
+        verbose: bool = True) -> list[Row]:
+    repeat = max(repeat, 3)
+    rows: list[Row] = []
+    for mode in modes:
+        pairs = []
+        for i in range(repeat):
+            found = measure(mode=mode, clients=clients, clicks=clicks, idle=idle, bare_first=i % 2 == 0)
+            pairs.append(found)
+            if verbose:
+                print(f"  {mode} pair {i + 1}/{repeat}: " + json.dumps(found, ensure_ascii=False), flush=True)
+        rows += _rows(mode, pairs, clients=clients, clicks=clicks)
+    return rows
+
+
+def _rows(mode: str, pairs: list[dict], *, clients: int, clicks: int) -> list[Row]:
     expected = clients * clicks
-    ok = (
-        found["clicks"] == expected and found["statuses"] == {200: expected} and found["no_update_within_30s"] == 0
-        and found["confirmed"] == expected
-    )
-    if not ok:
-        print(f"  PROBLEM: expected {expected} clicks acked 200, each updated and confirmed once: {found}")
-    bare = f"{found['bare_bolt_rss_mb']:.1f} MB bare Bolt, idle"
+    ok = True
+    for found in pairs:
+        if not (found["clicks"] == expected and found["statuses"] == {200: expected} and found["no_update_within_30s"] == 0
+                and found["confirmed"] == expected):
+            ok = False
+            print(f"  PROBLEM ({mode}): expected {expected} clicks acked, each updated and confirmed once: {found}")
+
+    def mid(key: str) -> float:
+        return median([found[key] for found in pairs])
+
+    bare, idle_rss, busy_rss = mid("bare_bolt_rss_mb"), mid("idle_rss_mb"), mid("after_load_rss_mb")
+    what = "`run --http`" if mode == "http" else "`run` (Socket Mode)"
+    n = f"median of {len(pairs)} pairs"
+    baseline = f"{bare:.1f} MB bare Bolt, idle"
     users = f"{clients} users × {clicks} clicks"
     return [
-        Row(bench="run", metric=f"RSS of all `run --http` processes ({found['processes']}), idle",
-            value=f"{found['idle_rss_mb']:.1f} MB", baseline=bare, ratio=found["idle_rss_mb"] / found["bare_bolt_rss_mb"],
-            target=f"< {TARGET_RSS_MB} MB", passed=found["idle_rss_mb"] < TARGET_RSS_MB),
-        Row(bench="run", metric=f"RSS of all `run --http` processes, after {users}",
-            value=f"{found['after_load_rss_mb']:.1f} MB", baseline=bare,
-            ratio=found["after_load_rss_mb"] / found["bare_bolt_rss_mb"],
-            target=f"< {TARGET_RSS_MB} MB", passed=ok and found["after_load_rss_mb"] < TARGET_RSS_MB),
-        Row(bench="run", metric=f"click ack p50 / p99, {users}", value=f"{found['ack_p50_ms']} / {found['ack_p99_ms']} ms",
+        Row(bench="run", metric=f"RSS of all {what} processes ({pairs[-1]['processes']}), idle, {n}",
+            value=f"{idle_rss:.1f} MB", baseline=baseline, ratio=idle_rss / bare,
+            target=f"< {TARGET_RSS_MB} MB", passed=idle_rss < TARGET_RSS_MB),
+        Row(bench="run", metric=f"RSS of all {what} processes, after {users}, {n}",
+            value=f"{busy_rss:.1f} MB", baseline=baseline, ratio=busy_rss / bare,
+            target=f"< {TARGET_RSS_MB} MB", passed=ok and busy_rss < TARGET_RSS_MB),
+        Row(bench="run", metric=f"{mode}: click ack p50 / p99, {users}, {n}", value=f"{mid('ack_p50_ms'):.1f} / {mid('ack_p99_ms'):.1f} ms",
             baseline="—", ratio=None, target=f"(info; Slack allows {SLACK_ACK_LIMIT_MS} ms)", passed=None),
-        Row(bench="run", metric=f"click → chat.update p50 / p99, {users}",
-            value=f"{found['update_p50_ms']} / {found['update_p99_ms']} ms", baseline="— (bench clicks)", ratio=None,
+        Row(bench="run", metric=f"{mode}: click → chat.update p50 / p99, {users}, {n}",
+            value=f"{mid('update_p50_ms'):.1f} / {mid('update_p99_ms'):.1f} ms", baseline="— (bench clicks)", ratio=None,
             target="(info)", passed=None),
     ]  # fmt: skip
 
@@ -304,9 +429,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16, help="users clicking at once, one digest message each")
     parser.add_argument("--clicks", type=int, default=20, help="clicks per user (at most 22)")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before measuring RSS")
+    parser.add_argument("--modes", default="socket,http", help="socket, http or both (default)")
+    parser.add_argument("--repeat", type=int, default=3, help="pairs per mode (at least 3)")
     args = parser.parse_args()
     print(machine())
-    rows = run(clients=args.clients, clicks=args.clicks, idle=args.idle)
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    rows = run(modes=modes, clients=args.clients, clicks=args.clicks, idle=args.idle, repeat=args.repeat)
     print_rows(rows)
     return 0 if all(r.passed is not False for r in rows) else 1
 

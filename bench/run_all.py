@@ -17,16 +17,18 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_clicks, bench_digest, bench_http, bench_import, bench_run, bench_slack_import
+from bench import bench_clicks, bench_digest, bench_home, bench_http, bench_import, bench_run, bench_slack_import
 from bench._common import Row, machine, print_rows
 
+RUNTIME_LIMIT_MIN = 15  # issue 10: the whole bench, limits enforced, within 15 minutes
 BENCHES = {
     "import": (bench_import.run, {}, {"n_rows": 5_000, "repeat": 1}),
     "digest": (bench_digest.run, {}, {"n_items": 600, "repeat": 1}),
     "http": (bench_http.run, {}, {"per_client": 5, "warmup": 1, "rounds": 2}),
     "clicks": (bench_clicks.run, {}, {"clicks": 2, "repeat": 1}),
-    "run": (bench_run.run, {}, {"clicks": 3, "idle": 1.0}),
+    "run": (bench_run.run, {"clicks": 10}, {"clicks": 3, "idle": 1.0}),
     "slack-import": (bench_slack_import.run, {}, {"n_rows": 20_000, "repeat": 1, "baseline_commands": 5}),
+    "home": (bench_home.run, {}, {"n_records": 5_000, "repeat": 3, "homes": 30}),
 }
 
 
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     print(f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}{' (quick)' if args.quick else ''}\n")
     rows: list[Row] = []
+    started = time.perf_counter()
     for name in chosen:
         run, full, quick = BENCHES[name]
         print(f"== {name}", flush=True)
@@ -56,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   ({time.perf_counter() - began:.0f} s)\n", flush=True)
         rows += found
 
+    took = time.perf_counter() - started
+    whole = set(chosen) == set(BENCHES) and not args.quick  # the limit is for the whole bench at full size
+    rows.append(Row(bench="all", metric=f"runtime of {'the whole bench' if whole else ', '.join(chosen)}", value=f"{took / 60:.1f} min",
+                    baseline="—", ratio=None, target=f"< {RUNTIME_LIMIT_MIN} min" if whole else "(info)",
+                    passed=took < RUNTIME_LIMIT_MIN * 60 if whole else None))
     print_rows(rows, title="== summary")
     targets = [r for r in rows if r.passed is not None]
     failed = [r for r in targets if not r.passed]

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, case, false, func, null, or_, true, update
 from sqlmodel import Session, col, select
 
-from bot.core.home import FailedKind, FailedSend
+from bot.core.home import FailedKind, FailedSend, ItemList, ListQuery
 from bot.core.lifecycle import Status
+from bot.core.routing import Owner, Routing
 from storage.models import AuditEntry, DigestMessage, FileUpload, FollowUp, HomeView, Item, LetterEvent, RejectionReport, StandIn
 from storage.queries import dialect_insert
-
-OPEN_STATUSES = (Status.NEW, Status.AWAITING, Status.DISPUTED, Status.CONFIRMED, Status.DEEMED_CONFIRMED)
-
 
 # --- who opened their Home ----------------------------------------------------------
 
@@ -60,10 +58,71 @@ def set_failed(*, session: Session, user: str, error: str) -> None:
 # --- what the Homes show ---------------------------------------------------------------
 
 
-def list_open_items(*, session: Session) -> Sequence[Item]:
-    """Every item still waiting on someone: new (not yet posted, or no owner
-    covers it), awaiting, disputed, confirmed or deemed without a fix."""
-    return session.exec(select(Item).where(col(Item.status).in_([str(s) for s in OPEN_STATUSES])).order_by(Item.id)).all()
+def _covers(owner: Owner):
+    """``Owner.covers`` in SQL."""
+    clause = col(Item.category).in_(owner.categories)
+    return and_(clause, col(Item.branch).in_(owner.branches)) if owner.branches else clause
+
+
+_OWNER_NOW: dict[int, tuple[Routing, object]] = {}  # id(routing) -> (routing, its expression): built once per routing
+
+
+def owner_now_name(routing: Routing):
+    """``Routing.owner_now(item.owner, item.category, item.branch)``'s name in
+    SQL (NULL: nobody covers the item): the stored owner while it is in the
+    file and covers the item, else the first owner in file order that does.
+    Kept for the routing it was built from (building it costs more than the
+    statements it goes into take to run)."""
+    cached = _OWNER_NOW.get(id(routing))
+    if cached is not None and cached[0] is routing:
+        return cached[1]
+    expression = _owner_now_name(routing)
+    if len(_OWNER_NOW) >= 4:  # a routing reload: forget the oldest
+        _OWNER_NOW.pop(next(iter(_OWNER_NOW)))
+    _OWNER_NOW[id(routing)] = (routing, expression)
+    return expression
+
+
+def _owner_now_name(routing: Routing):
+    whens = [(and_(Item.owner == o.name, _covers(o)), o.name) for o in routing.owners]
+    whens += [(_covers(o), o.name) for o in routing.owners]
+    return case(*whens, else_=null()) if whens else null()
+
+
+def _list_filter(query: ListQuery, routing: Routing) -> list:
+    where = [col(Item.status).in_([str(s) for s in query.statuses])]
+    if query.owners is not None:
+        if not query.owners:
+            return [false()]
+        # Whoever answers for an item covers it: the index (status, category,
+        # branch) narrows the rows to those, the CASE picks the owner now.
+        where.append(or_(*(_covers(o) for o in query.owners)))
+        where.append(owner_now_name(routing).in_([o.name for o in query.owners]))
+    if query.agents is not None:
+        where.append(func.trim(Item.callback_agent).in_(query.agents) if query.agents else false())
+    if query.unrouted:
+        where.append(~or_(*(_covers(o) for o in routing.owners)) if routing.owners else true())
+    return where
+
+
+def list_home_items(*, session: Session, query: ListQuery, routing: Routing, limit: int) -> ItemList:
+    """One list of one person's Home (``bot.core.home.item_lists`` is the
+    reference): its first ``limit`` items in the list's order, and its total.
+    Three statements, whatever the number of open items: the count and the
+    first ids from the index ``ix_item_home`` alone, then those rows."""
+    where = _list_filter(query, routing)
+    total = session.exec(select(func.count(col(Item.id))).where(*where)).one()
+    if not total or limit <= 0:
+        return ItemList((), total)
+    order_no = col(Item.order_no)
+    if session.get_bind().dialect.name == "postgresql":
+        order_no = order_no.collate("C")  # code point order, as Python's (SQLite's BINARY is)
+    order = [col(Item.rejected_on), order_no, col(Item.id)]
+    if query.by_deadline:
+        order.insert(0, col(Item.deadline).asc().nulls_last())
+    ids = list(session.exec(select(Item.id).where(*where).order_by(*order).limit(limit)).all())
+    rows = {item.id: item for item in session.exec(select(Item).where(col(Item.id).in_(ids))).all()}
+    return ItemList(tuple(rows[i] for i in ids if i in rows), total)
 
 
 def list_failed_sends(*, session: Session, limit: int) -> list[FailedSend]:

@@ -42,6 +42,8 @@ class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("order_no", "rejected_on", name="uq_item_order_day"),
         Index("ix_item_status_owner", "status", "owner"),
+        # An App Home's lists: the items an owner covers, with what says whose they are now and their order (covering)
+        Index("ix_item_home", "status", "category", "branch", "owner", "deadline", "rejected_on", "order_no"),
         Index("ix_item_unredacted", "redacted_at", "updated_at"),  # the retention job's rows still to do
     )
 

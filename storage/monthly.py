@@ -48,11 +48,10 @@ def load_month(
     else the owner its thread's pages name; it is ``top`` when its level is
     ``top_level(owner)`` (the last level of that owner's chain; None: unknown,
     never top)."""
-    month_ids = (
-        select(Item.id)
-        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
-        .where(DigestMessage.digest_day >= month.first_day, DigestMessage.digest_day <= month.last_day)
-    )
+    # From the month's messages to their items (index on the day, then on the
+    # item's message): never a scan of every item, however many there are.
+    month_messages = select(DigestMessage.id).where(DigestMessage.digest_day >= month.first_day, DigestMessage.digest_day <= month.last_day)
+    month_ids = select(Item.id).where(col(Item.digest_message_id).in_(month_messages))
     history: dict[int, list[AuditRow]] = defaultdict(list)
     for row in session.exec(
         select(AuditEntry)
@@ -72,6 +71,7 @@ def load_month(
         for item, owner, day in session.exec(
             select(Item, POSTED_OWNER, DigestMessage.digest_day)
             .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
+            .where(col(Item.digest_message_id).in_(month_messages))
             .where(DigestMessage.digest_day >= month.first_day, DigestMessage.digest_day <= month.last_day)
             .order_by(DigestMessage.digest_day, POSTED_OWNER, Item.id)
         ).all()
@@ -117,6 +117,7 @@ def load_reported(
         .join(Item, col(RejectionReport.item_id) == col(Item.id))
         .outerjoin(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
         .where(col(RejectionReport.matched_at) <= as_of, col(Item.rejected_on) >= month.first_day, col(Item.rejected_on) <= month.last_day)
+        .where(col(Item.id).in_(select(RejectionReport.item_id).where(col(RejectionReport.matched_at) <= as_of)))  # from the reports: no scan of every item
         .order_by(RejectionReport.matched_at, RejectionReport.id)
     ).all()
     reported = []

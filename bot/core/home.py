@@ -24,6 +24,13 @@ Every button carries the same action id and value as on the digest, the
 re-verification DM, the report review DM and the letter DM, so a click goes through the same
 handler, service and audit.
 
+Each list of items (``ListQuery``: whose, which statuses, in which order)
+arrives as its first items and its total (``ItemList``): storage answers it
+with a LIMIT and a COUNT for the one person (``storage.home.list_home_items``),
+so a Home costs the same with a hundred open records or a hundred thousand.
+``item_lists`` answers the same queries from items in memory: the reference
+the SQL must agree with (and what the unit tests render from).
+
 A view holds at most ``MAX_BLOCKS`` blocks (Slack: 100 per Home view).
 ``allocate`` shares the blocks left after the headings among the sections'
 entries, one entry per section in turn; a section that does not fit ends with
@@ -115,6 +122,14 @@ class HomeReport:
     callback_agent: str | None = None  # the held record's
 
 
+@dataclass(frozen=True, slots=True)
+class ItemList:
+    """The first items of one of a Home's lists, in the list's order, and how many it holds in all."""
+
+    items: Sequence = ()
+    total: int = 0
+
+
 @dataclass(frozen=True)
 class HomeData:
     """Everything any Home shows, loaded once and shared by every person's render.
@@ -122,9 +137,12 @@ class HomeData:
     ``items``: the open items (new, awaiting, disputed, confirmed and deemed
     without a fix), each with the attributes of ``bot.core.digest.ItemFacts``
     plus ``owner``, ``deadline`` and ``decided_at``. ``stand_ins``: the owner's
-    Slack user -> the stand-in in force. ``calendar``: the coverage lines."""
+    Slack user -> the stand-in in force. ``calendar``: the coverage lines.
+    ``lists``: one person's lists (``list_queries``) as storage cut them; None:
+    computed from ``items`` (``item_lists``)."""
 
     items: Sequence = ()
+    lists: Mapping[str, ItemList] | None = None
     stand_ins: Mapping[str, str] = field(default_factory=dict)
     figures: MonthFigures | None = None
     escalations: Sequence[HomeEscalation] = ()
@@ -150,10 +168,15 @@ class Section:
     summary: list[str] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     empty: str | None = None  # said when there are no entries
+    total: int | None = None  # entries in the whole list, when only the first ones are here (None: all are)
+
+    @property
+    def size(self) -> int:
+        return len(self.entries) if self.total is None else max(self.total, len(self.entries))
 
     def fixed_blocks(self) -> int:
         """Blocks the section takes besides its entries and its "more" line."""
-        return 1 + bool(self.summary) + (not self.entries and self.empty is not None)
+        return 1 + bool(self.summary) + (not self.size and self.empty is not None)
 
 
 # --- who is who -----------------------------------------------------------------------
@@ -181,6 +204,88 @@ def roles_of(user: str, routing: Routing, stand_ins: Mapping[str, str]) -> Roles
 def owner_of(item, routing: Routing) -> Owner | None:
     """Who answers for an item now (as the answering services decide it)."""
     return routing.owner_now(item.owner, item.category, item.branch)
+
+
+# --- the lists of items ---------------------------------------------------------------
+
+
+class ListKey:
+    AWAITING = "awaiting"  # the owner side's items awaiting their answer
+    UNFIXED = "unfixed"  # the owner side's confirmed or deemed items without a fix
+    TEAM = "team"  # a manager's owners' items awaiting an answer
+    DISPUTES = "disputes"  # a callback agent's disputes
+    ALL_DISPUTES = "all_disputes"  # the CS lead's: everyone's
+    ALL_AWAITING = "all_awaiting"
+    ALL_UNFIXED = "all_unfixed"
+    UNROUTED = "unrouted"  # new items no owner covers
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What one list of a Home holds: items of ``statuses`` whose owner now
+    (``Routing.owner_now``) is one of ``owners`` (None: anyone's), whose
+    callback agent is one of ``agents`` (None: anyone's), or, ``unrouted``,
+    that no owner covers; the nearest deadline first (``by_deadline``: none
+    last), else the oldest rejection first; then by order number and id."""
+
+    key: str
+    statuses: tuple[Status, ...]
+    owners: tuple[Owner, ...] | None = None
+    agents: tuple[str, ...] | None = None
+    unrouted: bool = False
+    by_deadline: bool = False
+
+
+def list_queries(roles: Roles) -> list[ListQuery]:
+    """The lists of items a person with ``roles`` sees."""
+    fix = tuple(sorted(AWAITING_FIX))
+    queries = []
+    if roles.owners:
+        queries += [
+            ListQuery(ListKey.AWAITING, (Status.AWAITING,), owners=roles.owners, by_deadline=True),
+            ListQuery(ListKey.UNFIXED, fix, owners=roles.owners),
+        ]
+    if roles.managed:
+        queries.append(ListQuery(ListKey.TEAM, (Status.AWAITING,), owners=roles.managed, by_deadline=True))
+    if roles.agent_names:
+        queries.append(ListQuery(ListKey.DISPUTES, (Status.DISPUTED,), agents=roles.agent_names))
+    if roles.lead:
+        queries += [
+            ListQuery(ListKey.ALL_DISPUTES, (Status.DISPUTED,)),
+            ListQuery(ListKey.ALL_AWAITING, (Status.AWAITING,), by_deadline=True),
+            ListQuery(ListKey.ALL_UNFIXED, fix),
+            ListQuery(ListKey.UNROUTED, (Status.NEW,), unrouted=True),
+        ]
+    return queries
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def list_order(query: ListQuery):
+    """The sort key of ``query``'s list (what storage's ORDER BY says)."""
+    if query.by_deadline:
+        return lambda i: (i.deadline or _NEVER, i.rejected_on, i.order_no, i.id)
+    return lambda i: (i.rejected_on, i.order_no, i.id)
+
+
+def in_list(query: ListQuery, item, routing: Routing) -> bool:
+    if Status(item.status) not in query.statuses:
+        return False
+    if query.owners is not None and owner_of(item, routing) not in query.owners:
+        return False
+    if query.agents is not None and (item.callback_agent or "").strip() not in query.agents:
+        return False
+    return not (query.unrouted and routing.owner_for(item.category, item.branch) is not None)
+
+
+def item_lists(queries: Sequence[ListQuery], items: Sequence, routing: Routing, *, limit: int | None = None) -> dict[str, ItemList]:
+    """``queries`` answered from ``items`` in memory, the first ``limit`` of each (None: all)."""
+    lists = {}
+    for query in queries:
+        found = sorted((i for i in items if in_list(query, i, routing)), key=list_order(query))
+        lists[query.key] = ItemList(tuple(found if limit is None else found[:limit]), len(found))
+    return lists
 
 
 # --- entries -------------------------------------------------------------------------------
@@ -383,29 +488,14 @@ def _agent(figures: MonthFigures | None, name: str) -> AgentFigures | None:
 # --- the sections of one person's Home -----------------------------------------------------
 
 
-def _status(item) -> Status:
-    return Status(item.status)
-
-
-_NEVER = datetime.max.replace(tzinfo=UTC)
-
-
-def _by_deadline(item) -> tuple:
-    """The nearest deadline first (none last), then by order number."""
-    return (item.deadline or _NEVER, item.rejected_on, item.order_no)
-
-
 def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, tz: ZoneInfo) -> list[Section]:
-    """Every section ``user`` sees, in order, each with all its entries (``allocate`` trims them)."""
+    """Every section ``user`` sees, in order, each with the entries of its
+    list that ``data`` holds and the list's total (``allocate`` trims them)."""
     roles = roles_of(user, routing, data.stand_ins)
-    items = sorted(data.items, key=lambda i: (i.rejected_on, i.order_no))
-    by_owner: dict[str, list] = {}
-    for item in items:
-        owner = owner_of(item, routing)
-        by_owner.setdefault(owner.name if owner else "", []).append(item)
+    lists = data.lists if data.lists is not None else item_lists(list_queries(roles), data.items, routing)
 
-    def of(owners, *statuses: Status) -> list:
-        return [i for o in owners for i in by_owner.get(o.name, []) if _status(i) in statuses]
+    def of(key: str) -> ItemList:
+        return lists.get(key, ItemList())
 
     figures = data.figures
     now = data.now
@@ -415,17 +505,18 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
 
     if roles.owners:
         names = ", ".join(esc(o.name) for o in roles.owners)
-        awaiting = sorted(of(roles.owners, Status.AWAITING), key=_by_deadline)
+        awaiting = of(ListKey.AWAITING)
         several = len(roles.owners) > 1
         sections.append(Section(
-            "awaiting", catalog.t("home.title_awaiting", count=len(awaiting)), [catalog.t("home.for_owners", owners=names)],
-            [awaiting_entry("aw", i, owner_of(i, routing) if several else None, catalog, tz, now=now, buttons=True, full=cs) for i in awaiting],
-            catalog.t("home.none_awaiting"),
+            "awaiting", catalog.t("home.title_awaiting", count=awaiting.total), [catalog.t("home.for_owners", owners=names)],
+            [awaiting_entry("aw", i, owner_of(i, routing) if several else None, catalog, tz, now=now, buttons=True, full=cs) for i in awaiting.items],
+            catalog.t("home.none_awaiting"), awaiting.total,
         ))
-        unfixed = of(roles.owners, *AWAITING_FIX)
+        unfixed = of(ListKey.UNFIXED)
         sections.append(Section(
-            "unfixed", catalog.t("home.title_unfixed", count=len(unfixed)), [],
-            [unfixed_entry("uf", i, None, catalog, tz, buttons=True, full=cs) for i in unfixed], catalog.t("home.none_unfixed"),
+            "unfixed", catalog.t("home.title_unfixed", count=unfixed.total), [],
+            [unfixed_entry("uf", i, None, catalog, tz, buttons=True, full=cs) for i in unfixed.items], catalog.t("home.none_unfixed"),
+            unfixed.total,
         ))
         sections.append(Section("month", catalog.t("home.title_month"), [
             owner_month_line(o.name, figures.owner(o.name) if figures else None, catalog) for o in roles.owners
@@ -433,11 +524,11 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
 
     if roles.managed:
         names = ", ".join(esc(o.name) for o in roles.managed)
-        team = sorted(of(roles.managed, Status.AWAITING), key=_by_deadline)
+        team = of(ListKey.TEAM)
         sections.append(Section(
-            "team", catalog.t("home.title_team", count=len(team)), [catalog.t("home.for_owners", owners=names)],
-            [awaiting_entry("tm", i, owner_of(i, routing), catalog, tz, now=now, buttons=True, full=False) for i in team],
-            catalog.t("home.none_team"),
+            "team", catalog.t("home.title_team", count=team.total), [catalog.t("home.for_owners", owners=names)],
+            [awaiting_entry("tm", i, owner_of(i, routing), catalog, tz, now=now, buttons=True, full=False) for i in team.items],
+            catalog.t("home.none_team"), team.total,
         ))
         mine = [e for e in data.escalations if e.recipient == user]
         sections.append(Section(
@@ -450,11 +541,11 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
         ]))
 
     if roles.agent_names:
-        disputes = [i for i in items if _status(i) is Status.DISPUTED and i.callback_agent.strip() in roles.agent_names]
+        disputes = of(ListKey.DISPUTES)
         sections.append(Section(
-            "disputes", catalog.t("home.title_disputes", count=len(disputes)), [],
-            [dispute_entry("dp", i, owner_of(i, routing), catalog, tz, penalty=penalty) for i in disputes],
-            catalog.t("home.none_disputes"),
+            "disputes", catalog.t("home.title_disputes", count=disputes.total), [],
+            [dispute_entry("dp", i, owner_of(i, routing), catalog, tz, penalty=penalty) for i in disputes.items],
+            catalog.t("home.none_disputes"), disputes.total,
         ))
         held = [r for r in data.reports if r.state == ReportState.HELD and (r.callback_agent or "").strip() in roles.agent_names]
         sections.append(Section(
@@ -466,11 +557,11 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
         ]))
 
     if roles.lead:
-        all_disputes = [i for i in items if _status(i) is Status.DISPUTED]
+        all_disputes = of(ListKey.ALL_DISPUTES)
         sections.append(Section(
-            "all_disputes", catalog.t("home.title_all_disputes", count=len(all_disputes)), [],
-            [dispute_entry("ad", i, owner_of(i, routing), catalog, tz, penalty=penalty) for i in all_disputes],
-            catalog.t("home.none_disputes"),
+            "all_disputes", catalog.t("home.title_all_disputes", count=all_disputes.total), [],
+            [dispute_entry("ad", i, owner_of(i, routing), catalog, tz, penalty=penalty) for i in all_disputes.items],
+            catalog.t("home.none_disputes"), all_disputes.total,
         ))
         sections.append(Section(
             "letters", catalog.t("home.title_letters", count=len(data.letters)), [],
@@ -480,22 +571,22 @@ def sections_for(user: str, data: HomeData, routing: Routing, catalog: Catalog, 
             "all_reports", catalog.t("home.title_reports", count=len(data.reports)), [catalog.t("home.reports_recent", days=REPORT_DAYS)],
             [report_entry("ar", r, catalog, tz, buttons=True) for r in data.reports], catalog.t("home.none_reports", days=REPORT_DAYS),
         ))
-        all_awaiting = sorted((i for i in items if _status(i) is Status.AWAITING), key=_by_deadline)
+        all_awaiting = of(ListKey.ALL_AWAITING)
         sections.append(Section(
-            "all_awaiting", catalog.t("home.title_all_awaiting", count=len(all_awaiting)), [],
-            [awaiting_entry("aa", i, owner_of(i, routing), catalog, tz, now=now, buttons=False, full=True) for i in all_awaiting],
-            catalog.t("home.none_awaiting"),
+            "all_awaiting", catalog.t("home.title_all_awaiting", count=all_awaiting.total), [],
+            [awaiting_entry("aa", i, owner_of(i, routing), catalog, tz, now=now, buttons=False, full=True) for i in all_awaiting.items],
+            catalog.t("home.none_awaiting"), all_awaiting.total,
         ))
-        all_unfixed = [i for i in items if _status(i) in AWAITING_FIX]
+        all_unfixed = of(ListKey.ALL_UNFIXED)
         sections.append(Section(
-            "all_unfixed", catalog.t("home.title_all_unfixed", count=len(all_unfixed)), [],
-            [unfixed_entry("au", i, owner_of(i, routing), catalog, tz, buttons=False, full=True) for i in all_unfixed],
-            catalog.t("home.none_unfixed"),
+            "all_unfixed", catalog.t("home.title_all_unfixed", count=all_unfixed.total), [],
+            [unfixed_entry("au", i, owner_of(i, routing), catalog, tz, buttons=False, full=True) for i in all_unfixed.items],
+            catalog.t("home.none_unfixed"), all_unfixed.total,
         ))
-        unrouted = [i for i in items if _status(i) is Status.NEW and routing.owner_for(i.category, i.branch) is None]
+        unrouted = of(ListKey.UNROUTED)
         sections.append(Section(
-            "unrouted", catalog.t("home.title_unrouted", count=len(unrouted)), [],
-            [unrouted_entry("ur", i, catalog) for i in unrouted], catalog.t("home.none_unrouted"),
+            "unrouted", catalog.t("home.title_unrouted", count=unrouted.total), [],
+            [unrouted_entry("ur", i, catalog) for i in unrouted.items], catalog.t("home.none_unrouted"), unrouted.total,
         ))
         sections.append(Section(
             "failed", catalog.t("home.title_failed", count=len(data.failed)), [],
@@ -529,7 +620,7 @@ def allocate(sections: Sequence[Section], budget: int) -> list[int]:
             if shown[n] >= len(section.entries):
                 continue
             cost = len(section.entries[shown[n]].blocks)
-            if shown[n] + 1 == len(section.entries):
+            if shown[n] + 1 == section.size:
                 cost -= 1  # shown whole: no "more" line
             if used + cost <= budget:
                 used += cost
@@ -563,12 +654,12 @@ def home_view(user: str, data: HomeData, routing: Routing, catalog: Catalog, tz:
         blocks.append({"type": "header", "block_id": f"head-{section.key}", "text": {"type": "plain_text", "text": cut(section.title, HEADER_LIMIT)}})
         if section.summary:
             blocks.append(_lines_block(f"sum-{section.key}", section.summary))
-        if not section.entries and section.empty is not None:
+        if not section.size and section.empty is not None:
             blocks.append(_lines_block(f"empty-{section.key}", [section.empty]))
         for entry in section.entries[:count]:
             blocks.extend(entry.blocks)
-        if count < len(section.entries):
-            blocks.append(_more_block(section, len(section.entries) - count, catalog))
+        if count < section.size:
+            blocks.append(_more_block(section, section.size - count, catalog))
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
@@ -596,8 +687,8 @@ def section_modal(section: Section | None, catalog: Catalog) -> dict:
     shown = sum(len(chunk) for chunk in kept)
     if not lines:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": catalog.t("home.modal_empty")}})
-    elif shown < len(lines):
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": catalog.t("home.modal_more", count=len(lines) - shown)}]})
+    elif shown < section.size:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": catalog.t("home.modal_more", count=section.size - shown)}]})
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": title},

@@ -12,9 +12,12 @@
   Home learns of a change: the job reads cheap *change marks* (the newest
   row id of every table a Home shows: each an index look-up); when they
   moved since its last pass — or ``FULL_EVERY`` has passed, for what only
-  time changes (a deadline passed, a new day) — it loads the facts once,
-  renders every opened Home from them (pure, in memory) and publishes only
-  those whose rendering changed (``content_hash``). Nobody's request waits
+  time changes (a deadline passed, a new day) — it loads the facts everyone
+  shares once (the month's figures, letters, reports, failed sends), then
+  each opened Home's own lists (``storage.home.list_home_items``: the first
+  ``LIST_SHOWN`` of each and a count, so a Home costs the same whatever the
+  number of open records), renders it and publishes only those whose
+  rendering changed (``content_hash``). Nobody's request waits
   for other people's Homes, no change path needs to know who is concerned
   (the rendering decides), and every surface (buttons, commands, the CLI,
   the scheduler) is covered alike. A publish is idempotent, so a pass
@@ -36,7 +39,21 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core.home import REPORT_DAYS, HomeData, HomeEscalation, HomeLetter, HomeReport, ReportState, find_section, home_view, roles_of, section_modal, sections_for, view_hash
+from bot.core.home import (
+    REPORT_DAYS,
+    HomeData,
+    HomeEscalation,
+    HomeLetter,
+    HomeReport,
+    ReportState,
+    find_section,
+    home_view,
+    list_queries,
+    roles_of,
+    section_modal,
+    sections_for,
+    view_hash,
+)
 from bot.core.letters import LetterStatus
 from bot.core.monthly import Month
 from bot.core.workcal import CalendarDataMissing
@@ -55,6 +72,8 @@ FULL_EVERY = timedelta(minutes=10)  # a pass even without changes: deadlines pas
 FAILED_SHOWN = 50  # failed sends of each kind loaded for the CS lead
 REPORTS_SHOWN = 200  # the recent legitimate-rejection reports loaded for the CS lead (held ones: all); beyond the Home, its "and N more" modal
 PUBLISH_MOST = 80  # Homes published per pass at most (views.publish: Tier 4, 100+ a minute)
+LIST_SHOWN = 40  # items of each list loaded for a Home: the first 40 at most show, the rest behind "…and N more"
+MODAL_SHOWN = 1000  # items of one list loaded for its "show all" modal (which says how many more, and where to find them)
 RETRY_EVERY_TICK = 5  # failed publishes retried each tick; after that, with the next change or full pass
 SLACK_ERRORS = (SlackApiError, SlackUnavailable)
 
@@ -82,13 +101,11 @@ def _error_text(error: Exception) -> str:
 
 
 def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
-    """Everything any Home shows, as of ``now``: a few queries, and the month's
-    figures (as ``/reject month`` computes them) when ``figures``."""
+    """What every Home shares, as of ``now`` (no lists of items: ``with_lists``
+    adds one person's): a few queries, and the month's figures (as ``/reject
+    month`` computes them) when ``figures``."""
     month = Month.of(now.astimezone(deps.timezone).date())
-    with reading(deps.session_factory) as session:  # a long read over every open item: it must hold up no writer
-        items = list(store.list_open_items(session=session))
-        for item in items:
-            session.expunge(item)
+    with reading(deps.session_factory) as session:  # reads only: it holds up no writer
         stand_ins = standins.in_force_by_owner_user(session=session, now=now)
         letters = [
             HomeLetter(id=letter.id, owner=letter.owner, month=letter.month, reason=letter.reason, created_at=letter.created_at)
@@ -125,7 +142,7 @@ def load_data(deps: Deps, *, now: datetime, figures: bool = True) -> HomeData:
         except CalendarDataMissing:  # the digest pauses and says so; the Home shows the rest
             log.warning("App Home: no month figures without the calendar of the year")
     return HomeData(
-        items=items, stand_ins=stand_ins, figures=month_figures, escalations=escalations, letters=letters, failed=failed, now=now,
+        stand_ins=stand_ins, figures=month_figures, escalations=escalations, letters=letters, failed=failed, now=now,
         reports=reports,
     )
 
@@ -138,11 +155,23 @@ def render(deps: Deps, user: str, data: HomeData) -> dict:
     return home_view(user, data, deps.routing, catalog, deps.timezone)
 
 
-def _data_for(deps: Deps, user: str, now: datetime) -> HomeData:
+def with_lists(deps: Deps, user: str, data: HomeData, *, limit: int = LIST_SHOWN) -> HomeData:
+    """``data`` with ``user``'s own lists of items: three statements each (the
+    first ``limit`` items and a count), whatever the number of open records."""
+    queries = list_queries(roles_of(user, deps.routing, data.stand_ins))
+    with reading(deps.session_factory) as session:
+        lists = {q.key: store.list_home_items(session=session, query=q, routing=deps.routing, limit=limit) for q in queries}
+        for found in lists.values():
+            for item in found.items:
+                session.expunge(item)
+    return replace(data, lists=lists)
+
+
+def _data_for(deps: Deps, user: str, now: datetime, *, limit: int = LIST_SHOWN) -> HomeData:
     """The facts one person's Home needs (no month figures for someone with no role)."""
     with transaction(deps.session_factory) as session:
         stand_ins = standins.in_force_by_owner_user(session=session, now=now)
-    return load_data(deps, now=now, figures=roles_of(user, deps.routing, stand_ins).any)
+    return with_lists(deps, user, load_data(deps, now=now, figures=roles_of(user, deps.routing, stand_ins).any), limit=limit)
 
 
 # --- publishing -------------------------------------------------------------------------
@@ -236,16 +265,17 @@ class HomeRefresher:
 
 
 def refresh_all(deps: Deps, users: list[str], *, now: datetime, most: int = PUBLISH_MOST) -> HomesReport:
-    """Render every one of ``users``' Homes from one load of the facts; publish
-    those that changed, ``most`` at most (the rest: ``unfinished``)."""
+    """Render every one of ``users``' Homes from one load of what they share
+    and each one's own lists; publish those that changed, ``most`` at most
+    (the rest: ``unfinished``)."""
     report = HomesReport()
-    data = load_data(deps, now=now)
+    shared = load_data(deps, now=now)
     for user in users:
         if report.published >= most:
             break  # the rest at the next tick (their marks are not recorded as seen)
-        view = render(deps, user, data)
+        view = render(deps, user, with_lists(deps, user, shared))
         report.rendered += 1
-        done = _publish(deps, user, view, force=False, data_again=lambda: load_data(deps, now=deps.clock.now()))
+        done = _publish(deps, user, view, force=False, data_again=lambda user=user: _data_for(deps, user, deps.clock.now()))
         if done is None:
             report.failed += 1
         elif done:
@@ -264,7 +294,7 @@ def show_section(deps: Deps, *, user: str, key: str, trigger_id: str, reply_to: 
     """The whole list of one section of ``user``'s Home, in a modal."""
     now = deps.clock.now()
     catalog = deps.catalog_for(user)
-    sections = sections_for(user, _data_for(deps, user, now), deps.routing, catalog, deps.timezone)
+    sections = sections_for(user, _data_for(deps, user, now, limit=MODAL_SHOWN), deps.routing, catalog, deps.timezone)
     try:
         deps.notifier.open_view(trigger_id, section_modal(find_section(sections, key), catalog))
     except SLACK_ERRORS as error:  # an expired trigger, say: the Home still shows the first ones

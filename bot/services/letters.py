@@ -74,7 +74,6 @@ from bot.core.monthly import Escalation, Month, MonthFigures
 from bot.core.routing import Owner
 from bot.core.text import mention
 from bot.core.workcal import CalendarDataMissing
-from bot.documents.letter import letter_subject, render_letter_docx, render_letter_pdf
 from bot.gateway import ReplyTo
 from bot.i18n import Catalog
 from bot.services.deps import Deps
@@ -87,6 +86,29 @@ from storage.db import transaction
 from storage.models import Letter
 
 log = logging.getLogger(__name__)
+
+
+# The documents' libraries (python-docx, ReportLab, fontTools) take tens of MB:
+# they are loaded when a letter is first shown or issued, not when the bot
+# starts, so that an idle `rejectbot run` stays small (bench/bench_run.py).
+
+
+def letter_subject(facts, catalog: Catalog) -> str:
+    from bot.documents.letter import letter_subject as subject
+
+    return subject(facts, catalog)
+
+
+def render_letter_docx(facts, *, locales) -> bytes:
+    from bot.documents.letter import render_letter_docx as render
+
+    return render(facts, locales=locales)
+
+
+def render_letter_pdf(facts, *, locales) -> bytes:
+    from bot.documents.letter import render_letter_pdf as render
+
+    return render(facts, locales=locales)
 LEASE = timedelta(minutes=10)  # longer than any one send with the gateway's retries
 BOT = "bot"  # the actor of the bot's own steps
 TRIGGER_ERRORS = frozenset({"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"})  # views.open: the click's trigger is no good

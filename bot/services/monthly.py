@@ -43,9 +43,8 @@ from bot.core.monthly import Month, MonthFigures, MonthItem, compute_figures
 from bot.core.monthly_text import Message, agent_message, describe_changes, manager_messages, notice_messages, same_figures
 from bot.core.workcal import CalendarDataMissing
 from bot.core.worktime import WorkingHours
-from bot.documents.chart import render_trend_chart
-from bot.documents.workbook import render_workbook
 from bot.gateway import ReplyTo, SlackUnavailable, UploadRefused
+from bot.i18n import Catalog
 from bot.services import uploads
 from bot.services.deps import Deps
 from bot.services.office_hours import may_message_people
@@ -56,6 +55,23 @@ from storage.db import transaction
 from storage.models import MonthlyNotice
 
 log = logging.getLogger(__name__)
+
+
+# Matplotlib (with NumPy, Pillow) and openpyxl take tens of MB: they are
+# loaded when the month's files are first rendered, not when the bot starts,
+# so that an idle `rejectbot run` stays small (bench/bench_run.py).
+
+
+def render_trend_chart(series, *, catalog: Catalog, as_of_text: str) -> bytes:
+    from bot.documents.chart import render_trend_chart as render
+
+    return render(series, catalog=catalog, as_of_text=as_of_text)
+
+
+def render_workbook(figures, items, *, catalog: Catalog, tz, masked: bool) -> bytes:
+    from bot.documents.workbook import render_workbook as render
+
+    return render(figures, items, catalog=catalog, tz=tz, masked=masked)
 LEVELS = 2  # the follow-up ladder's escalation levels (bot.core.followup.thread_ladder: level1, level2)
 LEASE = timedelta(minutes=10)  # a run's claim on a notice, renewed after every message it sends
 LOOKUP_MARGIN = timedelta(minutes=1)  # a resumed notice is looked up from a little before its claim

@@ -51,15 +51,6 @@ def test_a_failed_publish_counts_and_a_good_one_clears_it(session_factory) -> No
     assert (home.attempts, home.error) == (0, "")
 
 
-def test_open_items_are_those_still_waiting_on_someone(session_factory) -> None:
-    with transaction(session_factory) as session:
-        for n, status in enumerate(Status):
-            add_item(session, n, status)
-    with transaction(session_factory) as session:
-        statuses = {i.status for i in store.list_open_items(session=session)}
-    assert statuses == {"new", "awaiting", "disputed", "confirmed", "deemed_confirmed"}
-
-
 def test_failed_sends_are_the_unsent_digest_messages_given_up_follow_ups_and_unshared_files(session_factory) -> None:
     with transaction(session_factory) as session:
         failed = DigestMessage(digest_day=date(2026, 11, 27), owner="大件配送", channel="C1", deadline=NOW, created_at=NOW, last_error="channel_not_found", attempted_at=NOW)

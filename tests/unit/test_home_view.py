@@ -22,6 +22,7 @@ from bot.core.home import (
     HomeData,
     HomeEscalation,
     HomeLetter,
+    ItemList,
     Section,
     allocate,
     find_section,
@@ -237,6 +238,21 @@ def test_the_cs_lead_with_thousands_of_everything_stays_within_100_blocks() -> N
 
 def entry(blocks: int) -> Entry:
     return Entry([{"type": "divider"}] * blocks, "line")
+
+
+def test_a_list_cut_by_storage_shows_its_total_and_the_rest_as_more() -> None:
+    """Storage hands over the first items and the count (``ItemList``): the
+    title says the count, "and N more" counts what the view does not show."""
+    first = tuple(It(n) for n in range(1, 6))
+    d = HomeData(lists={"awaiting": ItemList(first, 5000), "unfixed": ItemList((), 0)}, figures=figures(), now=NOW)
+
+    view = view_of("U0OWNERY", d)
+
+    assert "(5000)" in next(b["text"]["text"] for b in view["blocks"] if b["block_id"] == "head-awaiting")
+    assert [v for a, v in buttons(view) if a == "item.confirm"] == ["1", "2", "3", "4", "5"]
+    assert "and 4995 more" in text(view)
+    modal = section_modal(find_section(sections_for("U0OWNERY", d, ROUTING, EN, SHANGHAI), "awaiting"), EN)
+    assert "4995 more" in str(modal["blocks"][-1]) and "/reject find" in str(modal["blocks"][-1])
 
 
 def test_allocate_takes_turns_and_keeps_a_block_for_each_more_line() -> None:
