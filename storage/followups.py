@@ -11,13 +11,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.core.followup import key_owner
 from bot.core.lifecycle import Status
-from storage.models import DigestMessage, FollowUp, Item, SideEffect
+from storage.models import OPEN_ITEM_STATUSES, DigestMessage, FollowUp, Item, SideEffect
 from storage.queries import dialect_insert, find_first_page
+
+OPEN_STATUSES = OPEN_ITEM_STATUSES  # awaiting an answer, a fix, or CS's review
+
+
+def open_item():
+    """``item.status IN ('awaiting', …)`` with the values written out: the
+    condition of the partial index ``ix_item_open`` (``storage.models``), so
+    that SQLite (and PostgreSQL) read the open items from it. Every query of
+    the sweep on open items holds it, beside its own narrower condition."""
+    return col(Item.status).in_(bindparam("open_item", [str(s) for s in OPEN_STATUSES], expanding=True, literal_execute=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +52,26 @@ class OpenThread:
 def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
     """Threads whose items still await an answer or a fix (of one day and
     owner when given): one per thread and owner of its open items, the
-    owner the pages name first."""
+    owner the pages name first. Read from the open items (``open_item``) up
+    to their thread's first page: the history of closed digests is not read."""
+    page = aliased(DigestMessage)
+    first = aliased(DigestMessage)
     stmt = (
-        select(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status, func.count(), func.min(Item.decided_at))
-        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
-        .where(col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status)
+        select(first.id, first.owner, Item.owner, Item.status, func.count(), func.min(Item.decided_at))
+        .join(page, col(Item.digest_message_id) == page.id)
+        .join(first, (first.digest_day == page.digest_day) & (first.owner == page.owner) & (first.page == 0))
+        .where(open_item(), col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
+        .group_by(first.id, first.owner, Item.owner, Item.status)
     )
     if digest_day is not None:
-        stmt = stmt.where(DigestMessage.digest_day == digest_day)
+        stmt = stmt.where(page.digest_day == digest_day)
     if owner is not None:
-        stmt = stmt.where(DigestMessage.owner == owner)
+        stmt = stmt.where(page.owner == owner)
     rows = session.exec(stmt).all()
-    work: dict[tuple, dict[str | None, list]] = defaultdict(dict)
-    for day, named, items_owner, status, count, oldest in rows:
+    work: dict[int, dict[str | None, list]] = defaultdict(dict)
+    for first_id, named, items_owner, status, count, oldest in rows:
         other = items_owner if items_owner and items_owner != named else None
-        entry = work[(day, named)].setdefault(other, [0, None, 0])
+        entry = work[first_id].setdefault(other, [0, None, 0])
         if status == Status.AWAITING:
             entry[0] += count
             continue
@@ -66,12 +81,10 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
             entry[1] = oldest if entry[1] is None else min(entry[1], oldest)
     if not work:
         return []
-    firsts = session.exec(
-        select(DigestMessage).where(DigestMessage.page == 0, col(DigestMessage.digest_day).in_({d for d, _ in work}))
-    ).all()
+    firsts = session.exec(select(DigestMessage).where(col(DigestMessage.id).in_(sorted(work)))).all()
     threads = []
     for message in firsts:
-        for other, entry in work.get((message.digest_day, message.owner), {}).items():
+        for other, entry in work[message.id].items():
             if message.ts:
                 threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2], other))
     return sorted(threads, key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
@@ -127,12 +140,12 @@ def _aware(value: datetime | None) -> datetime | None:
 def list_overdue_items(*, session: Session, now: datetime) -> Sequence[Item]:
     """Awaiting items whose dispute deadline has passed."""
     return session.exec(
-        select(Item).where(Item.status == Status.AWAITING, col(Item.deadline) <= now).order_by(Item.id)
+        select(Item).where(open_item(), Item.status == Status.AWAITING, col(Item.deadline) <= now).order_by(Item.id)
     ).all()
 
 
 def list_disputed_items(*, session: Session) -> Sequence[Item]:
-    return session.exec(select(Item).where(Item.status == Status.DISPUTED).order_by(Item.id)).all()
+    return session.exec(select(Item).where(open_item(), Item.status == Status.DISPUTED).order_by(Item.id)).all()
 
 
 def list_done_keys(*, session: Session, keys: Iterable[str], now: datetime) -> set[str]:
@@ -306,7 +319,6 @@ def touch_thread(*, session: Session, message_id: int, now: datetime) -> None:
 
 # --- open items follow their owner ----------------------------------------------------
 
-OPEN_STATUSES = (Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.DISPUTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +339,7 @@ def list_open_posted_items(*, session: Session) -> list[PostedItem]:
     rows = session.exec(
         select(Item.id, Item.owner, Item.category, Item.branch, DigestMessage.id, DigestMessage.digest_day, DigestMessage.owner)
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
-        .where(col(Item.status).in_(OPEN_STATUSES))
+        .where(open_item())
         .order_by(Item.id)
     ).all()
     return [PostedItem(*row) for row in rows]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -153,6 +153,7 @@ class OpenWork:
 
 def _open_work(deps: Deps, session: Session) -> OpenWork:
     threads = {(t.message.id, t.owner): t for t in f.list_open_threads(session=session)}
+    stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())  # once, not per thread
     thread_facts: dict[tuple[int, str | None], tuple[ThreadFacts, FollowUpPolicy]] = {}
     for key, thread in threads.items():
         message = thread.message
@@ -161,7 +162,7 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
             log.warning("owner %r of open items in thread %s is no longer in the routing file and nobody covers them: not followed up", thread.items_owner, message.id)
             continue
         facts = ThreadFacts(
-            thread_id=message.id, owner_user=contact_for(deps, owner, session), escalation=owner.escalation,
+            thread_id=message.id, owner_user=contact_for(deps, owner, stand_ins=stand_ins), escalation=owner.escalation,
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
@@ -587,11 +588,14 @@ def _dispute_line(deps: Deps, item: Item, now: datetime, cat: Catalog) -> str:
 # --- open items follow their owner -------------------------------------------------
 
 
-def contact_for(deps: Deps, owner: Owner, session: Session | None = None) -> str:
+def contact_for(deps: Deps, owner: Owner, session: Session | None = None, *, stand_ins: Mapping[str, str] | None = None) -> str:
     """The Slack user the bot mentions or DMs for ``owner`` — in nudges (and
     their daily cap), the escalation notice and DM, the handover notice: their
     stand-in while one is in force (``/reject away``), else the owner. The one
-    place this choice is made."""
+    place this choice is made. ``stand_ins``: those in force now, read once
+    (``standins.in_force_by_owner_user``) for many owners at a time."""
+    if stand_ins is not None:
+        return stand_ins.get(owner.user) or owner.user
     if session is None:
         with transaction(deps.session_factory) as session:
             return contact_for(deps, owner, session)
