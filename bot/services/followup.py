@@ -48,7 +48,7 @@ from bot.core.followup import (
     until_cut,
     within_cap,
 )
-from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
+from bot.core.followup_messages import ESCALATION_THREADS_WITH_BUTTONS, EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import LOGISTICS, Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy, Owner
 from bot.core.text import fmt_time
@@ -301,6 +301,10 @@ def _worst_send(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -
 # claim waits that long before the next sweep takes it over.
 SEND_LEASE = 2 * _worst_send()
 GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
+# Slack refused the message itself for its size or shape: built again from the
+# same facts it would be refused again, so it is given up at the first refusal.
+REFUSED_AS_BUILT = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks"})
+DESCRIBED = 5  # follow-ups named in the CS lead's notice of a failed send; the rest are counted
 ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", "away:", REFUSED_PREFIX, "handover:")  # ledger keys of the one-off messages (below; convergence)
 
 
@@ -397,23 +401,31 @@ def _send_failed(deps: Deps, steps: Sequence[Step], exc: Exception, now: datetim
     claims; give up after ``GIVE_UP_AFTER`` refusals; tell the CS lead once
     when it is given up, and once when ambiguous failures reached that many."""
     definitive, why = _failure(exc)
+    give_up_after = 1 if definitive and why in REFUSED_AS_BUILT else GIVE_UP_AFTER
     keys = [s.key for s in steps]
     with transaction(deps.session_factory) as session:
-        failures = f.record_send_failure(session=session, keys=keys, error=why, refused=definitive, give_up_after=GIVE_UP_AFTER, now=now)
-    stopped = failures.refusals >= GIVE_UP_AFTER
+        failures = f.record_send_failure(session=session, keys=keys, error=why, refused=definitive, give_up_after=give_up_after, now=now)
+    stopped = failures.refusals >= give_up_after
     log.error(
         "follow-up %s failed (%s; %d refused, %d ambiguous so far); %s",
         keys, why, failures.refusals, failures.ambiguous, "given up" if stopped else "will retry next sweep",
     )
     cat = deps.catalog_for(deps.routing.cs_lead)
     if stopped:
-        what = "; ".join(_describe(deps, step, cat) for step in steps)
-        text = cat.t("followup.send_given_up", attempts=failures.refusals, error=why, what=what)
+        text = cat.t("followup.send_given_up", attempts=failures.refusals, error=why, what=_describe_all(deps, steps, cat))
         _send_once(deps, f"followup-failed:given-up:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
     elif not definitive and failures.ambiguous >= GIVE_UP_AFTER:
-        what = "; ".join(_describe(deps, step, cat) for step in steps)
-        text = cat.t("followup.send_failing", attempts=failures.ambiguous, error=why, what=what)
+        text = cat.t("followup.send_failing", attempts=failures.ambiguous, error=why, what=_describe_all(deps, steps, cat))
         _send_once(deps, f"followup-failed:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
+
+
+def _describe_all(deps: Deps, steps: Sequence[Step], cat: Catalog) -> str:
+    """The first ``DESCRIBED`` follow-ups of a failed message, then how many
+    more: one DM may carry thousands, and the notice must fit in a message."""
+    what = "; ".join(_describe(deps, step, cat) for step in steps[:DESCRIBED])
+    if len(steps) > DESCRIBED:
+        what += " " + cat.t("followup.failed_more", count=len(steps) - DESCRIBED)
+    return what
 
 
 def _describe(deps: Deps, step: Step, cat: Catalog) -> str:
@@ -453,7 +465,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.O
                     report.sent[kind] = report.sent.get(kind, 0) + 1
         elif kind is StepKind.ESCALATE:
             def escalation(claimed, recipient=recipient):  # a DM: in the manager's language
-                return escalation_message([_escalation_facts(deps, threads[(s.subject, s.owner)], s) for s in claimed], deps.catalog_for(recipient), deps.timezone)
+                return _escalation_message(deps, [(threads[(s.subject, s.owner)], s) for s in claimed], recipient)
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
@@ -518,7 +530,7 @@ def _post_once(deps: Deps, key: str, note: dict, now: datetime, *, look_first: b
         note["attempts"] = note.get("attempts", 0) + 1
         note["refusals"] = note.get("refusals", 0) + definitive  # only refusals count toward giving up
         note["look"] = not definitive  # refused: it is not in Slack, the next attempt need not look for it
-        stop = note["refusals"] >= GIVE_UP_AFTER
+        stop = note["refusals"] >= GIVE_UP_AFTER or (definitive and why in REFUSED_AS_BUILT)
         log.error("message %s failed (attempt %d: %s)%s", key, note["attempts"], why, "; given up" if stop else "")
         with transaction(deps.session_factory) as session:
             if stop:
@@ -561,14 +573,28 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     return "\n".join(parts)
 
 
-def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
+def _escalation_message(deps: Deps, escalated: Sequence[tuple[f.OpenThread, Step]], recipient: str) -> tuple[str, list[dict]]:
+    """The consolidated escalation DM: the threads quiet longest first, with
+    their facts, as many as one message shows (``escalation_message``); the
+    others are counted, and ``/reject next`` lists them all. The facts — who
+    was nudged when, the thread's link — are read only for the threads
+    shown, in one query: a manager may have thousands of quiet threads."""
+    ordered = sorted(escalated, key=lambda pair: (pair[1].since, pair[1].level, pair[1].key))
+    shown: list[int] = []
+    for thread, _ in ordered:
+        if thread.message.id not in shown and len(shown) < ESCALATION_THREADS_WITH_BUTTONS:
+            shown.append(thread.message.id)
+    with transaction(deps.session_factory) as session:
+        nudges = [u for u in f.list_follow_ups(session=session, thread_ids=shown) if u.kind == StepKind.NUDGE and u.ts]
+    facts = [_escalation_facts(deps, thread, step, nudges) for thread, step in ordered if thread.message.id in shown]
+    total = len({thread.message.id for thread, _ in ordered})
+    return escalation_message(facts, deps.catalog_for(recipient), deps.timezone, total=total)
+
+
+def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step, nudges: Sequence[FollowUp]) -> EscalationThread:
     message = thread.message
     owner = deps.routing.owner_named(thread.items_owner)
-    with transaction(deps.session_factory) as session:
-        earlier = [
-            u for u in f.list_follow_ups(session=session, thread_ids=[message.id])
-            if u.kind == StepKind.NUDGE and u.ts and key_owner(u.key) == thread.owner
-        ]
+    earlier = [u for u in nudges if u.thread_id == message.id and key_owner(u.key) == thread.owner]
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
     except Exception:  # noqa: BLE001 - an escalation without the link beats one held back for it

@@ -164,19 +164,15 @@ def dm(user: str, *mentioned: str) -> Summary:
     return ("chat.postMessage", f"D{user}", None, tuple(sorted(mentioned)))
 
 
-def link(ts: str) -> Summary:
-    return ("chat.getPermalink", CHANNEL, ts, ())
-
-
 def update(ts: str) -> Summary:
     return ("chat.update", CHANNEL, ts, ())
 
 
 def escalation(manager: str, owners: dict[str, str]) -> list[Summary]:
     """One consolidated DM about the threads ``owners`` (ts -> owner user)
-    and a notice in each of those threads."""
+    and a notice in each of those threads. The threads' links are built from
+    the workspace URL (``auth.test``, once per process), not asked for."""
     return [
-        *[link(ts) for ts in owners],
         opened(manager),
         dm(manager, *owners.values()),
         *[told(ts, owner, manager) for ts, owner in owners.items()],
@@ -482,7 +478,7 @@ def test_an_escalation_slack_refuses_is_sent_with_its_notices_by_the_next_sweep(
     seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 13:02"], bot.services.sweep)
 
     assert seen == {
-        "2026-11-27 13:00": [link(threads.y), link(threads.z), opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "restricted_action")],  # no notices
+        "2026-11-27 13:00": [opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "restricted_action")],  # no notices
         "2026-11-27 13:01": escalation(OPS_HEAD, {threads.y: Y, threads.z: Z}),
         "2026-11-27 13:02": [],
     }
@@ -1271,7 +1267,7 @@ def test_when_a_split_gives_open_items_to_an_owner_who_already_has_that_day_s_di
     # one DM to the chain both share, about Y's and Z's items in Y's thread and Z's own thread
     escalated = seen["2026-11-27 13:00"]
     assert Counter(escalated) == Counter([
-        link(t.y), link(t.y), link(t.z), opened(OPS_HEAD), dm(OPS_HEAD, Y, Z),
+        opened(OPS_HEAD), dm(OPS_HEAD, Y, Z),
         told(t.y, Y, OPS_HEAD), told(t.y, Z, OPS_HEAD), told(t.z, Z, OPS_HEAD),
     ])
 
