@@ -484,6 +484,25 @@ def test_an_escalation_slack_refuses_is_sent_with_its_notices_by_the_next_sweep(
     }
 
 
+@pytest.mark.parametrize("error", ["msg_too_long", "msg_blocks_too_long", "invalid_blocks"])
+def test_an_escalation_slack_refuses_for_its_size_is_not_rebuilt_and_retried_and_the_cs_lead_is_told_once(bot, session_factory, clock, fake_slack, threads, error) -> None:
+    """Built again from the same facts, it would be refused again: given up at
+    the first refusal, however many sweeps follow; the CS lead is told once."""
+    run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
+    fake_slack.fail_next("chat.postMessage", error=error)
+
+    seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 13:02", "2026-11-27 13:03"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-27 13:00": [opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), error), opened(CS_LEAD), dm(CS_LEAD, OPS_HEAD)],  # no notices
+        "2026-11-27 13:01": [],
+        "2026-11-27 13:02": [],
+        "2026-11-27 13:03": [],
+    }
+    escalations = [r for r in follow_ups(session_factory) if r.kind == "escalate"]
+    assert [(r.refusals, r.error, r.ts, r.gave_up_at is not None) for r in escalations] == [(1, error, None, True)] * 2
+
+
 # --- the owner side answers ---------------------------------------------------------------------------
 
 
