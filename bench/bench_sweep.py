@@ -50,6 +50,7 @@ from bench._common import AGENTS, CHANNEL, SHANGHAI, Row, machine, median, owner
 from bench._fakeslack_proc import RemoteFakeSlack
 from bot.clock import FixedClock
 from bot.core.lifecycle import Status
+from bot.core.routing import FollowUpPolicy
 from bot.gateway import SlackGateway, make_client
 from bot.i18n import Catalog
 from bot.services.deps import Deps, RoutingHolder
@@ -76,86 +77,102 @@ MESSAGE_COLUMNS = (
     "posted_at", "last_activity_at", "version", "shown_version", "late", "policy", "copied",
 )  # fmt: skip
 FOLLOW_UP_COLUMNS = ("key", "kind", "thread_id", "level", "recipient", "sent_at", "channel", "ts")
+EFFECT_COLUMNS = ("key", "claimed_at", "lease_until", "done_at", "detail")
+EVENTS_PER_ITEM = 0.5  # the ledger's history: a handled event (a click, a reaction) for every other item
 
 
-def _rows(n_items: int) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """(digest messages, items, follow-ups), aware datetimes throughout: the
-    open threads with their items and the disputes, then closed history up
-    to ``n_items`` items in all."""
-    routing = owners_routing(OWNERS, branches_per_owner=3)
-    owners = routing.owners
+def _sqlite_stamp(value: datetime) -> str:
+    """How ``UTCDateTime`` stores a datetime on SQLite: naive UTC text."""
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _rows(n_items: int, stamp) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+    """Table -> (columns, rows): the open threads with their items and the
+    disputes, then closed history up to ``n_items`` items in all, with its
+    follow-ups and handled events. Datetimes go through ``stamp`` (once per
+    distinct value: a million conversions would cost more than the inserts)."""
+    owners = owners_routing(OWNERS, branches_per_owner=3).owners
     utc = NOW.astimezone(UTC)
     messages, items, follow_ups = [], [], []
-    serial = iter(range(1, 10**9))
     today = NOW.date()
+    imported = stamp(utc - timedelta(days=1))
 
-    def item(status: Status, owner, message_id: int | None, day: date, *, deadline=None, updated=None, decided=None) -> tuple:
-        n = next(serial)
-        return (
-            f"SO{n:012d}", day, owner.branches[n % len(owner.branches)], "large" if n % 5 < 3 else "small", "received",
-            "张先生 13800000000", AGENTS[n % len(AGENTS)], "客户确认已收到商品", status, owner.name, message_id,
-            deadline, utc - timedelta(days=1), updated or utc - timedelta(hours=1), decided,
-        )
+    def add_items(count: int, status_of, owner, message_id: int, day: date, deadline, updated, decided=None) -> None:
+        start = len(items) + 1
+        day_text = day if stamp is _identity else day.isoformat()
+        for n in range(start, start + count):
+            items.append((
+                f"SO{n:012d}", day_text, owner.branches[n % 3], "large" if n % 5 < 3 else "small", "received",
+                "张先生 13800000000", AGENTS[n % 6], "客户确认已收到商品", status_of(n), owner.name, message_id,
+                deadline, imported, updated, decided,
+            ))  # fmt: skip
+
+    policy = FollowUpPolicy().to_json()  # the digest stores the policy in force on each owner's first page
+
+    def add_message(message_id: int, day: date, owner, page: int, pages: int, ts: str, deadline, created, posted, active, version: int) -> None:
+        messages.append((
+            message_id, day if stamp is _identity else day.isoformat(), owner.name, owner.name, page, pages, CHANNEL, ts,
+            deadline, created, posted, active, version, version, False, policy if page == 0 else "", "",
+        ))  # fmt: skip
 
     message_id = 0
-    for d in range(1, OPEN_DAYS + 1):  # open threads: posted this morning's digest or earlier, owner active an hour ago
+    in_4h, hour_ago, five_ago = stamp(utc + timedelta(hours=4)), stamp(utc - timedelta(hours=1)), stamp(utc - timedelta(hours=5))
+    for d in range(1, OPEN_DAYS + 1):  # open threads: owner active an hour ago, deadline in 4 hours
         day = today - timedelta(days=d)
         for o, owner in enumerate(owners):
             message_id += 1
-            ts = f"{int(utc.timestamp()) - d * 86400}.{o:06d}"
-            messages.append((
-                message_id, day, owner.name, owner.name, 0, 1, CHANNEL, ts, utc + timedelta(hours=4), utc - timedelta(days=d),
-                utc - timedelta(hours=5), utc - timedelta(hours=1), 2, 2, False, "", "",
-            ))  # fmt: skip
-            items.append(item(Status.AWAITING, owner, message_id, day, deadline=utc + timedelta(hours=4)))
-            items.append(item(Status.CONFIRMED, owner, message_id, day, decided=utc - timedelta(hours=1)))
+            add_message(message_id, day, owner, 0, 1, f"{int(utc.timestamp()) - d * 86400}.{o:06d}", in_4h, stamp(utc - timedelta(days=d)), five_ago, hour_ago, 2)
+            add_items(1, lambda _n: Status.AWAITING, owner, message_id, day, in_4h, hour_ago)
+            add_items(1, lambda _n: Status.CONFIRMED, owner, message_id, day, in_4h, hour_ago, hour_ago)
+    half_hour_ago = stamp(utc - timedelta(minutes=30))
     for n in range(DISPUTES):  # disputed half an hour ago: the agent's reminder is hours away
-        owner = owners[n % len(owners)]
-        items.append(item(Status.DISPUTED, owner, n + 1, today - timedelta(days=1), updated=utc - timedelta(minutes=30)))
+        add_items(1, lambda _n: Status.DISPUTED, owners[n % OWNERS], n + 1, today - timedelta(days=1), in_4h, half_hour_ago)
+    closed = lambda n: CLOSED[n % len(CLOSED)]  # noqa: E731
     d = OPEN_DAYS
-    while len(items) < n_items:  # history: closed digests, each page 25 closed items, its thread nudged once
+    while len(items) < n_items:  # history: closed digests, 25 closed items a page, each thread nudged and escalated once
         d += 1
         day = today - timedelta(days=d)
+        then, next_day, two_days = stamp(utc - timedelta(days=d)), stamp(utc - timedelta(days=d - 1)), stamp(utc - timedelta(days=d - 2))
+        since = (utc - timedelta(days=d)).isoformat()
         for o, owner in enumerate(owners):
             for page in range(PAGES_PER_CLOSED_DIGEST):
                 if len(items) >= n_items:
                     break
                 message_id += 1
                 ts = f"{int(utc.timestamp()) - d * 86400}.{o * 100 + page:06d}"
-                messages.append((
-                    message_id, day, owner.name, owner.name, page, PAGES_PER_CLOSED_DIGEST, CHANNEL, ts,
-                    utc - timedelta(days=d - 1), utc - timedelta(days=d), utc - timedelta(days=d), utc - timedelta(days=d - 1), 3, 3, False, "", "",
-                ))  # fmt: skip
-                for k in range(min(ITEMS_PER_CLOSED_MESSAGE, n_items - len(items))):
-                    items.append(item(CLOSED[k % len(CLOSED)], owner, message_id, day, deadline=utc - timedelta(days=d - 1), updated=utc - timedelta(days=d - 2)))
+                add_message(message_id, day, owner, page, PAGES_PER_CLOSED_DIGEST, ts, next_day, then, then, next_day, 3)
+                add_items(min(ITEMS_PER_CLOSED_MESSAGE, n_items - len(items)), closed, owner, message_id, day, next_day, two_days)
                 if page == 0:
-                    since = (utc - timedelta(days=d)).isoformat()
-                    follow_ups.append((f"nudge:{message_id}:0:{since}", "nudge", message_id, 0, owner.user, utc - timedelta(days=d), CHANNEL, f"{ts}1"))
-                    follow_ups.append((f"escalate:{message_id}:1:{since}", "escalate", message_id, 1, owner.escalation[0], utc - timedelta(days=d), f"D{owner.escalation[0]}", f"{ts}2"))
-    return messages, items, follow_ups
+                    follow_ups.append((f"nudge:{message_id}:0:{since}", "nudge", message_id, 0, owner.user, then, CHANNEL, f"{ts}1"))
+                    follow_ups.append((f"escalate:{message_id}:1:{since}", "escalate", message_id, 1, owner.escalation[0], then, f"D{owner.escalation[0]}", f"{ts}2"))
+    long_ago = stamp(utc - timedelta(days=30))
+    effects = [(f"event:Ev{n:010d}", long_ago, long_ago, long_ago, "") for n in range(int(n_items * EVENTS_PER_ITEM))]
+    return {
+        "digest_message": (MESSAGE_COLUMNS, messages), "item": (ITEM_COLUMNS, items),
+        "follow_up": (FOLLOW_UP_COLUMNS, follow_ups), "side_effect": (EFFECT_COLUMNS, effects),
+    }
 
 
-def _naive(row: tuple) -> tuple:
-    """SQLite's form of the ``UTCDateTime`` columns: naive UTC."""
-    return tuple(v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for v in row)
+def _identity(value):
+    return value
 
 
 def seed(engine: Engine, n_items: int) -> None:
-    """The rows of ``_rows`` in bulk, then ``ANALYZE``."""
-    messages, items, follow_ups = _rows(n_items)
-    tables = (("digest_message", MESSAGE_COLUMNS, messages), ("item", ITEM_COLUMNS, items), ("follow_up", FOLLOW_UP_COLUMNS, follow_ups))
+    """The rows of ``_rows`` in bulk (``executemany`` / ``COPY``), then ``ANALYZE``."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA synchronous=OFF")  # a bench's seed: nothing to lose
+            cursor.execute("PRAGMA cache_size=-400000")
             cursor.execute("BEGIN")
-            for table, columns, rows in tables:
+            for table, (columns, rows) in _rows(n_items, _sqlite_stamp).items():
                 marks = ", ".join("?" for _ in columns)
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", [_naive(r) for r in rows])
+                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
             cursor.execute("COMMIT")
             cursor.execute("ANALYZE")
         else:
-            for table, columns, rows in tables:
+            for table, (columns, rows) in _rows(n_items, _identity).items():
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)

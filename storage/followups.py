@@ -6,12 +6,11 @@ Errors: none of its own.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import bindparam, case, delete, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -56,38 +55,42 @@ def list_open_threads(*, session: Session, digest_day: date | None = None, owner
     to their thread's first page: the history of closed digests is not read."""
     page = aliased(DigestMessage)
     first = aliased(DigestMessage)
-    stmt = (
-        select(first.id, first.owner, Item.owner, Item.status, func.count(), func.min(Item.decided_at))
+    awaiting = Item.status == Status.AWAITING
+    work = (
+        select(
+            first.id.label("thread_id"), Item.owner,
+            func.count(case((awaiting, 1))).label("awaiting"),
+            func.min(case((~awaiting, Item.decided_at))).label("oldest_unfixed"),
+            func.count(case((Item.status == Status.DEEMED_CONFIRMED, 1))).label("deemed"),
+        )
         .join(page, col(Item.digest_message_id) == page.id)
         .join(first, (first.digest_day == page.digest_day) & (first.owner == page.owner) & (first.page == 0))
         .where(open_item(), col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .group_by(first.id, first.owner, Item.owner, Item.status)
+        .group_by(first.id, Item.owner)
     )
     if digest_day is not None:
-        stmt = stmt.where(page.digest_day == digest_day)
+        work = work.where(page.digest_day == digest_day)
     if owner is not None:
-        stmt = stmt.where(page.owner == owner)
-    rows = session.exec(stmt).all()
-    work: dict[int, dict[str | None, list]] = defaultdict(dict)
-    for first_id, named, items_owner, status, count, oldest in rows:
-        other = items_owner if items_owner and items_owner != named else None
-        entry = work[first_id].setdefault(other, [0, None, 0])
-        if status == Status.AWAITING:
-            entry[0] += count
+        work = work.where(page.owner == owner)
+    work = work.subquery()
+    rows = session.exec(
+        select(DigestMessage, work.c.owner, work.c.awaiting, work.c.oldest_unfixed, work.c.deemed)
+        .join(work, col(DigestMessage.id) == work.c.thread_id)
+    ).all()
+    found: dict[tuple[int, str | None], OpenThread] = {}
+    for message, items_owner, count, oldest, deemed in rows:
+        if not message.ts:
             continue
-        if status == Status.DEEMED_CONFIRMED:
-            entry[2] += count
-        if oldest is not None:
-            entry[1] = oldest if entry[1] is None else min(entry[1], oldest)
-    if not work:
-        return []
-    firsts = session.exec(select(DigestMessage).where(col(DigestMessage.id).in_(sorted(work)))).all()
-    threads = []
-    for message in firsts:
-        for other, entry in work[message.id].items():
-            if message.ts:
-                threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2], other))
-    return sorted(threads, key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
+        other = items_owner if items_owner and items_owner != message.owner else None
+        key = (message.id, other)
+        if key in found:  # items without an owner and the pages' owner's: one entry
+            was = found[key]
+            oldest = _aware(oldest)
+            earliest = min((t for t in (was.oldest_unfixed_at, oldest) if t is not None), default=None)
+            found[key] = OpenThread(message, was.awaiting + count, earliest, was.deemed + deemed, other)
+        else:
+            found[key] = OpenThread(message, count, _aware(oldest), deemed, other)
+    return sorted(found.values(), key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
 
 
 def find_open_thread(*, session: Session, thread_id: int) -> OpenThread | None:

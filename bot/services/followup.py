@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -129,11 +130,17 @@ def _deem_overdue(deps: Deps, now: datetime) -> int:
 # --- what is due -------------------------------------------------------------------
 
 
-def _policy(deps: Deps, message: DigestMessage | None, owner_name: str | None) -> FollowUpPolicy:
+@lru_cache(maxsize=256)
+def _stored_policy(text: str) -> FollowUpPolicy:
+    """A thread's stored policy, parsed once per process: thousands of threads share a few."""
+    return FollowUpPolicy.from_json(text)
+
+
+def _policy(deps: Deps, message: DigestMessage | None, owner_name: str | None, owner: Owner | None = None) -> FollowUpPolicy:
     """The policy in force when the thread was posted; the file's for older threads."""
     if message is not None and message.policy:
-        return FollowUpPolicy.from_json(message.policy)
-    owner = deps.routing.owner_named(owner_name or "")
+        return _stored_policy(message.policy)
+    owner = owner or deps.routing.owner_named(owner_name or "")
     return deps.routing.policy_for(owner) if owner else deps.routing.follow_up
 
 
@@ -154,10 +161,12 @@ class OpenWork:
 def _open_work(deps: Deps, session: Session) -> OpenWork:
     threads = {(t.message.id, t.owner): t for t in f.list_open_threads(session=session)}
     stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())  # once, not per thread
+    routing = deps.routing
+    named = {o.name: o for o in reversed(routing.owners)}  # owner_named's answer (the first of a name), for thousands of threads
     thread_facts: dict[tuple[int, str | None], tuple[ThreadFacts, FollowUpPolicy]] = {}
     for key, thread in threads.items():
         message = thread.message
-        owner = deps.routing.owner_named(thread.items_owner)
+        owner = named.get(thread.items_owner)
         if owner is None:
             log.warning("owner %r of open items in thread %s is no longer in the routing file and nobody covers them: not followed up", thread.items_owner, message.id)
             continue
@@ -168,7 +177,7 @@ def _open_work(deps: Deps, session: Session) -> OpenWork:
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
             deemed_unfixed=thread.deemed, other_owner=thread.owner,
         )
-        thread_facts[key] = (facts, _policy(deps, message, message.owner))
+        thread_facts[key] = (facts, _policy(deps, message, message.owner, named.get(message.owner)))
     items = {i.id: i for i in f.list_disputed_items(session=session)}
     dispute_facts = {
         item.id: (DisputeFacts(item.id, item.updated_at, deps.routing.agent_user(item.callback_agent), deps.routing.cs_lead), _policy(deps, None, item.owner))
@@ -190,7 +199,7 @@ def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[tuple[int, str | N
         for found, year in ladders:  # a cut ladder still counts up to the cut; the others go on
             steps += found
             missing = year or missing
-        done = f.list_done_keys(session=session, keys=[s.key for s in steps], now=now)
+        done = f.list_done_keys(session=session, keys=[s.key for s in steps if s.due_at <= now], now=now)  # only those due can be sent
     return due_steps(steps, now=now, done=done), work.threads, work.items, missing
 
 
