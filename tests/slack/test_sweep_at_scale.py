@@ -153,3 +153,24 @@ def test_a_manager_with_1700_quiet_threads_gets_one_dm_within_slack_s_limits(bot
     fake_slack.clear()
     bot.services.sweep()
     assert [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == f"D{OPS_HEAD}"] == []
+
+
+def test_once_an_hour_sqlite_refreshes_the_planner_statistics_the_sweep_is_built_for(bot, engine, session_factory, clock, fake_slack) -> None:
+    now = FRIDAY_1400.astimezone(UTC)
+    open_threads(session_factory, 50, posted_at=now - timedelta(hours=5), last_activity_at=now - timedelta(minutes=30))
+    clock.set(FRIDAY_1400)
+    bot.services.sweep()
+
+    assert bot.services.optimize_database() is False  # 14:00: not this tick
+    clock.set(FRIDAY_1400.replace(minute=17))
+    bot.services.sweep()  # the tables the statistics are for, read on this connection
+    ran = bot.services.optimize_database()
+
+    assert ran is (engine.dialect.name == "sqlite")  # PostgreSQL's autovacuum analyses on its own
+    if ran:
+        with engine.connect() as conn:
+            analysed = {row[0] for row in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
+        assert "item" in analysed
+    fake_slack.clear()
+    bot.services.sweep()  # and the sweep still has nothing to say
+    assert fake_slack.calls == []
