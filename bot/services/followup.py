@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from sqlmodel import Session
 
@@ -52,7 +52,7 @@ from bot.core.followup import (
 from bot.core.followup_messages import ESCALATION_THREADS_WITH_BUTTONS, EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import LOGISTICS, Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy, Owner
-from bot.core.text import fmt_time
+from bot.core.text import MESSAGE_TEXT_BUDGET, fmt_time, join_within, text_size
 from bot.core.workcal import local_datetime
 from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
 from bot.i18n import Catalog
@@ -483,8 +483,10 @@ def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.O
         else:
             def dispute(claimed, kind=kind, recipient=recipient):  # a DM: in the recipient's language
                 cat = deps.catalog_for(recipient)
-                lines = [_dispute_line(deps, items[s.subject], now, cat) for s in claimed]
-                return cat.t(DISPUTE_HEADS[kind], count=len(claimed)) + "\n" + "\n".join(lines), None
+                head = cat.t(DISPUTE_HEADS[kind], count=len(claimed))
+                lines = [_dispute_line(deps, items[s.subject], now, cat) for s in claimed]  # the oldest first; thousands are counted
+                more = partial(cat.t, "followup.failed_more")
+                return head + "\n" + join_within(lines, MESSAGE_TEXT_BUDGET - text_size(head) - 1, lambda n: more(count=n)), None
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=dispute):
                 report.sent[kind] = report.sent.get(kind, 0) + 1

@@ -174,3 +174,27 @@ def test_once_an_hour_sqlite_refreshes_the_planner_statistics_the_sweep_is_built
     fake_slack.clear()
     bot.services.sweep()  # and the sweep still has nothing to say
     assert fake_slack.calls == []
+
+
+def test_hundreds_of_overdue_disputes_reach_the_cs_lead_in_dms_within_the_budget(bot, session_factory, clock, fake_slack) -> None:
+    """Disputes nobody re-verified since Wednesday, their callback agent
+    unknown (so the CS lead is reminded, once: the escalation would be to the
+    same person): one DM listing the oldest and counting the rest."""
+    wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    open_threads(session_factory, 1, posted_at=wednesday, last_activity_at=FRIDAY_1400.astimezone(UTC))
+    with transaction(session_factory) as session:
+        message = session.exec(select(DigestMessage)).one()
+        session.add_all(
+            Item(order_no=f"SO-D{n:06d}", rejected_on=day_of(0), branch="南京分公司", category="large", scenario="received",
+                 customer="", callback_agent="张敏", note="", status=Status.DISPUTED, owner=OWNER, digest_message_id=message.id,
+                 imported_at=wednesday, updated_at=wednesday)
+            for n in range(400)
+        )  # fmt: skip
+    clock.set(FRIDAY_1400)
+    fake_slack.clear()
+
+    bot.services.sweep()
+
+    dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "DU0CSLEAD"]
+    assert len(dms) == 1 and dms[0].error is None
+    assert all(text_size(c.params["text"]) <= MESSAGE_TEXT_BUDGET and "SO-D000000" in c.params["text"] and "more" in c.params["text"] for c in dms)
