@@ -141,7 +141,7 @@ def test_a_manager_with_1700_quiet_threads_gets_one_dm_within_slack_s_limits(bot
     assert shown[:3] == [day_of(0).isoformat(), day_of(1).isoformat(), day_of(2).isoformat()]
     assert len(set(shown)) <= ESCALATION_THREADS_WITH_BUTTONS and day_of(quiet_threads - 1).isoformat() not in shown
     # the rest counted, with where to see them
-    assert f"{quiet_threads - len(set(shown))} more" in body and "/reject next" in body
+    assert f"{quiet_threads - len(set(shown))} more" in body and "App Home" in body and "/reject next" in body
     # every escalated thread recorded as sent by that one message
     with transaction(session_factory) as session:
         sent = session.exec(select(FollowUp).where(FollowUp.kind == "escalate")).all()
