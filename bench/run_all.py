@@ -1,7 +1,7 @@
 """Run every benchmark and print one summary table.
 
 From the repository root: ``uv run python -m bench`` (or
-``uv run python bench/run_all.py``). ``--only import,digest,http,clicks,run,slack-import`` picks
+``uv run python bench/run_all.py``). ``--only import,digest,http,clicks,run,slack-import,sweep`` picks
 some; ``--quick`` runs small sizes (a smoke test, not for the numbers).
 Exit status 1 when a target is missed or a benchmark fails.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_clicks, bench_digest, bench_home, bench_http, bench_import, bench_run, bench_slack_import
+from bench import bench_clicks, bench_digest, bench_home, bench_http, bench_import, bench_run, bench_slack_import, bench_sweep
 from bench._common import Row, machine, print_rows
 
 RUNTIME_LIMIT_MIN = 15  # issue 10: the whole bench, limits enforced, within 15 minutes
@@ -29,6 +29,7 @@ BENCHES = {
     "run": (bench_run.run, {"clicks": 10}, {"clicks": 3, "idle": 1.0}),
     "slack-import": (bench_slack_import.run, {}, {"n_rows": 20_000, "repeat": 1, "baseline_commands": 5}),
     "home": (bench_home.run, {}, {"n_records": 5_000, "repeat": 3, "homes": 30}),
+    "sweep": (bench_sweep.run, {}, {"large": 50_000, "repeat": 3}),
 }
 
 

@@ -247,6 +247,7 @@ class SlackGateway:
         self._sleep = sleep
         self.share_settle = share_settle
         self._names: dict[str, str] = {}  # display_name's, per process
+        self._workspace_url: str | None = None  # auth.test's "url", once per process (permalink)
 
     # --- retrying --------------------------------------------------------------
 
@@ -515,6 +516,16 @@ class SlackGateway:
         return self._retrying("views.publish", lambda: self.client.views_publish(**params))["view"]["hash"]
 
     def permalink(self, channel: str, ts: str) -> str:
+        """A message's link, built the way Slack builds it
+        (``<workspace url>archives/<channel>/p<ts without the dot>``, as
+        chat.getPermalink answers for a message that is not a thread reply)
+        from the workspace URL ``auth.test`` gives, asked once per process:
+        an escalation listing many threads costs no call per thread.
+        ``chat.getPermalink`` when ``auth.test`` gives no URL."""
+        if self._workspace_url is None:
+            self._workspace_url = str(self._retrying("auth.test", self.client.auth_test).get("url") or "")
+        if self._workspace_url:
+            return f"{self._workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
         return self._retrying("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
 
     def display_name(self, user: str) -> str:

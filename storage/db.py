@@ -148,6 +148,26 @@ def transaction(session_factory: SessionFactory) -> Iterator[Session]:
             yield session
 
 
+ANALYSIS_LIMIT = 1000  # rows SQLite samples per index when it refreshes statistics: approximate, and quick on millions
+
+
+def optimize(session_factory: SessionFactory) -> bool:
+    """SQLite: refresh the planner's statistics where they are stale
+    (``PRAGMA optimize``, sampling at most ``ANALYSIS_LIMIT`` rows an index), as
+    SQLite's docs advise for long-lived connections ("run PRAGMA optimize
+    periodically, perhaps once per day or once per hour";
+    https://sqlite.org/pragma.html#pragma_optimize). The queries are written to
+    stay index lookups with statistics (``storage.models.OPEN_ITEM_WHERE``).
+    PostgreSQL's autovacuum does this itself: nothing to do there. True when it ran."""
+    with transaction(session_factory) as session:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite":
+            return False
+        connection.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        connection.exec_driver_sql("PRAGMA optimize")
+    return True
+
+
 READ_ONLY = "rejectbot_read_only"  # execution option of a ``reading`` session's connection
 
 

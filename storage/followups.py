@@ -6,18 +6,28 @@ Errors: none of its own.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, case, delete, func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.core.followup import key_owner
 from bot.core.lifecycle import Status
-from storage.models import DigestMessage, FollowUp, Item, SideEffect
+from storage.models import OPEN_ITEM_STATUSES, DigestMessage, FollowUp, Item, SideEffect
 from storage.queries import dialect_insert, find_first_page
+
+OPEN_STATUSES = OPEN_ITEM_STATUSES  # awaiting an answer, a fix, or CS's review
+
+
+def open_item():
+    """``item.status IN ('awaiting', …)`` with the values written out: the
+    condition of the partial index ``ix_item_open`` (``storage.models``), so
+    that SQLite (and PostgreSQL) read the open items from it. Every query of
+    the sweep on open items holds it, beside its own narrower condition."""
+    return col(Item.status).in_(bindparam("open_item", [str(s) for s in OPEN_STATUSES], expanding=True, literal_execute=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,40 +51,46 @@ class OpenThread:
 def list_open_threads(*, session: Session, digest_day: date | None = None, owner: str | None = None) -> list[OpenThread]:
     """Threads whose items still await an answer or a fix (of one day and
     owner when given): one per thread and owner of its open items, the
-    owner the pages name first."""
-    stmt = (
-        select(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status, func.count(), func.min(Item.decided_at))
-        .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
-        .where(col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
-        .group_by(DigestMessage.digest_day, DigestMessage.owner, Item.owner, Item.status)
+    owner the pages name first. Read from the open items (``open_item``) up
+    to their thread's first page: the history of closed digests is not read."""
+    page = aliased(DigestMessage)
+    first = aliased(DigestMessage)
+    awaiting = Item.status == Status.AWAITING
+    work = (
+        select(
+            first.id.label("thread_id"), Item.owner,
+            func.count(case((awaiting, 1))).label("awaiting"),
+            func.min(case((~awaiting, Item.decided_at))).label("oldest_unfixed"),
+            func.count(case((Item.status == Status.DEEMED_CONFIRMED, 1))).label("deemed"),
+        )
+        .join(page, col(Item.digest_message_id) == page.id)
+        .join(first, (first.digest_day == page.digest_day) & (first.owner == page.owner) & (first.page == 0))
+        .where(open_item(), col(Item.status).in_([Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED]))
+        .group_by(first.id, Item.owner)
     )
     if digest_day is not None:
-        stmt = stmt.where(DigestMessage.digest_day == digest_day)
+        work = work.where(page.digest_day == digest_day)
     if owner is not None:
-        stmt = stmt.where(DigestMessage.owner == owner)
-    rows = session.exec(stmt).all()
-    work: dict[tuple, dict[str | None, list]] = defaultdict(dict)
-    for day, named, items_owner, status, count, oldest in rows:
-        other = items_owner if items_owner and items_owner != named else None
-        entry = work[(day, named)].setdefault(other, [0, None, 0])
-        if status == Status.AWAITING:
-            entry[0] += count
-            continue
-        if status == Status.DEEMED_CONFIRMED:
-            entry[2] += count
-        if oldest is not None:
-            entry[1] = oldest if entry[1] is None else min(entry[1], oldest)
-    if not work:
-        return []
-    firsts = session.exec(
-        select(DigestMessage).where(DigestMessage.page == 0, col(DigestMessage.digest_day).in_({d for d, _ in work}))
+        work = work.where(page.owner == owner)
+    work = work.subquery()
+    rows = session.exec(
+        select(DigestMessage, work.c.owner, work.c.awaiting, work.c.oldest_unfixed, work.c.deemed)
+        .join(work, col(DigestMessage.id) == work.c.thread_id)
     ).all()
-    threads = []
-    for message in firsts:
-        for other, entry in work.get((message.digest_day, message.owner), {}).items():
-            if message.ts:
-                threads.append(OpenThread(message, entry[0], _aware(entry[1]), entry[2], other))
-    return sorted(threads, key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
+    found: dict[tuple[int, str | None], OpenThread] = {}
+    for message, items_owner, count, oldest, deemed in rows:
+        if not message.ts:
+            continue
+        other = items_owner if items_owner and items_owner != message.owner else None
+        key = (message.id, other)
+        if key in found:  # items without an owner and the pages' owner's: one entry
+            was = found[key]
+            oldest = _aware(oldest)
+            earliest = min((t for t in (was.oldest_unfixed_at, oldest) if t is not None), default=None)
+            found[key] = OpenThread(message, was.awaiting + count, earliest, was.deemed + deemed, other)
+        else:
+            found[key] = OpenThread(message, count, _aware(oldest), deemed, other)
+    return sorted(found.values(), key=lambda t: (t.message.id, t.owner is not None, t.owner or ""))
 
 
 def find_open_thread(*, session: Session, thread_id: int) -> OpenThread | None:
@@ -127,12 +143,12 @@ def _aware(value: datetime | None) -> datetime | None:
 def list_overdue_items(*, session: Session, now: datetime) -> Sequence[Item]:
     """Awaiting items whose dispute deadline has passed."""
     return session.exec(
-        select(Item).where(Item.status == Status.AWAITING, col(Item.deadline) <= now).order_by(Item.id)
+        select(Item).where(open_item(), Item.status == Status.AWAITING, col(Item.deadline) <= now).order_by(Item.id)
     ).all()
 
 
 def list_disputed_items(*, session: Session) -> Sequence[Item]:
-    return session.exec(select(Item).where(Item.status == Status.DISPUTED).order_by(Item.id)).all()
+    return session.exec(select(Item).where(open_item(), Item.status == Status.DISPUTED).order_by(Item.id)).all()
 
 
 def list_done_keys(*, session: Session, keys: Iterable[str], now: datetime) -> set[str]:
@@ -306,7 +322,6 @@ def touch_thread(*, session: Session, message_id: int, now: datetime) -> None:
 
 # --- open items follow their owner ----------------------------------------------------
 
-OPEN_STATUSES = (Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.DISPUTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +342,7 @@ def list_open_posted_items(*, session: Session) -> list[PostedItem]:
     rows = session.exec(
         select(Item.id, Item.owner, Item.category, Item.branch, DigestMessage.id, DigestMessage.digest_day, DigestMessage.owner)
         .join(DigestMessage, col(Item.digest_message_id) == col(DigestMessage.id))
-        .where(col(Item.status).in_(OPEN_STATUSES))
+        .where(open_item())
         .order_by(Item.id)
     ).all()
     return [PostedItem(*row) for row in rows]

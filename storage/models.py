@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint, desc
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint, desc, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
 
-from bot.core.lifecycle import Action
+from bot.core.lifecycle import Action, Status
 from bot.core.reports import REPORT_SEPARATOR
 from storage.types import UTCDateTime
 
@@ -35,6 +35,18 @@ class ImportBatch(SQLModel, table=True):
     rejected: int = 0
 
 
+# Open items — awaiting an answer, a fix, or CS's review — are a few thousand
+# among a history of millions. The sweep finds them through the partial index
+# ``ix_item_open``, which holds only them: with planner statistics (ANALYZE,
+# PRAGMA optimize) SQLite takes any one status for a sixth of the table and
+# would rather scan it whole. SQLite uses a partial index only for a query
+# whose WHERE holds the index's condition as written (an IN list of bound
+# parameters does not match it): ``storage.followups.open_item()`` renders it
+# from the same tuple, in the same order.
+OPEN_ITEM_STATUSES = (Status.AWAITING, Status.CONFIRMED, Status.DEEMED_CONFIRMED, Status.DISPUTED)
+OPEN_ITEM_WHERE = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_ITEM_STATUSES) + ")"
+
+
 class Item(SQLModel, table=True):
     """One mistaken-rejection record: one (order number, rejection date)."""
 
@@ -45,6 +57,7 @@ class Item(SQLModel, table=True):
         # An App Home's lists: the items an owner covers, with what says whose they are now and their order (covering)
         Index("ix_item_home", "status", "category", "branch", "owner", "deadline", "rejected_on", "order_no"),
         Index("ix_item_unredacted", "redacted_at", "updated_at"),  # the retention job's rows still to do
+        Index("ix_item_open", "status", "deadline", sqlite_where=text(OPEN_ITEM_WHERE), postgresql_where=text(OPEN_ITEM_WHERE)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -140,6 +153,9 @@ class SideEffect(SQLModel, table=True):
     ``lease_until`` lets a crashed claimant's work be resumed, never doubled."""
 
     __tablename__ = "side_effect"
+    __table_args__ = (  # the sweep's unfinished one-off messages, among every event ever handled
+        Index("ix_side_effect_unfinished", "claimed_at", sqlite_where=text("done_at IS NULL"), postgresql_where=text("done_at IS NULL")),
+    )
 
     key: str = Field(sa_type=String(200), primary_key=True)
     claimed_at: datetime = Field(sa_column=_utc())
@@ -199,7 +215,13 @@ class FollowUp(SQLModel, table=True):
     happen once (``nudge:<thread>:<step>:<quiet since>``)."""
 
     __tablename__ = "follow_up"
-    __table_args__ = (Index("ix_follow_up_recipient_at", "recipient", "sent_at"),)
+    __table_args__ = (
+        Index("ix_follow_up_recipient_at", "recipient", "sent_at"),
+        Index(  # the sweep's count of follow-ups still failing, among every one ever sent
+            "ix_follow_up_unsent", "attempts",
+            sqlite_where=text("ts IS NULL AND gave_up_at IS NULL"), postgresql_where=text("ts IS NULL AND gave_up_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_type=String(200), unique=True)

@@ -65,15 +65,19 @@ def escalation_thread_text(thread: EscalationThread, catalog: Catalog, tz: ZoneI
     )
 
 
-def escalation_message(threads: Sequence[EscalationThread], catalog: Catalog, tz: ZoneInfo) -> tuple[str, list[dict]]:
+def escalation_message(
+    threads: Sequence[EscalationThread], catalog: Catalog, tz: ZoneInfo, *, total: int | None = None,
+) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of the consolidated escalation DM: per thread
     its facts, then Remind owner now, Confirm all for them and, when there is
     a permalink, a button opening the thread. As many threads as the block
     limit and the text budget allow are shown; a last line counts the rest.
-    The fallback text lists the same threads."""
-    head = cut(catalog.t("followup.escalation_head", count=len(threads)), MAX_SECTION_TEXT)
+    The fallback text lists the same threads. ``total``: the threads
+    escalated in all, when ``threads`` holds only the first of them (the
+    caller reads the facts of no more than it can show); the head gives it."""
+    unique = max(len({t.thread_id for t in threads}), total or 0)
+    head = cut(catalog.t("followup.escalation_head", count=len(threads) if total is None else unique), MAX_SECTION_TEXT)
     blocks: list[dict] = [{"type": "section", "block_id": "escalation-head", "text": {"type": "mrkdwn", "text": head}}]
-    unique = len({t.thread_id for t in threads})
     reserve = text_size(catalog.t("followup.escalation_more", count=unique))  # the last line, at its longest
     size = block_text_length(blocks)
     parts: list[str] = [head]

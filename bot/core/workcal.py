@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -49,6 +50,15 @@ def _package_has(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
+def _package_workday(day: date) -> bool:
+    """The package's answer for ``day``, remembered: it scans its whole
+    holiday table on every call (to check the year), and a sweep asks about
+    the same few days for every open thread. Raises ``NotImplementedError``
+    (not remembered) for a year it does not know."""
+    return chinese_calendar.is_workday(day)
+
+
 def _weekday_rule(day: date) -> bool:
     return day.weekday() < 5
 
@@ -68,7 +78,7 @@ class WorkCalendar:
                 return False
             return day in schedule.working_days or _weekday_rule(day)
         try:
-            return chinese_calendar.is_workday(day)
+            return _package_workday(day)
         except NotImplementedError:
             if day.year in self.overrides.assume_weekdays:
                 return _weekday_rule(day)

@@ -19,8 +19,10 @@ from bot.services import answers, away, calendar, convergence, digest, followup,
 from bot.services.deps import Deps
 from bot.services.home import HomeRefresher, HomesReport, open_home, refresh_home, show_section
 from bot.services.routing_reload import ReloadResult, RoutingReloader
+from storage.db import optimize
 
 log = logging.getLogger(__name__)
+OPTIMIZE_AT_MINUTE = 17  # the tick that refreshes SQLite's planner statistics, once an hour (off the hour, when the digest and letters run)
 
 
 class Services:
@@ -76,7 +78,15 @@ class Services:
             ("retention", lambda: retention.mask_expired(self.deps)),  # closed items' customer data masked after [privacy] retention_days
             ("letters", self.run_letters),  # after the digest: a letter's PDF goes on the owner's next digest message
             ("homes", self.refresh_homes),  # last: the App Homes show what every job before did
+            ("planner", self.optimize_database),  # hourly: SQLite's planner statistics kept fresh
         ]
+
+    def optimize_database(self) -> bool:
+        """Once an hour (the tick at minute ``OPTIMIZE_AT_MINUTE``): SQLite
+        refreshes its planner statistics where stale (``storage.db.optimize``)."""
+        if self.deps.clock.now().minute != OPTIMIZE_AT_MINUTE:
+            return False
+        return optimize(self.deps.session_factory)
 
     def tick(self, *, health: Health | None = None) -> dict[str, str | None]:
         """Run every job on its own: one that fails (an exception, or a result

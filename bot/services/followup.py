@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache, partial
 
 from sqlmodel import Session
 
@@ -48,10 +49,10 @@ from bot.core.followup import (
     until_cut,
     within_cap,
 )
-from bot.core.followup_messages import EscalationThread, escalation_message, outlook_text
+from bot.core.followup_messages import ESCALATION_THREADS_WITH_BUTTONS, EscalationThread, escalation_message, outlook_text
 from bot.core.lifecycle import LOGISTICS, Action, Role, Status, Surface, decide
 from bot.core.routing import FollowUpPolicy, Owner
-from bot.core.text import fmt_time
+from bot.core.text import MESSAGE_TEXT_BUDGET, fmt_time, join_within, text_size
 from bot.core.workcal import local_datetime
 from bot.gateway import CLIENT_TIMEOUT, LOOKUP_PAGES, Backoff, ReplyTo
 from bot.i18n import Catalog
@@ -129,11 +130,17 @@ def _deem_overdue(deps: Deps, now: datetime) -> int:
 # --- what is due -------------------------------------------------------------------
 
 
-def _policy(deps: Deps, message: DigestMessage | None, owner_name: str | None) -> FollowUpPolicy:
+@lru_cache(maxsize=256)
+def _stored_policy(text: str) -> FollowUpPolicy:
+    """A thread's stored policy, parsed once per process: thousands of threads share a few."""
+    return FollowUpPolicy.from_json(text)
+
+
+def _policy(deps: Deps, message: DigestMessage | None, owner_name: str | None, owner: Owner | None = None) -> FollowUpPolicy:
     """The policy in force when the thread was posted; the file's for older threads."""
     if message is not None and message.policy:
-        return FollowUpPolicy.from_json(message.policy)
-    owner = deps.routing.owner_named(owner_name or "")
+        return _stored_policy(message.policy)
+    owner = owner or deps.routing.owner_named(owner_name or "")
     return deps.routing.policy_for(owner) if owner else deps.routing.follow_up
 
 
@@ -153,21 +160,24 @@ class OpenWork:
 
 def _open_work(deps: Deps, session: Session) -> OpenWork:
     threads = {(t.message.id, t.owner): t for t in f.list_open_threads(session=session)}
+    stand_ins = standins.in_force_by_owner_user(session=session, now=deps.clock.now())  # once, not per thread
+    routing = deps.routing
+    named = {o.name: o for o in reversed(routing.owners)}  # owner_named's answer (the first of a name), for thousands of threads
     thread_facts: dict[tuple[int, str | None], tuple[ThreadFacts, FollowUpPolicy]] = {}
     for key, thread in threads.items():
         message = thread.message
-        owner = deps.routing.owner_named(thread.items_owner)
+        owner = named.get(thread.items_owner)
         if owner is None:
             log.warning("owner %r of open items in thread %s is no longer in the routing file and nobody covers them: not followed up", thread.items_owner, message.id)
             continue
         facts = ThreadFacts(
-            thread_id=message.id, owner_user=contact_for(deps, owner, session), escalation=owner.escalation,
+            thread_id=message.id, owner_user=contact_for(deps, owner, stand_ins=stand_ins), escalation=owner.escalation,
             posted_at=message.posted_at or message.created_at, deadline=message.deadline,
             awaiting=thread.awaiting, oldest_unfixed_at=thread.oldest_unfixed_at,
             last_activity_at=message.last_activity_at, acknowledged_at=message.acknowledged_at,
             deemed_unfixed=thread.deemed, other_owner=thread.owner,
         )
-        thread_facts[key] = (facts, _policy(deps, message, message.owner))
+        thread_facts[key] = (facts, _policy(deps, message, message.owner, named.get(message.owner)))
     items = {i.id: i for i in f.list_disputed_items(session=session)}
     dispute_facts = {
         item.id: (DisputeFacts(item.id, item.updated_at, deps.routing.agent_user(item.callback_agent), deps.routing.cs_lead), _policy(deps, None, item.owner))
@@ -189,7 +199,7 @@ def _due(deps: Deps, now: datetime) -> tuple[list[Step], dict[tuple[int, str | N
         for found, year in ladders:  # a cut ladder still counts up to the cut; the others go on
             steps += found
             missing = year or missing
-        done = f.list_done_keys(session=session, keys=[s.key for s in steps], now=now)
+        done = f.list_done_keys(session=session, keys=[s.key for s in steps if s.due_at <= now], now=now)  # only those due can be sent
     return due_steps(steps, now=now, done=done), work.threads, work.items, missing
 
 
@@ -300,6 +310,10 @@ def _worst_send(backoff: Backoff = Backoff(), timeout: float = CLIENT_TIMEOUT) -
 # claim waits that long before the next sweep takes it over.
 SEND_LEASE = 2 * _worst_send()
 GIVE_UP_AFTER = 3  # failed sends of one message before the CS lead is told (and, if Slack refused it, it stops)
+# Slack refused the message itself for its size or shape: built again from the
+# same facts it would be refused again, so it is given up at the first refusal.
+REFUSED_AS_BUILT = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks"})
+DESCRIBED = 5  # follow-ups named in the CS lead's notice of a failed send; the rest are counted
 ONCE_PREFIXES = ("notice:", "followup-failed:", "calendar:", "away:", REFUSED_PREFIX, "handover:")  # ledger keys of the one-off messages (below; convergence)
 
 
@@ -396,23 +410,31 @@ def _send_failed(deps: Deps, steps: Sequence[Step], exc: Exception, now: datetim
     claims; give up after ``GIVE_UP_AFTER`` refusals; tell the CS lead once
     when it is given up, and once when ambiguous failures reached that many."""
     definitive, why = _failure(exc)
+    give_up_after = 1 if definitive and why in REFUSED_AS_BUILT else GIVE_UP_AFTER
     keys = [s.key for s in steps]
     with transaction(deps.session_factory) as session:
-        failures = f.record_send_failure(session=session, keys=keys, error=why, refused=definitive, give_up_after=GIVE_UP_AFTER, now=now)
-    stopped = failures.refusals >= GIVE_UP_AFTER
+        failures = f.record_send_failure(session=session, keys=keys, error=why, refused=definitive, give_up_after=give_up_after, now=now)
+    stopped = failures.refusals >= give_up_after
     log.error(
         "follow-up %s failed (%s; %d refused, %d ambiguous so far); %s",
         keys, why, failures.refusals, failures.ambiguous, "given up" if stopped else "will retry next sweep",
     )
     cat = deps.catalog_for(deps.routing.cs_lead)
     if stopped:
-        what = "; ".join(_describe(deps, step, cat) for step in steps)
-        text = cat.t("followup.send_given_up", attempts=failures.refusals, error=why, what=what)
+        text = cat.t("followup.send_given_up", attempts=failures.refusals, error=why, what=_describe_all(deps, steps, cat))
         _send_once(deps, f"followup-failed:given-up:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
     elif not definitive and failures.ambiguous >= GIVE_UP_AFTER:
-        what = "; ".join(_describe(deps, step, cat) for step in steps)
-        text = cat.t("followup.send_failing", attempts=failures.ambiguous, error=why, what=what)
+        text = cat.t("followup.send_failing", attempts=failures.ambiguous, error=why, what=_describe_all(deps, steps, cat))
         _send_once(deps, f"followup-failed:{keys[0]}", user=deps.routing.cs_lead, text=text, now=now)
+
+
+def _describe_all(deps: Deps, steps: Sequence[Step], cat: Catalog) -> str:
+    """The first ``DESCRIBED`` follow-ups of a failed message, then how many
+    more: one DM may carry thousands, and the notice must fit in a message."""
+    what = "; ".join(_describe(deps, step, cat) for step in steps[:DESCRIBED])
+    if len(steps) > DESCRIBED:
+        what += " " + cat.t("followup.failed_more", count=len(steps) - DESCRIBED)
+    return what
 
 
 def _describe(deps: Deps, step: Step, cat: Catalog) -> str:
@@ -452,7 +474,7 @@ def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.O
                     report.sent[kind] = report.sent.get(kind, 0) + 1
         elif kind is StepKind.ESCALATE:
             def escalation(claimed, recipient=recipient):  # a DM: in the manager's language
-                return escalation_message([_escalation_facts(deps, threads[(s.subject, s.owner)], s) for s in claimed], deps.catalog_for(recipient), deps.timezone)
+                return _escalation_message(deps, [(threads[(s.subject, s.owner)], s) for s in claimed], recipient)
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=escalation):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
@@ -461,8 +483,10 @@ def _send(deps: Deps, due: list[Step], threads: dict[tuple[int, str | None], f.O
         else:
             def dispute(claimed, kind=kind, recipient=recipient):  # a DM: in the recipient's language
                 cat = deps.catalog_for(recipient)
-                lines = [_dispute_line(deps, items[s.subject], now, cat) for s in claimed]
-                return cat.t(DISPUTE_HEADS[kind], count=len(claimed)) + "\n" + "\n".join(lines), None
+                head = cat.t(DISPUTE_HEADS[kind], count=len(claimed))
+                lines = [_dispute_line(deps, items[s.subject], now, cat) for s in claimed]  # the oldest first; thousands are counted
+                more = partial(cat.t, "followup.failed_more")
+                return head + "\n" + join_within(lines, MESSAGE_TEXT_BUDGET - text_size(head) - 1, lambda n: more(count=n)), None
 
             if _deliver(deps, steps, now, report, where=in_dm, compose=dispute):
                 report.sent[kind] = report.sent.get(kind, 0) + 1
@@ -517,7 +541,7 @@ def _post_once(deps: Deps, key: str, note: dict, now: datetime, *, look_first: b
         note["attempts"] = note.get("attempts", 0) + 1
         note["refusals"] = note.get("refusals", 0) + definitive  # only refusals count toward giving up
         note["look"] = not definitive  # refused: it is not in Slack, the next attempt need not look for it
-        stop = note["refusals"] >= GIVE_UP_AFTER
+        stop = note["refusals"] >= GIVE_UP_AFTER or (definitive and why in REFUSED_AS_BUILT)
         log.error("message %s failed (attempt %d: %s)%s", key, note["attempts"], why, "; given up" if stop else "")
         with transaction(deps.session_factory) as session:
             if stop:
@@ -560,14 +584,28 @@ def _nudge_text(deps: Deps, thread: f.OpenThread, head: str = "followup.nudge", 
     return "\n".join(parts)
 
 
-def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step) -> EscalationThread:
+def _escalation_message(deps: Deps, escalated: Sequence[tuple[f.OpenThread, Step]], recipient: str) -> tuple[str, list[dict]]:
+    """The consolidated escalation DM: the threads quiet longest first, with
+    their facts, as many as one message shows (``escalation_message``); the
+    others are counted, and ``/reject next`` lists them all. The facts — who
+    was nudged when, the thread's link — are read only for the threads
+    shown, in one query: a manager may have thousands of quiet threads."""
+    ordered = sorted(escalated, key=lambda pair: (pair[1].since, pair[1].level, pair[1].key))
+    shown: list[int] = []
+    for thread, _ in ordered:
+        if thread.message.id not in shown and len(shown) < ESCALATION_THREADS_WITH_BUTTONS:
+            shown.append(thread.message.id)
+    with transaction(deps.session_factory) as session:
+        nudges = [u for u in f.list_follow_ups(session=session, thread_ids=shown) if u.kind == StepKind.NUDGE and u.ts]
+    facts = [_escalation_facts(deps, thread, step, nudges) for thread, step in ordered if thread.message.id in shown]
+    total = len({thread.message.id for thread, _ in ordered})
+    return escalation_message(facts, deps.catalog_for(recipient), deps.timezone, total=total)
+
+
+def _escalation_facts(deps: Deps, thread: f.OpenThread, step: Step, nudges: Sequence[FollowUp]) -> EscalationThread:
     message = thread.message
     owner = deps.routing.owner_named(thread.items_owner)
-    with transaction(deps.session_factory) as session:
-        earlier = [
-            u for u in f.list_follow_ups(session=session, thread_ids=[message.id])
-            if u.kind == StepKind.NUDGE and u.ts and key_owner(u.key) == thread.owner
-        ]
+    earlier = [u for u in nudges if u.thread_id == message.id and key_owner(u.key) == thread.owner]
     try:
         link = deps.notifier.permalink(message.channel, message.ts)
     except Exception:  # noqa: BLE001 - an escalation without the link beats one held back for it
@@ -587,11 +625,14 @@ def _dispute_line(deps: Deps, item: Item, now: datetime, cat: Catalog) -> str:
 # --- open items follow their owner -------------------------------------------------
 
 
-def contact_for(deps: Deps, owner: Owner, session: Session | None = None) -> str:
+def contact_for(deps: Deps, owner: Owner, session: Session | None = None, *, stand_ins: Mapping[str, str] | None = None) -> str:
     """The Slack user the bot mentions or DMs for ``owner`` — in nudges (and
     their daily cap), the escalation notice and DM, the handover notice: their
     stand-in while one is in force (``/reject away``), else the owner. The one
-    place this choice is made."""
+    place this choice is made. ``stand_ins``: those in force now, read once
+    (``standins.in_force_by_owner_user``) for many owners at a time."""
+    if stand_ins is not None:
+        return stand_ins.get(owner.user) or owner.user
     if session is None:
         with transaction(deps.session_factory) as session:
             return contact_for(deps, owner, session)

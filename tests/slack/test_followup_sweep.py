@@ -164,19 +164,15 @@ def dm(user: str, *mentioned: str) -> Summary:
     return ("chat.postMessage", f"D{user}", None, tuple(sorted(mentioned)))
 
 
-def link(ts: str) -> Summary:
-    return ("chat.getPermalink", CHANNEL, ts, ())
-
-
 def update(ts: str) -> Summary:
     return ("chat.update", CHANNEL, ts, ())
 
 
 def escalation(manager: str, owners: dict[str, str]) -> list[Summary]:
     """One consolidated DM about the threads ``owners`` (ts -> owner user)
-    and a notice in each of those threads."""
+    and a notice in each of those threads. The threads' links are built from
+    the workspace URL (``auth.test``, once per process), not asked for."""
     return [
-        *[link(ts) for ts in owners],
         opened(manager),
         dm(manager, *owners.values()),
         *[told(ts, owner, manager) for ts, owner in owners.items()],
@@ -482,10 +478,29 @@ def test_an_escalation_slack_refuses_is_sent_with_its_notices_by_the_next_sweep(
     seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 13:02"], bot.services.sweep)
 
     assert seen == {
-        "2026-11-27 13:00": [link(threads.y), link(threads.z), opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "restricted_action")],  # no notices
+        "2026-11-27 13:00": [opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), "restricted_action")],  # no notices
         "2026-11-27 13:01": escalation(OPS_HEAD, {threads.y: Y, threads.z: Z}),
         "2026-11-27 13:02": [],
     }
+
+
+@pytest.mark.parametrize("error", ["msg_too_long", "msg_blocks_too_long", "invalid_blocks"])
+def test_an_escalation_slack_refuses_for_its_size_is_not_rebuilt_and_retried_and_the_cs_lead_is_told_once(bot, session_factory, clock, fake_slack, threads, error) -> None:
+    """Built again from the same facts, it would be refused again: given up at
+    the first refusal, however many sweeps follow; the CS lead is told once."""
+    run(fake_slack, clock, ["2026-11-27 11:00"], bot.services.sweep)
+    fake_slack.fail_next("chat.postMessage", error=error)
+
+    seen = run(fake_slack, clock, ["2026-11-27 13:00", "2026-11-27 13:01", "2026-11-27 13:02", "2026-11-27 13:03"], bot.services.sweep)
+
+    assert seen == {
+        "2026-11-27 13:00": [opened(OPS_HEAD), refused(dm(OPS_HEAD, Y, Z), error), opened(CS_LEAD), dm(CS_LEAD, OPS_HEAD)],  # no notices
+        "2026-11-27 13:01": [],
+        "2026-11-27 13:02": [],
+        "2026-11-27 13:03": [],
+    }
+    escalations = [r for r in follow_ups(session_factory) if r.kind == "escalate"]
+    assert [(r.refusals, r.error, r.ts, r.gave_up_at is not None) for r in escalations] == [(1, error, None, True)] * 2
 
 
 # --- the owner side answers ---------------------------------------------------------------------------
@@ -1271,7 +1286,7 @@ def test_when_a_split_gives_open_items_to_an_owner_who_already_has_that_day_s_di
     # one DM to the chain both share, about Y's and Z's items in Y's thread and Z's own thread
     escalated = seen["2026-11-27 13:00"]
     assert Counter(escalated) == Counter([
-        link(t.y), link(t.y), link(t.z), opened(OPS_HEAD), dm(OPS_HEAD, Y, Z),
+        opened(OPS_HEAD), dm(OPS_HEAD, Y, Z),
         told(t.y, Y, OPS_HEAD), told(t.y, Z, OPS_HEAD), told(t.z, Z, OPS_HEAD),
     ])
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event
+
 from bot.core.lifecycle import Status
 from storage import followups as f
 from storage import queries as q
@@ -83,3 +85,51 @@ def test_a_released_one_shot_key_can_be_recorded_again(session_factory) -> None:
         f.release_once(session=session, key="remind:1:U0OPSHEAD:2940000")
     with transaction(session_factory) as session:
         assert q.record_once(session=session, key="remind:1:U0OPSHEAD:2940000", now=NOW)
+
+
+def test_with_planner_statistics_the_sweep_reads_open_items_from_their_index_not_the_whole_table(engine, session_factory) -> None:
+    """SQLite with ``ANALYZE`` takes one status for a share of the table
+    (its average rows per value) and would rather scan it whole; the open
+    items' partial index (its condition written in every query) keeps each
+    query of the sweep on open items a lookup, however long the history."""
+    first = add_message(session_factory)
+    overdue = add_item(session_factory, "SO-open", first)
+    add_item(session_factory, "SO-disputed", first, status=Status.DISPUTED)
+    with transaction(session_factory) as session:  # a history: 3,000 closed items on 120 old messages
+        session.get(Item, overdue).deadline = NOW
+        old = [DigestMessage(digest_day=date.fromordinal(739000 + n), owner="大件配送", page=0, channel="C0LOGISTICS", ts=f"9.{n}", deadline=NOW, created_at=NOW) for n in range(120)]
+        session.add_all(old)
+        session.flush()
+        session.add_all(
+            Item(order_no=f"SO{n:06d}", rejected_on=THURSDAY, branch="南京分公司", category="large", status=(Status.FIXED, Status.WITHDRAWN, Status.VOIDED)[n % 3],
+                 owner="大件配送", digest_message_id=old[n % 120].id, imported_at=NOW, updated_at=NOW)
+            for n in range(3_000)
+        )  # fmt: skip
+    statements: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement, parameters))
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with transaction(session_factory) as session:
+            assert [i.order_no for i in f.list_overdue_items(session=session, now=NOW)] == ["SO-open"]
+            assert [i.order_no for i in f.list_disputed_items(session=session)] == ["SO-disputed"]
+            assert [t.message.id for t in f.list_open_threads(session=session)] == [first]
+            assert len(f.list_open_posted_items(session=session)) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    reads = [(s, p) for s, p in statements if s.lstrip().upper().startswith("SELECT") and "FROM item" in s]
+    assert len(reads) == 4
+    with engine.connect() as conn:
+        cursor = conn.connection.cursor()
+        for statement, params in reads:
+            if engine.dialect.name == "sqlite":
+                cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+                plan = " | ".join(row[3] for row in cursor.fetchall())
+            else:
+                cursor.execute("EXPLAIN " + statement, params)
+                plan = " | ".join(row[0] for row in cursor.fetchall())
+            assert "SCAN item" not in plan and "Seq Scan on item" not in plan, (statement, plan)

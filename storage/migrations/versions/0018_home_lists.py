@@ -15,7 +15,7 @@ Create Date: 2026-11-30 10:50:00
 from alembic import op
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
