@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 _CONTROL = re.compile(r"<([^<>\n]+)>|(https?://[^\s<>|]+)")  # <…> sequences, and bare links Slack's client links too
+_SAFE_URL = re.compile(r"(?i)(https?://|mailto:)")
 _PERMALINK = re.compile(r"https://[\w.-]+\.slack\.com/archives/(\w+)/p(\d{10})(\d{6})")
 _FORMATS = (
     (re.compile(r"```(.+?)```", re.S), r"<pre>\1</pre>"),
@@ -37,8 +38,12 @@ def _esc(text: Any) -> str:
 
 
 def _link(url: str, label: str) -> str:
-    """A link; a Slack permalink to a message becomes a jump inside the page."""
+    """A link; a Slack permalink to a message becomes a jump inside the page.
+    Only web and mail addresses are links: ``javascript:``, ``data:`` and the
+    like are shown as their label (text typed by a person reaches here)."""
     found = _PERMALINK.fullmatch(url.split("?")[0])
+    if not found and not _SAFE_URL.match(url):
+        return label
     if found:
         channel, ts = found.group(1), f"{found.group(2)}.{found.group(3)}"
         return f'<a href="#" class="sb-permalink" data-channel="{_esc(channel)}" data-ts="{_esc(ts)}">{label}</a>'
