@@ -68,6 +68,7 @@ def _control(inner: str, names: Mapping[str, str]) -> str:
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:
     """Slack mrkdwn as HTML."""
     controls: list[str] = []
+    text = text.replace("\x00", "")  # NUL marks the links held aside below; a person's text may carry one
 
     def hold(match: re.Match[str]) -> str:
         bare = match.group(2)

@@ -77,3 +77,8 @@ def test_only_web_and_mail_addresses_become_links():
     assert "click me" in html  # the label is kept, as text
     assert '<a href="mailto:a@b.test"' in html
 
+
+def test_a_nul_in_text_cannot_stand_for_a_held_link():
+    html = mrkdwn("zero \x000\x00 and \x005\x00 <https://x.test|link>", NAMES)  # the holder's own marks, typed by a person
+    assert "\x00" not in html
+    assert html.count("<a ") == 1 and "zero 0 and 5 " in html
