@@ -142,6 +142,19 @@ class Sandbox:
         if self.replaying:
             raise Busy
 
+    def _check_conversation(self, user: str, channel: str) -> None:
+        """A person acts only where the page shows them: the channel and their own DM with the app."""
+        if channel not in (CHANNEL, f"D{user}"):
+            raise ValueError(self.catalog.t("sandbox.error_conversation"))
+
+    def _message_in(self, user: str, channel: str, ts: str, *, top: bool = False) -> dict[str, Any]:
+        """The message ``ts`` of a conversation ``user`` sees (a thread's parent when ``top``); `Gone` when none."""
+        self._check_conversation(user, channel)
+        message = self.world.fake.messages.get((channel, ts))
+        if message is None or (top and message.get("thread_ts") not in (None, ts)):
+            raise Gone
+        return message
+
     def _event_id(self) -> str:
         self._event_serial += 1
         return f"Ev0SBX{self._event_serial:06d}"
@@ -154,6 +167,7 @@ class Sandbox:
         with self._lock:
             self._acting()
             views = set(self.world.fake.views)
+            self._check_conversation(user, channel)
             response = self.world.people.command(user, text, channel=channel)
             self._answered(user, channel, response.body)
             self._collect(actor=user, views_before=views)
@@ -165,15 +179,15 @@ class Sandbox:
             fake, people = self.world.fake, self.world.people
             views = set(fake.views)
             if channel and ts:
-                message = fake.messages.get((channel, ts))
-                if message is None:
-                    raise Gone
+                message = self._message_in(user, str(channel), str(ts))
+                _check_button(message, action_id, block_id, value)
                 response = people.click(user, action_id, value, block_id, channel, message)
                 self._answered(user, channel, response.body)
             else:
                 home = fake.home_view(user)
                 if home is None:
                     raise Gone
+                _check_button(home, action_id, block_id, value)
                 request = home_block_actions(people.signer, user_id=user, action_id=action_id, value=value, block_id=block_id, view=home)
                 self.world.bot.app.dispatch(request.to_bolt())
             self._collect(actor=user, views_before=views)
@@ -182,6 +196,7 @@ class Sandbox:
         """A reaction added or removed: recorded on the message, and the event sent; False when nothing changed."""
         with self._lock:
             self._acting()
+            self._message_in(user, channel, ts)
             event = self.world.fake.react_as_user(user, channel, ts, name, added=added)
             if event is not None:
                 self.world.people.event(event, event_id=self._event_id())
@@ -193,6 +208,10 @@ class Sandbox:
         """A message written by a person (a thread reply when ``thread_ts``), and its ``message`` event."""
         with self._lock:
             self._acting()
+            if thread_ts:
+                self._message_in(user, channel, thread_ts, top=True)
+            else:
+                self._check_conversation(user, channel)
             event = self.world.fake.post_as_user(user, channel, text, thread_ts=thread_ts)
             self.world.people.event(event, event_id=self._event_id())
             self._changes += 1
@@ -415,6 +434,18 @@ def _json(body: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _check_button(surface: dict[str, Any], action_id: str, block_id: str, value: str) -> None:
+    """A click comes only from a button the message or view shows; `Gone` when it has none such."""
+    for block in surface.get("blocks") or []:
+        if block.get("block_id") != block_id:
+            continue
+        for element in [block.get("accessory"), *(block.get("elements") or [])]:
+            if (isinstance(element, dict) and element.get("type") == "button" and element.get("action_id") == action_id
+                    and str(element.get("value") or "") == value):
+                return
+    raise Gone
 
 
 def _element(view: dict[str, Any], block_id: str) -> dict[str, Any]:

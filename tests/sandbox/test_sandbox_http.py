@@ -201,3 +201,39 @@ def test_a_button_in_the_home_tab_is_clicked_there(client, sandbox):
     digest = next(m for m in sandbox.world.fake.messages.values() if any(b.get("block_id") == f"item-{button['value']}" for b in m["blocks"]))
     assert any(b.get("block_id") == f"state-{button['value']}" and "confirmed" in str(b) for b in digest["blocks"])
     assert client.post("/api/click", json={"user": "U0OWNERZ", **button}).status_code == 404  # Z has no Home yet
+
+
+def test_a_person_acts_only_in_the_channel_and_their_own_dm(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    calls = len(sandbox.world.fake.calls)
+    for path, body in [
+        ("/api/reply", {"channel": "C0ELSEWHERE", "text": "hi"}),
+        ("/api/reply", {"channel": "DU0OWNERZ", "text": "hi"}),  # someone else's DM
+        ("/api/command", {"channel": "DU0OWNERZ", "text": "/reject status"}),
+        ("/api/command", {"channel": "C0ELSEWHERE", "text": "/reject status"}),
+    ]:
+        answer = client.post(path, json={"user": "U0OWNERY", **body})
+        assert answer.status_code == 400, (path, body)
+        assert "not one this person is in" in answer.get_json()["error"]
+    for path, body in [
+        ("/api/reply", {"channel": CHANNEL, "thread_ts": "1.000001", "text": "hi"}),  # no such thread
+        ("/api/react", {"channel": CHANNEL, "ts": "1.000001", "name": CONFIRM_REACTION}),  # no such message
+    ]:
+        assert client.post(path, json={"user": "U0OWNERY", **body}).status_code == 404, (path, body)
+    assert len(sandbox.world.fake.calls) == calls  # the app was sent nothing
+    assert not [m for m in sandbox.world.fake.messages.values() if m.get("user") == "U0OWNERY"]
+    assert _state(client, "U0OWNERY")["conversations"][CHANNEL]["messages"][0]["ts"] == message["ts"]
+
+
+def test_a_click_is_only_on_a_button_the_message_shows(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    button = _button(message, ActionId.CONFIRM)
+    where = {"user": "U0OWNERY", "channel": CHANNEL, "ts": message["ts"]}
+    updates = len(sandbox.world.fake.calls_to("chat.update"))
+    for forged in [{**button, "action_id": "nope.nope"}, {**button, "value": "999999"}, {**button, "block_id": "elsewhere"}]:
+        assert client.post("/api/click", json={**where, **forged}).status_code == 404, forged
+    assert len(sandbox.world.fake.calls_to("chat.update")) == updates
+    client.post("/api/home", json={"user": "U0OWNERY"})
+    home = _button(sandbox.world.fake.home_view("U0OWNERY"), ActionId.CONFIRM)
+    assert client.post("/api/click", json={"user": "U0OWNERY", **home, "action_id": "nope.nope"}).status_code == 404
+
