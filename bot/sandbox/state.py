@@ -212,6 +212,9 @@ class Sandbox:
                 self._message_in(user, channel, thread_ts, top=True)
             else:
                 self._check_conversation(user, channel)
+            # what the person typed, as Slack's client sends it: &, < and > escaped
+            # (https://docs.slack.dev/messaging/formatting-message-text#escaping)
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             event = self.world.fake.post_as_user(user, channel, text, thread_ts=thread_ts)
             self.world.people.event(event, event_id=self._event_id())
             self._changes += 1

@@ -237,3 +237,14 @@ def test_a_click_is_only_on_a_button_the_message_shows(client, sandbox):
     home = _button(sandbox.world.fake.home_view("U0OWNERY"), ActionId.CONFIRM)
     assert client.post("/api/click", json={"user": "U0OWNERY", **home, "action_id": "nope.nope"}).status_code == 404
 
+
+def test_text_a_person_types_reaches_the_app_escaped_as_slack_sends_it_and_shows_as_text(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERZ")
+    typed = '<img src=x onerror=alert(1)> <javascript:alert(1)|click> & "q"'
+    assert client.post("/api/reply", json={"user": "U0OWNERZ", "channel": CHANNEL, "thread_ts": message["ts"], "text": typed}).status_code == 200
+    stored = next(m for m in sandbox.world.fake.messages.values() if m.get("user") == "U0OWNERZ")
+    assert stored["text"] == '&lt;img src=x onerror=alert(1)&gt; &lt;javascript:alert(1)|click&gt; &amp; "q"'
+    shown = next(m for m in _state(client, "U0OWNERZ")["conversations"][CHANNEL]["messages"] if m["ts"] == message["ts"])
+    html = shown["replies"][-1]["html"]
+    assert "<img" not in html and "<a " not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&amp;" in html
