@@ -236,9 +236,9 @@ class Sandbox:
         with self._lock:
             self._acting()
             view = self.world.fake.views.get(view_id)
-            if view is None:
-                raise Gone
-            state = {block_id: {action_id: _state_value(_element(view, block_id), value) for action_id, value in actions.items()}
+            if view is None or (self.modals.get(user) or {}).get("view_id") != view_id:
+                raise Gone  # only the person whose modal it is submits it
+            state = {block_id: {action_id: _state_value(_field(view, block_id, action_id), value) for action_id, value in _actions(actions)}
                      for block_id, actions in values.items()}
             request = view_submission(
                 self.world.people.signer, user_id=user, callback_id=view["callback_id"], private_metadata=view["private_metadata"],
@@ -456,6 +456,21 @@ def _element(view: dict[str, Any], block_id: str) -> dict[str, Any]:
         if block.get("block_id") == block_id:
             return block.get("element") or {}
     raise Gone
+
+
+def _field(view: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
+    """The input element ``block_id`` of ``view``, when its action_id is ``action_id``; `Gone` otherwise."""
+    element = _element(view, block_id)
+    if element.get("action_id") != action_id:
+        raise Gone
+    return element
+
+
+def _actions(actions: Any) -> list[tuple[str, str | None]]:
+    """A field's ``{action_id: value}`` from the page: the value a text, as a form field's is."""
+    if not isinstance(actions, dict) or not all(isinstance(value, str | None) for value in actions.values()):
+        raise ValueError("values")
+    return list(actions.items())
 
 
 def _state_value(element: dict[str, Any], value: Any) -> Any:

@@ -248,3 +248,19 @@ def test_text_a_person_types_reaches_the_app_escaped_as_slack_sends_it_and_shows
     html = shown["replies"][-1]["html"]
     assert "<img" not in html and "<a " not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&amp;" in html
+
+
+def test_a_modal_is_submitted_only_by_its_person_with_its_own_fields(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    client.post("/api/click", json={"user": "U0OWNERY", "channel": CHANNEL, "ts": message["ts"], **_button(message, ActionId.DISPUTE)})
+    view_id = _state(client, "U0OWNERY")["modal"]["view_id"]
+    reason = {BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: "A reason Z should not be able to give."}}
+    calls = len(sandbox.world.fake.calls)
+    assert client.post("/api/submit", json={"user": "U0OWNERZ", "view_id": view_id, "values": reason}).status_code == 404
+    for values in [{BlockId.DISPUTE_REASON: None}, {BlockId.DISPUTE_REASON: "x"}, {BlockId.DISPUTE_REASON: [1]},
+                   {BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: 5}}, {BlockId.DISPUTE_REASON: {ActionId.DISPUTE_REASON: {"x": 1}}}]:
+        answer = client.post("/api/submit", json={"user": "U0OWNERY", "view_id": view_id, "values": values})
+        assert answer.status_code == 400 and answer.is_json, values
+    assert client.post("/api/submit", json={"user": "U0OWNERY", "view_id": view_id, "values": {BlockId.DISPUTE_REASON: {"other": "x"}}}).status_code == 404
+    assert len(sandbox.world.fake.calls) == calls  # the app was sent none of them
+    assert _state(client, "U0OWNERY")["modal"]["view_id"] == view_id
