@@ -31,7 +31,7 @@ from bot.fakeslack import BOT_USER_ID, view_submission
 from bot.fakeslack.requests import app_home_opened_event, home_block_actions
 from bot.i18n import Catalog, load_messages
 from bot.ids import ACKNOWLEDGE_REACTION, CONFIRM_REACTION
-from bot.sandbox.blocks import blocks_html, mrkdwn
+from bot.sandbox.blocks import EMOJI, blocks_html, mrkdwn
 
 # The people of the demo routing one can act as, in the switcher's order, with what they do
 PEOPLE = {
@@ -42,7 +42,6 @@ PEOPLE = {
     "U0OPSHEAD": "sandbox.role_ops_head",
     "U0LOGIBOSS": "sandbox.role_company_head",
 }
-EMOJI = {CONFIRM_REACTION: "✅", ACKNOWLEDGE_REACTION: "👀", "+1": "👍", "x": "❌", "heavy_check_mark": "✔️"}
 REACTIONS = (CONFIRM_REACTION, ACKNOWLEDGE_REACTION, "+1")  # offered on every message
 WEEKDAYS = ("sandbox.weekday_1", "sandbox.weekday_2", "sandbox.weekday_3", "sandbox.weekday_4", "sandbox.weekday_5", "sandbox.weekday_6", "sandbox.weekday_7")
 NEXT_DUE_LIMIT = timedelta(days=7)  # "next thing due" stops looking after a week

@@ -82,3 +82,8 @@ def test_a_nul_in_text_cannot_stand_for_a_held_link():
     html = mrkdwn("zero \x000\x00 and \x005\x00 <https://x.test|link>", NAMES)  # the holder's own marks, typed by a person
     assert "\x00" not in html
     assert html.count("<a ") == 1 and "zero 0 and 5 " in html
+
+
+def test_emoji_codes_the_bot_writes_are_drawn_as_emoji():
+    html = mrkdwn(":page_facing_up: Work contact letter · :warning: at 08:30:15 :no_such_code:", NAMES)
+    assert html.startswith("📄 Work contact letter · ⚠️ at 08:30:15 :no_such_code:")
