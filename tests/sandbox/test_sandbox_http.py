@@ -5,10 +5,12 @@ back is what the fake Slack holds. Runs wherever Chromium is missing."""
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.request import urlopen
@@ -21,6 +23,7 @@ from bot.sandbox.state import PEOPLE, Sandbox
 from bot.sandbox.web import create_web
 
 ROOT = Path(__file__).resolve().parents[2]
+START_WAIT = 60  # seconds `rejectbot demo --web` may take to build its world and print its address
 
 
 @pytest.fixture
@@ -176,9 +179,11 @@ def test_the_replay_plays_the_case_study_to_the_letter_and_its_files_download(cl
 def test_demo_web_serves_the_page_on_127_0_0_1_says_so_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "BOT_LOCALE": "en", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--web"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()  # read aside: a server that never prints fails the test in time, and its pipe never fills
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     try:
-        first = process.stdout.readline()
-        second = process.stdout.readline()
+        first = lines.get(timeout=START_WAIT)
+        second = lines.get(timeout=START_WAIT)
         address = re.search(r"http://127\.0\.0\.1:\d+/", first)
         assert address, first
         assert "127.0.0.1" in second and "only" in second
