@@ -269,3 +269,14 @@ def test_a_modal_is_submitted_only_by_its_person_with_its_own_fields(client, san
     assert client.post("/api/submit", json={"user": "U0OWNERY", "view_id": view_id, "values": {BlockId.DISPUTE_REASON: {"other": "x"}}}).status_code == 404
     assert len(sandbox.world.fake.calls) == calls  # the app was sent none of them
     assert _state(client, "U0OWNERY")["modal"]["view_id"] == view_id
+
+
+def test_the_page_loads_only_its_own_files_and_runs_no_inline_script(client, sandbox):
+    file = sandbox.world.fake.files()[0]
+    for path in ["/", "/static/sandbox.js", "/api/state?user=U0OWNERY", f"/files/{file['id']}", "/files/F0NONE"]:
+        headers = client.get(path).headers
+        policy = headers.get("Content-Security-Policy", "")
+        assert "default-src 'self'" in policy and "unsafe-inline" not in policy, path
+        assert headers.get("X-Content-Type-Options") == "nosniff", path
+    page = client.get("/").get_data(as_text=True)
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing from elsewhere
