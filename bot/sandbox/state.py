@@ -11,7 +11,7 @@ or with chat.postEphemeral. Time moves only when asked: the clock advances and
 ``Services.tick`` runs as the ticker runs it.
 
 Errors raised: `Busy` (the case study is replaying), `Gone` (the message or
-view acted on no longer exists).
+view acted on no longer exists), `Refused` (not where the person is).
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class Busy(Exception):
 
 class Gone(Exception):
     """The message or view acted on is not there any more."""
+
+
+class Refused(ValueError):
+    """What the person asked cannot be done there; the message says why, in the page's language."""
 
 
 class Sandbox:
@@ -144,7 +148,7 @@ class Sandbox:
     def _check_conversation(self, user: str, channel: str) -> None:
         """A person acts only where the page shows them: the channel and their own DM with the app."""
         if channel not in (CHANNEL, f"D{user}"):
-            raise ValueError(self.catalog.t("sandbox.error_conversation"))
+            raise Refused(self.catalog.t("sandbox.error_conversation"))
 
     def _message_in(self, user: str, channel: str, ts: str, *, top: bool = False) -> dict[str, Any]:
         """The message ``ts`` of a conversation ``user`` sees (a thread's parent when ``top``); `Gone` when none."""

@@ -6,7 +6,7 @@ the chosen person sees, and posts what they do to ``/api/*``; `Sandbox` turns
 each into the signed request Slack would send the app. Files the bot uploaded
 are served from the fake Slack's store at ``/files/<id>``.
 
-Errors raised: none; `Busy` answers 409, `Gone` 404, a bad request 400.
+Errors raised: none; `Busy` answers 409, `Gone` 404, `Refused` and a bad request 400.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from urllib.parse import quote
 from flask import Flask, Response, jsonify, render_template, request
 from waitress import create_server
 
-from bot.sandbox.state import PEOPLE, Busy, Gone, Sandbox
+from bot.sandbox.state import PEOPLE, Busy, Gone, Refused, Sandbox
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # The page loads nothing but its own files, runs no inline script, and is framed by nobody: text
@@ -60,6 +60,8 @@ def create_web(sandbox: Sandbox) -> Flask:
             return jsonify(error=t("sandbox.error_busy")), 409
         except Gone:
             return jsonify(error=t("sandbox.error_gone")), 404
+        except Refused as exc:
+            return jsonify(error=str(exc)), 400
         except (ValueError, KeyError, TypeError) as exc:
             return jsonify(error=t("sandbox.error_request") + f" ({exc})"), 400
         return jsonify(ok=True, result=result), 200
@@ -130,6 +132,8 @@ def create_web(sandbox: Sandbox) -> Flask:
             name, content = sandbox.file(file_id)
         except Gone:
             return jsonify(error=t("sandbox.error_gone")), 404
+        except Refused as exc:
+            return jsonify(error=str(exc)), 400
         response = Response(content, mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream")
         disposition = "attachment" if request.args.get("download") else "inline"
         response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(name, safe='')}"

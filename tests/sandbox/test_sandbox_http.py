@@ -219,7 +219,7 @@ def test_a_person_acts_only_in_the_channel_and_their_own_dm(client, sandbox):
     ]:
         answer = client.post(path, json={"user": "U0OWNERY", **body})
         assert answer.status_code == 400, (path, body)
-        assert "not one this person is in" in answer.get_json()["error"]
+        assert answer.get_json()["error"] == "That conversation is not one this person is in."  # said plainly
     for path, body in [
         ("/api/reply", {"channel": CHANNEL, "thread_ts": "1.000001", "text": "hi"}),  # no such thread
         ("/api/react", {"channel": CHANNEL, "ts": "1.000001", "name": CONFIRM_REACTION}),  # no such message
