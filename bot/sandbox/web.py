@@ -142,6 +142,13 @@ def create_web(sandbox: Sandbox) -> Flask:
     return web
 
 
+def announce(t: Callable[..., str], host: str, port: int) -> list[str]:
+    """What ``rejectbot demo --web`` prints: where the page is, who can reach it, how to stop it."""
+    address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    reach = t("sandbox.local_only", host=host) if host in LOCAL_HOSTS else t("sandbox.not_local", host=host)
+    return [t("sandbox.serving", address=address), reach, t("sandbox.stop")]
+
+
 def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -152,11 +159,7 @@ def serve(*, locale: str, host: str = "127.0.0.1", port: int = 0) -> int:
         sandbox = Sandbox(locale=locale, workdir=Path(tmp))
         try:
             server = create_server(create_web(sandbox), host=host, port=port, threads=4)
-            address = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}/"
-            t = sandbox.catalog.t
-            print(t("sandbox.serving", address=address))
-            print(t("sandbox.local_only") if host in LOCAL_HOSTS else t("sandbox.not_local", host=host))
-            print(t("sandbox.stop"), flush=True)
+            print("\n".join(announce(sandbox.catalog.t, host, server.effective_port)), flush=True)
             signal.signal(signal.SIGTERM, _stop)  # as Ctrl-C: the temporary world is removed either way
             signal.signal(signal.SIGINT, _stop)
             try:

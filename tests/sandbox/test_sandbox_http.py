@@ -20,7 +20,7 @@ import pytest
 from bot.demo import CHANNEL
 from bot.ids import CONFIRM_REACTION, ActionId, BlockId
 from bot.sandbox.state import PEOPLE, Sandbox
-from bot.sandbox.web import create_web
+from bot.sandbox.web import announce, create_web
 
 ROOT = Path(__file__).resolve().parents[2]
 START_WAIT = 60  # seconds `rejectbot demo --web` may take to build its world and print its address
@@ -280,3 +280,12 @@ def test_the_page_loads_only_its_own_files_and_runs_no_inline_script(client, san
         assert headers.get("X-Content-Type-Options") == "nosniff", path
     page = client.get("/").get_data(as_text=True)
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing from elsewhere
+
+
+def test_what_demo_web_prints_names_the_address_it_listens_on(sandbox):
+    t = sandbox.catalog.t
+    assert announce(t, "127.0.0.1", 8000)[:2] == ["The rejectbot sandbox is at http://127.0.0.1:8000/",
+                                                   "It listens only on this computer (127.0.0.1); nobody else can reach it."]
+    assert announce(t, "::1", 8000)[:2] == ["The rejectbot sandbox is at http://[::1]:8000/",
+                                             "It listens only on this computer (::1); nobody else can reach it."]
+    assert "anyone who can reach this machine" in announce(t, "0.0.0.0", 8000)[1]
