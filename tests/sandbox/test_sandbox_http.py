@@ -289,3 +289,9 @@ def test_what_demo_web_prints_names_the_address_it_listens_on(sandbox):
     assert announce(t, "::1", 8000)[:2] == ["The rejectbot sandbox is at http://[::1]:8000/",
                                              "It listens only on this computer (::1); nobody else can reach it."]
     assert "anyone who can reach this machine" in announce(t, "0.0.0.0", 8000)[1]
+
+
+def test_the_page_script_writes_no_words_of_its_own(client):
+    script = client.get("/static/sandbox.js").get_data(as_text=True)
+    assert not re.search(r"\d\}? ?KB|[\"'`>][A-Z][a-z]+ [a-z]+[<\"'`]", script)  # sizes, labels: from the catalog (T.…)
+    assert "size_kb" in script
