@@ -4,6 +4,7 @@ back is what the fake Slack holds. Runs wherever Chromium is missing."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -295,3 +296,23 @@ def test_the_page_script_writes_no_words_of_its_own(client):
     script = client.get("/static/sandbox.js").get_data(as_text=True)
     assert not re.search(r"\d\}? ?KB|[\"'`>][A-Z][a-z]+ [a-z]+[<\"'`]", script)  # sizes, labels: from the catalog (T.…)
     assert "size_kb" in script
+
+
+def test_the_clock_alone_brings_the_monthly_notice_and_the_letter(client, sandbox):
+    """Only "Next thing due" and "+1 hour", and the CS lead's Approve: no replay."""
+    def sent_files(user: str) -> list[str]:
+        state = _state(client, user)
+        return [f["name"] for conv in state["conversations"].values() for m in conv["messages"] for r in [m, *m["replies"]] for f in r["files"]]
+
+    for _ in range(12):
+        if any(f'data-action-id="{ActionId.LETTER_APPROVE}"' in m["html"] for m in _state(client, "U0CSLEAD")["conversations"]["DU0CSLEAD"]["messages"]):
+            break
+        assert client.post("/api/clock", json={"user": "U0CSLEAD", "how": "due"}).status_code == 200
+    assert _state(client, "U0CSLEAD")["now"].startswith("Tue 2026-12-01")  # the first working day of December
+    assert any(n.endswith("-chart.png") for n in sent_files("U0CSLEAD"))  # the monthly notice's chart, in the channel
+    draft = next(m for (channel, _), m in sandbox.world.fake.messages.items()
+                 if channel == "DU0CSLEAD" and f'"{ActionId.LETTER_APPROVE}"' in json.dumps(m.get("blocks")))
+    approve = _button(draft, ActionId.LETTER_APPROVE)
+    assert client.post("/api/click", json={"user": "U0CSLEAD", "channel": "DU0CSLEAD", "ts": draft["ts"], **approve}).status_code == 200
+    client.post("/api/clock", json={"user": "U0CSLEAD", "how": "hour"})
+    assert {n.rsplit(".", 1)[-1] for n in sent_files("U0OWNERZ")} >= {"docx", "pdf"}  # the letter reached Z
