@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -154,11 +155,16 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def serve(*, locale: str, host: str = "127.0.0.1", port: int = 0) -> int:
-    """Build the sandbox, print where it listens, serve until Ctrl-C."""
+    """Build the sandbox, print where it listens, serve until Ctrl-C; 2 (said
+    on stderr) when it cannot listen there: the port taken, the host unknown."""
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = Sandbox(locale=locale, workdir=Path(tmp))
         try:
-            server = create_server(create_web(sandbox), host=host, port=port, threads=4)
+            try:
+                server = create_server(create_web(sandbox), host=host, port=port, threads=4)
+            except (OSError, ValueError) as exc:  # waitress: ValueError for a host it cannot resolve
+                print(sandbox.catalog.t("sandbox.cannot_listen", host=host, port=port, reason=str(exc).rstrip(".")), file=sys.stderr)
+                return 2
             print("\n".join(announce(sandbox.catalog.t, host, server.effective_port)), flush=True)
             signal.signal(signal.SIGTERM, _stop)  # as Ctrl-C: the temporary world is removed either way
             signal.signal(signal.SIGINT, _stop)

@@ -9,6 +9,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ import pytest
 from bot.demo import CHANNEL
 from bot.ids import CONFIRM_REACTION, ActionId, BlockId
 from bot.sandbox.state import PEOPLE, Sandbox
-from bot.sandbox.web import announce, create_web
+from bot.sandbox.web import announce, create_web, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 START_WAIT = 60  # seconds `rejectbot demo --web` may take to build its world and print its address
@@ -316,3 +317,18 @@ def test_the_clock_alone_brings_the_monthly_notice_and_the_letter(client, sandbo
     assert client.post("/api/click", json={"user": "U0CSLEAD", "channel": "DU0CSLEAD", "ts": draft["ts"], **approve}).status_code == 200
     client.post("/api/clock", json={"user": "U0CSLEAD", "how": "hour"})
     assert {n.rsplit(".", 1)[-1] for n in sent_files("U0OWNERZ")} >= {"docx", "pdf"}  # the letter reached Z
+
+
+def test_demo_web_says_plainly_when_it_cannot_listen(capsys):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        assert serve(locale="en", host="127.0.0.1", port=port) == 2
+        said = capsys.readouterr()
+        assert f"cannot listen on 127.0.0.1, port {port}" in said.err and "Traceback" not in said.err + said.out
+        assert serve(locale="en", host="no-such-host.invalid", port=0) == 2
+        assert "cannot listen on no-such-host.invalid" in capsys.readouterr().err
+    finally:
+        taken.close()
