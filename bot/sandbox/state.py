@@ -199,7 +199,9 @@ class Sandbox:
         """A reaction added or removed: recorded on the message, and the event sent; False when nothing changed."""
         with self._lock:
             self._acting()
-            self._message_in(user, channel, ts)
+            message = self._message_in(user, channel, ts)
+            if name not in REACTIONS and name not in {r["name"] for r in message.get("reactions") or []}:
+                raise ValueError(name)  # the page offers these, and those already on the message
             event = self.world.fake.react_as_user(user, channel, ts, name, added=added)
             if event is not None:
                 self.world.people.event(event, event_id=self._event_id())

@@ -332,3 +332,14 @@ def test_demo_web_says_plainly_when_it_cannot_listen(capsys):
         assert "cannot listen on no-such-host.invalid" in capsys.readouterr().err
     finally:
         taken.close()
+
+
+def test_a_reaction_is_one_the_page_offers_or_already_on_the_message(client, sandbox):
+    message = _digest_of(sandbox, "U0OWNERY")
+    body = {"user": "U0OWNERY", "channel": CHANNEL, "ts": message["ts"]}
+    calls = len(sandbox.world.fake.calls)
+    for name in ["<img src=x onerror=alert(1)>", "x" * 5000, "", "no_such_emoji"]:
+        assert client.post("/api/react", json={**body, "name": name}).status_code == 400, name
+    assert not sandbox.world.fake.messages[(CHANNEL, message["ts"])].get("reactions")
+    assert len(sandbox.world.fake.calls) == calls
+    assert client.post("/api/react", json={**body, "name": "eyes"}).status_code == 200
