@@ -8,7 +8,7 @@ request to the sandbox, which signs a ``block_actions`` payload for the app.
 mrkdwn (https://docs.slack.dev/messaging/formatting-message-text): ``*bold*``,
 ``_italic_``, ``~strike~``, `` `code` ``, ```` ``` ```` blocks, ``>`` quotes,
 ``<@U…>`` mentions (shown with the person's name), ``<#C…|name>``,
-``<!here>``, ``<url|label>`` links and bare ones; ``&amp;``, ``&lt;``, ``&gt;`` are the
+``<!here>``, ``<url|label>`` links and bare ones, ``:emoji:`` codes it knows; ``&amp;``, ``&lt;``, ``&gt;`` are the
 escapes Slack's text carries. A block type this renderer does not know is
 shown as its type and its texts, never dropped.
 """
@@ -22,7 +22,11 @@ from collections.abc import Mapping
 from typing import Any
 
 _CONTROL = re.compile(r"<([^<>\n]+)>|(https?://[^\s<>|]+)")  # <…> sequences, and bare links Slack's client links too
+_SAFE_URL = re.compile(r"(?i)(https?://|mailto:)")
 _PERMALINK = re.compile(r"https://[\w.-]+\.slack\.com/archives/(\w+)/p(\d{10})(\d{6})")
+# Emoji codes as Slack's client draws them: the bot's texts use these, and the page offers these reactions
+EMOJI = {"white_check_mark": "✅", "eyes": "👀", "+1": "👍", "x": "❌", "heavy_check_mark": "✔️", "warning": "⚠️", "page_facing_up": "📄"}
+_EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):")
 _FORMATS = (
     (re.compile(r"```(.+?)```", re.S), r"<pre>\1</pre>"),
     (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
@@ -37,8 +41,12 @@ def _esc(text: Any) -> str:
 
 
 def _link(url: str, label: str) -> str:
-    """A link; a Slack permalink to a message becomes a jump inside the page."""
+    """A link; a Slack permalink to a message becomes a jump inside the page.
+    Only web and mail addresses are links: ``javascript:``, ``data:`` and the
+    like are shown as their label (text typed by a person reaches here)."""
     found = _PERMALINK.fullmatch(url.split("?")[0])
+    if not found and not _SAFE_URL.match(url):
+        return label
     if found:
         channel, ts = found.group(1), f"{found.group(2)}.{found.group(3)}"
         return f'<a href="#" class="sb-permalink" data-channel="{_esc(channel)}" data-ts="{_esc(ts)}">{label}</a>'
@@ -63,6 +71,7 @@ def _control(inner: str, names: Mapping[str, str]) -> str:
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:
     """Slack mrkdwn as HTML."""
     controls: list[str] = []
+    text = text.replace("\x00", "")  # NUL marks the links held aside below; a person's text may carry one
 
     def hold(match: re.Match[str]) -> str:
         bare = match.group(2)
@@ -71,6 +80,7 @@ def mrkdwn(text: str, names: Mapping[str, str]) -> str:
 
     held = _CONTROL.sub(hold, text)
     out = _esc(html.unescape(held))
+    out = _EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), out)
     for pattern, replacement in _FORMATS:
         out = pattern.sub(replacement, out)
     lines, quote = [], []

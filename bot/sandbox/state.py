@@ -11,7 +11,7 @@ or with chat.postEphemeral. Time moves only when asked: the clock advances and
 ``Services.tick`` runs as the ticker runs it.
 
 Errors raised: `Busy` (the case study is replaying), `Gone` (the message or
-view acted on no longer exists).
+view acted on no longer exists), `Refused` (not where the person is).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from bot.fakeslack import BOT_USER_ID, view_submission
 from bot.fakeslack.requests import app_home_opened_event, home_block_actions
 from bot.i18n import Catalog, load_messages
 from bot.ids import ACKNOWLEDGE_REACTION, CONFIRM_REACTION
-from bot.sandbox.blocks import blocks_html, mrkdwn
+from bot.sandbox.blocks import EMOJI, blocks_html, mrkdwn
 
 # The people of the demo routing one can act as, in the switcher's order, with what they do
 PEOPLE = {
@@ -42,7 +42,6 @@ PEOPLE = {
     "U0OPSHEAD": "sandbox.role_ops_head",
     "U0LOGIBOSS": "sandbox.role_company_head",
 }
-EMOJI = {CONFIRM_REACTION: "✅", ACKNOWLEDGE_REACTION: "👀", "+1": "👍", "x": "❌", "heavy_check_mark": "✔️"}
 REACTIONS = (CONFIRM_REACTION, ACKNOWLEDGE_REACTION, "+1")  # offered on every message
 WEEKDAYS = ("sandbox.weekday_1", "sandbox.weekday_2", "sandbox.weekday_3", "sandbox.weekday_4", "sandbox.weekday_5", "sandbox.weekday_6", "sandbox.weekday_7")
 NEXT_DUE_LIMIT = timedelta(days=7)  # "next thing due" stops looking after a week
@@ -59,6 +58,10 @@ class Busy(Exception):
 
 class Gone(Exception):
     """The message or view acted on is not there any more."""
+
+
+class Refused(ValueError):
+    """What the person asked cannot be done there; the message says why, in the page's language."""
 
 
 class Sandbox:
@@ -142,6 +145,19 @@ class Sandbox:
         if self.replaying:
             raise Busy
 
+    def _check_conversation(self, user: str, channel: str) -> None:
+        """A person acts only where the page shows them: the channel and their own DM with the app."""
+        if channel not in (CHANNEL, f"D{user}"):
+            raise Refused(self.catalog.t("sandbox.error_conversation"))
+
+    def _message_in(self, user: str, channel: str, ts: str, *, top: bool = False) -> dict[str, Any]:
+        """The message ``ts`` of a conversation ``user`` sees (a thread's parent when ``top``); `Gone` when none."""
+        self._check_conversation(user, channel)
+        message = self.world.fake.messages.get((channel, ts))
+        if message is None or (top and message.get("thread_ts") not in (None, ts)):
+            raise Gone
+        return message
+
     def _event_id(self) -> str:
         self._event_serial += 1
         return f"Ev0SBX{self._event_serial:06d}"
@@ -154,6 +170,7 @@ class Sandbox:
         with self._lock:
             self._acting()
             views = set(self.world.fake.views)
+            self._check_conversation(user, channel)
             response = self.world.people.command(user, text, channel=channel)
             self._answered(user, channel, response.body)
             self._collect(actor=user, views_before=views)
@@ -165,15 +182,15 @@ class Sandbox:
             fake, people = self.world.fake, self.world.people
             views = set(fake.views)
             if channel and ts:
-                message = fake.messages.get((channel, ts))
-                if message is None:
-                    raise Gone
+                message = self._message_in(user, str(channel), str(ts))
+                _check_button(message, action_id, block_id, value)
                 response = people.click(user, action_id, value, block_id, channel, message)
                 self._answered(user, channel, response.body)
             else:
                 home = fake.home_view(user)
                 if home is None:
                     raise Gone
+                _check_button(home, action_id, block_id, value)
                 request = home_block_actions(people.signer, user_id=user, action_id=action_id, value=value, block_id=block_id, view=home)
                 self.world.bot.app.dispatch(request.to_bolt())
             self._collect(actor=user, views_before=views)
@@ -182,6 +199,9 @@ class Sandbox:
         """A reaction added or removed: recorded on the message, and the event sent; False when nothing changed."""
         with self._lock:
             self._acting()
+            message = self._message_in(user, channel, ts)
+            if name not in REACTIONS and name not in {r["name"] for r in message.get("reactions") or []}:
+                raise ValueError(name)  # the page offers these, and those already on the message
             event = self.world.fake.react_as_user(user, channel, ts, name, added=added)
             if event is not None:
                 self.world.people.event(event, event_id=self._event_id())
@@ -193,6 +213,13 @@ class Sandbox:
         """A message written by a person (a thread reply when ``thread_ts``), and its ``message`` event."""
         with self._lock:
             self._acting()
+            if thread_ts:
+                self._message_in(user, channel, thread_ts, top=True)
+            else:
+                self._check_conversation(user, channel)
+            # what the person typed, as Slack's client sends it: &, < and > escaped
+            # (https://docs.slack.dev/messaging/formatting-message-text#escaping)
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             event = self.world.fake.post_as_user(user, channel, text, thread_ts=thread_ts)
             self.world.people.event(event, event_id=self._event_id())
             self._changes += 1
@@ -214,9 +241,9 @@ class Sandbox:
         with self._lock:
             self._acting()
             view = self.world.fake.views.get(view_id)
-            if view is None:
-                raise Gone
-            state = {block_id: {action_id: _state_value(_element(view, block_id), value) for action_id, value in actions.items()}
+            if view is None or (self.modals.get(user) or {}).get("view_id") != view_id:
+                raise Gone  # only the person whose modal it is submits it
+            state = {block_id: {action_id: _state_value(_field(view, block_id, action_id), value) for action_id, value in _actions(actions)}
                      for block_id, actions in values.items()}
             request = view_submission(
                 self.world.people.signer, user_id=user, callback_id=view["callback_id"], private_metadata=view["private_metadata"],
@@ -417,11 +444,38 @@ def _json(body: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _check_button(surface: dict[str, Any], action_id: str, block_id: str, value: str) -> None:
+    """A click comes only from a button the message or view shows; `Gone` when it has none such."""
+    for block in surface.get("blocks") or []:
+        if block.get("block_id") != block_id:
+            continue
+        for element in [block.get("accessory"), *(block.get("elements") or [])]:
+            if (isinstance(element, dict) and element.get("type") == "button" and element.get("action_id") == action_id
+                    and str(element.get("value") or "") == value):
+                return
+    raise Gone
+
+
 def _element(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     for block in view.get("blocks") or []:
         if block.get("block_id") == block_id:
             return block.get("element") or {}
     raise Gone
+
+
+def _field(view: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
+    """The input element ``block_id`` of ``view``, when its action_id is ``action_id``; `Gone` otherwise."""
+    element = _element(view, block_id)
+    if element.get("action_id") != action_id:
+        raise Gone
+    return element
+
+
+def _actions(actions: Any) -> list[tuple[str, str | None]]:
+    """A field's ``{action_id: value}`` from the page: the value a text, as a form field's is."""
+    if not isinstance(actions, dict) or not all(isinstance(value, str | None) for value in actions.values()):
+        raise ValueError("values")
+    return list(actions.items())
 
 
 def _state_value(element: dict[str, Any], value: Any) -> Any:

@@ -6,13 +6,14 @@ the chosen person sees, and posts what they do to ``/api/*``; `Sandbox` turns
 each into the signed request Slack would send the app. Files the bot uploaded
 are served from the fake Slack's store at ``/files/<id>``.
 
-Errors raised: none; `Busy` answers 409, `Gone` 404, a bad request 400.
+Errors raised: none; `Busy` answers 409, `Gone` 404, `Refused` and a bad request 400.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,15 +23,27 @@ from urllib.parse import quote
 from flask import Flask, Response, jsonify, render_template, request
 from waitress import create_server
 
-from bot.sandbox.state import PEOPLE, Busy, Gone, Sandbox
+from bot.sandbox.state import PEOPLE, Busy, Gone, Refused, Sandbox
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The page loads nothing but its own files, runs no inline script, and is framed by nobody: text
+# that slipped through escaping could not run, and nothing is fetched from the internet.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def create_web(sandbox: Sandbox) -> Flask:
     """The Flask app of the page, on ``sandbox``."""
     web = Flask(__name__, static_folder="static", template_folder="templates")
     t = sandbox.catalog.t
+
+    @web.after_request
+    def secure(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     def person(data: dict[str, Any]) -> str:
         user = str(data.get("user") or "")
@@ -48,6 +61,8 @@ def create_web(sandbox: Sandbox) -> Flask:
             return jsonify(error=t("sandbox.error_busy")), 409
         except Gone:
             return jsonify(error=t("sandbox.error_gone")), 404
+        except Refused as exc:
+            return jsonify(error=str(exc)), 400
         except (ValueError, KeyError, TypeError) as exc:
             return jsonify(error=t("sandbox.error_request") + f" ({exc})"), 400
         return jsonify(ok=True, result=result), 200
@@ -118,6 +133,8 @@ def create_web(sandbox: Sandbox) -> Flask:
             name, content = sandbox.file(file_id)
         except Gone:
             return jsonify(error=t("sandbox.error_gone")), 404
+        except Refused as exc:
+            return jsonify(error=str(exc)), 400
         response = Response(content, mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream")
         disposition = "attachment" if request.args.get("download") else "inline"
         response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(name, safe='')}"
@@ -126,21 +143,29 @@ def create_web(sandbox: Sandbox) -> Flask:
     return web
 
 
+def announce(t: Callable[..., str], host: str, port: int) -> list[str]:
+    """What ``rejectbot demo --web`` prints: where the page is, who can reach it, how to stop it."""
+    address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    reach = t("sandbox.local_only", host=host) if host in LOCAL_HOSTS else t("sandbox.not_local", host=host)
+    return [t("sandbox.serving", address=address), reach, t("sandbox.stop")]
+
+
 def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def serve(*, locale: str, host: str = "127.0.0.1", port: int = 0) -> int:
-    """Build the sandbox, print where it listens, serve until Ctrl-C."""
+    """Build the sandbox, print where it listens, serve until Ctrl-C; 2 (said
+    on stderr) when it cannot listen there: the port taken, the host unknown."""
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = Sandbox(locale=locale, workdir=Path(tmp))
         try:
-            server = create_server(create_web(sandbox), host=host, port=port, threads=4)
-            address = f"http://{'[' + host + ']' if ':' in host else host}:{server.effective_port}/"
-            t = sandbox.catalog.t
-            print(t("sandbox.serving", address=address))
-            print(t("sandbox.local_only") if host in LOCAL_HOSTS else t("sandbox.not_local", host=host))
-            print(t("sandbox.stop"), flush=True)
+            try:
+                server = create_server(create_web(sandbox), host=host, port=port, threads=4)
+            except (OSError, ValueError) as exc:  # waitress: ValueError for a host it cannot resolve
+                print(sandbox.catalog.t("sandbox.cannot_listen", host=host, port=port, reason=str(exc).rstrip(".")), file=sys.stderr)
+                return 2
+            print("\n".join(announce(sandbox.catalog.t, host, server.effective_port)), flush=True)
             signal.signal(signal.SIGTERM, _stop)  # as Ctrl-C: the temporary world is removed either way
             signal.signal(signal.SIGINT, _stop)
             try:

@@ -83,9 +83,22 @@ def _open_as(driver, url: str, user: str) -> None:
 
 
 def _click(driver, selector: str) -> None:
-    element = _wait(driver, lambda d: next(iter(_css(d, selector)), None), f"nothing matches {selector}")
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
+    """Click the first match, found afresh until the click lands: the page redraws
+    its messages whenever the state changes, which leaves a found element stale."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def click(d) -> bool:
+        element = next(iter(_css(d, selector)), None)
+        if element is None:
+            return False
+        try:
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            element.click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    _wait(driver, click, f"nothing to click matches {selector}")
 
 
 def test_confirm_by_button_changes_the_message(browser, served, shots):

@@ -68,3 +68,22 @@ def test_a_modal_input_shows_its_error_on_the_field():
     html = blocks_html([block], NAMES, errors={"dispute.reason": "Please give a reason"})
     assert 'class="sb-input sb-has-error"' in html and "<textarea" in html
     assert 'data-error-for="dispute.reason">Please give a reason</div>' in html
+
+
+def test_only_web_and_mail_addresses_become_links():
+    html = mrkdwn("<javascript:alert(1)|click me> < JavaScript:x> <data:text/html,hi|d> <vbscript:x|v> <mailto:a@b.test|mail>", NAMES)
+    assert "href" in html and html.count("<a ") == 1  # the mailto: alone
+    assert 'href="javascript' not in html.lower() and 'href=" javascript' not in html.lower() and 'href="data:' not in html
+    assert "click me" in html  # the label is kept, as text
+    assert '<a href="mailto:a@b.test"' in html
+
+
+def test_a_nul_in_text_cannot_stand_for_a_held_link():
+    html = mrkdwn("zero \x000\x00 and \x005\x00 <https://x.test|link>", NAMES)  # the holder's own marks, typed by a person
+    assert "\x00" not in html
+    assert html.count("<a ") == 1 and "zero 0 and 5 " in html
+
+
+def test_emoji_codes_the_bot_writes_are_drawn_as_emoji():
+    html = mrkdwn(":page_facing_up: Work contact letter · :warning: at 08:30:15 :no_such_code:", NAMES)
+    assert html.startswith("📄 Work contact letter · ⚠️ at 08:30:15 :no_such_code:")

@@ -42,7 +42,7 @@ function conversationId() {
 function renderFiles(files) {
   return files.map((f) => `<div class="file">${f.image ? `<a href="files/${encodeURIComponent(f.id)}" target="_blank"><img class="file-preview" src="files/${encodeURIComponent(f.id)}" alt="${esc(f.name)}"></a>` : ""}
     📎 <a class="file-open" href="files/${encodeURIComponent(f.id)}" target="_blank">${esc(f.name)}</a>
-    <span class="file-size">${Math.max(1, Math.round(f.size / 1024))} KB</span>
+    <span class="file-size">${esc(fill(T.size_kb, { size: Math.max(1, Math.round(f.size / 1024)) }))}</span>
     <a class="file-download" href="files/${encodeURIComponent(f.id)}?download=1" download>${esc(T.download)}</a></div>`).join("");
 }
 
