@@ -559,7 +559,10 @@ def cmd_demo(args) -> int:
     if args.web:
         from bot.sandbox.web import serve
 
-        return serve(locale=locale, host=args.host, port=args.port)
+        return serve(locale=locale, host=args.host or "127.0.0.1", port=args.port or 0)
+    if args.host is not None or args.port is not None:
+        _say(_catalog(), "cli.demo_web_only")
+        return EXIT_USAGE
     return run_demo(locale=locale)
 
 
@@ -584,8 +587,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", help="the whole workflow offline, against a built-in fake Slack")
     demo.add_argument("--locale", choices=["zh_CN", "en"], default=None, help="language of the demo (default: BOT_LOCALE when set, else en)")
     demo.add_argument("--web", action="store_true", help="serve the sandbox: the workflow in a local web page (Ctrl-C stops it)")
-    demo.add_argument("--host", default="127.0.0.1", help="--web: the address to listen on (default 127.0.0.1: this computer only)")
-    demo.add_argument("--port", type=int, default=0, help="--web: the port (default: a free one)")
+    demo.add_argument("--host", default=None, help="--web: the address to listen on (default 127.0.0.1: this computer only)")
+    demo.add_argument("--port", type=int, default=None, help="--web: the port (default: a free one)")
     imp = command("import", help="import a callback export (CSV or XLSX)")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="show the report, change nothing")

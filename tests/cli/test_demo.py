@@ -160,3 +160,10 @@ def test_the_month_ends_with_the_notice_and_a_letter_for_the_silent_owner(tmp_pa
     acks = [c for c in later if c.method == "chat.postMessage" and c.params.get("channel") == CHANNEL and "KF-2026-001" in c.params.get("text", "")]
     assert len(acks) == 2 and acks[1].params.get("thread_ts")  # the announcement, then the acknowledgment in its thread
     assert _flat(t("demo.step_acknowledge")) in _flat(out)
+
+
+@pytest.mark.parametrize("extra", [["--host", "0.0.0.0"], ["--port", "8080"]])
+def test_host_and_port_without_web_are_bad_usage_not_ignored(extra, capsys):
+    assert main(["demo", *extra]) == 2
+    err = capsys.readouterr().err
+    assert "--web" in err and "Traceback" not in err
