@@ -36,6 +36,7 @@ from bot.core.text import MESSAGE_TEXT_BUDGET, cut, esc_cut, fmt_time, join_with
 from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
 from bot.services import home
+from bot.services.convergence import show_current_state
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
 from storage import followups, standins
@@ -51,6 +52,10 @@ OnApplied = Callable[[Session, Item, ItemResult], None]
 STATUS_NOTE_LIMIT = 3000  # a callback note in /reject status (the record in full, short of a runaway cell)
 STATUS_HISTORY_SHOWN = 30  # audit lines per item in /reject status: the latest
 STATUS_WAITING_SHOWN = 20  # awaiting items listed per owner in /reject status
+# Renders a click may send through its response_url while others change the
+# message under it: with the private answer, 4 of the URL's 5 uses (Slack:
+# "up to 5 times within 30 minutes", docs.slack.dev/interactivity/handling-user-interaction).
+CLICK_RENDERS = 3
 
 
 class AnswerNotDelivered(Exception):
@@ -110,7 +115,12 @@ def _act(
 
 
 def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[int], reply_to: ReplyTo | None) -> Answer:
-    """After the commit: the digest messages show it, the actor hears it."""
+    """After the commit: the digest messages show it, the actor hears it.
+    Once the process's refresher runs, the message clicked is replaced
+    through the click's ``response_url`` at once and the others are marked
+    for the refresher (at most one chat.update per message per second)."""
+    if deps.refresher.running and reply_to is not None:
+        show_clicked_message(deps, touched, reply_to)
     try:
         refresh_digest_messages(deps, touched)
     except Exception:  # committed: the messages catch up later; the actor still gets the answer
@@ -120,6 +130,30 @@ def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[
         deliver_answer(deps, reply_to, text, results)
         refresh_own_home(deps, reply_to.user, results)
     return Answer(results, text)
+
+
+def show_clicked_message(deps: Deps, touched: set[int], reply_to: ReplyTo) -> None:
+    """The digest message a click came from shows its new state at once:
+    replaced through the click's ``response_url`` (Slack's way to update the
+    message of an interaction, and not a ``chat.update``: the refresher's one
+    a second would make a click on a busy message wait up to a second).
+    Under the message's refresh lease, rendered from the database once held,
+    so the latest state wins whichever route lands last. A message another
+    refresher holds, a replace Slack refuses (the URL's 5 uses spent, say):
+    left to the refresher, to which ``refresh_digest_messages`` marks it."""
+    if not (reply_to.response_url and reply_to.message_ts and reply_to.channel and touched):
+        return
+    try:
+        with transaction(deps.session_factory) as session:
+            message = q.find_digest_message(session=session, channel=reply_to.channel, ts=reply_to.message_ts)
+        if message is None or message.id not in touched:
+            return
+        show_current_state(
+            deps, message.id, renders=CLICK_RENDERS,
+            send=lambda text, blocks: deps.notifier.replace_original(reply_to, text=text, blocks=blocks),
+        )
+    except Exception:  # noqa: BLE001 - committed: the refresher and the tick catch up
+        log.exception("could not show the clicked message %s to %s", reply_to.message_ts, reply_to.user)
 
 
 def refresh_own_home(deps: Deps, user: str, results: Sequence[ItemResult]) -> None:
