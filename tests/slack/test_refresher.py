@@ -14,6 +14,7 @@ import threading
 from collections import defaultdict
 
 import pytest
+from conftest import SIGNING_SECRET
 from sqlmodel import select
 from support import run_together
 from test_followup_sweep import CHANNEL, Y, post_friday_digest
@@ -26,8 +27,6 @@ from bot.services.digest import render_digest_message
 from bot.services.refresher import DigestRefresher
 from storage.db import transaction
 from storage.models import AuditEntry, DigestMessage, Item
-
-from conftest import SIGNING_SECRET
 
 IDLE = 30  # seconds the test waits (bounded) for the refresher to finish
 
