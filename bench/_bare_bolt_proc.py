@@ -14,8 +14,10 @@ can do — no database, no services.
 - Dispute (``ActionId.DISPUTE``): ``ack()``, then ``views.open`` with the
   same modal as ours (``bot.core.modals.dispute_modal``, pure).
 
-Run by the bench as ``python -m bench._bare_bolt_proc API_URL``; prints
-``READY <port>`` and serves until its stdin closes.
+Run by the bench as ``python -m bench._bare_bolt_proc API_URL [--socket]``;
+prints ``READY <port>`` and serves until its stdin closes. With ``--socket``
+it connects in Socket Mode instead (Bolt's ``SocketModeHandler``, slack_sdk's
+built-in client, as ours) to whatever ``apps.connections.open`` answers.
 """
 
 from __future__ import annotations
@@ -91,6 +93,15 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_bare_app(sys.argv[1])
+    if "--socket" in sys.argv[2:]:  # Socket Mode, as `rejectbot run` without --http: slack_sdk's built-in client
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, app_token="xapp-1-bench")
+        handler.connect()
+        print("READY 0", flush=True)
+        sys.stdin.read()
+        handler.close()
+        return
     server = waitress.create_server(
         SlackRequestHandler(app), host="127.0.0.1", port=0, threads=server_threads(), ident="bench-bare"
     )

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class RemoteFakeSlack:
     """The parent's handle on a ``FakeSlack`` running in a child process."""
 
-    def __init__(self, *, watch: bool = False, now: float | None = None) -> None:
+    def __init__(self, *, watch: bool = False, now: float | None = None, socket_mode_url: str | None = None) -> None:
         """``now``: the epoch time the fake's clock starts at (it then runs at
         the real pace), for benches whose app runs at a fixed past time —
         otherwise Slack would judge the app's schedules by today's date."""
@@ -44,6 +44,8 @@ class RemoteFakeSlack:
         args, pass_fds, read_fd = [sys.executable, "-m", "bench._fakeslack_proc"], (), None
         if now is not None:
             args.append(f"--now={now}")
+        if socket_mode_url is not None:  # what apps.connections.open answers: the caller's Socket Mode end
+            args.append(f"--socket-url={socket_mode_url}")
         if watch:
             read_fd, write_fd = os.pipe()
             args.append(f"--watch-fd={write_fd}")
@@ -207,7 +209,10 @@ def _serve() -> None:
     watch_fd = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--watch-fd=")), None)
     start = next((float(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--now=")), None)
     offset = 0.0 if start is None else start - time.time()
-    clock = {"clock": lambda: time.time() + offset} if start is not None else {}
+    clock: dict = {"clock": lambda: time.time() + offset} if start is not None else {}
+    socket_url = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--socket-url=")), None)
+    if socket_url is not None:
+        clock["socket_mode_url"] = socket_url
     with (FakeSlack(**clock) if watch_fd is None else _watching_fake(watch_fd, clock)) as fake:
         print(f"READY {fake.api_url}", flush=True)
         for line in sys.stdin:
