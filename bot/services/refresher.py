@@ -7,8 +7,9 @@ a burst of answers on one message costs one ``chat.update`` per second and
 the last one shows the latest state. Why one a second: ``chat.update`` is
 Tier 3, about 50 calls a minute for the whole workspace
 (docs.slack.dev/reference/methods/chat.update, docs.slack.dev/apis/web-api/rate-limits);
-sent inline, a burst of 50 clicks made ~97 calls and queued behind 429s for
-up to two minutes.
+sent inline (about two calls an answer: the message and the owner's first
+page), a burst of 50 clicks made about 70 calls, and the clicks beyond the
+limit queued behind 429s for a minute (bench_clicks).
 
 The message a person clicked is shown at once by another route, the click's
 ``response_url`` with ``replace_original`` (``answers``, through

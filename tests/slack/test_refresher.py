@@ -19,8 +19,10 @@ from sqlmodel import select
 from support import run_together
 from test_followup_sweep import CHANNEL, Y, post_friday_digest
 
+from bot.app import create_app
 from bot.core.lifecycle import Status
 from bot.fakeslack import SlackSigner, block_actions, slash_command
+from bot.gateway import make_client
 from bot.ids import ActionId
 from bot.services.convergence import refresh_stale_messages
 from bot.services.digest import render_digest_message
@@ -42,14 +44,15 @@ class ManualMonotonic:
 
 
 @pytest.fixture
-def paced(bot):
-    """The bot with a refresher started on a clock the test moves."""
-    clock = ManualMonotonic()
-    deps = bot.services.deps
-    refresher = DigestRefresher(monotonic=clock)
-    object.__setattr__(deps, "refresher", refresher)  # Deps is frozen; run starts the one create_app made
+def paced(settings, fake_slack, session_factory, clock, routing):
+    """The app as ``run`` builds it, its refresher started, on a clock the test moves."""
+    pace = ManualMonotonic()
+    bot = create_app(
+        settings, client=make_client("xoxb-test", fake_slack.api_url), session_factory=session_factory, clock=clock, routing=routing,
+        process_before_response=True, refresher=DigestRefresher(monotonic=pace),
+    )
     bot.services.start_refresher()
-    yield bot, clock
+    yield bot, pace
     bot.services.stop_refresher()
 
 
@@ -57,8 +60,7 @@ def tick(bot, clock: ManualMonotonic, seconds: float) -> None:
     """Let ``seconds`` pass for the refresher and wait until it is idle."""
     clock.now += seconds
     bot.services.deps.refresher.mark([])  # wakes the senders
-    refresher = bot.services.deps.refresher
-    assert refresher.wait_idle(IDLE), (clock.now, refresher._due, refresher._sending)
+    assert bot.services.deps.refresher.wait_idle(IDLE)
 
 
 def settle(bot, clock: ManualMonotonic) -> None:
