@@ -88,6 +88,7 @@ def show_current_state(deps: Deps, message_id: int, *, send: Send | None = None,
         message = q.claim_message_refresh(session=session, message_id=message_id, now=now, until=now + REFRESH_LEASE)
     if message is None:
         return Shown.BUSY
+    released = False
     try:
         if message.shown_version >= message.version:
             return Shown.ALREADY
@@ -97,14 +98,16 @@ def show_current_state(deps: Deps, message_id: int, *, send: Send | None = None,
                 return Shown.FAILED
             with transaction(deps.session_factory) as session:
                 current = q.mark_message_shown(session=session, message_id=message.id, version=version)
-            if current <= version:
-                return Shown.UPDATED
-            with transaction(deps.session_factory) as session:  # changed meanwhile: once more
-                message = q.get_digest_message(session=session, message_id=message.id)
+                if current <= version:  # done: released in the same transaction
+                    q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
+                    released = True
+                    return Shown.UPDATED
+                message = q.get_digest_message(session=session, message_id=message.id)  # changed meanwhile: once more
         return Shown.BEHIND
     finally:
-        with transaction(deps.session_factory) as session:
-            q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
+        if not released:
+            with transaction(deps.session_factory) as session:
+                q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
 
 
 def _update(deps: Deps, message: DigestMessage, send: Send | None = None) -> bool:
