@@ -9,7 +9,8 @@ can do — no database, no services.
   uses (``server_threads``);
 - Confirm (``ActionId.CONFIRM``): ``ack()``, then ``chat.update`` of the
   clicked message with the blocks the click carried, the clicked item's
-  buttons replaced by a line of text;
+  buttons replaced by a line of text, then the private answer through the
+  click's ``response_url`` (``respond``), as ours answers;
 - Dispute (``ActionId.DISPUTE``): ``ack()``, then ``views.open`` with the
   same modal as ours (``bot.core.modals.dispute_modal``, pure).
 
@@ -32,7 +33,7 @@ import sys
 import threading
 
 import waitress
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
@@ -68,7 +69,7 @@ def create_bare_app(api_url: str) -> App:
     catalog = Catalog("zh_CN")
 
     @app.action(ActionId.CONFIRM)
-    def confirm(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def confirm(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         item = action["value"]
         blocks = [
@@ -80,6 +81,7 @@ def create_bare_app(api_url: str) -> App:
             channel=body["container"]["channel_id"], ts=body["container"]["message_ts"],
             text=body["message"].get("text") or "✅", blocks=blocks,
         )
+        respond(text="✅", response_type="ephemeral", replace_original=False)  # the private answer, as ours sends
 
     @app.action(ActionId.DISPUTE)
     def dispute(ack: Ack, body: dict, action: dict, client: WebClient) -> None:

@@ -3,13 +3,14 @@ checks, copying messages) does not compete for this process's GIL, as Slack's
 servers would not.
 
 The child serves on 127.0.0.1, port 0, and answers one-line commands on stdin:
-``hook NAME`` (a response_url), ``calls`` (counts per method, failures as
+``hook NAME [CHANNEL TS]`` (a response_url, bound to a message),
+``limits on|off|reset`` (Slack's rate limits, see ``RemoteFakeSlack.limits``), ``calls`` (counts per method, failures as
 JSON), ``messages CHANNEL`` (the channel's messages, thread replies
 included, as JSON),
 ``quit``. It exits on ``quit`` or when its stdin closes.
 
 With ``watch=True`` the child also reports, as they happen, the calls people
-wait for — ``chat.update`` and ``views.open`` — on a pipe of their own: one
+wait for — ``chat.update``, ``views.open`` and response_url posts — on a pipe of their own: one
 JSON line per call, stamped with ``time.monotonic()`` (system-wide on Linux,
 so comparable with the parent's) when the fake has recorded it and is about
 to answer. ``RemoteFakeSlack.on_call`` receives them in a reader thread.
@@ -26,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class RemoteFakeSlack:
     """The parent's handle on a ``FakeSlack`` running in a child process."""
 
-    def __init__(self, *, watch: bool = False, now: float | None = None) -> None:
+    def __init__(self, *, watch: bool = False, now: float | None = None, socket_mode_url: str | None = None) -> None:
         """``now``: the epoch time the fake's clock starts at (it then runs at
         the real pace), for benches whose app runs at a fixed past time —
         otherwise Slack would judge the app's schedules by today's date."""
@@ -43,6 +44,8 @@ class RemoteFakeSlack:
         args, pass_fds, read_fd = [sys.executable, "-m", "bench._fakeslack_proc"], (), None
         if now is not None:
             args.append(f"--now={now}")
+        if socket_mode_url is not None:  # what apps.connections.open answers: the caller's Socket Mode end
+            args.append(f"--socket-url={socket_mode_url}")
         if watch:
             read_fd, write_fd = os.pipe()
             args.append(f"--watch-fd={write_fd}")
@@ -72,8 +75,17 @@ class RemoteFakeSlack:
         self._child.stdin.flush()
         return self._child.stdout.readline().strip()
 
-    def response_url(self, name: str) -> str:
-        return self._ask(f"hook {name}")
+    def response_url(self, name: str, *, channel: str | None = None, ts: str | None = None) -> str:
+        """A response_url; bound to ``channel`` and ``ts`` (the clicked
+        message), ``replace_original`` replaces that message, as Slack's do."""
+        return self._ask(f"hook {name} {channel} {ts}" if channel and ts else f"hook {name}")
+
+    def limits(self, setting: str) -> None:
+        """``on``/``off``: enforce Slack's rate limits (``FakeSlack(rate_limits=True)``,
+        response_url's 5 uses included); ``reset``: forget the calls counted
+        so far (the next burst starts from an idle workspace)."""
+        if self._ask(f"limits {setting}") != "ok":
+            raise RuntimeError(f"the fake refused 'limits {setting}'")
 
     def calls(self) -> dict:
         """``{"methods": {method: count}, "failed": n, "first_failure": str | None}``"""
@@ -109,7 +121,7 @@ class RemoteFakeSlack:
         self.close()
 
 
-WATCHED = ("chat.update", "views.open")
+WATCHED = ("chat.update", "views.open", "response_url")
 
 
 def _params(raw: str) -> dict:
@@ -130,18 +142,30 @@ def _params(raw: str) -> dict:
     return params
 
 
-def _watched(path: str, raw: str, answer: tuple) -> dict | None:
+def _watched(path: str, raw: str, answer: tuple, hooks: dict) -> dict | None:
     """What the parent needs to know of a watched call: the message it
     changed and which items still show buttons there (``act-<id>`` blocks),
-    or the trigger a modal was opened with; the Slack error if it failed."""
-    method = urlsplit(path).path.removeprefix("/api/")
+    or the trigger a modal was opened with; the Slack error if it failed.
+    A response_url post says its hook's name, whether it replaced the
+    message the hook is bound to (``hooks``: name -> (channel, ts)), and
+    that message."""
+    url = urlsplit(path).path
+    method = "response_url" if url.startswith("/hooks/") else url.removeprefix("/api/")
     if method not in WATCHED:
         return None
     params, body = _params(raw), answer[1]
-    call = {"method": method, "ok": isinstance(body, dict) and bool(body.get("ok"))}
-    if not call["ok"]:
-        call["error"] = body.get("error") if isinstance(body, dict) else str(body)[:200]
-    if method == "chat.update":
+    if method == "response_url":
+        name = unquote(url.removeprefix("/hooks/"))
+        channel, ts = hooks.get(name, (None, None))
+        call = {"method": method, "ok": answer[0] == 200, "hook": name, "replace": bool(params.get("replace_original"))}
+        if not call["ok"]:
+            call["error"] = str(body)[:200]
+        params = {**params, "channel": channel, "ts": ts}
+    else:
+        call = {"method": method, "ok": isinstance(body, dict) and bool(body.get("ok"))}
+        if not call["ok"]:
+            call["error"] = body.get("error") if isinstance(body, dict) else str(body)[:200]
+    if method in ("chat.update", "response_url"):
         blocks = params.get("blocks") if isinstance(params.get("blocks"), list) else []
         call |= {
             "channel": params.get("channel"), "ts": params.get("ts"),
@@ -164,7 +188,7 @@ def _watching_fake(write_fd: int, options: dict):
         def _dispatch(self, path, raw, headers):  # type: ignore[override]
             answer = super()._dispatch(path, raw, headers)
             recorded = time.monotonic()
-            if (call := _watched(path, raw, answer)) is not None:
+            if (call := _watched(path, raw, answer, self._hooks)) is not None:
                 call["t"] = recorded
                 with lock:
                     pipe.write(json.dumps(call) + "\n")
@@ -185,13 +209,24 @@ def _serve() -> None:
     watch_fd = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--watch-fd=")), None)
     start = next((float(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--now=")), None)
     offset = 0.0 if start is None else start - time.time()
-    clock = {"clock": lambda: time.time() + offset} if start is not None else {}
+    clock: dict = {"clock": lambda: time.time() + offset} if start is not None else {}
+    socket_url = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--socket-url=")), None)
+    if socket_url is not None:
+        clock["socket_mode_url"] = socket_url
     with (FakeSlack(**clock) if watch_fd is None else _watching_fake(watch_fd, clock)) as fake:
         print(f"READY {fake.api_url}", flush=True)
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
             if command == "hook":
-                print(fake.response_url(argument), flush=True)
+                name, *bound = argument.split()
+                channel, ts = bound if len(bound) == 2 else (None, None)
+                print(fake.response_url(name, channel=channel, ts=ts), flush=True)
+            elif command == "limits":  # bench only: the fake's limits switched on/off, its counts forgotten
+                with fake._lock:
+                    if argument in ("on", "off"):
+                        fake._rate_limits = argument == "on"
+                    fake._windows.clear()
+                print("ok" if argument in ("on", "off", "reset") else "?", flush=True)
             elif command == "messages":
                 messages = [m for (channel, _), m in fake.messages.items() if channel == argument]
                 print(json.dumps(messages, ensure_ascii=False), flush=True)

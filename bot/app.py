@@ -16,6 +16,7 @@ from bot.gateway import SlackGateway
 from bot.i18n import Catalog
 from bot.services import Services
 from bot.services.deps import Deps, RoutingHolder
+from bot.services.refresher import DigestRefresher
 from bot.services.routing_reload import RoutingReloader
 from storage.db import SessionFactory
 
@@ -36,6 +37,7 @@ def create_app(
     routing_read_from: bytes | None = None,
     process_before_response: bool = False,
     verify_requests: bool = True,
+    refresher: DigestRefresher | None = None,
 ) -> Bot:
     """The Bolt app with every listener registered, and the services behind it.
 
@@ -48,6 +50,9 @@ def create_app(
     from the file (or given with ``routing_read_from``, the file's content it
     was parsed from, as ``run`` does), it is reloaded whenever the file
     changes (``Services.reload_routing``, each tick).
+
+    ``refresher`` coalesces digest message updates once started
+    (``Services.start_refresher``, as ``run`` does); a fresh one by default.
     """
     gateway = SlackGateway(client)
     loaded = routing_read_from
@@ -63,6 +68,7 @@ def create_app(
         clock=clock,
         catalog=Catalog(settings.locale),
         timezone=settings.timezone,
+        refresher=refresher or DigestRefresher(),
     )
     reloader = None
     if loaded is not None:  # read from the file: reloaded when it changes (checked on each tick)

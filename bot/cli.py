@@ -162,6 +162,7 @@ def cmd_run(args, settings: Settings) -> int:
     health.add_note("inbox", pool.parked_note)
     health.add_note("routing file", bot.services.routing_note)
 
+    bot.services.start_refresher()  # before the workers: their answers mark messages for it
     pool.start()
     from bot.services.slack_import import ImportRunner
 
@@ -201,6 +202,7 @@ def cmd_run(args, settings: Settings) -> int:
         if socket_client is not None:
             _within(deadline, socket_client.close, what="closing the Socket Mode connection")
         pool.stop(timeout=_left(deadline))
+        bot.services.stop_refresher(timeout=min(1.0, _left(deadline)))  # marks left behind: the next tick (any replica) catches up
         imports_runner.stop(timeout=_left(deadline))  # an import cut short is redone at the next start (its lease runs out)
         scheduler.shutdown(wait=False)
         probe.dispose()

@@ -41,6 +41,7 @@ Errors:
 - ``SlackUnavailable`` — Slack still failed ambiguously after the retries
   (``.method``, ``.reason``); a keyed post was not found by its key either.
 - ``UploadRefused`` — the upload URL refused the bytes (a non-200 other than 5xx).
+- ``ReplaceRefused`` — a click's response_url did not replace its message.
 - ``slack_sdk.errors.SlackApiError`` — a definitive error from the Web API.
 - ``UserNotFound`` — an e-mail address has no Slack user.
 """
@@ -102,6 +103,14 @@ class DownloadRefused(RuntimeError):
         self.reason = reason
 
 
+class ReplaceRefused(RuntimeError):
+    """The click's response_url did not replace the message (its HTTP status, its body)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"response_url answered {status}: {body[:200]}")
+        self.status = status
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is Slack's answer to a download it refuses (its sign-in
     page); following it would also carry the bearer token elsewhere."""
@@ -131,6 +140,7 @@ class ReplyTo:
     user: str
     channel: str | None = None
     response_url: str | None = None
+    message_ts: str | None = None  # a click's: the message its button is in (``replace_original`` replaces it)
 
 
 class Notifier(Protocol):
@@ -139,6 +149,7 @@ class Notifier(Protocol):
     ) -> str: ...
     def update_message(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None = None) -> None: ...
     def reply(self, to: ReplyTo, text: str, *, blocks: list[dict] | None = None) -> None: ...
+    def replace_original(self, to: ReplyTo, *, text: str, blocks: list[dict]) -> None: ...  # raises ReplaceRefused
     def send_dm(self, user: str, *, text: str, blocks: list[dict] | None = None, key: str | None = None) -> str: ...
     def open_dm(self, user: str) -> str: ...
     def open_view(self, trigger_id: str, view: dict) -> None: ...
@@ -347,6 +358,17 @@ class SlackGateway:
             except SlackApiError as exc:
                 log.warning("ephemeral reply failed (%s); sending a DM instead", exc.response.get("error"))
         self.send_dm(to.user, text=text, blocks=blocks)
+
+    def replace_original(self, to: ReplyTo, *, text: str, blocks: list[dict]) -> None:
+        """Replace the message a click came from through the click's
+        ``response_url`` (``replace_original``: Slack's way to update the
+        message of an interaction; 5 uses within 30 minutes per URL). Not
+        retried: the caller leaves the message to ``chat.update``."""
+        if not to.response_url:
+            raise ReplaceRefused(0, "no response_url")
+        response = WebhookClient(to.response_url).send(text=text, blocks=blocks, replace_original=True)
+        if response.status_code != 200:
+            raise ReplaceRefused(response.status_code, str(response.body))
 
     def send_dm(self, user, *, text, blocks=None, key=None) -> str:
         return self.post_message(self.open_dm(user), text=text, blocks=blocks, key=key)

@@ -32,7 +32,9 @@ def reply_to_from(body: dict) -> ReplyTo | None:
         or _text(_field(_field(body, "channel"), "id"))
         or _text(_field(_field(_field(body, "event"), "item"), "channel"))
     )
-    return ReplyTo(user=user, channel=channel, response_url=_text(_field(body, "response_url")))
+    container = _field(body, "container")  # a click on a message: the message it came from
+    message_ts = _text(_field(container, "message_ts")) if _field(container, "type") == "message" else None
+    return ReplyTo(user=user, channel=channel, response_url=_text(_field(body, "response_url")), message_ts=message_ts)
 
 
 def clicked_id(action: object) -> int | None:

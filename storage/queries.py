@@ -485,9 +485,7 @@ def _lease_message(*, session: Session, message_id: int, posted: bool, now: date
     ).first()
     if taken is None:
         return None
-    message = session.get(DigestMessage, message_id)
-    session.refresh(message)
-    return message
+    return session.get(DigestMessage, message_id, populate_existing=True)  # one SELECT, fresh even if the session held it
 
 
 def start_message_attempt(*, session: Session, message_id: int, deadline: datetime, now: datetime) -> None:

@@ -215,6 +215,15 @@ RATE_LIMITS: dict[str, tuple[int, float, bool]] = {
     "files.info": _TIER_4,
 }
 
+# response_url (``FakeSlack(rate_limits=True)``): "You can use a response_url
+# up to 5 times within 30 minutes of receiving it" (Slack's docs, "Handling
+# user interaction" / slash commands: docs.slack.dev/interactivity/handling-user-interaction;
+# quoted in ../shared/slack-limits.md §1.7). Slack does not document what a
+# sixth use or a late one answers; the fake refuses with HTTP 404 and
+# ``used_url`` / ``expired_url`` (its own words), nothing applied.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL = 30 * 60.0
+
 
 # --- Block Kit checks -------------------------------------------------------
 # (block or element type, path, limit). A path names a string (length limit) or
@@ -571,6 +580,7 @@ class FakeSlack:
         self._views: dict[str, dict[str, Any]] = {}
         self._home_view_ids: dict[str, str] = {}
         self._hooks: dict[str, tuple[str | None, str | None]] = {}
+        self._hook_uses: dict[str, tuple[float, int]] = {}  # name -> (issued at, uses), with rate_limits
         self._failures: dict[str, list[_Failure]] = {}
         self._opened_ims: set[str] = set()
         self._bot_reactions: set[tuple[str, str, str]] = set()
@@ -649,6 +659,7 @@ class FakeSlack:
         """
         with self._lock:
             self._hooks[name] = (channel, ts)
+            self._hook_uses[name] = (self._clock(), 0)
         return f"http://127.0.0.1:{self._port}/hooks/{quote(name, safe='')}"
 
     # --- recorded calls and state -------------------------------------------
@@ -1165,6 +1176,8 @@ class FakeSlack:
         failure = self._take_failure("response_url") or self._random_failure("response_url")
         if failure is not None and not failure.applied:
             return body, (failure.status, str(failure.error), {}), False, failure.delay
+        if refused := self._hook_refused(name):
+            return body, (404, refused, {}), False, 0.0
         try:
             _decode_json_fields(body)
             self._apply_hook(name, body)
@@ -1173,6 +1186,19 @@ class FakeSlack:
         if failure is None or failure.error is None:
             return body, (200, "ok", {}), True, failure.delay if failure else 0.0
         return body, (failure.status, failure.error, {}), True, failure.delay
+
+    def _hook_refused(self, name: str) -> str | None:
+        """With rate limits: a response_url works `RESPONSE_URL_USES` times
+        within `RESPONSE_URL_TTL` of being issued (see there)."""
+        if not self._rate_limits or name not in self._hook_uses:
+            return None
+        issued, uses = self._hook_uses[name]
+        if self._clock() - issued > RESPONSE_URL_TTL:
+            return "expired_url"
+        if uses >= RESPONSE_URL_USES:
+            return "used_url"
+        self._hook_uses[name] = (issued, uses + 1)
+        return None
 
     def _apply_hook(self, name: str, body: Params) -> None:
         channel, ts = self._hooks.get(name, (None, None))

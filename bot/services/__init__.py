@@ -117,6 +117,15 @@ class Services:
         updated, oldest first, a bounded number per call (for the ticker)."""
         return convergence.refresh_stale_messages(self.deps)
 
+    def start_refresher(self) -> None:
+        """From now on this process coalesces digest message updates (one
+        ``chat.update`` per message per second) and shows a clicked message
+        through the click's ``response_url`` (``bot.services.refresher``)."""
+        self.deps.refresher.start(lambda message_id: convergence.show_current_state(self.deps, message_id, renders=1))
+
+    def stop_refresher(self, *, timeout: float = 5.0) -> None:
+        self.deps.refresher.stop(timeout=timeout)
+
     def acknowledge(self, *, event_id: str, user: str, channel: str, ts: str) -> None:
         followup.acknowledge(self.deps, event_id=event_id, user=user, channel=channel, ts=ts)
 

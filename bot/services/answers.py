@@ -36,8 +36,10 @@ from bot.core.text import MESSAGE_TEXT_BUDGET, cut, esc_cut, fmt_time, join_with
 from bot.gateway import ReplyTo
 from bot.ids import CONFIRM_REACTION
 from bot.services import home
+from bot.services.convergence import show_current_state
 from bot.services.deps import Deps
 from bot.services.digest import refresh_digest_messages
+from bot.services.refresher import Shown
 from storage import followups, standins
 from storage import queries as q
 from storage.db import transaction
@@ -51,6 +53,10 @@ OnApplied = Callable[[Session, Item, ItemResult], None]
 STATUS_NOTE_LIMIT = 3000  # a callback note in /reject status (the record in full, short of a runaway cell)
 STATUS_HISTORY_SHOWN = 30  # audit lines per item in /reject status: the latest
 STATUS_WAITING_SHOWN = 20  # awaiting items listed per owner in /reject status
+# Renders a click may send through its response_url while others change the
+# message under it: with the private answer, 4 of the URL's 5 uses (Slack:
+# "up to 5 times within 30 minutes", docs.slack.dev/interactivity/handling-user-interaction).
+CLICK_RENDERS = 3
 
 
 class AnswerNotDelivered(Exception):
@@ -110,9 +116,15 @@ def _act(
 
 
 def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[int], reply_to: ReplyTo | None) -> Answer:
-    """After the commit: the digest messages show it, the actor hears it."""
+    """After the commit: the digest messages show it, the actor hears it.
+    Once the process's refresher runs, the message clicked is replaced
+    through the click's ``response_url`` at once and the others are marked
+    for the refresher (at most one chat.update per message per second)."""
+    shown = None
+    if deps.refresher.running and reply_to is not None:
+        shown = show_clicked_message(deps, touched, reply_to)
     try:
-        refresh_digest_messages(deps, touched)
+        refresh_digest_messages(deps, touched, shown=shown)
     except Exception:  # committed: the messages catch up later; the actor still gets the answer
         log.exception("could not update digest messages %s after %s", sorted(touched), action)
     text = answer_summary(action, results, deps.catalog_for(reply_to.user if reply_to else None), deps.timezone)
@@ -120,6 +132,33 @@ def _finish(deps: Deps, action: Action, results: list[ItemResult], touched: set[
         deliver_answer(deps, reply_to, text, results)
         refresh_own_home(deps, reply_to.user, results)
     return Answer(results, text)
+
+
+def show_clicked_message(deps: Deps, touched: set[int], reply_to: ReplyTo) -> int | None:
+    """The digest message a click came from shows its new state at once:
+    replaced through the click's ``response_url`` (Slack's way to update the
+    message of an interaction, and not a ``chat.update``: the refresher's one
+    a second would make a click on a busy message wait up to a second).
+    Under the message's refresh lease, rendered from the database once held,
+    so the latest state wins whichever route lands last. A message another
+    refresher holds, a replace Slack refuses (the URL's 5 uses spent, say):
+    left to the refresher, to which ``refresh_digest_messages`` marks it.
+    Returns the message's id when it now shows the database's state."""
+    if not (reply_to.response_url and reply_to.message_ts and reply_to.channel and touched):
+        return None
+    try:
+        with transaction(deps.session_factory) as session:
+            message = q.find_digest_message(session=session, channel=reply_to.channel, ts=reply_to.message_ts)
+        if message is None or message.id not in touched:
+            return None
+        shown = show_current_state(
+            deps, message.id, renders=CLICK_RENDERS,
+            send=lambda text, blocks: deps.notifier.replace_original(reply_to, text=text, blocks=blocks),
+        )
+    except Exception:  # noqa: BLE001 - committed: the refresher and the tick catch up
+        log.exception("could not show the clicked message %s to %s", reply_to.message_ts, reply_to.user)
+        return None
+    return message.id if shown is Shown.UPDATED else None
 
 
 def refresh_own_home(deps: Deps, user: str, results: Sequence[ItemResult]) -> None:

@@ -6,7 +6,8 @@ records the version Slack last showed (``shown_version``). After an answer
 the messages concerned are updated at once (``digest.refresh_digest_messages``);
 whatever that missed — a failed or timed-out ``chat.update``, a crash, a
 sweep deeming thousands of items — ``refresh_stale_messages`` catches up at
-each tick, at most ``PER_TICK`` messages a tick: those never tried first,
+each tick, at most ``PER_TICK`` messages a tick (in ``rejectbot run``, marked
+for ``refresher.DigestRefresher``, which paces them): those never tried first,
 then the one whose last refresh attempt is oldest, so messages that keep
 failing (a render error, Slack down) take turns with the others instead of
 holding the first places for ever.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -32,6 +34,7 @@ from bot.gateway import is_ambiguous
 from bot.services.deps import Deps
 from bot.services.digest import render_digest_message
 from bot.services.office_hours import may_message_people
+from bot.services.refresher import Shown
 from storage import queries as q
 from storage.db import transaction
 from storage.models import DigestMessage
@@ -62,44 +65,61 @@ def slack_refused(exc: Exception, *, method: str | tuple[str, ...]) -> str | Non
     return str(error or exc)
 
 
-def show_current_state(deps: Deps, message_id: int) -> bool:
+Send = Callable[[str, list[dict]], None]
+"""Puts a rendered message in Slack (text, blocks); raises when it did not."""
+
+
+def show_current_state(deps: Deps, message_id: int, *, send: Send | None = None, renders: int = RENDERS_PER_REFRESH) -> Shown:
     """Bring one posted message up to what the database says, recording the
-    version it now shows; True when it does. One refresher at a time per
-    message (a short lease): a refresher that finds another at work leaves
-    the message to it, and the one at work renders again while the message
-    changed under it, so an older render never overwrites a newer one. A
-    passing failure leaves the message behind for the next tick; a
-    definitive refusal (message deleted, channel archived…) is logged, and
-    that version is not tried again."""
+    version it now shows. One refresher at a time per message (a short
+    lease): a refresher that finds another at work leaves the message to it
+    (``BUSY``), and the one at work renders again while the message changed
+    under it (up to ``renders`` times, then ``BEHIND``), so an older render
+    never overwrites a newer one. Nothing is sent when Slack already shows
+    the current version (``ALREADY``). A passing failure leaves the message
+    behind for the next tick (``FAILED``); a definitive refusal of a
+    chat.update (message deleted, channel archived…) is logged, and that
+    version is not tried again.
+
+    ``send`` puts the render in Slack: ``chat.update`` by default; the
+    answers pass the click's ``response_url`` (``replace_original``)."""
     now = deps.clock.now()
     with transaction(deps.session_factory) as session:
         message = q.claim_message_refresh(session=session, message_id=message_id, now=now, until=now + REFRESH_LEASE)
     if message is None:
-        return False
+        return Shown.BUSY
+    released = False
     try:
-        for _ in range(RENDERS_PER_REFRESH):
+        if message.shown_version >= message.version:
+            return Shown.ALREADY
+        for _ in range(renders):
             version = message.version  # read before the items: it never claims more than Slack shows
-            if not _update(deps, message):
-                return False
+            if not _update(deps, message, send):
+                return Shown.FAILED
             with transaction(deps.session_factory) as session:
                 current = q.mark_message_shown(session=session, message_id=message.id, version=version)
-            if current <= version:
-                return True
-            with transaction(deps.session_factory) as session:  # changed meanwhile: once more
-                message = q.get_digest_message(session=session, message_id=message.id)
-        return False
+                if current <= version:  # done: released in the same transaction
+                    q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
+                    released = True
+                    return Shown.UPDATED
+                message = q.get_digest_message(session=session, message_id=message.id)  # changed meanwhile: once more
+        return Shown.BEHIND
     finally:
-        with transaction(deps.session_factory) as session:
-            q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
+        if not released:
+            with transaction(deps.session_factory) as session:
+                q.release_message_refresh(session=session, message_id=message_id, attempted_at=now)
 
 
-def _update(deps: Deps, message: DigestMessage) -> bool:
-    """chat.update to the database's state; False when it may pass next time."""
+def _update(deps: Deps, message: DigestMessage, send: Send | None = None) -> bool:
+    """Put the database's state in Slack; False when it may pass next time."""
     try:
         text, blocks = render_digest_message(deps, message)
-        deps.notifier.update_message(message.channel, message.ts, text=text, blocks=blocks)
+        if send is None:
+            deps.notifier.update_message(message.channel, message.ts, text=text, blocks=blocks)
+        else:
+            send(text, blocks)
     except Exception as exc:  # noqa: BLE001 - one message failing must not stop the others
-        refused = slack_refused(exc, method="chat.update")
+        refused = slack_refused(exc, method="chat.update") if send is None else None
         if refused is None:
             log.warning("digest message %s (%s %s) could not be updated (%s); it stays behind for the next tick", message.id, message.channel, message.ts, exc)
             return False
@@ -149,10 +169,13 @@ def refresh_stale_messages(deps: Deps, *, limit: int = PER_TICK) -> int:
     how many now show it."""
     with transaction(deps.session_factory) as session:
         stale = list(q.list_stale_messages(session=session, limit=limit))
+    if deps.refresher.running:  # its senders update them, one chat.update per message per second at most
+        deps.refresher.mark(m.id for m in stale)
+        return 0
     updated = 0
     for message in stale:
         try:
-            updated += show_current_state(deps, message.id)
+            updated += show_current_state(deps, message.id) in (Shown.UPDATED, Shown.ALREADY)
         except Exception:  # noqa: BLE001 - the database failing for one message must not stop the others
             log.exception("could not refresh digest message %s", message.id)
     if stale:

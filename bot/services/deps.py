@@ -17,6 +17,7 @@ from bot.core.workcal import WorkCalendar
 from bot.gateway import Notifier
 from bot.i18n import Catalog
 from bot.services.locale import UserLocales
+from bot.services.refresher import DigestRefresher
 from storage.db import SessionFactory
 
 
@@ -50,6 +51,7 @@ class Deps:
     catalog: Catalog
     timezone: ZoneInfo
     locales: UserLocales = field(default_factory=UserLocales, compare=False, repr=False)  # each person's Slack locale, per process
+    refresher: DigestRefresher = field(default_factory=DigestRefresher, compare=False, repr=False)  # coalesced chat.updates, once started (``run``)
 
     @property
     def routing(self) -> Routing:

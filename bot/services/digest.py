@@ -557,13 +557,15 @@ def _owner_of_items(deps: Deps, items: Sequence) -> Owner | None:
     return None
 
 
-def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> int:
+def refresh_digest_messages(deps: Deps, message_ids: set[int], *, shown: int | None = None) -> int:
     """Show the items' current state on their digest messages (``chat.update``),
     and the owner's first message too, whose head counts every page. Called
     after a change is committed, so it never raises: a message Slack could
     not update stays behind and ``convergence.refresh_stale_messages`` brings
-    it up to date at a later tick. Returns the messages updated."""
-    from bot.services.convergence import show_current_state  # it renders with this module
+    it up to date at a later tick. Returns the messages updated; once the
+    process's ``refresher`` runs, they are marked for it instead (0), all
+    but ``shown``, the message a click has just brought up to date."""
+    from bot.services.convergence import Shown, show_current_state  # it renders with this module
 
     messages: dict[int, DigestMessage] = {}
     try:
@@ -578,12 +580,15 @@ def refresh_digest_messages(deps: Deps, message_ids: set[int]) -> int:
     except Exception:  # noqa: BLE001 - the change is committed; the tick catches up
         log.exception("could not load digest messages %s to refresh; the tick will", sorted(message_ids))
         return 0
+    if deps.refresher.running:  # coalesced: at most one chat.update per message per second (``refresher``)
+        deps.refresher.mark(m.id for m in messages.values() if m.ts and m.id != shown)
+        return 0
     updated = 0
     for message in sorted(messages.values(), key=lambda m: (m.digest_day, m.owner, m.page)):
         if not message.ts:
             continue
         try:
-            updated += show_current_state(deps, message.id)
+            updated += show_current_state(deps, message.id) in (Shown.UPDATED, Shown.ALREADY)
         except Exception:  # noqa: BLE001 - the change is committed; the tick catches up
             log.exception("could not refresh digest message %s; the tick will", message.id)
     return updated

@@ -928,3 +928,23 @@ def test_a_person_replies_in_a_thread_and_the_message_event_says_so(fake: FakeSl
     assert fake.messages[("C1", ts)]["reply_count"] == 1
     top = fake.post_as_user("U1", "DU1", "hello")
     assert "thread_ts" not in top and top["channel_type"] == "im"
+def test_a_response_url_works_five_times_within_thirty_minutes_with_limits() -> None:
+    # Slack: "up to 5 times within 30 minutes" (RESPONSE_URL_USES, RESPONSE_URL_TTL).
+    clock = SteppedClock(NOW)
+    with FakeSlack(rate_limits=True, clock=clock) as limited:
+        client = WebClient(token="xoxb-test", base_url=limited.api_url)
+        ts = client.chat_postMessage(channel="C1", text="before")["ts"]
+        hook = WebhookClient(limited.response_url("click", channel="C1", ts=ts))
+        assert [hook.send(text=f"reply {n}").status_code for n in range(4)] == [200] * 4
+        assert hook.send(text="fifth: replaced", replace_original=True).status_code == 200
+        sixth = hook.send(text="sixth", replace_original=True)
+        assert (sixth.status_code, sixth.body) == (404, "used_url")
+        assert limited.messages[("C1", ts)]["text"] == "fifth: replaced"  # the refused one changed nothing
+        late = WebhookClient(limited.response_url("late", channel="C1", ts=ts))
+        clock.now += 30 * 60 + 1
+        assert (late.send(text="too late").status_code, late.send(text="x").body) == (404, "expired_url")
+
+
+def test_response_urls_are_not_counted_without_limits(client: WebClient, fake: FakeSlack) -> None:
+    hook = WebhookClient(fake.response_url("many"))
+    assert {hook.send(text="again").status_code for _ in range(7)} == {200}
