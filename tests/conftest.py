@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -138,3 +139,56 @@ def bot(settings, fake_slack, session_factory, clock, routing) -> Bot:
 @pytest.fixture
 def signer() -> SlackSigner:
     return SlackSigner(SIGNING_SECRET)  # Bolt checks freshness against the real time
+
+
+# --- the sandbox page (tests/sandbox) ----------------------------------------------------------------
+# Here rather than in a tests/sandbox/conftest.py: a second module named ``conftest``
+# would shadow this one for the test modules that import it by name.
+
+SANDBOX_SHOTS = pytest.StashKey[Path]()  # where the browser tests saved their screenshots
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if SANDBOX_SHOTS in config.stash:
+        terminalreporter.write_line(f"sandbox screenshots (test artefacts): {config.stash[SANDBOX_SHOTS]}")
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """Where the browser tests keep their screenshots: ``$SANDBOX_SCREENSHOTS``,
+    else ``sandbox-screenshots`` in pytest's temporary folder of the run."""
+    folder = Path(os.environ.get("SANDBOX_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "sandbox-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[SANDBOX_SHOTS] = folder
+    return folder
+
+
+class Served(NamedTuple):
+    sandbox: object  # bot.sandbox.state.Sandbox, imported only by the tests that serve one
+    url: str
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """The sandbox served for real over HTTP: a fresh `Sandbox` on 127.0.0.1 and
+    a free port, stopped afterwards (werkzeug's threaded server, which stops
+    cleanly between tests; ``rejectbot demo --web`` serves the same app with
+    waitress, tested in test_sandbox_http.py). """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from bot.sandbox.state import Sandbox
+    from bot.sandbox.web import create_web
+
+    sandbox = Sandbox(locale="en", workdir=tmp_path)
+    server = make_server("127.0.0.1", 0, create_web(sandbox), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield Served(sandbox, f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        sandbox.close()
