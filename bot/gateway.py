@@ -294,11 +294,13 @@ class SlackGateway:
         except SlackApiError as error:  # e.g. missing_scope: still unknown whether it went out
             raise SlackUnavailable(method, f"could not look the message up: {error.response.get('error')}") from error
 
-    def _pace(self, method: str, channel: str | None = None) -> None:
-        """Wait for this call's turn (``bot.pacing``); returns None, so that
-        ``self._pace(m) or call()`` fits in a lambda."""
-        if self.pacer is not None:
-            self.pacer.wait(method, channel)
+    def _paced(self, method: str, call: Callable[[], T], *, channel: str | None = None) -> T:
+        """``call()`` in its turn (``bot.pacing``): the pacer waits before it
+        and notes when its answer (after any 429 waited out) came back."""
+        if self.pacer is None:
+            return call()
+        with self.pacer.turn(method, channel):
+            return call()
 
     # --- messages --------------------------------------------------------------
 
@@ -315,9 +317,8 @@ class SlackGateway:
             before_retry=lambda: self.lookup_by_key(channel, key, thread_ts=thread_ts),
         )
 
-    def _post(self, params: dict[str, Any]) -> str:
-        self._pace("chat.postMessage", params["channel"])  # each try waits its turn in the channel
-        return self.client.chat_postMessage(**params)["ts"]
+    def _post(self, params: dict[str, Any]) -> str:  # each try waits its turn in the channel
+        return self._paced("chat.postMessage", lambda: self.client.chat_postMessage(**params)["ts"], channel=params["channel"])
 
     def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None:
         """The ts of the bot's message carrying ``key`` in its metadata: among
@@ -339,9 +340,9 @@ class SlackGateway:
             if cursor:
                 params["cursor"] = cursor
             if thread_ts:
-                response = self._retrying("conversations.replies", lambda p=params: self._pace("conversations.replies") or self.client.conversations_replies(ts=thread_ts, **p))
+                response = self._retrying("conversations.replies", lambda p=params: self._paced("conversations.replies", lambda: self.client.conversations_replies(ts=thread_ts, **p)))
             else:
-                response = self._retrying("conversations.history", lambda p=params: self._pace("conversations.history") or self.client.conversations_history(**p))
+                response = self._retrying("conversations.history", lambda p=params: self._paced("conversations.history", lambda: self.client.conversations_history(**p)))
             yield from response.get("messages") or []
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not response.get("has_more") or not cursor:
