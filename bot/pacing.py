@@ -128,16 +128,16 @@ class Pacer:
             state.next_start = start + pace.interval
             back = state.recent[-pace.burst] if pace.window and len(state.recent) >= pace.burst else None
             state.recent = [*state.recent[-(pace.burst - 1):], call] if pace.burst > 1 else [call]
-        self._wait_until(start)
-        if back is not None:
-            with self._changed:
-                while back.ended is None:  # that call is still out: its answer says when the window frees
-                    self._changed.wait()
-                ready = back.ended + pace.window
-            if self._wait_until(ready):
-                with self._changed:  # the calls after this one keep their distance from it
-                    state.next_start = max(state.next_start, self._clock() + pace.interval)
-        try:
+        try:  # whatever happens from here, the call counts as answered in the end: no one waits for it forever
+            self._wait_until(start)
+            if back is not None:
+                with self._changed:
+                    while back.ended is None:  # that call is still out: its answer says when the window frees
+                        self._changed.wait()
+                    ready = back.ended + pace.window
+                if self._wait_until(ready):
+                    with self._changed:  # the calls after this one keep their distance from it
+                        state.next_start = max(state.next_start, self._clock() + pace.interval)
             yield
         finally:
             with self._changed:

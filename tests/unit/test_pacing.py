@@ -178,3 +178,13 @@ def test_a_call_waits_for_the_answer_of_the_one_a_window_back_still_out() -> Non
     t1.join(5)
     t3.join(5)
     assert third_started == [10.0]  # the fake sleeper does not move the clock: it went once the first's answer came
+
+
+def test_a_call_that_fails_still_frees_its_window() -> None:
+    fake = FakeTime()
+    p = pacer(fake)
+    with pytest.raises(ConnectionError), p.turn("chat.postMessage", "C1"):
+        fake.now += 0.1
+        raise ConnectionError("dropped")
+    starts = [call(fake, p, "chat.postMessage", "C1")[0] for _ in range(3)]  # the third waits on the failed one's end, which came
+    assert starts[-1] >= 0.1 + POST.window - 1e-9
