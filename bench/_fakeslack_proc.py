@@ -4,8 +4,8 @@ servers would not.
 
 The child serves on 127.0.0.1, port 0, and answers one-line commands on stdin:
 ``hook NAME [CHANNEL TS]`` (a response_url, bound to a message),
-``limits on|off|reset`` (Slack's rate limits, see ``RemoteFakeSlack.limits``), ``calls`` (counts per method, failures as
-JSON), ``messages CHANNEL`` (the channel's messages, thread replies
+``limits on|off|reset`` (Slack's rate limits, see ``RemoteFakeSlack.limits``), ``calls`` (counts per method, failures and
+429s as JSON), ``messages CHANNEL`` (the channel's messages, thread replies
 included, as JSON),
 ``quit``. It exits on ``quit`` or when its stdin closes.
 
@@ -35,10 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 class RemoteFakeSlack:
     """The parent's handle on a ``FakeSlack`` running in a child process."""
 
-    def __init__(self, *, watch: bool = False, now: float | None = None, socket_mode_url: str | None = None) -> None:
+    def __init__(self, *, watch: bool = False, now: float | None = None, socket_mode_url: str | None = None, rate_limits: bool = False) -> None:
         """``now``: the epoch time the fake's clock starts at (it then runs at
         the real pace), for benches whose app runs at a fixed past time —
-        otherwise Slack would judge the app's schedules by today's date."""
+        otherwise Slack would judge the app's schedules by today's date.
+        ``rate_limits``: the fake enforces Slack's rate limits
+        (``FakeSlack(rate_limits=True)``, figures in docs/slack-limits.md)."""
         self.on_call: Callable[[dict], None] | None = None  # set it before the calls you watch are made
         self._reader: threading.Thread | None = None
         args, pass_fds, read_fd = [sys.executable, "-m", "bench._fakeslack_proc"], (), None
@@ -46,6 +48,8 @@ class RemoteFakeSlack:
             args.append(f"--now={now}")
         if socket_mode_url is not None:  # what apps.connections.open answers: the caller's Socket Mode end
             args.append(f"--socket-url={socket_mode_url}")
+        if rate_limits:
+            args.append("--rate-limits")
         if watch:
             read_fd, write_fd = os.pipe()
             args.append(f"--watch-fd={write_fd}")
@@ -88,7 +92,7 @@ class RemoteFakeSlack:
             raise RuntimeError(f"the fake refused 'limits {setting}'")
 
     def calls(self) -> dict:
-        """``{"methods": {method: count}, "failed": n, "first_failure": str | None}``"""
+        """``{"methods": {method: count}, "failed": n, "ratelimited": n (429s, among the failed), "first_failure": str | None}``"""
         return json.loads(self._ask("calls"))
 
     def count(self, method: str) -> int:
@@ -209,11 +213,13 @@ def _serve() -> None:
     watch_fd = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--watch-fd=")), None)
     start = next((float(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--now=")), None)
     offset = 0.0 if start is None else start - time.time()
-    clock: dict = {"clock": lambda: time.time() + offset} if start is not None else {}
+    options: dict = {"clock": lambda: time.time() + offset} if start is not None else {}
     socket_url = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--socket-url=")), None)
     if socket_url is not None:
-        clock["socket_mode_url"] = socket_url
-    with (FakeSlack(**clock) if watch_fd is None else _watching_fake(watch_fd, clock)) as fake:
+        options["socket_mode_url"] = socket_url
+    if "--rate-limits" in sys.argv[1:]:
+        options["rate_limits"] = True
+    with (FakeSlack(**options) if watch_fd is None else _watching_fake(watch_fd, options)) as fake:
         print(f"READY {fake.api_url}", flush=True)
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
@@ -238,6 +244,7 @@ def _serve() -> None:
                 print(json.dumps({
                     "methods": Counter(c.method for c in calls),
                     "failed": len(failed),
+                    "ratelimited": sum(1 for c in failed if c.status == 429),
                     "first_failure": repr(failed[0])[:300] if failed else None,
                 }), flush=True)  # fmt: skip
             elif command == "quit":

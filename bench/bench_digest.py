@@ -17,11 +17,22 @@
         code, no HTTP at all.
     Baseline, same run: rendering the same pages with the pure
     ``bot.core.digest.digest_message``, to show what storage and posting add.
+(c) The digest at the limit: ``FakeSlack`` in a child process enforcing
+    Slack's rate limits (``rate_limits=True``: 3 chat.postMessage per 3 s per
+    channel, 429 with Retry-After beyond), the gateway pacing its posts as
+    ``create_app`` builds it (``bot.pacing``). Every message — page 0 of each
+    owner in the channel, the continuation pages in its thread — counts
+    against the channel's one per second, so the fastest it can be is
+    (messages - 1) x 1 s. Wall time of the whole call, median of N runs,
+    against that minimum (target <= 1.1x), and the 429s the fake answered
+    (target 0). By default scaled down to the full digest's per-owner size
+    (1,000 items for 2 owners, 500 each: 42 messages, 41 s at least);
+    ``--full``: 10,000 items for 20 owners (420 messages, ~7.5 min a run).
 
-Each measured run starts from a fresh database holding the same 10,000 new
-items (seeding is not timed). Best of N.
+Each measured run starts from a fresh database holding the same new items
+(seeding is not timed). Best of N for CPU, median of N for (c).
 
-Run: ``uv run python -m bench.bench_digest [--items N] [--owners N] [--repeat N]``
+Run: ``uv run python -m bench.bench_digest [--items N] [--owners N] [--repeat N] [--full]``
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import statistics
 import sys
 import tempfile
 import time
@@ -59,12 +71,15 @@ from bot.core.routing import Routing
 from bot.fakeslack import FakeSlack
 from bot.gateway import Notifier, ReplyTo, SlackGateway, make_client
 from bot.i18n import Catalog
+from bot.pacing import Pacer
 from bot.services.deps import Deps, RoutingHolder
 from bot.services.digest import DigestState, post_daily_digest
 from storage import imports, queries
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction, upgrade
 
 TARGET_CPU_PER_ITEM_MS = 0.5
+TARGET_LIMIT_RATIO = 1.1  # wall time within 1.1x of (messages - 1) x 1 s
+SLACK_POST_INTERVAL = 1.0  # Slack: about one chat.postMessage per second per channel (docs/slack-limits.md)
 LOCALE = "zh_CN"
 
 
@@ -187,6 +202,58 @@ def run_fakeslack_child(folder: Path, name: str, records, routing: Routing) -> t
     return measured, calls["methods"].get("chat.postMessage", 0)
 
 
+def run_at_limit(folder: Path, name: str, records, routing: Routing) -> tuple[Measured, int, int]:
+    """The digest against a fake Slack in a child process that enforces the
+    rate limits, through a gateway that paces (one ``Pacer``, as
+    ``create_app`` gives each process). Returns the measure, the
+    chat.postMessage calls the fake answered, and how many of those were 429s."""
+    engine, session_factory = seed_database(folder / name, records)
+    with RemoteFakeSlack(now=DIGEST_NOW.timestamp(), rate_limits=True) as fake:
+        client = make_client("xoxb-bench", fake.api_url)
+        client.auth_test()
+        measured = _timed_digest(_deps(session_factory, SlackGateway(client, pacer=Pacer()), routing))
+        calls = fake.calls()
+    engine.dispose()
+    if calls["failed"] - calls["ratelimited"]:
+        raise AssertionError(f"{calls['failed']} Web API calls failed, first: {calls['first_failure']}")
+    return measured, calls["methods"].get("chat.postMessage", 0), calls["ratelimited"]
+
+
+def at_limit(*, n_items: int, n_owners: int, repeat: int, verbose: bool, full: bool) -> list[Row]:
+    """(c): the digest at the limit, median of ``repeat`` runs."""
+    routing = owners_routing(n_owners, branches_per_owner=len(BRANCHES) // n_owners)
+    records = rows_to_records(generate_rows(n_items, owners=n_owners))
+    runs: list[Measured] = []
+    refused = 0
+    with tempfile.TemporaryDirectory(prefix="bench-digest-limit-") as tmp:
+        for i in range(repeat):
+            measured, posts, ratelimited = run_at_limit(Path(tmp), f"limit-{i}.db", records, routing)
+            if posts - ratelimited != measured.messages:
+                raise AssertionError(f"FakeSlack took {posts - ratelimited} chat.postMessage, the outcome says {measured.messages}")
+            runs.append(measured)
+            refused += ratelimited
+            if verbose:
+                print(f"  at the limit, run {i + 1}/{repeat}: {measured.messages} messages in {measured.wall:.1f} s wall, {ratelimited} × 429", flush=True)
+    messages = runs[0].messages
+    minimum = (messages - 1) * SLACK_POST_INTERVAL
+    wall = statistics.median(m.wall for m in runs)
+    scale = "full size" if full else f"scaled down from 10,000 items / 20 owners (--full) to {n_items:,} / {n_owners}, same items per owner"
+    if verbose:
+        print(f"  at the limit: {n_items:,} items, {n_owners} owners, {messages} messages in one channel ({scale}); "
+              f"minimum ({messages} − 1) × {SLACK_POST_INTERVAL:g} s = {minimum:.0f} s; median wall {wall:.1f} s")
+    return [
+        Row(
+            bench="digest", metric=f"at the limit: wall, {messages} msgs, median of {repeat}{'' if full else ' (scaled)'}",
+            value=f"{wall:.1f} s", baseline=f"{minimum:.0f} s = ({messages} − 1) × 1 s", ratio=wall / minimum,
+            target=f"≤ {TARGET_LIMIT_RATIO}×", passed=wall / minimum <= TARGET_LIMIT_RATIO,
+        ),
+        Row(
+            bench="digest", metric=f"at the limit: 429s answered, {repeat} runs", value=str(refused),
+            baseline="0", ratio=None, target="0", passed=refused == 0,
+        ),
+    ]
+
+
 def run_noop(folder: Path, name: str, records, routing: Routing) -> tuple[Measured, int]:
     engine, session_factory = seed_database(folder / name, records)
     notifier = NoopNotifier()
@@ -223,7 +290,14 @@ def render_baseline(path: Path, routing: Routing) -> tuple[float, float, int]:
     return time.process_time() - cpu0, time.perf_counter() - wall0, rendered
 
 
-def run(*, n_items: int = 10_000, n_owners: int = 20, repeat: int = 3, verbose: bool = True) -> list[Row]:
+def run(
+    *, n_items: int = 10_000, n_owners: int = 20, repeat: int = 3, verbose: bool = True,
+    limit_items: int = 1_000, limit_owners: int = 2, limit_repeat: int = 3, full: bool = False,
+) -> list[Row]:
+    """(a) and (b) on ``n_items`` for ``n_owners``; (c) on ``limit_items`` for
+    ``limit_owners`` (``full``: on 10,000 for 20)."""
+    if full:
+        limit_items, limit_owners = 10_000, 20
     if len(BRANCHES) % n_owners:
         raise ValueError(f"--owners must divide the {len(BRANCHES)} branches evenly")
     routing = owners_routing(n_owners, branches_per_owner=len(BRANCHES) // n_owners)
@@ -277,6 +351,7 @@ def run(*, n_items: int = 10_000, n_owners: int = 20, repeat: int = 3, verbose: 
             f"in a child {child.wall:.3f} s, no-op {noop.wall:.3f} s"
         )
     return [
+        *at_limit(n_items=limit_items, n_owners=limit_owners, repeat=limit_repeat, verbose=verbose, full=full),
         Row(
             bench="digest", metric="messages posted (FakeSlack)", value=str(fake.messages),
             baseline=f"{minimum} = Σ page_count", ratio=fake.messages / minimum,
@@ -307,9 +382,11 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--owners", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="the digest at the limit at full size: 10,000 items, 20 owners (~7.5 min a run)")
+    parser.add_argument("--limit-repeat", type=int, default=3, help="runs of the digest at the limit (median)")
     args = parser.parse_args()
     print(machine())
-    rows = run(n_items=args.items, n_owners=args.owners, repeat=args.repeat)
+    rows = run(n_items=args.items, n_owners=args.owners, repeat=args.repeat, full=args.full, limit_repeat=args.limit_repeat)
     print_rows(rows)
     return 0 if all(r.passed is not False for r in rows) else 1
 

@@ -14,6 +14,7 @@ from bot.config import Settings, load_routing, resolve_emails, routing_emails
 from bot.core.routing import Routing
 from bot.gateway import SlackGateway
 from bot.i18n import Catalog
+from bot.pacing import Pacer
 from bot.services import Services
 from bot.services.deps import Deps, RoutingHolder
 from bot.services.refresher import DigestRefresher
@@ -54,7 +55,7 @@ def create_app(
     ``refresher`` coalesces digest message updates once started
     (``Services.start_refresher``, as ``run`` does); a fresh one by default.
     """
-    gateway = SlackGateway(client)
+    gateway = SlackGateway(client, pacer=Pacer() if settings.slack_pacing else None)  # one per process: every caller shares it
     loaded = routing_read_from
     if routing is None:
         loaded = settings.routing_file.read_bytes() if settings.routing_file.exists() else None

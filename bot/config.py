@@ -85,6 +85,9 @@ class Settings:
     routing_file: Path
     timezone: ZoneInfo
     locale: str
+    # SLACK_PACING: space our own calls just under Slack's rate limits
+    # (``bot.pacing``). "off" only against a fake Slack that enforces none.
+    slack_pacing: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_slack: bool = True) -> Settings:
@@ -127,6 +130,10 @@ class Settings:
         if locale not in LOCALES:
             problems.append(Problem("config.locale_unknown", {"value": repr(locale), "locales": ", ".join(LOCALES)}))
 
+        pacing = (get("SLACK_PACING") or "on").lower()
+        if pacing not in ("on", "off"):
+            problems.append(Problem("config.pacing_value", {"value": repr(get("SLACK_PACING"))}))
+
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -138,6 +145,7 @@ class Settings:
             routing_file=Path(get("ROUTING_FILE") or "routing.toml"),
             timezone=timezone,
             locale=locale,
+            slack_pacing=pacing != "off",
         )
 
 

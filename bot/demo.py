@@ -381,6 +381,7 @@ def open_world(locale: str, workdir: Path) -> Iterator[World]:
         settings = Settings(
             bot_token="xoxb-demo", app_token=None, signing_secret=SECRET, api_url=fake.api_url,
             database_url=database_url, routing_file=workdir / "routing.toml", timezone=TZ, locale=locale,
+            slack_pacing=False,  # its fake Slack enforces no rate limits
         )
         bot = create_app(
             settings, client=make_client("xoxb-demo", fake.api_url), session_factory=session_factory,

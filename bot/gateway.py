@@ -6,7 +6,10 @@ the demo).
 
 Failures, and what the gateway does about them:
 - **429** (rate limited): slack_sdk's ``RateLimitErrorRetryHandler`` waits
-  out ``Retry-After`` and repeats the call, on every method.
+  out ``Retry-After`` and repeats the call, on every method. It should be
+  rare: with a ``Pacer`` (``bot.pacing``; ``create_app`` gives one) the
+  gateway spaces its own ``chat.postMessage`` calls per channel and its
+  ``conversations.history`` / ``replies`` lookups just under Slack's limits.
 - **Ambiguous** failures — HTTP 5xx, Slack's ``internal_error`` /
   ``fatal_error`` / ``service_unavailable``, timeouts, dropped connections:
   Slack may or may not have done the call. Idempotent methods (``chat.update``,
@@ -62,6 +65,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
+
+from bot.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +257,12 @@ class SlackGateway:
         backoff: Backoff = Backoff(),
         sleep: Callable[[float], None] = time.sleep,
         share_settle: float = SHARE_SETTLE,
+        pacer: Pacer | None = None,
     ) -> None:
+        """``pacer``: spaces the calls Slack limits per channel or per minute
+        (share one per process); ``None``: no pacing (tests, one-off checks)."""
         self.client = client
+        self.pacer = pacer
         self.backoff = backoff
         self._sleep = sleep
         self.share_settle = share_settle
@@ -297,6 +306,14 @@ class SlackGateway:
         except SlackApiError as error:  # e.g. missing_scope: still unknown whether it went out
             raise SlackUnavailable(method, f"could not look the message up: {error.response.get('error')}") from error
 
+    def _paced(self, method: str, call: Callable[[], T], *, channel: str | None = None) -> T:
+        """``call()`` in its turn (``bot.pacing``): the pacer waits before it
+        and notes when its answer (after any 429 waited out) came back."""
+        if self.pacer is None:
+            return call()
+        with self.pacer.turn(method, channel):
+            return call()
+
     # --- messages --------------------------------------------------------------
 
     def post_message(self, channel, *, text, blocks=None, thread_ts=None, key=None) -> str:
@@ -305,12 +322,15 @@ class SlackGateway:
         never by a second copy."""
         params: dict[str, Any] = dict(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False)
         if key is None:  # not retried: a repeat could post it twice; the caller sees Slack's error as it is
-            return self.client.chat_postMessage(**params)["ts"]
+            return self._post(params)
         params["metadata"] = {"event_type": EFFECT_EVENT, "event_payload": {"key": key}}
         return self._retrying(
-            "chat.postMessage", lambda: self.client.chat_postMessage(**params)["ts"],
+            "chat.postMessage", lambda: self._post(params),
             before_retry=lambda: self.lookup_by_key(channel, key, thread_ts=thread_ts),
         )
+
+    def _post(self, params: dict[str, Any]) -> str:  # each try waits its turn in the channel
+        return self._paced("chat.postMessage", lambda: self.client.chat_postMessage(**params)["ts"], channel=params["channel"])
 
     def lookup_by_key(self, channel: str, key: str, *, thread_ts: str | None = None, since: datetime | None = None) -> str | None:
         """The ts of the bot's message carrying ``key`` in its metadata: among
@@ -332,9 +352,9 @@ class SlackGateway:
             if cursor:
                 params["cursor"] = cursor
             if thread_ts:
-                response = self._retrying("conversations.replies", lambda p=params: self.client.conversations_replies(ts=thread_ts, **p))
+                response = self._retrying("conversations.replies", lambda p=params: self._paced("conversations.replies", lambda: self.client.conversations_replies(ts=thread_ts, **p)))
             else:
-                response = self._retrying("conversations.history", lambda p=params: self.client.conversations_history(**p))
+                response = self._retrying("conversations.history", lambda p=params: self._paced("conversations.history", lambda: self.client.conversations_history(**p)))
             yield from response.get("messages") or []
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not response.get("has_more") or not cursor:

@@ -124,6 +124,7 @@ def settings(tmp_path) -> Settings:
     return Settings(
         bot_token="xoxb-test", app_token=None, signing_secret=SIGNING_SECRET, api_url="unused",
         database_url="unused", routing_file=tmp_path / "routing.toml", timezone=SHANGHAI, locale="en",
+        slack_pacing=False,  # the fake_slack fixture enforces no rate limits; pacing is tested in test_pacing.py
     )
 
 

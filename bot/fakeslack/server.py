@@ -191,6 +191,8 @@ class _ApiError(Exception):
 # Tiers from each method's page on docs.slack.dev/reference/methods/<method>
 # (as mirrored in Slack's method JSON, e.g. slack_kit priv/docs/methods/*.json).
 # Not modelled: chat.postMessage's workspace-wide limit (no figure published).
+# The figures, their sources and how to switch them on: docs/slack-limits.md §2.1
+# (keep the two tables alike).
 _TIER_3, _TIER_4 = (50, 60.0, False), (100, 60.0, False)
 RATE_LIMITS: dict[str, tuple[int, float, bool]] = {
     "chat.postMessage": (3, 3.0, True),

@@ -90,6 +90,7 @@ class Operator:
             "PATH": os.environ.get("PATH", ""), "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test",
             "SLACK_API_URL": fake.api_url, "DATABASE_URL": database_url, "ROUTING_FILE": str(tmp_path / "routing.toml"),
             "BOT_TIMEZONE": "Asia/Shanghai", "BOT_LOCALE": "en",
+            "SLACK_PACING": "off",  # the fake enforces no rate limits: no waiting between posts
         }
 
     def fork(self, at: datetime) -> int:

@@ -161,6 +161,7 @@ def make_operator(tmp_path: Path, fake: FakeSlack, database_url: str, engine: En
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake.api_url, "DATABASE_URL": database_url, "ROUTING_FILE": str(tmp_path / "routing.toml"),
         "BOT_TIMEZONE": "Asia/Shanghai", "BOT_LOCALE": "en",
+        "SLACK_PACING": "off",  # the fake enforces no rate limits: no waiting between posts
     }
     operator = Operator(tmp=tmp_path, fake=fake, engine=engine, env=env)
     export = tmp_path / "export.csv"

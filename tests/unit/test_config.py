@@ -83,6 +83,12 @@ def test_blank_values_count_as_unset() -> None:
     assert s.database_url == DEFAULT_DATABASE_URL
 
 
+def test_pacing_is_on_unless_turned_off() -> None:
+    assert Settings.from_env(SOCKET_MODE).slack_pacing is True
+    assert Settings.from_env({**SOCKET_MODE, "SLACK_PACING": "on"}).slack_pacing is True
+    assert Settings.from_env({**SOCKET_MODE, "SLACK_PACING": " OFF "}).slack_pacing is False
+
+
 def test_commands_without_slack_need_no_tokens() -> None:
     s = Settings.from_env({}, require_slack=False)
     assert s.bot_token is None and s.app_token is None
@@ -101,6 +107,7 @@ def test_commands_without_slack_need_no_tokens() -> None:
         ({**SOCKET_MODE, "BOT_TIMEZONE": "../etc/passwd"}, "BOT_TIMEZONE"),
         ({**SOCKET_MODE, "BOT_TIMEZONE": "Asia"}, "BOT_TIMEZONE"),  # a tzdata folder, not a zone
         ({**SOCKET_MODE, "BOT_LOCALE": "fr"}, "BOT_LOCALE"),
+        ({**SOCKET_MODE, "SLACK_PACING": "slow"}, "SLACK_PACING"),
     ],
 )
 def test_each_bad_value_is_named(env: dict[str, str], named: str) -> None:
