@@ -563,9 +563,14 @@ class SlackGateway:
         chat.getPermalink answers for a message that is not a thread reply)
         from the workspace URL ``auth.test`` gives, asked once per process:
         an escalation listing many threads costs no call per thread.
-        ``chat.getPermalink`` when ``auth.test`` gives no URL."""
+        ``chat.getPermalink`` when ``auth.test`` gives no URL or refuses
+        (then for the rest of the process: not one refused auth.test a link)."""
         if self._workspace_url is None:
-            self._workspace_url = str(self._retrying("auth.test", self.client.auth_test).get("url") or "")
+            try:
+                self._workspace_url = str(self._retrying("auth.test", self.client.auth_test).get("url") or "")
+            except SlackApiError as error:  # definitive (ambiguous ones raise SlackUnavailable): ask for each link instead
+                log.warning("auth.test refused (%s): message links are asked for one by one", _error_reason(error))
+                self._workspace_url = ""
         if self._workspace_url:
             return f"{self._workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
         return self._retrying("chat.getPermalink", lambda: self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]

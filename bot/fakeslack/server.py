@@ -220,7 +220,7 @@ RATE_LIMITS: dict[str, tuple[int, float, bool]] = {
 # response_url (``FakeSlack(rate_limits=True)``): "You can use a response_url
 # up to 5 times within 30 minutes of receiving it" (Slack's docs, "Handling
 # user interaction" / slash commands: docs.slack.dev/interactivity/handling-user-interaction;
-# quoted in ../shared/slack-limits.md §1.7). Slack does not document what a
+# quoted in docs/slack-limits.md §1.7). Slack does not document what a
 # sixth use or a late one answers; the fake refuses with HTTP 404 and
 # ``used_url`` / ``expired_url`` (its own words), nothing applied.
 RESPONSE_URL_USES = 5

@@ -79,7 +79,9 @@ class DigestRefresher:
 
     @property
     def running(self) -> bool:
-        return self._send is not None and not self._stopping
+        """Started, not stopped, and a sender still alive: else the services
+        update inline and convergence catches up, as without a refresher."""
+        return self._send is not None and not self._stopping and any(t.is_alive() for t in self._threads)
 
     def start(self, send: Callable[[int], Shown]) -> None:
         """Send marked messages with ``send(message_id)`` (a chat.update of
@@ -150,6 +152,12 @@ class DigestRefresher:
                     result = send(message_id)
             except Exception:  # noqa: BLE001 - one message failing must not stop the others; convergence catches up
                 log.exception("could not refresh digest message %s; the tick will", message_id)
+            except BaseException:  # this thread ends: the message goes back to the others, not stuck as being sent
+                with self._cond:
+                    self._sending.discard(message_id)
+                    self._due.setdefault(message_id, self._monotonic())
+                    self._cond.notify_all()
+                raise
             now = self._monotonic()
             with self._cond:
                 self._sending.discard(message_id)

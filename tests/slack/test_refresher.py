@@ -11,6 +11,7 @@ page in the channel, its continuation in the thread) and Z's.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 
 import pytest
@@ -277,3 +278,55 @@ def test_the_refresher_sends_one_message_from_one_thread_at_a_time() -> None:
     finally:
         refresher.stop()
     assert (sent[7], overlaps) == (2, [])
+
+
+class SenderDies(BaseException):
+    """What ends a sender thread outright (not an ``Exception``: those are caught per message)."""
+
+
+def test_a_sender_that_dies_leaves_its_message_to_the_other_sender() -> None:
+    clock = ManualMonotonic()
+    refresher = DigestRefresher(monotonic=clock, senders=2)
+    calls = []
+
+    def send(message_id: int):
+        from bot.services.refresher import Shown
+
+        calls.append(message_id)
+        if len(calls) == 1:
+            raise SenderDies
+        return Shown.UPDATED
+
+    refresher.start(send)
+    try:
+        refresher.mark([7])
+        assert refresher.wait_idle(IDLE)  # was stuck as "being sent" by the dead thread, for ever
+        assert refresher.running  # one sender left
+    finally:
+        refresher.stop()
+    assert calls == [7, 7]
+
+
+def test_once_every_sender_died_the_services_update_inline_again(paced, session_factory, clock, fake_slack) -> None:
+    bot, pace = paced
+    post_friday_digest(bot, session_factory, clock, fake_slack)
+    first = messages(session_factory)[("大件配送", 0)]
+    refresher = bot.services.deps.refresher
+    refresher.stop()
+
+    def send(message_id: int):
+        raise SenderDies
+
+    refresher.start(send)  # senders that die on their first message
+    refresher.mark([first.id])
+    for _ in range(IDLE * 20):
+        if not refresher.running:
+            break
+        time.sleep(0.05)
+    item = items_on(session_factory, first.id)[0]
+
+    confirm_command(bot, fake_slack, [item.order_no])  # no sender left: not marked for nobody, updated at once
+
+    (update,) = updates_of(fake_slack, first.ts)
+    assert str(item.id) not in buttons(update.params["blocks"])
+    shows_database(bot, fake_slack, session_factory)

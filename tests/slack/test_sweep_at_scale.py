@@ -198,3 +198,21 @@ def test_hundreds_of_overdue_disputes_reach_the_cs_lead_in_dms_within_the_budget
     dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "DU0CSLEAD"]
     assert len(dms) == 1 and dms[0].error is None
     assert all(text_size(c.params["text"]) <= MESSAGE_TEXT_BUDGET and "SO-D000000" in c.params["text"] and "more" in c.params["text"] for c in dms)
+
+
+def test_when_auth_test_fails_the_escalation_goes_out_with_links_asked_for_or_none(bot, session_factory, clock, fake_slack) -> None:
+    """The workspace URL the links are built from cannot be had (auth.test
+    refused, every time): the consolidated DM still goes out, once, each thread
+    linked through chat.getPermalink instead."""
+    open_threads(session_factory, 3, posted_at=THURSDAY_1700.astimezone(UTC), last_activity_at=None)
+    clock.set(FRIDAY_1400)
+    fake_slack.clear()
+    fake_slack.fail_next("auth.test", "invalid_auth", times=100)
+
+    bot.services.sweep()
+
+    dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == f"D{OPS_HEAD}"]
+    assert len(dms) == 1 and dms[0].error is None
+    links = [e["url"] for b in dms[0].params["blocks"] for e in b.get("elements", []) if e.get("url")]
+    assert len(links) == 3 and all(link.startswith("https://") for link in links)
+    assert len(fake_slack.calls_to("auth.test")) == 1  # not asked again for each thread
