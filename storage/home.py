@@ -8,6 +8,7 @@ Errors: none of its own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -64,7 +65,11 @@ def _covers(owner: Owner):
     return and_(clause, col(Item.branch).in_(owner.branches)) if owner.branches else clause
 
 
-_OWNER_NOW: dict[int, tuple[Routing, object]] = {}  # id(routing) -> (routing, its expression): built once per routing
+# id(routing) -> (routing, its expression): built once per routing. A cache of a
+# pure function of the routing (no service, no connection), shared by the Home
+# threads under its lock.
+_OWNER_NOW: dict[int, tuple[Routing, object]] = {}
+_OWNER_NOW_LOCK = threading.Lock()
 
 
 def owner_now_name(routing: Routing):
@@ -73,13 +78,15 @@ def owner_now_name(routing: Routing):
     file and covers the item, else the first owner in file order that does.
     Kept for the routing it was built from (building it costs more than the
     statements it goes into take to run)."""
-    cached = _OWNER_NOW.get(id(routing))
-    if cached is not None and cached[0] is routing:
-        return cached[1]
+    with _OWNER_NOW_LOCK:
+        cached = _OWNER_NOW.get(id(routing))
+        if cached is not None and cached[0] is routing:
+            return cached[1]
     expression = _owner_now_name(routing)
-    if len(_OWNER_NOW) >= 4:  # a routing reload: forget the oldest
-        _OWNER_NOW.pop(next(iter(_OWNER_NOW)))
-    _OWNER_NOW[id(routing)] = (routing, expression)
+    with _OWNER_NOW_LOCK:
+        while len(_OWNER_NOW) >= 4:  # a routing reload: forget the oldest
+            _OWNER_NOW.pop(next(iter(_OWNER_NOW)))
+        _OWNER_NOW[id(routing)] = (routing, expression)
     return expression
 
 

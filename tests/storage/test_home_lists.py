@@ -85,3 +85,19 @@ def test_an_owner_no_longer_covering_an_item_hands_it_to_whoever_covers_it_now(s
         b = [i.order_no for i in store.list_home_items(session=session, query=list_queries(theirs)[0], routing=ROUTING, limit=10).items]
     assert a == ["SO3"]  # its stored owner left: the first owner covering it
     assert sorted(b) == ["SO0", "SO1", "SO2"]  # stored 大件配送 keeps SO2 though 华东大件 covers it too
+
+
+def test_many_threads_and_routing_reloads_share_the_owner_now_cache_safely() -> None:
+    """Homes are built on several threads while the routing file is reloaded:
+    the cached expression is per routing, and evicting old routings never fails."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    routings = [dataclasses.replace(ROUTING) for _ in range(7)]  # seven reloads of the same file
+
+    def build(n: int) -> str:  # a KeyError from a racing eviction would be raised by pool.map
+        return str(store.owner_now_name(routings[n % len(routings)]).compile())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert len(set(pool.map(build, range(2_000)))) == 1  # the same file gives the same expression
+    assert str(store.owner_now_name(routings[0]).compile()) == str(store.owner_now_name(routings[1]).compile())
