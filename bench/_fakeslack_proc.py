@@ -3,7 +3,8 @@ checks, copying messages) does not compete for this process's GIL, as Slack's
 servers would not.
 
 The child serves on 127.0.0.1, port 0, and answers one-line commands on stdin:
-``hook NAME [CHANNEL TS]`` (a response_url, bound to a message),
+``hook NAME [CHANNEL TS]`` (a response_url, bound to a message), ``user ID [LOCALE]``
+(a member of the workspace),
 ``limits on|off|reset`` (Slack's rate limits, see ``RemoteFakeSlack.limits``), ``calls`` (counts per method, failures and
 429s as JSON), ``messages CHANNEL`` (the channel's messages, thread replies
 included, as JSON),
@@ -78,6 +79,12 @@ class RemoteFakeSlack:
         self._child.stdin.write(command + "\n")
         self._child.stdin.flush()
         return self._child.stdout.readline().strip()
+
+    def add_user(self, user: str, *, locale: str = "zh-CN") -> None:
+        """``user`` is a member of the workspace (``users.info`` answers for
+        them, with ``locale``), as every person the app hears from is on Slack."""
+        if self._ask(f"user {user} {locale}") != "ok":
+            raise RuntimeError(f"the fake refused 'user {user}'")
 
     def response_url(self, name: str, *, channel: str | None = None, ts: str | None = None) -> str:
         """A response_url; bound to ``channel`` and ``ts`` (the clicked
@@ -227,6 +234,10 @@ def _serve() -> None:
                 name, *bound = argument.split()
                 channel, ts = bound if len(bound) == 2 else (None, None)
                 print(fake.response_url(name, channel=channel, ts=ts), flush=True)
+            elif command == "user":  # a member of the workspace: users.info knows them, in the locale given
+                user, _, locale = argument.partition(" ")
+                fake.set_user(user, locale=locale or "zh-CN")
+                print("ok", flush=True)
             elif command == "limits":  # bench only: the fake's limits switched on/off, its counts forgotten
                 with fake._lock:
                     if argument in ("on", "off"):

@@ -309,6 +309,8 @@ def run_ours(*, clients: int, warmup: int, per_client: int, path: Path) -> tuple
         if len(awaiting) != ITEMS or outcome.messages != expected_messages:
             raise AssertionError(f"digest setup: {len(awaiting)} awaiting items, {outcome.messages} messages")
         targets = [(item.order_no, routing.owner_named(item.owner).user) for item in awaiting]
+        for user in {user for _, user in targets}:  # Slack knows the people who send commands (users.info, their locale)
+            fake.add_user(user)
         signer = SlackSigner(SIGNING_SECRET)
         hooks = [fake.response_url(f"client-{n}") for n in range(clients)]
         counter = itertools.count()
